@@ -1,0 +1,3 @@
+from sessiontui.cli import main
+
+raise SystemExit(main())

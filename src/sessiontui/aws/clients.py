@@ -1,0 +1,112 @@
+"""boto3 sessions and clients, made in one place and passed down.
+
+The AWS CLI's rules apply because botocore applies them: AWS_PROFILE, ~/.aws/config, AWS_ENDPOINT_URL
+(and per-service AWS_ENDPOINT_URL_SSM and friends) are read by botocore itself. We add AWS_REGION,
+which the AWS CLI v2 honours and botocore does not.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import boto3
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import NoCredentialsError, NoRegionError, ProfileNotFound
+
+from sessiontui.core.credentials import Credentials
+from sessiontui.core.errors import AuthError, UsageError
+
+# Standard mode retries throttling with backoff, so a throttled listing slows down but completes.
+RETRY_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 8},
+    max_pool_connections=32,
+    connect_timeout=5,
+    read_timeout=30,
+)
+NO_CREDENTIALS_HINT = (
+    "no AWS credentials found: set AWS_PROFILE or use --profile, run `aws configure` or "
+    "`aws sso login`, or try the sandbox with --demo"
+)
+
+
+def env_region() -> str | None:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
+
+
+class ClientFactory:
+    """Clients per (service, region) for one identity: a profile, or a role's credentials."""
+
+    def __init__(
+        self,
+        profile: str | None = None,
+        credentials: Credentials | None = None,
+        config: Config = RETRY_CONFIG,
+    ) -> None:
+        self.profile = profile
+        self.credentials = credentials
+        self._config = config
+        self._lock = threading.Lock()
+        self._clients: dict[tuple[str, str], Any] = {}
+        try:
+            if credentials is not None:
+                self.session = boto3.Session(region_name=env_region(), **credentials.boto_kwargs())
+            else:
+                self.session = boto3.Session(profile_name=profile, region_name=env_region())
+        except ProfileNotFound as exc:
+            raise UsageError(
+                f"AWS profile not found: {profile}", "see `aws configure list-profiles`"
+            ) from exc
+
+    @property
+    def botocore_session(self) -> botocore.session.Session:
+        return self.session._session  # type: ignore[attr-defined, no-any-return]
+
+    def default_region(self) -> str | None:
+        return env_region() or self.session.region_name
+
+    def regions(
+        self, requested: list[str] | None = None, configured: list[str] | None = None
+    ) -> list[str]:
+        """--region wins, then the config's list, then the profile/env default."""
+        regions = list(dict.fromkeys(requested or configured or []))
+        if not regions:
+            default = self.default_region()
+            if not default:
+                raise UsageError(
+                    "no AWS region: set AWS_REGION, use --region, or add `regions` to the config"
+                )
+            regions = [default]
+        return regions
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        region = region or self.default_region()
+        key = (service, region or "")
+        with self._lock:
+            found = self._clients.get(key)
+            if found is None:
+                try:
+                    found = self.session.client(service, region_name=region, config=self._config)
+                except NoRegionError as exc:
+                    raise UsageError("no AWS region: set AWS_REGION or use --region") from exc
+                self._clients[key] = found
+            return found
+
+    def has_credentials(self) -> bool:
+        try:
+            return self.session.get_credentials() is not None
+        except Exception:
+            return False
+
+    def require_credentials(self) -> None:
+        if not self.has_credentials():
+            raise AuthError(NO_CREDENTIALS_HINT)
+
+    def with_credentials(self, credentials: Credentials) -> ClientFactory:
+        return ClientFactory(profile=None, credentials=credentials, config=self._config)
+
+
+def is_no_credentials(exc: BaseException) -> bool:
+    return isinstance(exc, NoCredentialsError)

@@ -1,0 +1,332 @@
+"""The fleet: every node SSM manages, merged with EC2 and hybrid tags, region by region.
+
+API floor for N nodes: ceil(N/50) DescribeInstanceInformation + ceil(N_ec2/1000) DescribeInstances
++ one ListTagsForResource per hybrid node. Rows stream out as pages arrive; callers get upserts.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+from sessiontui.aws.clients import NO_CREDENTIALS_HINT, ClientFactory
+from sessiontui.aws.metering import CallMeter
+from sessiontui.core.errors import AuthError
+from sessiontui.core.node import EC2, HYBRID, Node
+
+SSM_PAGE = 50  # DescribeInstanceInformation's maximum
+EC2_PAGE = 1000  # DescribeInstances' maximum
+TAG_WORKERS = 8
+LIVE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
+AUTH_CODES = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "AuthFailure",
+    "SignatureDoesNotMatch",
+}
+
+OnNodes = Callable[[str, list[Node]], None]
+OnError = Callable[[str, str], None]
+
+
+@dataclass
+class RegionError:
+    region: str
+    message: str
+    auth: bool = False
+
+
+@dataclass
+class FleetResult:
+    nodes: list[Node] = field(default_factory=list)
+    errors: list[RegionError] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def complete(self) -> bool:
+        return not self.errors
+
+
+def describe_error(exc: BaseException) -> tuple[str, bool]:
+    """Plain words for an AWS failure, and whether it is about identity (exit 3)."""
+    if isinstance(exc, NoCredentialsError):
+        return NO_CREDENTIALS_HINT, True
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code", "Error"))
+        msg = str(err.get("Message", "")).strip()
+        op = exc.operation_name
+        text = f"{op}: {code}" + (f": {msg}" if msg else "")
+        if code in ("ExpiredToken", "ExpiredTokenException"):
+            text += " (credentials expired: re-authenticate)"
+        return text, code in AUTH_CODES
+    if isinstance(exc, BotoCoreError):
+        return str(exc), False
+    return f"{type(exc).__name__}: {exc}", False
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value) if value else ""
+
+
+def _tags(pairs: Iterable[dict[str, Any]] | None) -> dict[str, str]:
+    return {str(t.get("Key", "")): str(t.get("Value", "")) for t in pairs or [] if t.get("Key")}
+
+
+@dataclass
+class _Ec2Info:
+    tags: dict[str, str]
+    state: str
+    private_ip: str
+    platform: str
+
+
+def _node_from_ssm(item: dict[str, Any], region: str) -> Node:
+    rtype = str(
+        item.get("ResourceType") or (HYBRID if item["InstanceId"].startswith("mi-") else EC2)
+    )
+    return Node(
+        id=item["InstanceId"],
+        region=region,
+        name=str(item.get("Name") or ""),
+        ping_status=str(item.get("PingStatus") or ""),
+        platform=str(item.get("PlatformType") or ""),
+        platform_name=str(item.get("PlatformName") or ""),
+        platform_version=str(item.get("PlatformVersion") or ""),
+        resource_type=rtype,
+        private_ip=str(item.get("IPAddress") or ""),
+        agent_version=str(item.get("AgentVersion") or ""),
+        iam_role=str(item.get("IamRole") or ""),
+        last_ping=_iso(item.get("LastPingDateTime")),
+        computer_name=str(item.get("ComputerName") or ""),
+        managed=True,
+    )
+
+
+def _merge_ec2(node: Node, info: _Ec2Info | None) -> Node:
+    if info is None:
+        return node
+    return node.with_updates(
+        name=info.tags.get("Name", node.name),
+        tags=info.tags,
+        state=info.state,
+        private_ip=info.private_ip or node.private_ip,
+        platform=node.platform or info.platform,
+    )
+
+
+def _unmanaged(instance_id: str, region: str, info: _Ec2Info) -> Node:
+    return Node(
+        id=instance_id,
+        region=region,
+        name=info.tags.get("Name", ""),
+        tags=info.tags,
+        state=info.state,
+        private_ip=info.private_ip,
+        platform=info.platform,
+        resource_type=EC2,
+        managed=False,
+    )
+
+
+class _RegionLister:
+    """One region: SSM pages in this thread, EC2 in a helper thread, hybrid tags in a pool."""
+
+    def __init__(
+        self,
+        factory: ClientFactory,
+        region: str,
+        on_nodes: OnNodes | None,
+        tag_pool: ThreadPoolExecutor,
+        meter: CallMeter | None,
+    ) -> None:
+        self.region = region
+        self.on_nodes = on_nodes
+        self.tag_pool = tag_pool
+        self.ssm = factory.client("ssm", region)
+        self.ec2 = factory.client("ec2", region)
+        if meter:
+            meter.attach(self.ssm)
+            meter.attach(self.ec2)
+        self._lock = threading.Lock()
+        self.nodes: dict[str, Node] = {}
+        self.hybrid_tags: dict[str, dict[str, str]] = {}
+        self.ec2_info: dict[str, _Ec2Info] | None = None
+        self.ec2_error: BaseException | None = None
+
+    def _emit(self, nodes: list[Node]) -> None:
+        if nodes and self.on_nodes:
+            self.on_nodes(self.region, nodes)
+
+    def _list_ec2(self) -> None:
+        info: dict[str, _Ec2Info] = {}
+        try:
+            pages = self.ec2.get_paginator("describe_instances").paginate(
+                Filters=[{"Name": "instance-state-name", "Values": LIVE_STATES}],
+                PaginationConfig={"PageSize": EC2_PAGE},
+            )
+            for page in pages:
+                for reservation in page.get("Reservations", []):
+                    for inst in reservation.get("Instances", []):
+                        info[inst["InstanceId"]] = _Ec2Info(
+                            tags=_tags(inst.get("Tags")),
+                            state=str(inst.get("State", {}).get("Name", "")),
+                            private_ip=str(inst.get("PrivateIpAddress") or ""),
+                            platform="Windows" if inst.get("Platform") == "windows" else "Linux",
+                        )
+        except (ClientError, BotoCoreError) as exc:
+            self.ec2_error = exc
+        with self._lock:
+            self.ec2_info = info
+            merged = [
+                _merge_ec2(n, info.get(nid)) for nid, n in self.nodes.items() if not n.is_hybrid
+            ]
+            for m in merged:
+                self.nodes[m.id] = m
+        self._emit(merged)
+
+    def _hybrid_tags(self, node_id: str) -> None:
+        try:
+            resp = self.ssm.list_tags_for_resource(
+                ResourceType="ManagedInstance", ResourceId=node_id
+            )
+        except (ClientError, BotoCoreError):
+            return  # a node without readable tags is still listed
+        tags = _tags(resp.get("TagList"))
+        with self._lock:
+            self.hybrid_tags[node_id] = tags
+            node = self.nodes.get(node_id)
+            if node is None:
+                return
+            node = node.with_updates(tags=tags, name=tags.get("Name", node.name))
+            self.nodes[node_id] = node
+        self._emit([node])
+
+    def run(self) -> list[Node]:
+        ec2_thread = threading.Thread(target=self._list_ec2, name=f"ec2-{self.region}", daemon=True)
+        ec2_thread.start()
+        tag_jobs: list[Future[None]] = []
+        try:
+            pages = self.ssm.get_paginator("describe_instance_information").paginate(
+                PaginationConfig={"PageSize": SSM_PAGE}
+            )
+            for page in pages:
+                batch: list[Node] = []
+                with self._lock:
+                    for item in page.get("InstanceInformationList", []):
+                        node = _node_from_ssm(item, self.region)
+                        if not node.is_hybrid and self.ec2_info is not None:
+                            node = _merge_ec2(node, self.ec2_info.get(node.id))
+                        self.nodes[node.id] = node
+                        batch.append(node)
+                self._emit(batch)
+                tag_jobs += [
+                    self.tag_pool.submit(self._hybrid_tags, n.id) for n in batch if n.is_hybrid
+                ]
+        finally:
+            ec2_thread.join()
+            for job in tag_jobs:
+                job.result()
+        with self._lock:
+            extra = [
+                _unmanaged(iid, self.region, info)
+                for iid, info in (self.ec2_info or {}).items()
+                if iid not in self.nodes
+            ]
+            for n in extra:
+                self.nodes[n.id] = n
+            result = list(self.nodes.values())
+        self._emit(extra)
+        return result
+
+
+def list_region(
+    factory: ClientFactory,
+    region: str,
+    on_nodes: OnNodes | None = None,
+    meter: CallMeter | None = None,
+    tag_pool: ThreadPoolExecutor | None = None,
+) -> list[Node]:
+    """All nodes in one region. Raises botocore errors from SSM; EC2 trouble only loses names."""
+    own_pool = tag_pool is None
+    pool = tag_pool or ThreadPoolExecutor(max_workers=TAG_WORKERS, thread_name_prefix="tags")
+    try:
+        lister = _RegionLister(factory, region, on_nodes, pool, meter)
+        nodes = lister.run()
+        if lister.ec2_error is not None:
+            raise _PartialRegion(nodes, lister.ec2_error)
+        return nodes
+    finally:
+        if own_pool:
+            pool.shutdown(wait=True)
+
+
+class _PartialRegion(Exception):
+    def __init__(self, nodes: list[Node], cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.nodes = nodes
+        self.cause = cause
+
+
+def list_fleet(
+    factory: ClientFactory,
+    regions: list[str],
+    on_nodes: OnNodes | None = None,
+    on_error: OnError | None = None,
+    meter: CallMeter | None = None,
+) -> FleetResult:
+    """Every region concurrently; a failing region is reported and the others are kept."""
+    start = time.perf_counter()
+    result = FleetResult()
+    lock = threading.Lock()
+
+    def one(region: str) -> None:
+        try:
+            nodes = list_region(factory, region, on_nodes, meter, tag_pool)
+        except _PartialRegion as partial:
+            nodes = partial.nodes
+            text, auth = describe_error(partial.cause)
+            err = RegionError(region, f"names and states missing: {text}", auth)
+            with lock:
+                result.errors.append(err)
+            if on_error:
+                on_error(region, err.message)
+        except Exception as exc:
+            text, auth = describe_error(exc)
+            err = RegionError(region, text, auth)
+            with lock:
+                result.errors.append(err)
+            if on_error:
+                on_error(region, text)
+            return
+        with lock:
+            result.nodes.extend(nodes)
+
+    with (
+        ThreadPoolExecutor(max_workers=TAG_WORKERS, thread_name_prefix="tags") as tag_pool,
+        ThreadPoolExecutor(max_workers=max(1, len(regions)), thread_name_prefix="region") as pool,
+    ):
+        list(pool.map(one, regions))
+    result.errors.sort(key=lambda e: e.region)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def raise_if_failed(result: FleetResult) -> None:
+    """Every region failed on identity: that is an authentication problem (exit 3)."""
+    if result.errors and not result.nodes and all(e.auth for e in result.errors):
+        raise AuthError(result.errors[0].message)

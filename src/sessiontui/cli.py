@@ -1,0 +1,166 @@
+"""Command line: argument parsing and the headless paths.
+
+Imports are lazy on purpose: `--help` and `--version` must not pay for textual or boto3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NoReturn
+
+from sessiontui import __version__
+from sessiontui.core.errors import ExitCode, SessiontuiError, UsageError
+
+if TYPE_CHECKING:
+    from sessiontui.core.node import Node
+
+EPILOG = """\
+exit codes: 0 done, 1 unexpected, 2 usage/config/target, 3 authentication or authorisation,
+4 node not connectable, 5 session-manager-plugin missing or failed, 6 local port in use
+
+examples:
+  sessiontui --demo                                   the TUI on the embedded sandbox
+  sessiontui --list --json --tag project=Production   nodes as JSON
+  sessiontui --connect web-01 --role ProdOps --reason "TICKET-1"
+  sessiontui --connect i-0abc --forward 15432:db.internal:5432 --json
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(ExitCode.USAGE, f"sessiontui: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="sessiontui",
+        description="AWS Systems Manager fleets in the terminal: JIT roles with MFA, shells, port forwards.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"sessiontui {__version__}")
+    p.add_argument("--demo", action="store_true", help="run against the embedded sandbox (local moto + stand-in plugin)")
+    p.add_argument("--profile", metavar="P", help="AWS profile (default: AWS_PROFILE or the default chain)")
+    p.add_argument("--region", metavar="R", action="append", help="region; repeat for several")
+    p.add_argument("--role", metavar="NAME", help="just-in-time role from the config or ~/.aws/config")
+    p.add_argument("--duration", metavar="D", help="role duration: 900s, 45m, 2h")
+    p.add_argument("--mfa-code", metavar="CODE", help="six-digit MFA code, for non-interactive use")
+    p.add_argument("--reason", metavar="TEXT", help="reason recorded on StartSession and in the audit log")
+    p.add_argument("--tag", metavar="K=V", action="append", default=[], help="narrow by tag; repeat to AND")
+    p.add_argument("--filter", metavar="TEXT", default="", help="query: words, K=V, iam:ROLE, ping:online")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--list", action="store_true", help="print the nodes and exit")
+    mode.add_argument("--connect", metavar="TARGET", help="shell (or with --forward, a port forward) to one node")
+    mode.add_argument("--logout", action="store_true", help="wipe cached role credentials and exit")
+    p.add_argument("--forward", metavar="[LOCAL:][HOST:]REMOTE", help="with --connect: a port forward")
+    p.add_argument("--json", action="store_true", help="JSON output (--list, or the ready line of --forward)")
+    return p
+
+
+def _fail(err: SessiontuiError) -> int:
+    for line in err.lines():
+        print(f"sessiontui: {line}" if line is err.lines()[0] else f"  {line}", file=sys.stderr)
+    return int(err.exit_code)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.forward and not args.connect:
+        return _fail(UsageError("--forward needs --connect TARGET"))
+    if args.json and not (args.list or args.forward):
+        return _fail(UsageError("--json goes with --list or --connect --forward"))
+    try:
+        _check_args(args)
+        return _run(args)
+    except SessiontuiError as err:
+        return _fail(err)
+    except KeyboardInterrupt:
+        print("sessiontui: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last line of defence: words, not a traceback
+        if os.environ.get("SESSIONTUI_DEBUG"):
+            raise
+        print(f"sessiontui: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("  run again with SESSIONTUI_DEBUG=1 to see the traceback", file=sys.stderr)
+        return int(ExitCode.UNEXPECTED)
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    """What can be refused before touching config, AWS or the terminal."""
+    from sessiontui.core.durations import parse_duration
+    from sessiontui.core.query import tag_terms
+
+    tag_terms(args.tag)
+    if args.duration:
+        parse_duration(args.duration)
+    if args.mfa_code is not None and not (len(args.mfa_code) == 6 and args.mfa_code.isdigit()):
+        raise UsageError("--mfa-code must be six digits")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from sessiontui.runtime import Runtime
+
+    with Runtime.open(args) as rt:
+        if args.logout:
+            return rt.logout()
+        if args.list:
+            return _list(rt, args)
+        if args.connect:
+            from sessiontui.connect import connect
+
+            return connect(rt, args)
+        from sessiontui.ui.launch import run_tui
+
+        return run_tui(rt)
+
+
+def _list(rt: object, args: argparse.Namespace) -> int:
+    import json
+
+    from sessiontui.runtime import Runtime
+
+    assert isinstance(rt, Runtime)
+    nodes, warnings = rt.list_nodes()
+    for w in warnings:
+        print(f"sessiontui: warning: {w}", file=sys.stderr)
+    if args.json:
+        json.dump([n.to_json() for n in nodes], sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(format_table(nodes))
+    return 0
+
+
+COLUMNS = ("NAME", "ID", "PING", "PLATFORM", "PROJECT", "ROLE", "IP", "REGION")
+
+
+def format_table(nodes: Sequence[Node]) -> str:
+    rows = [
+        (
+            n.display_name,
+            n.id,
+            n.ping_status or ("-" if n.managed else "no agent"),
+            n.platform or "-",
+            n.tag("project") or "-",
+            n.tag("Role") or "-",
+            n.private_ip or "-",
+            n.region,
+        )
+        for n in nodes
+    ]
+    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(COLUMNS)]
+    widths[0] = min(widths[0], 40)
+
+    def line(cells: Sequence[str]) -> str:
+        first = cells[0] if len(cells[0]) <= widths[0] else cells[0][: widths[0] - 1] + "…"
+        return "  ".join([first.ljust(widths[0])] + [c.ljust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]).rstrip()
+
+    return "\n".join([line(COLUMNS), *(line(r) for r in rows)]) + "\n"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,117 @@
+"""One query language for `--filter`, `--tag` and the TUI's filter box.
+
+Terms are separated by spaces and all must hold:
+  word          free text, case-insensitive, found in the name, id or private IP
+  K=V           tag K equals V (case-insensitive; `*` and `?` are wildcards; `K=*` any value)
+  iam:ROLE      the node's IAM role contains ROLE
+  ping:STATUS   ping status starts with STATUS (online, connectionlost, inactive)
+  region:R      region starts with R
+  type:ec2|hybrid
+Quotes group words with spaces: `Name="web 01"` or `"web 01"`.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+
+from sessiontui.core.node import Node
+
+Predicate = Callable[[Node], bool]
+
+
+def _split(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError:
+        # an unfinished quote while typing: fall back to plain words
+        return text.replace('"', " ").replace("'", " ").split()
+
+
+def _haystack(node: Node) -> str:
+    return f"{node.name}\n{node.id}\n{node.private_ip}\n{node.computer_name}".casefold()
+
+
+def _tag_predicate(key: str, value: str) -> Predicate:
+    k = key.casefold()
+    v = value.casefold()
+    wild = any(c in v for c in "*?[")
+
+    def match(node: Node) -> bool:
+        for tk, tv in node.tags.items():
+            if tk.casefold() == k:
+                tvf = tv.casefold()
+                return fnmatchcase(tvf, v) if wild else tvf == v
+        return False
+
+    return match
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str = ""
+    words: tuple[str, ...] = ()
+    tags: tuple[tuple[str, str], ...] = ()
+    predicates: tuple[Predicate, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def empty(self) -> bool:
+        return not self.words and not self.predicates
+
+    def matches(self, node: Node, haystack: str | None = None) -> bool:
+        if self.words:
+            hay = haystack if haystack is not None else _haystack(node)
+            if not all(w in hay for w in self.words):
+                return False
+        return all(p(node) for p in self.predicates)
+
+    def filter(self, nodes: Iterable[Node]) -> list[Node]:
+        if self.empty:
+            return list(nodes)
+        return [n for n in nodes if self.matches(n)]
+
+
+def parse_query(text: str, extra_tags: Iterable[str] = ()) -> Query:
+    words: list[str] = []
+    tags: list[tuple[str, str]] = []
+    preds: list[Predicate] = []
+    for term in [*_split(text), *extra_tags]:
+        low = term.casefold()
+        if "=" in term and not term.startswith("="):
+            key, value = term.split("=", 1)
+            tags.append((key, value))
+            preds.append(_tag_predicate(key, value))
+        elif low.startswith("iam:") and len(term) > 4:
+            role = low[4:]
+            preds.append(lambda n, r=role: r in n.iam_role.casefold())
+        elif low.startswith("ping:") and len(term) > 5:
+            ping = low[5:]
+            preds.append(lambda n, p=ping: n.ping_status.casefold().startswith(p))
+        elif low.startswith("region:") and len(term) > 7:
+            reg = low[7:]
+            preds.append(lambda n, r=reg: n.region.casefold().startswith(r))
+        elif low in ("type:ec2", "type:hybrid"):
+            hybrid = low == "type:hybrid"
+            preds.append(lambda n, h=hybrid: n.is_hybrid == h)
+        else:
+            words.append(low)
+    return Query(text=text, words=tuple(words), tags=tuple(tags), predicates=tuple(preds))
+
+
+def haystack(node: Node) -> str:
+    """The precomputable text free words are searched in (the node list caches it)."""
+    return _haystack(node)
+
+
+def tag_terms(pairs: Iterable[str]) -> list[str]:
+    """Validate `--tag K=V` values."""
+    out = []
+    for p in pairs:
+        if "=" not in p or p.startswith("="):
+            from sessiontui.core.errors import UsageError
+
+            raise UsageError(f"--tag needs KEY=VALUE, got {p!r}")
+        out.append(p)
+    return out

@@ -1,0 +1,48 @@
+"""Resolve a --connect TARGET: exact id, then exact Name, then K=V tag match."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sessiontui.core.errors import TargetError
+from sessiontui.core.node import Node
+from sessiontui.core.query import parse_query
+
+
+def describe(node: Node) -> str:
+    tags = " ".join(f"{k}={v}" for k, v in sorted(node.tags.items()) if k != "Name")
+    return (
+        f"{node.id}  {node.display_name}  {node.region}  {node.ping_status or '-'}  {tags}".rstrip()
+    )
+
+
+def resolve_target(nodes: Sequence[Node], target: str) -> Node:
+    t = target.strip()
+    if not t:
+        raise TargetError("empty target")
+    by_id = [n for n in nodes if n.id == t]
+    if len(by_id) == 1:
+        return by_id[0]
+    by_name = [n for n in nodes if n.name == t]
+    if len(by_name) == 1:
+        return by_name[0]
+    if len(by_name) > 1:
+        raise TargetError(
+            f"{len(by_name)} nodes are named {t!r}; use an instance id",
+            [describe(n) for n in by_name],
+        )
+    if "=" in t:
+        matched = parse_query(t).filter(nodes)
+        if len(matched) == 1:
+            return matched[0]
+        if matched:
+            raise TargetError(
+                f"{len(matched)} nodes match {t!r}; pick one by id", [describe(n) for n in matched]
+            )
+    partial = parse_query(t).filter(nodes) if "=" not in t else []
+    if partial:
+        raise TargetError(
+            f"no node is exactly {t!r}; did you mean one of these?",
+            [describe(n) for n in partial[:20]],
+        )
+    raise TargetError(f"no node matches {t!r}", ["list the fleet with: sessiontui --list"])

@@ -1,0 +1,69 @@
+"""Every file location, in one place. Private folders are 0700 and private files 0600."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from platformdirs import user_cache_path, user_config_path, user_log_path, user_state_path
+
+APP = "sessiontui"
+
+
+def config_file() -> Path:
+    env = os.environ.get("SESSIONTUI_CONFIG")
+    return Path(env).expanduser() if env else user_config_path(APP) / "config.toml"
+
+
+def cache_dir() -> Path:
+    return user_cache_path(APP)
+
+
+def credentials_dir() -> Path:
+    return cache_dir() / "credentials"
+
+
+def inventory_dir() -> Path:
+    return cache_dir() / "inventory"
+
+
+def state_dir() -> Path:
+    return user_state_path(APP)
+
+
+def log_dir() -> Path:
+    return user_log_path(APP)
+
+
+def audit_log() -> Path:
+    return log_dir() / "audit.jsonl"
+
+
+def aws_config_file() -> Path:
+    return Path(os.environ.get("AWS_CONFIG_FILE", "~/.aws/config")).expanduser()
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create `path` (and parents) and make it 0700, even if it already existed wider."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+    return path
+
+
+def write_private(path: Path, data: str) -> None:
+    """Atomically replace `path` with `data`, readable by the owner only."""
+    ensure_private_dir(path.parent)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", text=True)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
