@@ -97,8 +97,11 @@ def _check_args(args: argparse.Namespace) -> None:
     tag_terms(args.tag)
     if args.duration:
         parse_duration(args.duration)
-    if args.mfa_code is not None and not (len(args.mfa_code) == 6 and args.mfa_code.isdigit()):
-        raise UsageError("--mfa-code must be six digits")
+    if args.mfa_code is not None:
+        code = "".join(args.mfa_code.split())  # authenticator apps show `123 456`
+        if not (len(code) == 6 and code.isdigit()):
+            raise UsageError("--mfa-code must be the six digits your MFA device shows")
+        args.mfa_code = code
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -7,15 +7,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from sessiontui.aws.clients import ClientFactory
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
+from sessiontui.core.credentials import Credentials
+from sessiontui.core.errors import UsageError
 from sessiontui.core.node import Node
 from sessiontui.core.query import parse_query, tag_terms
+from sessiontui.core.roles import RoleSpec
 from sessiontui.core.scope import in_scope
 
 
@@ -60,7 +65,9 @@ class Runtime:
         factory = self.factory
         scope: dict[str, str] = {}
         if self.args.role:
-            access = self.assume_role()
+            access = self.assume_role(ask=_ask_on_terminal, on_wait=_countdown_on_stderr)
+            if access.warning:
+                print(f"sessiontui: warning: {access.warning}", file=sys.stderr)
             factory = access.factory
             scope = dict(access.role.scope)
         else:
@@ -77,7 +84,6 @@ class Runtime:
         return nodes, [f"{e.region}: {e.message}" for e in result.errors]
 
     def _save_inventory(self, nodes: list[Node]) -> None:
-        from sessiontui.inventory_cache import InventoryCache
 
         with contextlib.suppress(OSError):
             self.inventory_cache().save(nodes)
@@ -87,11 +93,95 @@ class Runtime:
 
         return InventoryCache(self.factory.profile, self.args.role, self.regions, self.endpoint_url)
 
-    def assume_role(self) -> Any:
-        raise NotImplementedError  # wired to aws.identity below
+    @functools.cached_property
+    def identity(self) -> Any:
+        from sessiontui.aws.identity import IdentityService
+
+        base = self.factory.profile
+
+        def factory_for(profile: str | None) -> ClientFactory:
+            if profile in (None, base):
+                return self.factory
+            return ClientFactory(profile=profile)
+
+        return IdentityService.from_config(
+            self.config, factory_for, clock=self.clock, region=self.regions[0]
+        )
+
+    def role_spec(self, name: str) -> RoleSpec:
+        roles = getattr(self.config, "roles", {}) or {}
+        if name not in roles:
+            known = ", ".join(sorted(roles)) or "none configured"
+            raise UsageError(
+                f"unknown role {name!r} (known: {known})",
+                "add it under [roles.NAME] in the config, or as a profile with role_arn in ~/.aws/config",
+            )
+        return roles[name]  # type: ignore[no-any-return]
+
+    def assume_role(self, name: str | None = None, ask: Any = None, on_wait: Any = None) -> RoleAccess:
+        """The role's credentials (cached or freshly assumed with MFA) and clients that use them."""
+        from sessiontui.aws.identity import code_source_for
+        from sessiontui.core.durations import parse_duration
+
+        role = self.role_spec(name or self.args.role)
+        duration = parse_duration(self.args.duration) if self.args.duration else None
+        identity = self.identity
+        creds = identity.cached(role) if duration is None else None
+        plan = None
+        if creds is None:
+            plan = identity.prepare(role, duration)
+            source = code_source_for(self.config.mfa, typed=self.args.mfa_code, ask=ask)
+            creds = identity.assume(role, plan.duration, source, on_wait=on_wait, use_cache=False)
+            self.audit.role_assumed(
+                role=role.name,
+                arn=role.arn,
+                duration=plan.duration,
+                expires_at=creds.expiration,
+                source=role.source_profile or self.factory.profile or "default",
+            )
+        return RoleAccess(
+            role=role,
+            credentials=creds,
+            factory=self.factory.with_credentials(creds),
+            warning=plan.warning if plan else None,
+        )
+
+    @functools.cached_property
+    def audit(self) -> Any:
+        from sessiontui.audit import AuditLog
+
+        return AuditLog(clock=self.clock)
 
     def logout(self) -> int:
-        raise NotImplementedError
+        removed = self.identity.logout()
+        print(f"sessiontui: removed {removed} cached credential file(s)", file=sys.stderr)
+        return 0
+
+
+@dataclass
+class RoleAccess:
+    role: RoleSpec
+    credentials: Credentials
+    factory: ClientFactory
+    warning: str | None = None
+
+
+def _ask_on_terminal(serial: str) -> str | None:
+    """Our own prompt for a code (never botocore's), only when a person is at the terminal."""
+    if not sys.stdin.isatty():
+        return None
+    try:
+        import getpass
+
+        return getpass.getpass(f"MFA code for {serial}: ", stream=sys.stderr).strip() or None
+    except (EOFError, KeyboardInterrupt):
+        return None
+
+
+def _countdown_on_stderr(seconds_left: int) -> None:
+    if sys.stderr.isatty():
+        end = "\n" if seconds_left <= 0 else ""
+        print(f"\rsessiontui: waiting {seconds_left:2d}s for the next MFA code window", end=end, file=sys.stderr, flush=True)
 
 
 def _start_demo() -> Any:

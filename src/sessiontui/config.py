@@ -1,0 +1,516 @@
+"""The TOML config (keys as in the design's Configuration section) and ~/.aws/config roles.
+
+Every mistake is reported as `config.toml:LINE: what is wrong` (ConfigError, exit 2). tomllib gives
+no positions, so `_LineIndex` scans the source text for the line of each key and table. Unknown
+keys are errors, so a typo never silently does nothing, and a secret is refused outright: TOTP
+seeds live in the environment (`totp_secret_env`) or behind a command (`totp_command`).
+"""
+
+from __future__ import annotations
+
+import configparser
+import difflib
+import re
+import shlex
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sessiontui import paths
+from sessiontui.core.durations import ABSOLUTE_MAX, DEFAULT_ROLE_MAX, MIN_DURATION, parse_duration
+from sessiontui.core.errors import ConfigError, UsageError
+from sessiontui.core.roles import RoleSpec
+
+ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+", re.ASCII)
+# AWS SerialNumber: an MFA device ARN or a hardware token's serial
+MFA_SERIAL = re.compile(
+    r"arn:aws[a-z-]*:iam::\d{12}:mfa/[\w+=,.@/-]+|[\w+=/:,.@-]{9,256}", re.ASCII
+)
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
+
+TOP_KEYS = ("regions", "mfa", "roles", "forwards", "plugin_path", "keymap", "profile")
+MFA_KEYS = ("serial", "totp_secret_env", "totp_command")
+ROLE_KEYS = (
+    "arn",
+    "duration",
+    "max_duration",
+    "scope",
+    "source_profile",
+    "reason_required",
+    "mfa_serial",
+    "external_id",
+)
+FORWARD_KEYS = ("name", "target", "host", "remote_port", "local_port")
+# keys that can only mean someone is about to store a secret in a plain file
+SECRET_KEYS = frozenset(
+    {
+        "totp_secret",
+        "totp_seed",
+        "mfa_secret",
+        "secret",
+        "seed",
+        "otp_secret",
+        "mfa_code",
+        "totp_code",
+        "code",
+        "aws_secret_access_key",
+        "secret_access_key",
+        "session_token",
+        "aws_session_token",
+        "password",
+    }
+)
+
+
+@dataclass(frozen=True)
+class MfaConfig:
+    serial: str | None = None
+    totp_secret_env: str | None = None  # the NAME of an environment variable
+    totp_command: str | None = None  # argv (shlex), prints a base32 secret or a code
+
+
+@dataclass(frozen=True)
+class ForwardPreset:
+    name: str
+    target: str
+    remote_port: int
+    host: str | None = None
+    local_port: int | None = None  # None or 0: a free port is picked
+
+
+@dataclass
+class Config:
+    regions: list[str] = field(default_factory=list)
+    mfa: MfaConfig = field(default_factory=MfaConfig)
+    roles: dict[str, RoleSpec] = field(default_factory=dict)  # config roles, then ~/.aws/config
+    forwards: list[ForwardPreset] = field(default_factory=list)
+    plugin_path: Path | None = None
+    keymap: dict[str, str] = field(default_factory=dict)
+    profile: str | None = None
+    source: Path | None = None  # the file read; None when there was none
+    warnings: list[str] = field(default_factory=list)  # ~/.aws/config entries skipped, and why
+
+
+# -- where things are in the source text -------------------------------------------------------
+
+_BARE = r"[A-Za-z0-9_-]+"
+_KEY_PART = rf'(?:{_BARE}|"(?:[^"\\]|\\.)*"|\'[^\']*\')'
+_DOTTED = rf"{_KEY_PART}(?:\s*\.\s*{_KEY_PART})*"
+_HEADER = re.compile(rf"^\s*(\[\[?)\s*({_DOTTED})\s*\]\]?")
+_ASSIGN = re.compile(rf"^\s*({_DOTTED})\s*=")
+_INLINE_KEY = re.compile(rf"[{{,]\s*({_DOTTED})\s*=")
+
+
+def _split_key(dotted: str) -> tuple[str, ...]:
+    parts = re.findall(_KEY_PART, dotted)
+    out = []
+    for p in parts:
+        if p[:1] in "\"'":
+            p = p[1:-1]
+        out.append(p)
+    return tuple(out)
+
+
+KeyPath = tuple[str | int, ...]
+
+
+class _LineIndex:
+    """Maps key paths like ("roles", "ProdOps", "arn") or ("forwards", 1, "remote_port") to lines.
+
+    A line-oriented scan, good for the files people write by hand: headers, `key = value`, dotted
+    keys, one-line inline tables. Anything it cannot place falls back to the nearest enclosing
+    key it did find.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.lines: dict[KeyPath, int] = {}
+        arrays: dict[tuple[str, ...], int] = {}
+        table: KeyPath = ()
+        in_multiline: str | None = None
+        for number, raw in enumerate(text.splitlines(), start=1):
+            line = raw
+            if in_multiline:
+                if line.count(in_multiline) % 2 == 1:
+                    in_multiline = None
+                continue
+            header = _HEADER.match(line)
+            if header:
+                keys = _split_key(header.group(2))
+                if header.group(1) == "[[":
+                    index = arrays.get(keys, -1) + 1
+                    arrays[keys] = index
+                    table = (*keys, index)
+                else:
+                    table = self._resolve_arrays(keys, arrays)
+                self.lines.setdefault(table, number)
+                continue
+            assign = _ASSIGN.match(line)
+            if not assign:
+                continue
+            path = (*table, *_split_key(assign.group(1)))
+            self.lines.setdefault(path, number)
+            rest = line[assign.end() :]
+            if rest.lstrip().startswith("{"):
+                for inner in _INLINE_KEY.finditer(rest):
+                    self.lines.setdefault((*path, *_split_key(inner.group(1))), number)
+            for quote in ('"""', "'''"):
+                if rest.count(quote) % 2 == 1:
+                    in_multiline = quote
+
+    @staticmethod
+    def _resolve_arrays(keys: tuple[str, ...], arrays: dict[tuple[str, ...], int]) -> KeyPath:
+        # [forwards.extra] after [[forwards]] belongs to the latest element
+        out: list[str | int] = []
+        for i, k in enumerate(keys):
+            out.append(k)
+            if keys[: i + 1] in arrays and i + 1 < len(keys):
+                out.append(arrays[keys[: i + 1]])
+        return tuple(out)
+
+    def line_of(self, path: KeyPath) -> int:
+        for n in range(len(path), 0, -1):
+            found = self.lines.get(path[:n])
+            if found is not None:
+                return found
+        return 1
+
+
+class _Checker:
+    def __init__(self, file: Path, text: str) -> None:
+        self.file = file
+        self.index = _LineIndex(text)
+
+    def fail(self, path: KeyPath, what: str) -> ConfigError:
+        return ConfigError(
+            f"{self.file.name}:{self.index.line_of(path)}: {what}", f"in {self.file}"
+        )
+
+    @staticmethod
+    def name(path: KeyPath) -> str:
+        """A key path as it reads in TOML: roles.ProdOps.duration, forwards[2].name."""
+        out = ""
+        for p in path:
+            if isinstance(p, int):
+                out += f"[{p + 1}]"
+            else:
+                text = p if re.fullmatch(_BARE, p) else f'"{p}"'
+                out += f".{text}" if out else text
+        return out
+
+    def keys(self, table: Mapping[str, Any], path: KeyPath, allowed: tuple[str, ...]) -> None:
+        for key in table:
+            where = (*path, key)
+            if key.lower() in SECRET_KEYS:
+                raise self.fail(
+                    where,
+                    f"{self.name(where)}: secrets never go in the config file; put the TOTP "
+                    "secret in an environment variable and name it with [mfa] totp_secret_env "
+                    "(or use totp_command)",
+                )
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = (
+                    f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(allowed)})"
+                )
+                raise self.fail(where, f"unknown key {self.name(where)!r}{hint}")
+
+    def table(self, value: Any, path: KeyPath) -> Mapping[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"{self.name(path)} must be a table")
+        return value
+
+    def string(self, value: Any, path: KeyPath, *, empty: bool = False) -> str:
+        if not isinstance(value, str):
+            raise self.fail(path, f"{self.name(path)} must be a string")
+        if not empty and not value.strip():
+            raise self.fail(path, f"{self.name(path)} must not be empty")
+        return value
+
+    def boolean(self, value: Any, path: KeyPath) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(path, f"{self.name(path)} must be true or false")
+        return value
+
+    def port(self, value: Any, path: KeyPath, low: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 65535:
+            raise self.fail(path, f"{self.name(path)} must be a port number, {low}-65535")
+        return value
+
+    def duration(self, value: Any, path: KeyPath) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise self.fail(path, f'{self.name(path)} must be a duration like "2h" or 3600')
+        try:
+            return parse_duration(value)
+        except UsageError as exc:
+            raise self.fail(path, f"{self.name(path)}: {exc.message}") from None
+
+
+# -- sections --------------------------------------------------------------------------------
+
+
+def _regions(c: _Checker, value: Any) -> list[str]:
+    path: KeyPath = ("regions",)
+    if not isinstance(value, list):
+        raise c.fail(path, 'regions must be a list of region names, e.g. ["us-east-1"]')
+    out = []
+    for item in value:
+        if not isinstance(item, str) or not REGION.fullmatch(item):
+            raise c.fail(path, f"regions: {item!r} is not an AWS region name like us-east-1")
+        out.append(item)
+    return list(dict.fromkeys(out))
+
+
+def _mfa(c: _Checker, value: Any) -> MfaConfig:
+    path: KeyPath = ("mfa",)
+    table = c.table(value, path)
+    c.keys(table, path, MFA_KEYS)
+    serial = table.get("serial")
+    if serial is not None and not MFA_SERIAL.fullmatch(c.string(serial, (*path, "serial"))):
+        raise c.fail(
+            (*path, "serial"),
+            "mfa.serial must be an MFA device ARN (arn:aws:iam::123456789012:mfa/NAME) "
+            "or a hardware token's serial number",
+        )
+    env = table.get("totp_secret_env")
+    if env is not None and not ENV_NAME.fullmatch(c.string(env, (*path, "totp_secret_env"))):
+        raise c.fail(
+            (*path, "totp_secret_env"),
+            "mfa.totp_secret_env is the NAME of an environment variable (like OPS_TOTP), "
+            "not the secret itself",
+        )
+    command = table.get("totp_command")
+    if command is not None:
+        c.string(command, (*path, "totp_command"))
+        try:
+            shlex.split(command)
+        except ValueError as exc:
+            raise c.fail((*path, "totp_command"), f"mfa.totp_command: {exc}") from None
+    if env is not None and command is not None:
+        raise c.fail(
+            (*path, "totp_command"),
+            "[mfa] has both totp_secret_env and totp_command; keep at most one code source",
+        )
+    return MfaConfig(serial=serial, totp_secret_env=env, totp_command=command)
+
+
+def _role(c: _Checker, name: str, value: Any) -> RoleSpec:
+    path: KeyPath = ("roles", name)
+    table = c.table(value, path)
+    c.keys(table, path, ROLE_KEYS)
+    if "arn" not in table:
+        raise c.fail(path, f"role {name!r} needs an arn (arn:aws:iam::ACCOUNT:role/NAME)")
+    arn = c.string(table["arn"], (*path, "arn"))
+    if not ROLE_ARN.fullmatch(arn):
+        raise c.fail(
+            (*path, "arn"),
+            f"roles.{name}.arn {arn!r} is not a role ARN like arn:aws:iam::123456789012:role/NAME",
+        )
+    max_duration: int | None = None
+    if "max_duration" in table:
+        max_duration = c.duration(table["max_duration"], (*path, "max_duration"))
+        if not DEFAULT_ROLE_MAX <= max_duration <= ABSOLUTE_MAX:
+            raise c.fail(
+                (*path, "max_duration"), "a role's max_duration is between 1h and 12h in AWS"
+            )
+    duration = DEFAULT_ROLE_MAX
+    if "duration" in table:
+        duration = c.duration(table["duration"], (*path, "duration"))
+        if duration < MIN_DURATION:
+            raise c.fail((*path, "duration"), "duration is below the AWS minimum of 15m")
+        limit = max_duration or ABSOLUTE_MAX
+        if duration > limit:
+            raise c.fail(
+                (*path, "duration"),
+                f"duration is over the role's maximum ({'max_duration' if max_duration else '12h'})",
+            )
+    elif max_duration is not None:
+        duration = min(duration, max_duration)
+    scope: dict[str, str] = {}
+    if "scope" in table:
+        scope_table = c.table(table["scope"], (*path, "scope"))
+        for key, tag in scope_table.items():
+            scope[key] = c.string(tag, (*path, "scope", key), empty=True)
+    source_profile = table.get("source_profile")
+    if source_profile is not None:
+        c.string(source_profile, (*path, "source_profile"))
+    mfa_serial = table.get("mfa_serial")
+    if mfa_serial is not None and not MFA_SERIAL.fullmatch(
+        c.string(mfa_serial, (*path, "mfa_serial"))
+    ):
+        raise c.fail((*path, "mfa_serial"), f"roles.{name}.mfa_serial is not an MFA device ARN")
+    external_id = table.get("external_id")
+    if external_id is not None:
+        c.string(external_id, (*path, "external_id"))
+    return RoleSpec(
+        name=name,
+        arn=arn,
+        duration=duration,
+        max_duration=max_duration,
+        scope=scope,
+        source_profile=source_profile,
+        reason_required=c.boolean(table.get("reason_required", False), (*path, "reason_required")),
+        mfa_serial=mfa_serial,
+        origin="config",
+        external_id=external_id,
+    )
+
+
+def _forwards(c: _Checker, value: Any) -> list[ForwardPreset]:
+    if not isinstance(value, list):
+        raise c.fail(("forwards",), "forwards must be an array of tables: [[forwards]]")
+    out: list[ForwardPreset] = []
+    seen: set[str] = set()
+    for i, item in enumerate(value):
+        path: KeyPath = ("forwards", i)
+        table = c.table(item, path)
+        c.keys(table, path, FORWARD_KEYS)
+        for required in ("name", "target", "remote_port"):
+            if required not in table:
+                raise c.fail(path, f"forwards[{i + 1}] needs {required}")
+        name = c.string(table["name"], (*path, "name"))
+        if name in seen:
+            raise c.fail((*path, "name"), f"two forwards are named {name!r}")
+        seen.add(name)
+        host = table.get("host")
+        local = table.get("local_port")
+        out.append(
+            ForwardPreset(
+                name=name,
+                target=c.string(table["target"], (*path, "target")),
+                remote_port=c.port(table["remote_port"], (*path, "remote_port"), 1),
+                host=c.string(host, (*path, "host")) if host is not None else None,
+                local_port=c.port(local, (*path, "local_port"), 0) if local is not None else None,
+            )
+        )
+    return out
+
+
+def _keymap(c: _Checker, value: Any) -> dict[str, str]:
+    table = c.table(value, ("keymap",))
+    return {k: c.string(v, ("keymap", k)) for k, v in table.items()}
+
+
+def parse_config(text: str, file: Path) -> Config:
+    """Validate the text of a config file; `file` names it in messages."""
+    c = _Checker(file, text)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        where = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        what = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", msg)
+        what = what[:1].lower() + what[1:]
+        line = where.group(1) if where else str(max(1, text.count("\n")))
+        column = f" (column {where.group(2)})" if where else ""
+        raise ConfigError(
+            f"{file.name}:{line}: TOML syntax: {what}{column}", f"in {file}"
+        ) from None
+    c.keys(data, (), TOP_KEYS)
+    config = Config(source=file)
+    if "regions" in data:
+        config.regions = _regions(c, data["regions"])
+    if "mfa" in data:
+        config.mfa = _mfa(c, data["mfa"])
+    if "roles" in data:
+        roles = c.table(data["roles"], ("roles",))
+        config.roles = {name: _role(c, name, spec) for name, spec in roles.items()}
+    if "forwards" in data:
+        config.forwards = _forwards(c, data["forwards"])
+    if "plugin_path" in data:
+        config.plugin_path = Path(c.string(data["plugin_path"], ("plugin_path",))).expanduser()
+    if "keymap" in data:
+        config.keymap = _keymap(c, data["keymap"])
+    if "profile" in data:
+        config.profile = c.string(data["profile"], ("profile",))
+    return config
+
+
+# -- ~/.aws/config -----------------------------------------------------------------------------
+
+
+def read_aws_profiles(path: Path | None = None) -> dict[str, dict[str, str]]:
+    """Profiles of ~/.aws/config (AWS_CONFIG_FILE honoured): name -> settings. {} if unreadable."""
+    file = path if path is not None else paths.aws_config_file()
+    parser = configparser.RawConfigParser(strict=False)
+    try:
+        with open(file, encoding="utf-8") as fh:
+            parser.read_file(fh)
+    except (OSError, UnicodeDecodeError, configparser.Error):
+        return {}
+    out: dict[str, dict[str, str]] = {}
+    for section in parser.sections():
+        if section == "default":
+            name = "default"
+        elif section.startswith("profile "):
+            name = section[len("profile ") :].strip()
+        else:
+            continue  # sso-session, services, ...
+        out[name] = {k: v.strip() for k, v in parser.items(section)}
+    return out
+
+
+def aws_profile_roles(
+    profiles: Mapping[str, Mapping[str, str]], warnings: list[str] | None = None
+) -> dict[str, RoleSpec]:
+    """The profiles that assume a role, as RoleSpecs named after the profile."""
+    out: dict[str, RoleSpec] = {}
+    for name, settings in profiles.items():
+        arn = settings.get("role_arn")
+        if not arn:
+            continue
+        if not ROLE_ARN.fullmatch(arn):
+            if warnings is not None:
+                warnings.append(f"~/.aws/config profile {name}: role_arn is not a role ARN")
+            continue
+        duration = DEFAULT_ROLE_MAX
+        if settings.get("duration_seconds"):
+            try:
+                duration = parse_duration(settings["duration_seconds"])
+            except UsageError:
+                if warnings is not None:
+                    warnings.append(f"~/.aws/config profile {name}: duration_seconds unreadable")
+        out[name] = RoleSpec(
+            name=name,
+            arn=arn,
+            duration=duration,
+            source_profile=settings.get("source_profile") or None,
+            mfa_serial=settings.get("mfa_serial") or None,
+            origin=f"aws-profile:{name}",
+            external_id=settings.get("external_id") or None,
+        )
+    return out
+
+
+def load_config(path: Path | None = None, *, aws_config: Path | None = None) -> Config:
+    """The config file (defaults when there is none) plus the roles of ~/.aws/config.
+
+    A config role wins over an AWS profile of the same name.
+    """
+    file = path if path is not None else paths.config_file()
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        config = Config()
+    except OSError as exc:
+        raise ConfigError(
+            f"{file.name}: cannot read the config file ({exc.strerror or exc})", f"in {file}"
+        ) from None
+    else:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise ConfigError(f"{file.name}:{line}: not UTF-8 text", f"in {file}") from None
+        config = parse_config(text, file)
+    profile_roles = aws_profile_roles(read_aws_profiles(aws_config), config.warnings)
+    for name, role in profile_roles.items():
+        config.roles.setdefault(name, role)
+    return config
+
+
+def profile_mfa_serial(profile: str | None, aws_config: Path | None = None) -> str | None:
+    """The mfa_serial a profile (default: "default") declares in ~/.aws/config, if any."""
+    return read_aws_profiles(aws_config).get(profile or "default", {}).get("mfa_serial") or None

@@ -1,0 +1,311 @@
+"""config.toml: the good file, each bad case with its line number, and ~/.aws/config roles."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from sessiontui.config import (
+    Config,
+    ForwardPreset,
+    MfaConfig,
+    aws_profile_roles,
+    load_config,
+    parse_config,
+    profile_mfa_serial,
+    read_aws_profiles,
+)
+from sessiontui.core.errors import ConfigError, ExitCode
+
+GOOD = """\
+regions = ["us-east-1", "eu-west-1"]
+profile = "ops"
+plugin_path = "~/bin/session-manager-plugin"
+
+[mfa]
+serial = "arn:aws:iam::123456789012:mfa/operator"
+# at most one code source
+totp_secret_env = "OPS_TOTP"
+
+[roles.ProdOps]
+arn = "arn:aws:iam::123456789012:role/ProdOps"
+duration = "2h"
+max_duration = "4h"
+scope = { project = "Production" }
+source_profile = "default"
+reason_required = true
+
+[roles.FleetAdmin]
+arn = "arn:aws:iam::123456789012:role/FleetAdmin"
+duration = 1800
+mfa_serial = "arn:aws:iam::123456789012:mfa/admin"
+
+[[forwards]]
+name = "orders-db"
+target = "project=Production"
+host = "orders.cluster-abc.us-east-1.rds.amazonaws.com"
+remote_port = 5432
+local_port = 15432
+
+[[forwards]]
+name = "web"
+target = "web-01"
+remote_port = 80
+
+[keymap]
+"session.connect" = "ctrl+o"
+"""
+
+
+@pytest.fixture(autouse=True)
+def private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for var in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+        monkeypatch.setenv(var, str(tmp_path / var.lower()))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "aws-config"))
+    monkeypatch.delenv("SESSIONTUI_CONFIG", raising=False)
+    return home
+
+
+def write(tmp_path: Path, text: str, name: str = "config.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def error_of(tmp_path: Path, text: str) -> str:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.exit_code == ExitCode.USAGE
+    return info.value.message
+
+
+def test_good_file(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD))
+    assert config.regions == ["us-east-1", "eu-west-1"]
+    assert config.profile == "ops"
+    assert config.plugin_path == Path("~/bin/session-manager-plugin").expanduser()
+    assert config.mfa == MfaConfig(
+        serial="arn:aws:iam::123456789012:mfa/operator", totp_secret_env="OPS_TOTP"
+    )
+    prod = config.roles["ProdOps"]
+    assert (prod.name, prod.duration, prod.max_duration) == ("ProdOps", 7200, 14400)
+    assert dict(prod.scope) == {"project": "Production"}
+    assert prod.source_profile == "default" and prod.reason_required and prod.origin == "config"
+    admin = config.roles["FleetAdmin"]
+    assert admin.duration == 1800 and admin.mfa_serial == "arn:aws:iam::123456789012:mfa/admin"
+    assert not admin.reason_required and admin.max_duration is None
+    assert config.forwards == [
+        ForwardPreset(
+            "orders-db",
+            "project=Production",
+            5432,
+            "orders.cluster-abc.us-east-1.rds.amazonaws.com",
+            15432,
+        ),
+        ForwardPreset("web", "web-01", 80),
+    ]
+    assert config.keymap == {"session.connect": "ctrl+o"}
+
+
+def test_no_file_gives_defaults(tmp_path: Path) -> None:
+    config = load_config(tmp_path / "missing.toml")
+    assert config == Config()
+
+
+def test_default_location_and_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    default = tmp_path / "xdg_config_home" / "sessiontui" / "config.toml"
+    default.parent.mkdir(parents=True)
+    default.write_text('regions = ["eu-west-1"]\n')
+    assert load_config().regions == ["eu-west-1"]
+    other = write(tmp_path, 'regions = ["us-east-2"]\n', "other.toml")
+    monkeypatch.setenv("SESSIONTUI_CONFIG", str(other))
+    assert load_config().regions == ["us-east-2"]
+
+
+BAD_CASES = [
+    # (text, line, words in the message)
+    ('regions = ["us-east-1"]\nregoins = ["x"]\n', 2, "did you mean 'regions'"),
+    (
+        "[mfa]\nserial = 'arn:aws:iam::123456789012:mfa/op'\ntotp_secret = 'JBSWY3DP'\n",
+        3,
+        "totp_secret_env",
+    ),
+    ("[mfa]\ntotp_secret_env = 'A'\ntotp_command = 'pass otp aws'\n", 3, "at most one"),
+    ("[mfa]\ntotp_secret_env = 'JBSWY3DP EHPK3PXP'\n", 2, "NAME of an environment variable"),
+    ("[mfa]\nserial = 'x'\n", 2, "MFA device ARN"),
+    ("\n[roles.ProdOps]\nduration = '1h'\n", 2, "needs an arn"),
+    ("[roles.ProdOps]\narn = 'arn:aws:iam::1234:role/ProdOps'\n", 2, "not a role ARN"),
+    ("[roles.ProdOps]\narn = 'arn:aws:iam::123456789012:user/bob'\n", 2, "not a role ARN"),
+    (
+        "[roles.A]\narn = 'arn:aws:iam::123456789012:role/A'\nduration = 'two hours'\n",
+        3,
+        "cannot read duration",
+    ),
+    ("[roles.A]\narn = 'arn:aws:iam::123456789012:role/A'\nduration = '10m'\n", 3, "minimum"),
+    (
+        "[roles.A]\narn = 'arn:aws:iam::123456789012:role/A'\nmax_duration = '2h'\nduration = '3h'\n",
+        4,
+        "maximum",
+    ),
+    ("[roles.A]\narn = 'arn:aws:iam::123456789012:role/A'\nmax_duration = '13h'\n", 3, "12h"),
+    (
+        "[roles.A]\narn = 'arn:aws:iam::123456789012:role/A'\nreason_required = 'yes'\n",
+        3,
+        "true or false",
+    ),
+    (
+        "[roles.A]\narn = 'arn:aws:iam::123456789012:role/A'\nscope = { project = 1 }\n",
+        3,
+        "must be a string",
+    ),
+    (
+        "[roles.A]\narn = 'arn:aws:iam::123456789012:role/A'\nsorce_profile = 'x'\n",
+        3,
+        "did you mean 'source_profile'",
+    ),
+    ("[[forwards]]\nname = 'a'\ntarget = 't'\nremote_port = 70000\n", 4, "1-65535"),
+    (
+        "[[forwards]]\nname = 'a'\ntarget = 't'\nremote_port = 80\n\n[[forwards]]\nname = 'b'\n"
+        "target = 't'\nremote_port = 80\nlocal_port = -1\n",
+        10,
+        "0-65535",
+    ),
+    ("[[forwards]]\nname = 'a'\ntarget = 't'\n", 1, "needs remote_port"),
+    ("[[forwards]]\nname = 'a'\ntarget = 't'\nremote_port = true\n", 4, "port number"),
+    (
+        "[[forwards]]\nname = 'a'\ntarget = 't'\nremote_port = 1\n[[forwards]]\nname = 'a'\n"
+        "target = 't'\nremote_port = 2\n",
+        6,
+        "two forwards",
+    ),
+    ("regions = 'us-east-1'\n", 1, "list of region names"),
+    ("regions = [\n  'us-east-1',\n]\nprofile = 3\n", 4, "must be a string"),
+    ("# comment\n\n[keymap]\nquit = 5\n", 4, "must be a string"),
+    ("regions = [\"us-east-1\"\n\nprofile = 'x'\n", 3, "TOML syntax"),
+    ("a = 1\nb = \n", 2, "TOML syntax"),
+    ("[mfa]\nserial = 'arn:aws:iam::123456789012:mfa/op'\n[mfa]\n", 3, "TOML syntax"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "words"), BAD_CASES)
+def test_bad_config_names_the_line(tmp_path: Path, text: str, line: int, words: str) -> None:
+    message = error_of(tmp_path, text)
+    assert message.startswith(f"config.toml:{line}: "), message
+    assert words in message
+
+
+def test_message_uses_real_file_name_and_hints_at_the_path(tmp_path: Path) -> None:
+    path = write(tmp_path, "\n\nbogus = 1\n", "demo.toml")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.message.startswith("demo.toml:3: unknown key 'bogus'")
+    assert info.value.hint == f"in {path}"
+
+
+def test_inline_role_tables_and_dotted_keys_get_their_lines(tmp_path: Path) -> None:
+    text = (
+        "[roles]\n"
+        "Ok = { arn = 'arn:aws:iam::123456789012:role/Ok' }\n"
+        "Bad = { arn = 'arn:aws:iam::123456789012:role/Bad', duration = '1x' }\n"
+    )
+    assert error_of(tmp_path, text).startswith("config.toml:3: ")
+    dotted = "roles.A.arn = 'arn:aws:iam::123456789012:role/A'\nroles.A.durration = '1h'\n"
+    assert error_of(tmp_path, dotted).startswith("config.toml:2: ")
+
+
+def test_any_secret_looking_key_is_refused(tmp_path: Path) -> None:
+    for key in ("totp_secret", "secret", "aws_secret_access_key", "mfa_code"):
+        message = error_of(tmp_path, f"[mfa]\n{key} = 'x'\n")
+        assert "secrets never go in the config file" in message
+        assert "totp_secret_env" in message
+    top = error_of(tmp_path, "totp_secret = 'JBSWY3DPEHPK3PXP'\n")
+    assert top.startswith("config.toml:1: ") and "secrets never go" in top
+    # and the value is never repeated back
+    assert "JBSWY3DPEHPK3PXP" not in top
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"regions = []\nprofile = '\xff'\n")
+    with pytest.raises(ConfigError, match=r"^config.toml:2: not UTF-8"):
+        load_config(path)
+
+
+def test_role_duration_defaults(tmp_path: Path) -> None:
+    config = parse_config(
+        "[roles.A]\narn = 'arn:aws:iam::123456789012:role/path/A'\n", Path("config.toml")
+    )
+    assert config.roles["A"].duration == 3600
+    assert config.roles["A"].arn.endswith("role/path/A")
+
+
+AWS_CONFIG = """\
+[default]
+region = us-east-1
+mfa_serial = arn:aws:iam::123456789012:mfa/operator
+
+[profile ops]
+role_arn = arn:aws:iam::123456789012:role/OpsFromProfile
+source_profile = default
+mfa_serial = arn:aws:iam::123456789012:mfa/operator
+duration_seconds = 7200
+
+[profile ProdOps]
+role_arn = arn:aws:iam::123456789012:role/ShadowedByConfig
+source_profile = default
+
+[profile plain]
+region = eu-west-1
+
+[profile broken]
+role_arn = not-an-arn
+
+[sso-session corp]
+sso_start_url = https://example.awsapps.com/start
+"""
+
+
+def test_roles_from_aws_config(tmp_path: Path, private_home: Path) -> None:
+    (private_home / "aws-config").write_text(AWS_CONFIG)
+    config = load_config(write(tmp_path, GOOD))
+    ops = config.roles["ops"]
+    assert ops.origin == "aws-profile:ops"
+    assert ops.arn == "arn:aws:iam::123456789012:role/OpsFromProfile"
+    assert (ops.duration, ops.source_profile) == (7200, "default")
+    assert ops.mfa_serial == "arn:aws:iam::123456789012:mfa/operator"
+    # config wins on a name clash
+    assert config.roles["ProdOps"].arn.endswith("role/ProdOps")
+    assert config.roles["ProdOps"].origin == "config"
+    assert "plain" not in config.roles and "broken" not in config.roles
+    assert any("broken" in w for w in config.warnings)
+    assert profile_mfa_serial(None) == "arn:aws:iam::123456789012:mfa/operator"
+    assert profile_mfa_serial("plain") is None
+
+
+def test_aws_config_without_config_file(private_home: Path, tmp_path: Path) -> None:
+    (private_home / "aws-config").write_text(AWS_CONFIG)
+    config = load_config(tmp_path / "none.toml")
+    assert set(config.roles) == {"ops", "ProdOps"}
+
+
+def test_unreadable_aws_config_is_ignored(private_home: Path) -> None:
+    (private_home / "aws-config").write_text("[default\nnot ini at all")
+    assert read_aws_profiles() == {}
+    assert aws_profile_roles({}) == {}
+
+
+def test_config_does_not_import_textual() -> None:
+    code = (
+        "import sys, sessiontui.config, sessiontui.aws.identity, sessiontui.aws.mfa, "
+        "sessiontui.aws.credcache, sessiontui.core.mfa_window; "
+        "assert 'textual' not in sys.modules, 'textual imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

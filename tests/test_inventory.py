@@ -1,0 +1,165 @@
+"""Inventory against the sandbox: paging, EC2 enrichment, hybrid tags, regions, failures."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from sessiontui.aws.clients import ClientFactory
+from sessiontui.aws.inventory import list_fleet, raise_if_failed
+from sessiontui.aws.metering import CallMeter
+from sessiontui.core.errors import AuthError
+from sessiontui.core.node import HYBRID
+
+
+@pytest.fixture
+def factory(sandbox_env: dict[str, str]) -> ClientFactory:
+    return ClientFactory()
+
+
+@pytest.fixture
+def fleet(factory: ClientFactory, sandbox: Any) -> Any:
+    return list_fleet(factory, sandbox.regions)
+
+
+def _ssm_truth(sandbox: Any, region: str) -> list[dict[str, Any]]:
+    ssm = boto3.client("ssm", region_name=region, endpoint_url=sandbox.endpoint_url)
+    out: list[dict[str, Any]] = []
+    for page in ssm.get_paginator("describe_instance_information").paginate(PaginationConfig={"PageSize": 50}):
+        out += page["InstanceInformationList"]
+    return out
+
+
+def test_lists_every_managed_node_in_both_regions(fleet: Any, sandbox: Any) -> None:
+    assert fleet.complete, fleet.errors
+    truth = {i["InstanceId"] for r in sandbox.regions for i in _ssm_truth(sandbox, r)}
+    listed = {n.id for n in fleet.nodes if n.managed}
+    assert listed == truth
+    assert len(truth) >= 60
+    assert {n.region for n in fleet.nodes} == set(sandbox.regions)
+
+
+def test_ec2_nodes_carry_name_tags_state_and_ip(fleet: Any, sandbox: Any) -> None:
+    ec2 = boto3.client("ec2", region_name="us-east-1", endpoint_url=sandbox.endpoint_url)
+    inst = ec2.describe_instances()["Reservations"][0]["Instances"][0]
+    node = next(n for n in fleet.nodes if n.id == inst["InstanceId"])
+    tags = {t["Key"]: t["Value"] for t in inst.get("Tags", [])}
+    assert dict(node.tags) == tags
+    assert node.name == tags.get("Name", "")
+    assert node.state == inst["State"]["Name"]
+    assert node.private_ip == inst.get("PrivateIpAddress", "")
+
+
+def test_hybrid_nodes_get_their_tags_from_ssm(fleet: Any, sandbox: Any) -> None:
+    hybrids = [n for n in fleet.nodes if n.is_hybrid]
+    assert hybrids, "the sandbox seeds hybrid nodes"
+    ssm = boto3.client("ssm", region_name=hybrids[0].region, endpoint_url=sandbox.endpoint_url)
+    for node in hybrids:
+        assert node.resource_type == HYBRID
+        assert node.id.startswith("mi-")
+        if node.region == hybrids[0].region:
+            tags = ssm.list_tags_for_resource(ResourceType="ManagedInstance", ResourceId=node.id)["TagList"]
+            assert dict(node.tags) == {t["Key"]: t["Value"] for t in tags}
+    assert any(n.tags for n in hybrids)
+
+
+def test_unconnectable_nodes_say_why(fleet: Any) -> None:
+    by_why = [n.why for n in fleet.nodes if not n.connectable]
+    assert any("ConnectionLost" in w for w in by_why)
+    assert any("stopped" in w for w in by_why)
+    assert any("no agent" in w for w in by_why), "the EC2 box without an agent is listed, not connectable"
+    assert sum(n.connectable for n in fleet.nodes) > 50
+
+
+def test_odd_names_survive(fleet: Any) -> None:
+    names = [n.name for n in fleet.nodes]
+    assert any(not n.isascii() for n in names), "unicode names are kept as they are"
+    assert any(" " in n for n in names)
+    assert any(n.name == "" for n in fleet.nodes if not n.is_hybrid), "a node with no Name tag"
+
+
+def test_api_calls_stay_at_the_floor(factory: ClientFactory, sandbox: Any) -> None:
+    meter = CallMeter()
+    result = list_fleet(factory, sandbox.regions, meter=meter)
+    per_region = {r: [n for n in result.nodes if n.region == r] for r in sandbox.regions}
+    dii = sum(max(1, math.ceil(sum(n.managed for n in ns) / 50)) for ns in per_region.values())
+    di = sum(max(1, math.ceil(sum(not n.is_hybrid for n in ns) / 1000)) for ns in per_region.values())
+    hybrid = sum(n.is_hybrid for n in result.nodes)
+    assert meter.calls["DescribeInstanceInformation"] == dii
+    assert meter.calls["DescribeInstances"] == di
+    assert meter.calls["ListTagsForResource"] == hybrid
+
+
+def test_rows_stream_as_pages_arrive_and_upserts_converge(factory: ClientFactory, sandbox: Any) -> None:
+    seen: dict[str, Any] = {}
+    batches: list[int] = []
+
+    def on_nodes(region: str, nodes: list[Any]) -> None:
+        batches.append(len(nodes))
+        for n in nodes:
+            seen[n.id] = n
+
+    result = list_fleet(factory, sandbox.regions, on_nodes=on_nodes)
+    assert len(batches) > 2
+    assert {n.id: n for n in result.nodes} == seen
+
+
+class _OneRegionDown(ClientFactory):
+    """eu-west-1 answers from a port where nothing listens, as an unreachable region does."""
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        if region == "eu-west-1":
+            return self.session.client(service, region_name=region, endpoint_url="http://127.0.0.1:9", config=_fast_fail())
+        return super().client(service, region)
+
+
+def _fast_fail() -> Any:
+    from botocore.config import Config
+
+    return Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=1)
+
+
+def test_a_failing_region_is_reported_and_the_others_kept(sandbox_env: dict[str, str], sandbox: Any) -> None:
+    errors: list[tuple[str, str]] = []
+    result = list_fleet(_OneRegionDown(), sandbox.regions, on_error=lambda r, m: errors.append((r, m)))
+    assert [e.region for e in result.errors] == ["eu-west-1"]
+    assert errors and errors[0][0] == "eu-west-1" and "127.0.0.1:9" in errors[0][1]
+    assert result.nodes and {n.region for n in result.nodes} == {"us-east-1"}
+    raise_if_failed(result)  # not every region failed: no exception
+
+
+def test_throttling_slows_the_listing_but_never_breaks_it(factory: ClientFactory, sandbox: Any) -> None:
+    sandbox.faults.throttle_rate = 0.3
+    try:
+        result = list_fleet(factory, sandbox.regions)
+    finally:
+        sandbox.faults.throttle_rate = 0.0
+    assert result.complete, result.errors
+    assert len([n for n in result.nodes if n.managed]) >= 60
+
+
+def test_no_credentials_is_an_auth_error(monkeypatch: pytest.MonkeyPatch, sandbox_env: dict[str, str], tmp_path: Any) -> None:
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    factory = ClientFactory()
+    with pytest.raises(AuthError, match="no AWS credentials"):
+        factory.require_credentials()
+    result = list_fleet(factory, ["us-east-1"])
+    with pytest.raises(AuthError):
+        raise_if_failed(result)
+
+
+@pytest.fixture
+def sandbox_env(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    env = sandbox.env()
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    yield env
