@@ -1,0 +1,73 @@
+"""The listing half of the benchmark: API calls by kind and client-side seconds for a large fleet.
+
+The sandbox runs in its own process so this process's CPU time is the client's alone: botocore's
+request building and parsing, merging, tags. Server time is excluded by construction.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sessiontui.core.node import Node
+
+
+@contextmanager
+def sandbox_process(size: int) -> Iterator[dict[str, str]]:
+    """A `--fleet large` sandbox in a child process; yields its environment."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sessiontui.sandbox", "--fleet", "large", "--size", str(size)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    env: dict[str, str] = {}
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("export "):
+                key, _, value = line[len("export ") :].rstrip("\n").partition("=")
+                env[key] = value.strip("'")
+            elif line.startswith("# sandbox on"):
+                break
+        if proc.poll() is not None:
+            raise RuntimeError("the sandbox process died while seeding")
+        yield env
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def measure_listing(env: dict[str, str]) -> tuple[list[Node], dict[str, Any]]:
+    from sessiontui.aws.clients import ClientFactory
+    from sessiontui.aws.inventory import list_fleet
+    from sessiontui.aws.metering import CallMeter
+
+    os.environ.update(env)
+    factory = ClientFactory()
+    regions = ["us-east-1", "eu-west-1"]
+    meter = CallMeter()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    result = list_fleet(factory, regions, meter=meter)
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    if result.errors:
+        raise RuntimeError(f"listing failed: {result.errors}")
+    nodes = result.nodes
+    per_region = {r: [n for n in nodes if n.region == r] for r in regions}
+    floor = {
+        "DescribeInstanceInformation": sum(math.ceil(sum(n.managed for n in ns) / 50) for ns in per_region.values()),
+        "DescribeInstances": sum(max(1, math.ceil(sum(not n.is_hybrid for n in ns) / 1000)) for ns in per_region.values()),
+        "ListTagsForResource": sum(n.is_hybrid for n in nodes),
+    }
+    return nodes, {
+        "api_calls": dict(sorted(meter.calls.items())),
+        "api_floor": floor,
+        "api_at_floor": all(meter.calls[k] <= v for k, v in floor.items()),
+        "listing_client_cpu_s": round(cpu, 3),
+        "listing_wall_s": round(wall, 3),
+    }

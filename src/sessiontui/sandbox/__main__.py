@@ -1,0 +1,49 @@
+"""`python -m sessiontui.sandbox`: run a sandbox in the foreground and print its environment."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import signal
+import sys
+import threading
+from types import FrameType
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m sessiontui.sandbox",
+        description="Run the sessiontui sandbox (local AWS) until Ctrl-C; "
+        "eval its output to point a shell at it.",
+    )
+    parser.add_argument("--fleet", choices=["demo", "large", "empty"], default="demo")
+    parser.add_argument("--size", type=int, default=None, help="nodes for --fleet large")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    args = parser.parse_args(argv)
+
+    from sessiontui.sandbox.server import Sandbox
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    with Sandbox(fleet=args.fleet, size=args.size, host=args.host, port=args.port) as sb:
+        for key, value in sorted(sb.env().items()):
+            print(f"export {key}={shlex.quote(value)}")
+        print(
+            f"# sandbox on {sb.endpoint_url}, started in {sb.start_seconds:.2f}s; "
+            f"current MFA code: {sb.totp_now()}; Ctrl-C stops it",
+            flush=True,
+        )
+        while not stop.wait(0.5):
+            pass
+    print("# sandbox stopped", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,391 @@
+"""The sandbox's SSM answers as AWS does: paging, filters, hybrid tags, sessions, stream."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from sessiontui.sandbox import Sandbox
+
+NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+
+
+def client(
+    sb: Sandbox, service: str, region: str = "us-east-1", creds: Any = None, **cfg: Any
+) -> Any:
+    env = sb.env()
+    keys = {
+        "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
+    }
+    if creds:
+        keys = {
+            "aws_access_key_id": creds["AccessKeyId"],
+            "aws_secret_access_key": creds["SecretAccessKey"],
+            "aws_session_token": creds["SessionToken"],
+        }
+    config = NO_RETRY.merge(Config(**cfg)) if cfg else NO_RETRY
+    make: Any = boto3.client  # the stubs' overloads want a literal service name
+    return make(service, region_name=region, endpoint_url=sb.endpoint_url, config=config, **keys)
+
+
+@pytest.fixture(autouse=True)
+def _no_faults(sandbox: Sandbox) -> Iterator[None]:
+    yield
+    sandbox.clear_faults()
+
+
+@pytest.fixture(scope="module")
+def ssm(sandbox: Sandbox) -> Any:
+    return client(sandbox, "ssm")
+
+
+def all_nodes(ssm: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    pages = ssm.get_paginator("describe_instance_information").paginate(
+        **kwargs, PaginationConfig={"PageSize": 50}
+    )
+    return [i for p in pages for i in p["InstanceInformationList"]]
+
+
+def by_name(sb: Sandbox, name: str, region: str = "us-east-1") -> str:
+    ec2 = client(sb, "ec2", region)
+    found = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": [name]}])
+    return str(found["Reservations"][0]["Instances"][0]["InstanceId"])
+
+
+def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
+    err = exc.value.response
+    return err["Error"]["Code"], err["Error"]["Message"], err["ResponseMetadata"]["HTTPStatusCode"]
+
+
+# -- DescribeInstanceInformation ------------------------------------------------------------------
+
+
+def test_max_results_below_5_is_a_validation_error(sandbox: Sandbox) -> None:
+    raw = client(sandbox, "ssm", parameter_validation=False)  # botocore would refuse 4 itself
+    with pytest.raises(ClientError) as exc:
+        raw.describe_instance_information(MaxResults=4)
+    code, message, status = error_of(exc)
+    assert (code, status) == ("ValidationException", 400)
+    assert "Member must have value greater than or equal to 5" in message
+
+
+def test_max_results_above_50_is_a_validation_error(ssm: Any) -> None:
+    with pytest.raises(ClientError) as exc:
+        ssm.describe_instance_information(MaxResults=51)
+    code, message, _ = error_of(exc)
+    assert code == "ValidationException"
+    assert "Value '51' at 'maxResults'" in message
+    assert "less than or equal to 50" in message
+
+
+def test_default_page_is_small_and_next_token_walks_everything(ssm: Any) -> None:
+    first = ssm.describe_instance_information()
+    assert len(first["InstanceInformationList"]) == 10
+    assert first["NextToken"]
+    seen = [i["InstanceId"] for i in first["InstanceInformationList"]]
+    token = first["NextToken"]
+    while token:
+        page = ssm.describe_instance_information(NextToken=token, MaxResults=5)
+        assert len(page["InstanceInformationList"]) <= 5
+        seen += [i["InstanceId"] for i in page["InstanceInformationList"]]
+        token = page.get("NextToken")
+    assert len(seen) == len(set(seen)) == len(all_nodes(ssm))
+
+
+def test_fleet_spans_two_regions_with_sixty_nodes(sandbox: Sandbox) -> None:
+    total = sum(len(all_nodes(client(sandbox, "ssm", r))) for r in sandbox.regions)
+    ec2_only = client(sandbox, "ec2").describe_instances(
+        Filters=[{"Name": "tag:Name", "Values": ["dev-noagent-01"]}]
+    )
+    assert total >= 60
+    assert ec2_only["Reservations"], "an instance without an agent exists in EC2"
+
+
+def test_bad_next_token_is_refused(ssm: Any) -> None:
+    with pytest.raises(ClientError) as exc:
+        ssm.describe_instance_information(NextToken="not-a-token")
+    assert error_of(exc)[0] == "InvalidNextToken"
+    token = ssm.describe_instance_information()["NextToken"]
+    with pytest.raises(ClientError) as exc:  # a token is tied to the query it came from
+        ssm.describe_instance_information(
+            NextToken=token, Filters=[{"Key": "PingStatus", "Values": ["Online"]}]
+        )
+    assert error_of(exc)[0] == "InvalidNextToken"
+
+
+def test_tag_filters_use_ec2_tags_and_hybrid_ssm_tags(sandbox: Sandbox, ssm: Any) -> None:
+    prod = all_nodes(ssm, Filters=[{"Key": "tag:project", "Values": ["Production"]}])
+    assert any(n["InstanceId"].startswith("mi-") for n in prod)
+    ec2 = client(sandbox, "ec2")
+    for node in prod:
+        if node["InstanceId"].startswith("i-"):
+            tags = ec2.describe_tags(
+                Filters=[{"Name": "resource-id", "Values": [node["InstanceId"]]}]
+            )["Tags"]
+        else:
+            tags = ssm.list_tags_for_resource(
+                ResourceType="ManagedInstance", ResourceId=node["InstanceId"]
+            )["TagList"]
+        assert {"Key": "project", "Value": "Production"} in [
+            {"Key": t["Key"], "Value": t["Value"]} for t in tags
+        ]
+    with_site = all_nodes(ssm, Filters=[{"Key": "tag-key", "Values": ["site"]}])
+    assert with_site and all(n["InstanceId"].startswith("mi-") for n in with_site)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "field"),
+    [
+        ("PingStatus", "ConnectionLost", "PingStatus"),
+        ("PlatformTypes", "Windows", "PlatformType"),
+        ("ResourceType", "ManagedInstance", "ResourceType"),
+        ("IamRole", "SSMServiceRole", "IamRole"),
+        ("AgentVersion", "3.2.1241.0", "AgentVersion"),
+    ],
+)
+def test_each_filter_narrows_to_matching_nodes(ssm: Any, key: str, value: str, field: str) -> None:
+    everything = all_nodes(ssm)
+    matched = all_nodes(ssm, Filters=[{"Key": key, "Values": [value]}])
+    assert matched
+    assert all(n[field] == value for n in matched)
+    assert len(matched) == sum(1 for n in everything if n[field] == value)
+
+
+def test_instance_ids_filter_and_legacy_filter_list(ssm: Any) -> None:
+    ids = [n["InstanceId"] for n in all_nodes(ssm)][:3]
+    new = ssm.describe_instance_information(Filters=[{"Key": "InstanceIds", "Values": ids}])
+    old = ssm.describe_instance_information(
+        InstanceInformationFilterList=[{"key": "InstanceIds", "valueSet": ids}]
+    )
+    assert sorted(i["InstanceId"] for i in new["InstanceInformationList"]) == sorted(ids)
+    assert sorted(i["InstanceId"] for i in old["InstanceInformationList"]) == sorted(ids)
+
+
+def test_unknown_filter_key_and_value_are_refused(ssm: Any) -> None:
+    with pytest.raises(ClientError) as exc:
+        ssm.describe_instance_information(Filters=[{"Key": "Colour", "Values": ["blue"]}])
+    assert error_of(exc)[0] == "InvalidFilterKey"
+    with pytest.raises(ClientError) as exc:
+        ssm.describe_instance_information(Filters=[{"Key": "PingStatus", "Values": ["Up"]}])
+    assert error_of(exc)[0] == "InvalidInstanceInformationFilterValue"
+
+
+def test_hybrid_nodes_carry_their_own_fields(ssm: Any) -> None:
+    nodes = all_nodes(ssm)
+    hybrid = [n for n in nodes if n["ResourceType"] == "ManagedInstance"]
+    ec2 = [n for n in nodes if n["ResourceType"] == "EC2Instance"]
+    assert hybrid and ec2
+    for n in hybrid:
+        assert n["InstanceId"].startswith("mi-") and len(n["InstanceId"]) == 20
+        assert {"Name", "RegistrationDate", "ActivationId", "ComputerName"} <= n.keys()
+        assert n["SourceType"] == "AWS::SSM::ManagedInstance"
+    for n in ec2:
+        assert "RegistrationDate" not in n and n["SourceType"] == "AWS::EC2::Instance"
+        assert {"IPAddress", "PlatformName", "IsLatestVersion", "LastPingDateTime"} <= n.keys()
+
+
+def test_hybrid_tags_can_be_listed_added_and_removed(ssm: Any) -> None:
+    mi = all_nodes(ssm, Filters=[{"Key": "ResourceType", "Values": ["ManagedInstance"]}])[0]
+    rid = mi["InstanceId"]
+    ssm.add_tags_to_resource(
+        ResourceType="ManagedInstance", ResourceId=rid, Tags=[{"Key": "owner", "Value": "neteng"}]
+    )
+    tags = ssm.list_tags_for_resource(ResourceType="ManagedInstance", ResourceId=rid)["TagList"]
+    assert {"Key": "owner", "Value": "neteng"} in tags
+    ssm.remove_tags_from_resource(ResourceType="ManagedInstance", ResourceId=rid, TagKeys=["owner"])
+    tags = ssm.list_tags_for_resource(ResourceType="ManagedInstance", ResourceId=rid)["TagList"]
+    assert "owner" not in {t["Key"] for t in tags}
+    for bad in ("mi-00000000000000000", all_nodes(ssm)[0]["InstanceId"]):
+        with pytest.raises(ClientError) as exc:
+            ssm.list_tags_for_resource(ResourceType="ManagedInstance", ResourceId=bad)
+        assert error_of(exc)[0] == "InvalidResourceId"
+
+
+def test_session_preferences_document(ssm: Any) -> None:
+    doc = ssm.get_document(Name="SSM-SessionManagerRunShell")
+    inputs = json.loads(doc["Content"])["inputs"]
+    assert doc["DocumentType"] == "Session"
+    assert (inputs["maxSessionDuration"], inputs["idleSessionTimeout"]) == ("60", "20")
+
+
+# -- sessions -------------------------------------------------------------------------------------
+
+
+def test_base_user_may_not_start_a_session(sandbox: Sandbox, ssm: Any) -> None:
+    target = by_name(sandbox, "prod-web-01")
+    with pytest.raises(ClientError) as exc:
+        ssm.start_session(Target=target)
+    code, message, status = error_of(exc)
+    assert (code, status) == ("AccessDeniedException", 400)
+    assert message == (
+        "User: arn:aws:iam::123456789012:user/operator is not authorized to perform: "
+        f"ssm:StartSession on resource: arn:aws:ec2:us-east-1:123456789012:instance/{target} "
+        "because no identity-based policy allows the ssm:StartSession action"
+    )
+
+
+def test_role_cannot_reach_nodes_outside_its_scope(sandbox: Sandbox) -> None:
+    staging = client(sandbox, "ssm", creds=sandbox.role_credentials("StagingDev"))
+    with pytest.raises(ClientError) as exc:
+        staging.start_session(Target=by_name(sandbox, "prod-web-01"))
+    code, message, _ = error_of(exc)
+    assert code == "AccessDeniedException"
+    assert "assumed-role/StagingDev/operator" in message
+    started = staging.start_session(Target=by_name(sandbox, "stg-web-01"))
+    assert started["SessionId"].startswith("operator-")
+    staging.terminate_session(SessionId=started["SessionId"])
+
+
+@pytest.mark.parametrize("name", ["prod-cache-01", "stg-batch-01", "dev-noagent-01"])
+def test_nodes_not_online_are_not_connected(sandbox: Sandbox, name: str) -> None:
+    admin = client(sandbox, "ssm", creds=sandbox.role_credentials("FleetAdmin"))
+    target = by_name(sandbox, name)
+    with pytest.raises(ClientError) as exc:
+        admin.start_session(Target=target)
+    assert error_of(exc)[:2] == ("TargetNotConnected", f"{target} is not connected.")
+    assert admin.get_connection_status(Target=target)["Status"] == "notconnected"
+
+
+def test_session_lifecycle_describe_and_idempotent_terminate(sandbox: Sandbox) -> None:
+    admin = client(sandbox, "ssm", creds=sandbox.role_credentials("FleetAdmin", session_name="ann"))
+    target = by_name(sandbox, "prod-web-02")
+    assert admin.get_connection_status(Target=target)["Status"] == "connected"
+    started = admin.start_session(Target=target, Reason="INC-42 disk full")
+    sid = started["SessionId"]
+    assert sid.startswith("ann-") and len(sid) == len("ann-") + 17
+    assert started["StreamUrl"] == f"{sandbox.endpoint_url}/_sandbox/stream/{sid}"
+    active = admin.describe_sessions(State="Active", Filters=[{"key": "SessionId", "value": sid}])[
+        "Sessions"
+    ]
+    assert len(active) == 1
+    assert active[0]["Reason"] == "INC-42 disk full"
+    assert active[0]["DocumentName"] == "SSM-SessionManagerRunShell"
+    assert active[0]["Owner"].endswith("assumed-role/FleetAdmin/ann")
+    assert active[0]["Status"] == "Connected" and active[0]["MaxSessionDuration"] == "60"
+    assert admin.terminate_session(SessionId=sid)["SessionId"] == sid
+    assert admin.terminate_session(SessionId=sid)["SessionId"] == sid
+    history = admin.describe_sessions(State="History", Filters=[{"key": "Target", "value": target}])
+    assert sid in {s["SessionId"] for s in history["Sessions"]}
+    assert all(s["Status"] == "Terminated" and "EndDate" in s for s in history["Sessions"])
+    with pytest.raises(ClientError) as exc:
+        admin.resume_session(SessionId=sid)
+    assert error_of(exc)[0] == "DoesNotExistException"
+
+
+def test_describe_sessions_pages(sandbox: Sandbox) -> None:
+    admin = client(sandbox, "ssm", "eu-west-1", creds=sandbox.role_credentials("FleetAdmin"))
+    target = by_name(sandbox, "prod-web-eu-01", "eu-west-1")
+    ids = {admin.start_session(Target=target)["SessionId"] for _ in range(3)}
+    first = admin.describe_sessions(State="Active", MaxResults=2)
+    assert len(first["Sessions"]) == 2 and first["NextToken"]
+    rest = admin.describe_sessions(State="Active", MaxResults=2, NextToken=first["NextToken"])
+    assert ids <= {s["SessionId"] for s in first["Sessions"] + rest["Sessions"]}
+    for sid in ids:
+        admin.terminate_session(SessionId=sid)
+
+
+# -- the stream contract and local services -----------------------------------------------------------
+
+
+def stream(url: str, token: str, close: str | None = None) -> tuple[int, dict[str, Any]]:
+    data = json.dumps({"reason": close}).encode() if close is not None else None
+    req = urllib.request.Request(
+        url + ("/close" if close is not None else ""),
+        data=data,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST" if data else "GET",
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_stream_reports_session_and_notices_termination(sandbox: Sandbox) -> None:
+    admin = client(sandbox, "ssm", creds=sandbox.role_credentials("FleetAdmin"))
+    started = admin.start_session(Target=by_name(sandbox, "dev-web-01"))
+    url, token = started["StreamUrl"], started["TokenValue"]
+    status, info = stream(url, token)
+    assert status == 200
+    assert info["status"] == "Connected" and info["agent"] == "ok"
+    assert info["node_name"] == "dev-web-01" and info["destination"] is None
+    assert stream(url, "wrong")[0] == 401
+    assert stream(url.replace(started["SessionId"], "nobody-0"), token)[0] == 404
+    admin.terminate_session(SessionId=started["SessionId"])
+    status, info = stream(url, token)
+    assert info["status"] == "Terminated" and info["reason"]
+
+
+def test_stream_close_and_silent_agent(sandbox: Sandbox) -> None:
+    admin = client(sandbox, "ssm", creds=sandbox.role_credentials("FleetAdmin"))
+    target = by_name(sandbox, "dev-web-02")
+    sandbox.silent_agents = {target}
+    started = admin.start_session(Target=target)
+    assert stream(started["StreamUrl"], started["TokenValue"])[1]["agent"] == "silent"
+    status, info = stream(started["StreamUrl"], started["TokenValue"], close="shell exited")
+    assert status == 200 and (info["status"], info["reason"]) == ("Terminated", "shell exited")
+    sid = started["SessionId"]
+    history = admin.describe_sessions(State="History", Filters=[{"key": "SessionId", "value": sid}])
+    assert history["Sessions"][0]["Status"] == "Terminated"
+
+
+def _recv_until(sock: socket.socket, marker: bytes) -> bytes:
+    data = b""
+    while marker not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_forward_destinations_answer_over_tcp(sandbox: Sandbox) -> None:
+    admin = client(sandbox, "ssm", creds=sandbox.role_credentials("ProdOps"))
+    target = by_name(sandbox, "prod-db-01")
+    web = admin.start_session(
+        Target=target,
+        DocumentName="AWS-StartPortForwardingSession",
+        Parameters={"portNumber": ["80"], "localPortNumber": ["0"]},
+    )
+    dest = stream(web["StreamUrl"], web["TokenValue"])[1]["destination"]
+    with socket.create_connection((dest["host"], dest["port"]), timeout=5) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        reply = _recv_until(sock, b"hello from prod-db-01\n")
+    assert reply.startswith(b"HTTP/1.1 200") and reply.endswith(b"hello from prod-db-01\n")
+    db = admin.start_session(
+        Target=target,
+        DocumentName="AWS-StartPortForwardingSessionToRemoteHost",
+        Parameters={"host": ["orders.example.internal"], "portNumber": ["5432"]},
+    )
+    dest = stream(db["StreamUrl"], db["TokenValue"])[1]["destination"]
+    with socket.create_connection((dest["host"], dest["port"]), timeout=5) as sock:
+        banner = _recv_until(sock, b"\r\n")
+        sock.sendall(b"ping\n")
+        echo = _recv_until(sock, b"ping\n")
+    assert banner == b"PostgreSQL stand-in on orders.example.internal via prod-db-01\r\n"
+    assert echo == b"ping\n"
+    again = admin.start_session(
+        Target=target,
+        DocumentName="AWS-StartPortForwardingSessionToRemoteHost",
+        Parameters={"host": ["orders.example.internal"], "portNumber": ["5432"]},
+    )
+    assert stream(again["StreamUrl"], again["TokenValue"])[1]["destination"] == dest  # reused
+    closed = admin.start_session(
+        Target=target,
+        DocumentName="AWS-StartPortForwardingSession",
+        Parameters={"portNumber": ["9999"]},
+    )
+    assert stream(closed["StreamUrl"], closed["TokenValue"])[1]["destination"] is None
+    for s in (web, db, again, closed):
+        admin.terminate_session(SessionId=s["SessionId"])
