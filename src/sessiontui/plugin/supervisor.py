@@ -1,0 +1,480 @@
+"""The one owner of a session's life: StartSession, the plugin, and TerminateSession on every way out.
+
+The CLI (--connect) and the TUI both come here; neither runs the plugin itself. Whatever ends a
+session (the plugin exiting, Ctrl-C, SIGTERM/SIGHUP, a crash, the watchdog, credential expiry, the
+TUI quitting) goes through one idempotent close: TerminateSession, then the audit event.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Protocol
+
+from sessiontui.audit import AuditLog
+from sessiontui.aws.sessions import StartedSession, start_session, terminate_session
+from sessiontui.core.clock import SYSTEM_CLOCK, Clock
+from sessiontui.core.credentials import Credentials
+from sessiontui.core.errors import PluginError, SessiontuiError
+from sessiontui.core.forwards import Forward
+from sessiontui.core.node import Node
+from sessiontui.plugin.command import build_command
+from sessiontui.plugin.forward import (
+    DEFAULT_READY_TIMEOUT,
+    ForwardListener,
+    ForwardRunner,
+    check_local_port,
+)
+from sessiontui.plugin.locate import PluginInfo
+from sessiontui.plugin.output import Ending
+from sessiontui.plugin.shell import ShellResult, ShellRunner
+from sessiontui.plugin.signals import ShutdownRequested, shutdown_signals
+
+PORT_FORWARD_DOCUMENT = "AWS-StartPortForwardingSession"
+REMOTE_HOST_DOCUMENT = "AWS-StartPortForwardingSessionToRemoteHost"
+# Sessions end this long before the credentials do, so TerminateSession can still be signed.
+EXPIRY_MARGIN = 5.0
+
+
+def forward_document(
+    remote_port: int, host: str | None = None, local_port: int | None = 0
+) -> tuple[str, dict[str, list[str]]]:
+    """DocumentName and Parameters for a forward (values are lists of strings, as SSM wants)."""
+    params = {"portNumber": [str(remote_port)], "localPortNumber": [str(local_port or 0)]}
+    if host:
+        return REMOTE_HOST_DOCUMENT, {"host": [host], **params}
+    return PORT_FORWARD_DOCUMENT, params
+
+
+class ManagedSession(Protocol):
+    session_id: str
+    target: str
+    kind: str  # "shell" | "forward"
+
+    def stop(self, how: Ending, reason: str) -> None: ...
+
+
+class ActiveSessions:
+    """Every session this process has open. Signal handlers and the TUI's quit end them all."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[str, ManagedSession] = {}
+
+    def add(self, session: ManagedSession) -> None:
+        with self._lock:
+            self._items[session.session_id] = session
+
+    def remove(self, session: ManagedSession) -> None:
+        with self._lock:
+            self._items.pop(session.session_id, None)
+
+    def sessions(self) -> list[ManagedSession]:
+        with self._lock:
+            return list(self._items.values())
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    def terminate_all(
+        self, reason: str = "sessiontui is exiting", how: Ending = Ending.INTERRUPTED
+    ) -> int:
+        """Ask every session to stop; each one terminates itself server-side. Returns how many."""
+        items = self.sessions()
+        for s in items:
+            with contextlib.suppress(Exception):
+                s.stop(how, reason)
+        return len(items)
+
+    def expire_all(self, reason: str = "the role's credentials expired") -> int:
+        return self.terminate_all(reason, Ending.EXPIRED)
+
+
+ACTIVE_SESSIONS = ActiveSessions()
+
+
+class _Closer:
+    """TerminateSession + audit, exactly once, from whichever thread gets there first."""
+
+    def __init__(self, sup: SessionSupervisor, started: StartedSession, began: float) -> None:
+        self._sup = sup
+        self.started = started
+        self._began = began
+        self._lock = threading.Lock()
+        self.done = False
+        self.terminated: bool | None = None
+        self.error = ""
+
+    def close(self, how: str, reason: str, local_port: int | None = None) -> None:
+        with self._lock:
+            if self.done:
+                return
+            self.done = True
+            try:
+                self.terminated = terminate_session(self._sup.ssm, self.started.session_id)
+            except SessiontuiError as e:
+                self.terminated = False
+                self.error = e.message
+            except Exception as e:  # the way out must complete whatever AWS does
+                self.terminated = False
+                self.error = f"TerminateSession failed: {e}"
+            self._sup._audit_ended(
+                self.started,
+                how,
+                time.monotonic() - self._began,
+                reason,
+                local_port,
+                self.terminated,
+            )
+
+
+class _ExpiryWatch:
+    """Stops a session when the credentials are about to expire. Polls so FakeClock works."""
+
+    def __init__(
+        self, clock: Clock, expires_at: datetime | None, on_expire: Callable[[], None]
+    ) -> None:
+        self._clock = clock
+        self._expires_at = expires_at
+        self._on_expire = on_expire
+        self._cancel = threading.Event()
+        if expires_at is not None:
+            threading.Thread(target=self._run, name="credential-expiry", daemon=True).start()
+
+    def _run(self) -> None:
+        assert self._expires_at is not None
+        while not self._cancel.is_set():
+            left = (self._expires_at - self._clock.now()).total_seconds() - EXPIRY_MARGIN
+            if left <= 0:
+                self._on_expire()
+                return
+            self._cancel.wait(min(left, 1.0))
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+
+class ShellSession:
+    """A running shell, as the registry sees it."""
+
+    kind = "shell"
+
+    def __init__(self, started: StartedSession, runner: ShellRunner) -> None:
+        self.session_id = started.session_id
+        self.target = started.target
+        self._runner = runner
+
+    def stop(self, how: Ending, reason: str) -> None:
+        self._runner.stop(how, reason)
+
+
+class ForwardSession:
+    """A running forward: the TUI keeps these; `stop()` ends it and terminates it server-side."""
+
+    kind = "forward"
+
+    def __init__(self, started: StartedSession, runner: ForwardRunner, closer: _Closer) -> None:
+        self.session_id = started.session_id
+        self.target = started.target
+        self.started = started
+        self._runner = runner
+        self._closer = closer
+
+    @property
+    def forward(self) -> Forward:
+        return self._runner.forward
+
+    @property
+    def terminated(self) -> bool | None:
+        return self._closer.terminated
+
+    @property
+    def terminate_error(self) -> str:
+        return self._closer.error
+
+    @property
+    def output(self) -> list[str]:
+        """The plugin's printed lines so far (for showing why a forward failed)."""
+        return list(self._runner.output)
+
+    def wait_ready(self, timeout: float | None = None) -> Forward:
+        return self._runner.wait_ready(timeout)
+
+    def wait(self, timeout: float | None = None) -> Forward:
+        return self._runner.wait(timeout)
+
+    def stop(self, how: Ending = Ending.STOPPED, reason: str = "stopped by the operator") -> None:
+        """Blocks until the plugin is gone and TerminateSession was sent (a few seconds at most)."""
+        self._runner.stop(how, reason)
+        self._runner.wait(timeout=10)
+
+
+@dataclass
+class SessionSupervisor:
+    """Opens sessions with one role's credentials, in the ssm client's region."""
+
+    ssm: Any  # boto3 SSM client for the node's region, built with `credentials`
+    credentials: Credentials
+    plugin: PluginInfo
+    audit: AuditLog | None = None
+    registry: ActiveSessions = ACTIVE_SESSIONS
+    clock: Clock = SYSTEM_CLOCK
+    base_env: Mapping[str, str] | None = None  # the plugin's environment before ours; os.environ
+
+    # --- shell ---------------------------------------------------------------------------------
+
+    def run_shell(
+        self,
+        target: str | Node,
+        *,
+        node_name: str = "",
+        reason: str | None = None,
+        handle_signals: bool = True,
+    ) -> ShellResult:
+        """A shell on `target`, in our terminal, until it ends. Needs a tty on stdin.
+
+        Raises ShutdownRequested (after terminating the session) when SIGTERM/SIGHUP arrived,
+        core errors when StartSession or the plugin fails.
+        """
+        target_id, node_name = _target(target, node_name)
+        guard = shutdown_signals(self._on_shutdown) if handle_signals else contextlib.nullcontext()
+        with guard:
+            started = self._start(target_id, None, {}, reason)
+            began = time.monotonic()
+            closer = _Closer(self, started, began)
+            how: str = Ending.CRASHED
+            why = "the plugin did not finish"
+            result: ShellResult | None = None
+            self._audit_started(started, node_name)
+            runner = ShellRunner(
+                build_command(self.plugin, started, self.credentials, self.base_env)
+            )
+            handle = ShellSession(started, runner)
+            self.registry.add(handle)
+            watch = _ExpiryWatch(
+                self.clock,
+                self.credentials.expiration,
+                lambda: runner.stop(Ending.EXPIRED, "the role's credentials expired"),
+            )
+            try:
+                result = runner.run()
+                how, why = result.how, result.reason
+            except ShutdownRequested as e:
+                how, why = Ending.INTERRUPTED, f"sessiontui received {e.name}"
+                raise
+            except KeyboardInterrupt:
+                how, why = Ending.INTERRUPTED, "interrupted"
+                raise
+            except SessiontuiError as e:
+                why = e.message
+                raise
+            finally:
+                watch.cancel()
+                self.registry.remove(handle)
+                closer.close(how, why)
+        assert result is not None
+        return replace(result, terminated=closer.terminated, terminate_error=closer.error)
+
+    # --- forwards ------------------------------------------------------------------------------
+
+    def start_forward(
+        self,
+        target: str | Node,
+        remote_port: int,
+        *,
+        host: str | None = None,
+        local_port: int | None = 0,
+        node_name: str = "",
+        reason: str | None = None,
+        ready_timeout: float = DEFAULT_READY_TIMEOUT,
+        on_change: ForwardListener | None = None,
+    ) -> ForwardSession:
+        """Start a forward in the background and return at once (state STARTING).
+
+        `on_change(forward)` is called from a background thread on every state change, the last
+        time with state ENDED after TerminateSession was sent.
+        """
+        target_id, node_name = _target(target, node_name)
+        check_local_port(local_port)  # before StartSession: a busy port would hang the plugin
+        document, params = forward_document(remote_port, host, local_port)
+        started = self._start(target_id, document, params, reason)
+        began = time.monotonic()
+        closer = _Closer(self, started, began)
+        self._audit_started(started, node_name, local_port or None, remote_port, host)
+        forward = Forward(
+            target=target_id,
+            remote_port=remote_port,
+            host=host,
+            requested_local_port=local_port or 0,
+            node_name=node_name,
+            region=started.region,
+            session_id=started.session_id,
+            started_at=self.clock.now(),
+            expires_at=self.credentials.expiration,
+        )
+        holder: dict[str, Any] = {}
+
+        def on_end(fw: Forward) -> None:
+            watch = holder.get("watch")
+            if watch is not None:
+                watch.cancel()
+            handle = holder.get("handle")
+            if handle is not None:
+                self.registry.remove(handle)
+            closer.close(fw.how, fw.reason, fw.local_port)
+
+        try:
+            command = build_command(self.plugin, started, self.credentials, self.base_env)
+            runner = ForwardRunner(
+                command,
+                forward,
+                ready_timeout=ready_timeout,
+                on_change=on_change,
+                on_end=on_end,
+                clock=self.clock,
+            )
+            handle = ForwardSession(started, runner, closer)
+            holder["handle"] = handle
+            self.registry.add(handle)
+            runner.start()
+        except BaseException as e:
+            if "handle" in holder:
+                self.registry.remove(holder["handle"])
+            closer.close(Ending.CRASHED, getattr(e, "message", str(e)) or type(e).__name__)
+            raise
+        holder["watch"] = _ExpiryWatch(
+            self.clock,
+            self.credentials.expiration,
+            lambda: runner.stop(Ending.EXPIRED, "the role's credentials expired"),
+        )
+        if runner.forward.ended:  # it may have died before the watch existed
+            holder["watch"].cancel()
+        return handle
+
+    def run_forward(
+        self,
+        target: str | Node,
+        remote_port: int,
+        *,
+        host: str | None = None,
+        local_port: int | None = 0,
+        node_name: str = "",
+        reason: str | None = None,
+        ready_timeout: float = DEFAULT_READY_TIMEOUT,
+        on_ready: Callable[[Forward], None] | None = None,
+        on_change: ForwardListener | None = None,
+        handle_signals: bool = True,
+    ) -> Forward:
+        """Headless forward (`--connect --forward`): blocks until it ends; returns the ended Forward.
+
+        `on_ready` runs once in this thread when the plugin listens (print the JSON line there).
+        Ctrl-C ends it normally (returns, how=stopped). SIGTERM/SIGHUP end it and then raise
+        ShutdownRequested. A forward that never becomes ready raises PluginError (exit 5).
+        """
+        guard = shutdown_signals(self._on_shutdown) if handle_signals else contextlib.nullcontext()
+        with guard:
+            session = self.start_forward(
+                target,
+                remote_port,
+                host=host,
+                local_port=local_port,
+                node_name=node_name,
+                reason=reason,
+                ready_timeout=ready_timeout,
+                on_change=on_change,
+            )
+            try:
+                fw = session.wait_ready()
+                if not fw.is_ready:
+                    fw = session.wait(timeout=10)
+                    raise PluginError(
+                        f"the port forward did not start: {fw.reason}",
+                        _last_lines(session.output),
+                    )
+                if on_ready is not None:
+                    on_ready(fw)
+                while not session.wait(timeout=0.5).ended:
+                    pass
+                return session.forward
+            except KeyboardInterrupt:
+                session.stop(Ending.STOPPED, "stopped with Ctrl-C")
+                return session.forward
+            except ShutdownRequested as e:
+                session.stop(Ending.INTERRUPTED, f"sessiontui received {e.name}")
+                raise
+            finally:
+                if not session.forward.ended:
+                    session.stop(Ending.INTERRUPTED, "sessiontui is exiting")
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _on_shutdown(self, signum: int) -> None:
+        # Sessions run by other threads (TUI forwards) stop themselves; ours unwinds by exception.
+        self.registry.terminate_all("sessiontui received a termination signal", Ending.INTERRUPTED)
+
+    def _start(
+        self, target: str, document: str | None, params: dict[str, list[str]], reason: str | None
+    ) -> StartedSession:
+        return start_session(self.ssm, target, document, params or None, reason)
+
+    def _audit_started(
+        self,
+        started: StartedSession,
+        node_name: str,
+        local_port: int | None = None,
+        remote_port: int | None = None,
+        host: str | None = None,
+    ) -> None:
+        if self.audit is None:
+            return
+        with contextlib.suppress(OSError):  # a full disk must not cost the operator the session
+            self.audit.session_started(
+                session_id=started.session_id,
+                target=started.target,
+                node_name=node_name,
+                region=started.region,
+                document=started.document,
+                reason=started.reason,
+                role=self.credentials.role_name,
+                local_port=local_port,
+                remote_port=remote_port,
+                host=host,
+            )
+
+    def _audit_ended(
+        self,
+        started: StartedSession,
+        how: str,
+        seconds: float,
+        detail: str,
+        local_port: int | None,
+        terminated: bool | None,
+    ) -> None:
+        if self.audit is None:
+            return
+        with contextlib.suppress(OSError):
+            self.audit.session_ended(
+                started.session_id,
+                started.target,
+                str(how),
+                seconds,
+                detail,
+                local_port,
+                terminated,
+            )
+
+
+def _target(target: str | Node, node_name: str) -> tuple[str, str]:
+    if isinstance(target, Node):
+        return target.id, node_name or target.display_name
+    return target, node_name
+
+
+def _last_lines(lines: list[str], n: int = 3) -> str | None:
+    tail = [line.strip() for line in lines if line.strip()][-n:]
+    return "plugin said: " + " | ".join(tail) if tail else None

@@ -1,0 +1,201 @@
+"""Locating the plugin and building its argv/env: the token never reaches argv in env mode."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from sessiontui.aws.sessions import StartedSession
+from sessiontui.core.credentials import Credentials
+from sessiontui.core.errors import ExitCode, PluginError
+from sessiontui.plugin.command import RESPONSE_VAR, build_command
+from sessiontui.plugin.locate import INSTALL_URL, PluginInfo, find_plugin, locate_plugin
+from test_plugin_support import plugin_dir
+
+TOKEN = "TOKEN-abcdef0123456789-never-in-argv"
+CREDS = Credentials("ASIAROLEKEY", "role-secret-key", "role-session-token", role_name="FleetAdmin")
+SESSION = StartedSession(
+    session_id="operator-0123456789abcdef0",
+    token_value=TOKEN,
+    stream_url="http://127.0.0.1:1/_sandbox/stream/operator-0123456789abcdef0",
+    target="i-0123456789abcdef0",
+    region="eu-west-1",
+    endpoint_url="http://127.0.0.1:1",
+    document="AWS-StartPortForwardingSession",
+    parameters={"portNumber": ["5432"], "localPortNumber": ["0"]},
+    reason="ticket OPS-42",
+)
+BASE_ENV = {
+    "PATH": "/usr/bin:/bin",
+    "HOME": "/home/op",
+    "AWS_PROFILE": "prod-mfa",
+    "AWS_DEFAULT_PROFILE": "prod-mfa",
+    "AWS_ACCESS_KEY_ID": "AKIABASEUSER",
+    f"{RESPONSE_VAR}_OLD": "stale",
+    RESPONSE_VAR: "stale too",
+}
+
+
+@pytest.fixture(scope="module")
+def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return plugin_dir(tmp_path_factory.mktemp("plugin"))
+
+
+def info(env_mode: bool) -> PluginInfo:
+    return PluginInfo(Path("/opt/bin/session-manager-plugin"), "1.2.707.0", env_mode)
+
+
+def test_env_mode_argv_is_exactly_the_contract() -> None:
+    cmd = build_command(info(True), SESSION, CREDS, BASE_ENV)
+    assert cmd.argv[0] == "/opt/bin/session-manager-plugin"
+    assert cmd.argv[1] == RESPONSE_VAR
+    assert cmd.argv[2] == "eu-west-1"
+    assert cmd.argv[3] == "StartSession"
+    assert cmd.argv[4] == ""
+    assert json.loads(cmd.argv[5]) == {
+        "Target": "i-0123456789abcdef0",
+        "DocumentName": "AWS-StartPortForwardingSession",
+        "Parameters": {"portNumber": ["5432"], "localPortNumber": ["0"]},
+        "Reason": "ticket OPS-42",
+    }
+    assert cmd.argv[6] == "http://127.0.0.1:1"
+    assert len(cmd.argv) == 7
+    assert not any(TOKEN in a for a in cmd.argv)
+
+
+def test_env_mode_environment() -> None:
+    env = build_command(info(True), SESSION, CREDS, BASE_ENV).env
+    assert "AWS_PROFILE" not in env and "AWS_DEFAULT_PROFILE" not in env
+    assert f"{RESPONSE_VAR}_OLD" not in env
+    assert json.loads(env[RESPONSE_VAR]) == {
+        "SessionId": SESSION.session_id,
+        "TokenValue": TOKEN,
+        "StreamUrl": SESSION.stream_url,
+    }
+    assert env["AWS_ACCESS_KEY_ID"] == "ASIAROLEKEY"
+    assert env["AWS_SECRET_ACCESS_KEY"] == "role-secret-key"
+    assert env["AWS_SESSION_TOKEN"] == "role-session-token"
+    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "eu-west-1"
+    assert env["HOME"] == "/home/op"
+
+
+def test_argv_mode_puts_the_response_in_argv_and_not_in_env() -> None:
+    cmd = build_command(info(False), SESSION, CREDS, BASE_ENV)
+    assert json.loads(cmd.argv[1])["TokenValue"] == TOKEN
+    assert not any(k.startswith(RESPONSE_VAR) for k in cmd.env)
+    assert TOKEN not in repr(cmd)
+
+
+def test_reprs_hide_the_token() -> None:
+    assert TOKEN not in repr(SESSION)
+    assert TOKEN not in repr(build_command(info(True), SESSION, CREDS, BASE_ENV))
+    assert "role-secret-key" not in repr(build_command(info(True), SESSION, CREDS, BASE_ENV))
+
+
+def test_shell_request_has_only_the_target() -> None:
+    shell = StartedSession("s-1", TOKEN, "http://x/s-1", "i-1", "us-east-1", "http://x")
+    cmd = build_command(info(True), shell, CREDS, {})
+    assert json.loads(cmd.argv[5]) == {"Target": "i-1"}
+
+
+def test_locate_env_mode(plugin_path: Path) -> None:
+    found = locate_plugin(plugin_path)
+    assert found.path == plugin_path
+    assert found.version == "1.2.707.0"
+    assert found.env_mode and found.warning is None
+
+
+def test_locate_old_plugin_is_argv_mode_with_warning(plugin_path: Path) -> None:
+    env = dict(os.environ, SESSIONTUI_FAKE_PLUGIN_VERSION="1.2.400.0")
+    found = locate_plugin(plugin_path, environ=env)
+    assert not found.env_mode
+    assert found.warning and "ps" in found.warning and "1.2.400.0" in found.warning
+
+
+def test_boundary_version_is_still_argv_mode(plugin_path: Path) -> None:
+    env = dict(os.environ, SESSIONTUI_FAKE_PLUGIN_VERSION="1.2.497.0")
+    assert not locate_plugin(plugin_path, environ=env).env_mode
+    env["SESSIONTUI_FAKE_PLUGIN_VERSION"] = "1.2.497.1"
+    assert locate_plugin(plugin_path, environ=env).env_mode
+
+
+def test_search_order(plugin_path: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    on_path = other / "session-manager-plugin"
+    on_path.write_text("#!/bin/sh\necho 1.2.707.0\n")
+    on_path.chmod(0o755)
+    env = {"PATH": str(other), "SESSIONTUI_PLUGIN": str(plugin_path)}
+    assert find_plugin(None, env) == plugin_path
+    assert find_plugin(on_path, env) == on_path
+    assert find_plugin(None, {"PATH": str(other)}) == on_path
+
+
+def test_missing_plugin_is_exit_5_with_install_hint(tmp_path: Path) -> None:
+    with pytest.raises(PluginError) as e:
+        locate_plugin(None, environ={"PATH": str(tmp_path)})
+    assert e.value.exit_code == ExitCode.PLUGIN == 5
+    assert INSTALL_URL in (e.value.hint or "")
+    with pytest.raises(PluginError):
+        locate_plugin(tmp_path / "nope", environ={"PATH": ""})
+
+
+@pytest.mark.parametrize(
+    "script",
+    ["#!/bin/sh\necho 'not a version'\n", "#!/bin/sh\nexit 3\n", "#!/bin/sh\nsleep 30\n"],
+    ids=["garbage", "fails", "hangs"],
+)
+def test_broken_plugin_is_exit_5(tmp_path: Path, script: str) -> None:
+    p = tmp_path / "session-manager-plugin"
+    p.write_text(script)
+    p.chmod(p.stat().st_mode | stat.S_IXUSR)
+    with pytest.raises(PluginError) as e:
+        locate_plugin(p, timeout=1.0)
+    assert e.value.exit_code == 5
+
+
+def test_stand_in_refuses_unknown_operation_and_panics_on_missing_field(plugin_path: Path) -> None:
+    done = subprocess.run(
+        [str(plugin_path), "{}", "us-east-1", "ResumeSession", "", "{}", "http://x"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+    assert done.returncode == 0
+    assert "Unknown operation ResumeSession" in done.stdout
+    env = dict(os.environ, **{RESPONSE_VAR: json.dumps({"SessionId": "s-1"})})
+    done = subprocess.run(
+        [str(plugin_path), RESPONSE_VAR, "us-east-1", "StartSession", "", '{"Target": "i-1"}', "x"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        env=env,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("panic:")
+
+
+def test_stand_in_cannot_open_stream(plugin_path: Path) -> None:
+    response = {"SessionId": "s-1", "TokenValue": "t", "StreamUrl": "http://127.0.0.1:9/nothing"}
+    done = subprocess.run(
+        [
+            str(plugin_path),
+            json.dumps(response),
+            "us-east-1",
+            "StartSession",
+            "",
+            '{"Target": "i-1"}',
+            "x",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert done.returncode == 0
+    assert "Starting session with SessionId: s-1" in done.stdout
+    assert "Cannot perform start session:" in done.stdout

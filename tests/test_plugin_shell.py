@@ -1,0 +1,161 @@
+"""Shell sessions end to end: the supervisor in its own process, under a real pty, against the
+sandbox and the stand-in plugin running a real bash. TerminateSession on every way out."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pexpect
+import pytest
+
+from sessiontui.audit import read_events
+from test_plugin_support import AwsUnderTest, aws_under_test, result, write_driver
+
+PROMPT = r"ssm-user@{name}:~\$ "
+
+
+@pytest.fixture(scope="module")
+def aws(sandbox: Any) -> Iterator[AwsUnderTest]:
+    with aws_under_test(sandbox) as env:
+        yield env
+
+
+def spawn(aws: AwsUnderTest, tmp: Path, target: str | None = None) -> pexpect.spawn:
+    script, conf = write_driver(
+        tmp, aws, aws.admin, mode="shell", target=target or aws.web_id, node_name=aws.web_name
+    )
+    return pexpect.spawn(
+        sys.executable,
+        [str(script), str(conf)],
+        dimensions=(30, 100),
+        timeout=20,
+        encoding="utf-8",
+        codec_errors="replace",
+    )
+
+
+def prompt(aws: AwsUnderTest) -> str:
+    return PROMPT.format(name=aws.web_name)
+
+
+def wait_for_result(tmp: Path, timeout: float = 10) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while not (tmp / "result.json").exists():
+        assert time.monotonic() < deadline, "the driver wrote no result"
+        time.sleep(0.05)
+    return result(tmp)
+
+
+def test_shell_prompt_hostname_resize_ctrl_c_and_exit(aws: AwsUnderTest, tmp_path: Path) -> None:
+    child = spawn(aws, tmp_path)
+    child.expect(prompt(aws))
+    child.sendline("hostname; stty size; echo HOME=$HOME")
+    child.expect(f"{aws.web_name}\r\n")
+    child.expect("30 100")
+    child.expect("HOME=/")
+    child.expect(prompt(aws))
+    # the token never reaches the remote shell's environment either (the plugin unsets it)
+    child.sendline('echo "leaked=$(env | grep -c AWS_SSM_START_SESSION_RESPONSE)"')
+    child.expect("leaked=0")
+    child.setwinsize(40, 120)
+    time.sleep(0.3)
+    child.sendline("stty size")
+    child.expect("40 120")
+    child.sendline("sleep 30")
+    time.sleep(0.5)
+    child.sendcontrol("c")  # reaches the remote bash as \x03, not our process
+    child.expect(prompt(aws))
+    child.sendline("exit")
+    child.expect(r"Exiting session with sessionId: (\S+)\.")
+    sid = child.match.group(1)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    out = result(tmp_path)
+    assert out["how"] == "exited" and out["session_id"] == sid and out["terminated"] is True
+    assert aws.status(sid) == "Terminated"
+    events = read_events(tmp_path / "audit.jsonl")
+    assert [e["event"] for e in events] == ["session_started", "session_ended"]
+    assert events[0]["target"] == aws.web_id and events[0]["node_name"] == aws.web_name
+    assert events[0]["role"] == "FleetAdmin" and events[0]["region"] == aws.region
+    assert events[1]["how"] == "exited" and events[1]["session_id"] == sid
+    text = (tmp_path / "audit.jsonl").read_text()
+    assert aws.admin.secret_access_key not in text
+    assert aws.admin.session_token and aws.admin.session_token not in text
+
+
+def test_terminated_elsewhere_is_reported_with_the_servers_reason(
+    aws: AwsUnderTest, tmp_path: Path
+) -> None:
+    child = spawn(aws, tmp_path)
+    child.expect(r"Starting session with SessionId: (\S+)")
+    sid = child.match.group(1).strip()
+    child.expect(prompt(aws))
+    aws.terminate_elsewhere(sid)
+    child.expect(rf"SessionId: {sid} : (.+)\r\n")
+    child.expect(pexpect.EOF)
+    out = wait_for_result(tmp_path)
+    assert out["how"] == "server_ended"
+    assert out["reason"] == "Your session has been terminated."
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_signal_to_our_process_terminates_the_session(
+    aws: AwsUnderTest, tmp_path: Path, sig: signal.Signals
+) -> None:
+    child = spawn(aws, tmp_path)
+    child.expect(r"Starting session with SessionId: (\S+)")
+    sid = child.match.group(1).strip()
+    child.expect(prompt(aws))
+    assert aws.status(sid) == "Connected"
+    child.kill(sig)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 128 + sig
+    assert result(tmp_path) == {"shutdown": sig.name}
+    assert aws.status(sid) == "Terminated"
+    ended = read_events(tmp_path / "audit.jsonl")[-1]
+    assert ended["event"] == "session_ended" and ended["how"] == "interrupted"
+    assert ended["detail"] == f"sessiontui received {sig.name}"
+
+
+def children(pid: int) -> list[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(x) for x in text.split()]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_plugin_killed_still_terminates(aws: AwsUnderTest, tmp_path: Path) -> None:
+    child = spawn(aws, tmp_path)
+    child.expect(r"Starting session with SessionId: (\S+)")
+    sid = child.match.group(1).strip()
+    child.expect(prompt(aws))
+    (plugin_pid,) = children(child.pid)
+    import os
+
+    os.kill(plugin_pid, signal.SIGKILL)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    out = result(tmp_path)
+    assert out["how"] == "killed" and out["terminated"] is True
+    assert "signal 9" in str(out["reason"])
+    assert aws.status(sid) == "Terminated"
+
+
+def test_node_not_connected_is_exit_4(aws: AwsUnderTest, tmp_path: Path) -> None:
+    from sessiontui.core.errors import NotConnectableError
+    from sessiontui.plugin.locate import locate_plugin
+    from sessiontui.plugin.supervisor import ActiveSessions, SessionSupervisor
+
+    sup = SessionSupervisor(
+        aws.client(), aws.admin, locate_plugin(aws.plugin_path), registry=ActiveSessions()
+    )
+    with pytest.raises(NotConnectableError) as e:
+        sup.run_shell(aws.lost_id, handle_signals=False)
+    assert e.value.exit_code == 4
