@@ -43,21 +43,41 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"sessiontui {__version__}")
-    p.add_argument("--demo", action="store_true", help="run against the embedded sandbox (local moto + stand-in plugin)")
-    p.add_argument("--profile", metavar="P", help="AWS profile (default: AWS_PROFILE or the default chain)")
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="run against the embedded sandbox (local moto + stand-in plugin)",
+    )
+    p.add_argument(
+        "--profile", metavar="P", help="AWS profile (default: AWS_PROFILE or the default chain)"
+    )
     p.add_argument("--region", metavar="R", action="append", help="region; repeat for several")
-    p.add_argument("--role", metavar="NAME", help="just-in-time role from the config or ~/.aws/config")
+    p.add_argument(
+        "--role", metavar="NAME", help="just-in-time role from the config or ~/.aws/config"
+    )
     p.add_argument("--duration", metavar="D", help="role duration: 900s, 45m, 2h")
     p.add_argument("--mfa-code", metavar="CODE", help="six-digit MFA code, for non-interactive use")
-    p.add_argument("--reason", metavar="TEXT", help="reason recorded on StartSession and in the audit log")
-    p.add_argument("--tag", metavar="K=V", action="append", default=[], help="narrow by tag; repeat to AND")
-    p.add_argument("--filter", metavar="TEXT", default="", help="query: words, K=V, iam:ROLE, ping:online")
+    p.add_argument(
+        "--reason", metavar="TEXT", help="reason recorded on StartSession and in the audit log"
+    )
+    p.add_argument(
+        "--tag", metavar="K=V", action="append", default=[], help="narrow by tag; repeat to AND"
+    )
+    p.add_argument(
+        "--filter", metavar="TEXT", default="", help="query: words, K=V, iam:ROLE, ping:online"
+    )
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--list", action="store_true", help="print the nodes and exit")
-    mode.add_argument("--connect", metavar="TARGET", help="shell (or with --forward, a port forward) to one node")
+    mode.add_argument(
+        "--connect", metavar="TARGET", help="shell (or with --forward, a port forward) to one node"
+    )
     mode.add_argument("--logout", action="store_true", help="wipe cached role credentials and exit")
-    p.add_argument("--forward", metavar="[LOCAL:][HOST:]REMOTE", help="with --connect: a port forward")
-    p.add_argument("--json", action="store_true", help="JSON output (--list, or the ready line of --forward)")
+    p.add_argument(
+        "--forward", metavar="[LOCAL:][HOST:]REMOTE", help="with --connect: a port forward"
+    )
+    p.add_argument(
+        "--json", action="store_true", help="JSON output (--list, or the ready line of --forward)"
+    )
     return p
 
 
@@ -160,7 +180,10 @@ def format_table(nodes: Sequence[Node]) -> str:
 
     def line(cells: Sequence[str]) -> str:
         first = cells[0] if len(cells[0]) <= widths[0] else cells[0][: widths[0] - 1] + "…"
-        return "  ".join([first.ljust(widths[0])] + [c.ljust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]).rstrip()
+        return "  ".join(
+            [first.ljust(widths[0])]
+            + [c.ljust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
+        ).rstrip()
 
     return "\n".join([line(COLUMNS), *(line(r) for r in rows)]) + "\n"
 

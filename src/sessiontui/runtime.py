@@ -65,7 +65,7 @@ class Runtime:
         factory = self.factory
         scope: dict[str, str] = {}
         if self.args.role:
-            access = self.assume_role(ask=_ask_on_terminal, on_wait=_countdown_on_stderr)
+            access = self.assume_role(ask=ask_on_terminal, on_wait=_countdown_on_stderr)
             if access.warning:
                 print(f"sessiontui: warning: {access.warning}", file=sys.stderr)
             factory = access.factory
@@ -75,12 +75,17 @@ class Runtime:
         result = list_fleet(factory, self.regions)
         raise_if_failed(result)
         if not result.nodes and result.errors:
-            raise SessiontuiError("listing failed in every region: " + "; ".join(f"{e.region}: {e.message}" for e in result.errors))
+            raise SessiontuiError(
+                "listing failed in every region: "
+                + "; ".join(f"{e.region}: {e.message}" for e in result.errors)
+            )
         self._save_inventory(result.nodes)
         query = parse_query(self.query_text())
         from sessiontui.core.node import sort_key
 
-        nodes = sorted((n for n in result.nodes if query.matches(n) and in_scope(n, scope)), key=sort_key)
+        nodes = sorted(
+            (n for n in result.nodes if query.matches(n) and in_scope(n, scope)), key=sort_key
+        )
         return nodes, [f"{e.region}: {e.message}" for e in result.errors]
 
     def _save_inventory(self, nodes: list[Node]) -> None:
@@ -118,7 +123,9 @@ class Runtime:
             )
         return roles[name]  # type: ignore[no-any-return]
 
-    def assume_role(self, name: str | None = None, ask: Any = None, on_wait: Any = None) -> RoleAccess:
+    def assume_role(
+        self, name: str | None = None, ask: Any = None, on_wait: Any = None
+    ) -> RoleAccess:
         """The role's credentials (cached or freshly assumed with MFA) and clients that use them."""
         from sessiontui.aws.identity import code_source_for
         from sessiontui.core.durations import parse_duration
@@ -166,7 +173,7 @@ class RoleAccess:
     warning: str | None = None
 
 
-def _ask_on_terminal(serial: str) -> str | None:
+def ask_on_terminal(serial: str) -> str | None:
     """Our own prompt for a code (never botocore's), only when a person is at the terminal."""
     if not sys.stdin.isatty():
         return None
@@ -181,7 +188,12 @@ def _ask_on_terminal(serial: str) -> str | None:
 def _countdown_on_stderr(seconds_left: int) -> None:
     if sys.stderr.isatty():
         end = "\n" if seconds_left <= 0 else ""
-        print(f"\rsessiontui: waiting {seconds_left:2d}s for the next MFA code window", end=end, file=sys.stderr, flush=True)
+        print(
+            f"\rsessiontui: waiting {seconds_left:2d}s for the next MFA code window",
+            end=end,
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _start_demo() -> Any:

@@ -104,6 +104,14 @@ class ClientFactory:
         if not self.has_credentials():
             raise AuthError(NO_CREDENTIALS_HINT)
 
+    def frozen_credentials(self) -> Credentials:
+        """The base identity's keys as they are now, for a plugin run without a JIT role."""
+        found = self.session.get_credentials()
+        if found is None:
+            raise AuthError(NO_CREDENTIALS_HINT)
+        frozen = found.get_frozen_credentials()
+        return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
+
     def with_credentials(self, credentials: Credentials) -> ClientFactory:
         return ClientFactory(profile=None, credentials=credentials, config=self._config)
 

@@ -32,7 +32,11 @@ from sessiontui.plugin.forward import (
 from sessiontui.plugin.locate import PluginInfo
 from sessiontui.plugin.output import Ending
 from sessiontui.plugin.shell import ShellResult, ShellRunner
-from sessiontui.plugin.signals import ShutdownRequested, shutdown_signals
+from sessiontui.plugin.signals import (
+    ShutdownRequested,
+    keyboard_signals_ignored,
+    shutdown_signals,
+)
 
 PORT_FORWARD_DOCUMENT = "AWS-StartPortForwardingSession"
 REMOTE_HOST_DOCUMENT = "AWS-StartPortForwardingSessionToRemoteHost"
@@ -402,7 +406,9 @@ class SessionSupervisor:
                     pass
                 return session.forward
             except KeyboardInterrupt:
-                session.stop(Ending.STOPPED, "stopped with Ctrl-C")
+                # a second Ctrl-C must not cut the TerminateSession that the first one asked for
+                with keyboard_signals_ignored():
+                    session.stop(Ending.STOPPED, "stopped with Ctrl-C")
                 return session.forward
             except ShutdownRequested as e:
                 session.stop(Ending.INTERRUPTED, f"sessiontui received {e.name}")

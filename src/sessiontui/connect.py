@@ -1,0 +1,121 @@
+"""`sessiontui --connect TARGET [--forward ...]`: the quick jump from a shell or a script."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from sessiontui.core.errors import AuthError, NotConnectableError, UsageError
+from sessiontui.core.forward_spec import parse_forward
+from sessiontui.core.node import Node
+from sessiontui.core.scope import out_of_scope_reason
+from sessiontui.core.target import resolve_target
+from sessiontui.runtime import Runtime, ask_on_terminal
+
+
+def connect(rt: Runtime, args: argparse.Namespace) -> int:
+    spec = parse_forward(args.forward) if args.forward else None
+    from sessiontui.plugin.locate import locate_plugin
+
+    # a missing plugin is found before any MFA code is spent
+    plugin = locate_plugin(getattr(rt.config, "plugin_path", None))
+    if plugin.warning:
+        print(f"sessiontui: warning: {plugin.warning}", file=sys.stderr)
+    access = rt.assume_role(ask=ask_on_terminal) if args.role else None
+    factory = access.factory if access else rt.factory
+    if access is None:
+        factory.require_credentials()
+    node = _resolve(rt, factory, args.connect)
+    scope = dict(access.role.scope) if access else {}
+    if why := out_of_scope_reason(node, scope):
+        raise AuthError(
+            f"{node.display_name} ({node.id}) is {why}",
+            f"role {access.role.name if access else ''}",
+        )
+    if not node.connectable:
+        raise NotConnectableError(
+            f"{node.display_name} ({node.id}) cannot take a session: {node.why}"
+        )
+    reason = _reason(
+        args.reason,
+        access.role.reason_required if access else False,
+        access.role.name if access else "",
+    )
+    credentials = access.credentials if access else factory.frozen_credentials()
+
+    from sessiontui.plugin.signals import ShutdownRequested
+    from sessiontui.plugin.supervisor import SessionSupervisor
+
+    sup = SessionSupervisor(
+        ssm=factory.client("ssm", node.region),
+        credentials=credentials,
+        plugin=plugin,
+        audit=rt.audit,
+        clock=rt.clock,
+    )
+    try:
+        if spec is None:
+            result = sup.run_shell(node, node_name=node.display_name, reason=reason)
+            print(
+                f"sessiontui: {node.display_name}: {result.reason} after {_took(result.seconds)}",
+                file=sys.stderr,
+            )
+            return 0
+        fw = sup.run_forward(
+            node,
+            spec.remote_port,
+            host=spec.host,
+            local_port=spec.local_port,
+            node_name=node.display_name,
+            reason=reason,
+            on_ready=lambda f: _ready(f, args.json),
+        )
+        print(f"sessiontui: forward ended: {fw.reason}", file=sys.stderr)
+        return 0
+    except ShutdownRequested as stop:
+        return 128 + int(stop.signum)
+
+
+def _resolve(rt: Runtime, factory: Any, target: str) -> Node:
+    from sessiontui.aws.inventory import list_fleet, raise_if_failed
+
+    result = list_fleet(factory, rt.regions)
+    raise_if_failed(result)
+    for err in result.errors:
+        print(f"sessiontui: warning: {err.region}: {err.message}", file=sys.stderr)
+    return resolve_target(result.nodes, target)
+
+
+def _reason(given: str | None, required: bool, role: str) -> str | None:
+    if given and given.strip():
+        return given.strip()
+    if not required:
+        return None
+    if sys.stdin.isatty():
+        try:
+            answer = input(f"reason (required by role {role}): ").strip()
+        except EOFError:
+            answer = ""
+        if answer:
+            return answer
+    raise UsageError(f"role {role} requires a reason", "pass --reason TEXT")
+
+
+def _ready(forward: Any, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(forward.ready_json()), flush=True)
+        return
+    where = f"{forward.host}:{forward.remote_port}" if forward.host else str(forward.remote_port)
+    print(
+        f"forwarding 127.0.0.1:{forward.local_port} -> {forward.node_name or forward.target}:{where}"
+        f"  ({forward.client}); Ctrl-C ends it",
+        flush=True,
+    )
+
+
+def _took(seconds: float) -> str:
+    from sessiontui.core.durations import format_duration
+
+    return format_duration(round(seconds))

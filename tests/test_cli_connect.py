@@ -1,0 +1,191 @@
+"""`sessiontui --connect` as a real process against the sandbox and the stand-in plugin."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pexpect
+import pytest
+
+
+def _env(sandbox: Any, home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "XDG_STATE_HOME": str(home / "state"),
+        **sandbox.env(),
+        **(extra or {}),
+    }
+
+
+def run(sandbox: Any, home: Path, *args: str, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sessiontui", *args],
+        capture_output=True, text=True, env=_env(sandbox, home, extra), timeout=90, stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One operator's home for the module: credentials are cached and MFA windows remembered
+    across runs, as on a real machine (two fresh homes would send the same code twice)."""
+    return tmp_path_factory.mktemp("home")
+
+
+@pytest.fixture(scope="module")
+def fleet(sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    out = run(sandbox, tmp_path_factory.mktemp("fleet"), "--list", "--json")
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def pick(fleet: list[dict[str, Any]], *, connectable: bool = True, project: str | None = None, hybrid: bool = False) -> dict[str, Any]:
+    for n in fleet:
+        if n["connectable"] != connectable or n["id"].startswith("mi-") != hybrid:
+            continue
+        if project and n["tags"].get("project") != project:
+            continue
+        if sum(m["name"] == n["name"] for m in fleet) == 1:
+            return n
+    raise AssertionError("no such node in the sandbox fleet")
+
+
+def audit_events(home: Path) -> list[dict[str, Any]]:
+    path = home / "state" / "sessiontui" / "log" / "audit.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def session_state(sandbox: Any, region: str, session_id: str) -> str:
+    ssm = boto3.client("ssm", region_name=region, endpoint_url=sandbox.endpoint_url, aws_access_key_id="a", aws_secret_access_key="b")
+    for state in ("Active", "History"):
+        for s in ssm.describe_sessions(State=state)["Sessions"]:
+            if s["SessionId"] == session_id:
+                return str(s["Status"])
+    return "missing"
+
+
+def test_shell_through_a_real_pty(sandbox: Any, home: Path, fleet: list[dict[str, Any]]) -> None:
+    node = pick(fleet, project="Staging")
+    child = pexpect.spawn(
+        sys.executable, ["-m", "sessiontui", "--connect", node["id"], "--role", "StagingDev", "--reason", "TICKET-7"],
+        env=_env(sandbox, home), encoding="utf-8", timeout=40, dimensions=(30, 120),
+    )
+    child.expect(r"\$ ")
+    child.sendline("hostname")
+    child.expect(node["name"])
+    child.sendline("exit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "exited normally" in child.before
+    events = audit_events(home)
+    started = [e for e in events if e["event"] == "session_started"][-1]
+    ended = [e for e in events if e["event"] == "session_ended"][-1]
+    assert started["reason"] == "TICKET-7" and started["target"] == node["id"]
+    assert ended["session_id"] == started["session_id"]
+    assert session_state(sandbox, node["region"], started["session_id"]) == "Terminated"
+
+
+def _start_forward(sandbox: Any, home: Path, node: dict[str, Any], spec: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sessiontui", "--connect", node["id"], "--role", "StagingDev", "--forward", spec, "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(sandbox, home), stdin=subprocess.DEVNULL,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line, proc.stderr.read() if proc.stderr else ""
+    return proc, json.loads(line)
+
+
+def _fetch(port: int, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(request)
+        s.shutdown(socket.SHUT_WR)
+        chunks = []
+        while data := s.recv(4096):
+            chunks.append(data)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_forward_carries_bytes_and_every_signal_terminates_the_session(sandbox: Any, home: Path, fleet: list[dict[str, Any]], sig: signal.Signals) -> None:
+    node = pick(fleet, project="Staging")
+    proc, ready = _start_forward(sandbox, home, node, "0:80")
+    try:
+        assert set(ready) == {"session_id", "target", "local_port", "host", "remote_port", "expires_at"}
+        assert ready["target"] == node["id"] and ready["remote_port"] == 80 and ready["local_port"] > 0
+        body = _fetch(ready["local_port"], b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+        assert f"hello from {node['name']}".encode() in body
+        proc.send_signal(sig)
+        code = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == (0 if sig == signal.SIGINT else 128 + sig)
+    assert session_state(sandbox, node["region"], ready["session_id"]) == "Terminated"
+    ended = [e for e in audit_events(home) if e["event"] == "session_ended"]
+    assert ended and ended[-1]["session_id"] == ready["session_id"]
+
+
+def test_forward_to_a_host_behind_the_node(sandbox: Any, home: Path, fleet: list[dict[str, Any]]) -> None:
+    node = pick(fleet, project="Staging")
+    proc, ready = _start_forward(sandbox, home, node, "orders.db.internal:5432")
+    try:
+        assert ready["host"] == "orders.db.internal" and ready["remote_port"] == 5432
+        banner = _fetch(ready["local_port"], b"")
+        assert b"orders.db.internal" in banner
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+
+
+def test_busy_local_port_exits_6_before_starting_a_session(sandbox: Any, home: Path, fleet: list[dict[str, Any]]) -> None:
+    node = pick(fleet, project="Staging")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        sandbox.reset_calls()
+        out = run(sandbox, home, "--connect", node["id"], "--role", "StagingDev", "--forward", f"{port}:80")
+    assert out.returncode == 6, out.stderr
+    assert str(port) in out.stderr
+    assert sandbox.calls[("ssm", "StartSession")] == 0
+
+
+def test_exit_codes_for_each_refusal(sandbox: Any, home: Path, fleet: list[dict[str, Any]]) -> None:
+    prod = pick(fleet, project="Production")
+    lost = next(n for n in fleet if n["ping_status"] == "ConnectionLost")
+    staging = pick(fleet, project="Staging")
+    cases = [
+        (["--connect", "no-such-node", "--role", "StagingDev"], 2, "no node"),
+        (["--connect", "project=Staging", "--role", "StagingDev"], 2, "nodes match"),
+        (["--connect", prod["id"], "--role", "StagingDev"], 3, "outside role scope"),
+        (["--connect", staging["id"]], 3, "not authorized"),
+        (["--connect", lost["id"], "--role", "FleetAdmin"], 4, "ConnectionLost"),
+        (["--connect", prod["id"], "--role", "ProdOps"], 2, "requires a reason"),
+        (["--connect", staging["id"], "--role", "StagingDev", "--forward", "99999"], 2, "out of range"),
+    ]
+    for args, code, words in cases:
+        out = run(sandbox, home, *args)
+        assert (out.returncode, words in out.stderr) == (code, True), (args, out.returncode, out.stderr)
+        assert "Traceback" not in out.stderr
+
+
+def test_missing_plugin_exits_5_with_the_install_hint(sandbox: Any, home: Path, fleet: list[dict[str, Any]]) -> None:
+    node = pick(fleet, project="Staging")
+    sandbox.reset_calls()
+    out = run(sandbox, home, "--connect", node["id"], "--role", "StagingDev", extra={"SESSIONTUI_PLUGIN": "", "PATH": str(home / "empty-bin")})
+    assert out.returncode == 5, out.stderr
+    assert "session-manager-plugin" in out.stderr and "install" in out.stderr
+    assert sandbox.calls[("sts", "AssumeRole")] == 0, "no MFA code is spent when the plugin is missing"
