@@ -28,7 +28,7 @@ typecheck: $(STAMP)
 check: lint typecheck test
 
 bench: $(STAMP)
-	$(BIN)/python -m sessiontui.bench
+	$(BIN)/python -m bench
 
 screenshots: $(STAMP)
 	$(BIN)/python scripts/screenshots.py

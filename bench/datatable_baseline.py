@@ -21,7 +21,16 @@ QUERY = "web-1"
 
 
 def _row(n: Node) -> tuple[str, ...]:
-    return (n.display_name, n.id, n.ping_status, n.platform, n.tag("project"), n.tag("Role"), n.private_ip, n.region)
+    return (
+        n.display_name,
+        n.id,
+        n.ping_status,
+        n.platform,
+        n.tag("project"),
+        n.tag("Role"),
+        n.private_ip,
+        n.region,
+    )
 
 
 class BaselineApp(App[None]):
@@ -46,7 +55,9 @@ class BaselineApp(App[None]):
         self.fill([n for n, h in zip(self.nodes, self.hay, strict=True) if q.matches(n, h)])
 
 
-async def run(nodes: Sequence[Node], keystrokes: int = 12, cursor_steps: int = 40) -> dict[str, Any]:
+async def run(
+    nodes: Sequence[Node], keystrokes: int = 12, cursor_steps: int = 40
+) -> dict[str, Any]:
     app = BaselineApp(nodes)
     async with app.run_test(size=(160, 48)) as pilot:
         start = time.perf_counter()

@@ -60,8 +60,12 @@ def measure_listing(env: dict[str, str]) -> tuple[list[Node], dict[str, Any]]:
     nodes = result.nodes
     per_region = {r: [n for n in nodes if n.region == r] for r in regions}
     floor = {
-        "DescribeInstanceInformation": sum(math.ceil(sum(n.managed for n in ns) / 50) for ns in per_region.values()),
-        "DescribeInstances": sum(max(1, math.ceil(sum(not n.is_hybrid for n in ns) / 1000)) for ns in per_region.values()),
+        "DescribeInstanceInformation": sum(
+            math.ceil(sum(n.managed for n in ns) / 50) for ns in per_region.values()
+        ),
+        "DescribeInstances": sum(
+            max(1, math.ceil(sum(not n.is_hybrid for n in ns) / 1000)) for ns in per_region.values()
+        ),
         "ListTagsForResource": sum(n.is_hybrid for n in nodes),
     }
     return nodes, {

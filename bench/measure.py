@@ -21,7 +21,9 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def timed(action: Callable[[], Awaitable[None]], settle: Callable[[], Awaitable[None]]) -> float:
+async def timed(
+    action: Callable[[], Awaitable[None]], settle: Callable[[], Awaitable[None]]
+) -> float:
     """Milliseconds from an input to the frame that shows its effect."""
     start = time.perf_counter()
     await action()

@@ -3,37 +3,55 @@
 The AWS CLI's rules apply because botocore applies them: AWS_PROFILE, ~/.aws/config, AWS_ENDPOINT_URL
 (and per-service AWS_ENDPOINT_URL_SSM and friends) are read by botocore itself. We add AWS_REGION,
 which the AWS CLI v2 honours and botocore does not.
+
+boto3 is imported on first use, not at construction: the TUI paints cached rows before anyone has
+paid for it.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from typing import Any
 
-import boto3
-import botocore.session
-from botocore.config import Config
-from botocore.exceptions import NoCredentialsError, NoRegionError, ProfileNotFound
-
 from sessiontui.core.credentials import Credentials
 from sessiontui.core.errors import AuthError, UsageError
 
-# Standard mode retries throttling with backoff, so a throttled listing slows down but completes.
-RETRY_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 8},
-    max_pool_connections=32,
-    connect_timeout=5,
-    read_timeout=30,
-)
 NO_CREDENTIALS_HINT = (
     "no AWS credentials found: set AWS_PROFILE or use --profile, run `aws configure` or "
     "`aws sso login`, or try the sandbox with --demo"
 )
 
 
+@functools.cache
+def retry_config() -> Any:
+    from botocore.config import Config
+
+    # Standard mode retries throttling with backoff: a throttled listing slows down but completes.
+    return Config(
+        retries={"mode": "standard", "max_attempts": 8},
+        max_pool_connections=32,
+        connect_timeout=5,
+        read_timeout=30,
+    )
+
+
 def env_region() -> str | None:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
+
+
+def profile_region(profile: str | None) -> str | None:
+    """The profile's region from ~/.aws/config, read without importing botocore."""
+    from sessiontui.config import read_aws_profiles
+
+    name = (
+        profile
+        or os.environ.get("AWS_PROFILE")
+        or os.environ.get("AWS_DEFAULT_PROFILE")
+        or "default"
+    )
+    return read_aws_profiles().get(name, {}).get("region") or None
 
 
 class ClientFactory:
@@ -43,28 +61,35 @@ class ClientFactory:
         self,
         profile: str | None = None,
         credentials: Credentials | None = None,
-        config: Config = RETRY_CONFIG,
+        config: Any = None,
     ) -> None:
         self.profile = profile
         self.credentials = credentials
         self._config = config
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str], Any] = {}
+
+    @functools.cached_property
+    def session(self) -> Any:
+        import boto3
+        from botocore.exceptions import ProfileNotFound
+
         try:
-            if credentials is not None:
-                self.session = boto3.Session(region_name=env_region(), **credentials.boto_kwargs())
-            else:
-                self.session = boto3.Session(profile_name=profile, region_name=env_region())
+            if self.credentials is not None:
+                return boto3.Session(region_name=env_region(), **self.credentials.boto_kwargs())
+            return boto3.Session(profile_name=self.profile, region_name=env_region())
         except ProfileNotFound as exc:
             raise UsageError(
-                f"AWS profile not found: {profile}", "see `aws configure list-profiles`"
+                f"AWS profile not found: {self.profile}", "see `aws configure list-profiles`"
             ) from exc
 
     @property
-    def botocore_session(self) -> botocore.session.Session:
-        return self.session._session  # type: ignore[attr-defined, no-any-return]
+    def botocore_session(self) -> Any:
+        return self.session._session
 
     def default_region(self) -> str | None:
+        if self.credentials is None and (found := env_region() or profile_region(self.profile)):
+            return found
         return env_region() or self.session.region_name
 
     def regions(
@@ -82,13 +107,17 @@ class ClientFactory:
         return regions
 
     def client(self, service: str, region: str | None = None) -> Any:
+        from botocore.exceptions import NoRegionError
+
         region = region or self.default_region()
         key = (service, region or "")
         with self._lock:
             found = self._clients.get(key)
             if found is None:
                 try:
-                    found = self.session.client(service, region_name=region, config=self._config)
+                    found = self.session.client(
+                        service, region_name=region, config=self._config or retry_config()
+                    )
                 except NoRegionError as exc:
                     raise UsageError("no AWS region: set AWS_REGION or use --region") from exc
                 self._clients[key] = found
@@ -114,7 +143,3 @@ class ClientFactory:
 
     def with_credentials(self, credentials: Credentials) -> ClientFactory:
         return ClientFactory(profile=None, credentials=credentials, config=self._config)
-
-
-def is_no_credentials(exc: BaseException) -> bool:
-    return isinstance(exc, NoCredentialsError)
