@@ -43,7 +43,7 @@ async def run() -> dict[str, Any]:
     from sessiontui.ui.app import SessiontuiApp
     from sessiontui.ui.widgets.node_list import NodeList
 
-    services, count = _services()
+    services, _ = _services()
     app = SessiontuiApp(services)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause(0.5)
@@ -63,13 +63,11 @@ async def run() -> dict[str, Any]:
         await pilot.press("slash")
         await pilot.pause()
         keys = []
-        typed = 0
-        for ch in QUERY * 4:
+        for typed, ch in enumerate(QUERY * 4, start=1):
             t = time.perf_counter()
             await pilot.press(ch)
             await pilot.pause()
             keys.append((time.perf_counter() - t) * 1000)
-            typed += 1
             if typed % len(QUERY) == 0:
                 for _ in range(len(QUERY)):
                     t = time.perf_counter()
