@@ -29,10 +29,16 @@ def _env(sandbox: Any, home: Path, extra: dict[str, str] | None = None) -> dict[
     }
 
 
-def run(sandbox: Any, home: Path, *args: str, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    sandbox: Any, home: Path, *args: str, extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "sessiontui", *args],
-        capture_output=True, text=True, env=_env(sandbox, home, extra), timeout=90, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=_env(sandbox, home, extra),
+        timeout=90,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -50,7 +56,13 @@ def fleet(sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> list[dict[s
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
-def pick(fleet: list[dict[str, Any]], *, connectable: bool = True, project: str | None = None, hybrid: bool = False) -> dict[str, Any]:
+def pick(
+    fleet: list[dict[str, Any]],
+    *,
+    connectable: bool = True,
+    project: str | None = None,
+    hybrid: bool = False,
+) -> dict[str, Any]:
     for n in fleet:
         if n["connectable"] != connectable or n["id"].startswith("mi-") != hybrid:
             continue
@@ -67,7 +79,13 @@ def audit_events(home: Path) -> list[dict[str, Any]]:
 
 
 def session_state(sandbox: Any, region: str, session_id: str) -> str:
-    ssm = boto3.client("ssm", region_name=region, endpoint_url=sandbox.endpoint_url, aws_access_key_id="a", aws_secret_access_key="b")
+    ssm = boto3.client(
+        "ssm",
+        region_name=region,
+        endpoint_url=sandbox.endpoint_url,
+        aws_access_key_id="a",
+        aws_secret_access_key="b",
+    )
     for state in ("Active", "History"):
         for s in ssm.describe_sessions(State=state)["Sessions"]:
             if s["SessionId"] == session_id:
@@ -78,8 +96,21 @@ def session_state(sandbox: Any, region: str, session_id: str) -> str:
 def test_shell_through_a_real_pty(sandbox: Any, home: Path, fleet: list[dict[str, Any]]) -> None:
     node = pick(fleet, project="Staging")
     child = pexpect.spawn(
-        sys.executable, ["-m", "sessiontui", "--connect", node["id"], "--role", "StagingDev", "--reason", "TICKET-7"],
-        env=_env(sandbox, home), encoding="utf-8", timeout=40, dimensions=(30, 120),
+        sys.executable,
+        [
+            "-m",
+            "sessiontui",
+            "--connect",
+            node["id"],
+            "--role",
+            "StagingDev",
+            "--reason",
+            "TICKET-7",
+        ],
+        env=_env(sandbox, home),
+        encoding="utf-8",
+        timeout=40,
+        dimensions=(30, 120),
     )
     child.expect(r"\$ ")
     child.sendline("hostname")
@@ -97,10 +128,27 @@ def test_shell_through_a_real_pty(sandbox: Any, home: Path, fleet: list[dict[str
     assert session_state(sandbox, node["region"], started["session_id"]) == "Terminated"
 
 
-def _start_forward(sandbox: Any, home: Path, node: dict[str, Any], spec: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+def _start_forward(
+    sandbox: Any, home: Path, node: dict[str, Any], spec: str
+) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sessiontui", "--connect", node["id"], "--role", "StagingDev", "--forward", spec, "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(sandbox, home), stdin=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "sessiontui",
+            "--connect",
+            node["id"],
+            "--role",
+            "StagingDev",
+            "--forward",
+            spec,
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(sandbox, home),
+        stdin=subprocess.DEVNULL,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -119,12 +167,23 @@ def _fetch(port: int, request: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
-def test_forward_carries_bytes_and_every_signal_terminates_the_session(sandbox: Any, home: Path, fleet: list[dict[str, Any]], sig: signal.Signals) -> None:
+def test_forward_carries_bytes_and_every_signal_terminates_the_session(
+    sandbox: Any, home: Path, fleet: list[dict[str, Any]], sig: signal.Signals
+) -> None:
     node = pick(fleet, project="Staging")
     proc, ready = _start_forward(sandbox, home, node, "0:80")
     try:
-        assert set(ready) == {"session_id", "target", "local_port", "host", "remote_port", "expires_at"}
-        assert ready["target"] == node["id"] and ready["remote_port"] == 80 and ready["local_port"] > 0
+        assert set(ready) == {
+            "session_id",
+            "target",
+            "local_port",
+            "host",
+            "remote_port",
+            "expires_at",
+        }
+        assert (
+            ready["target"] == node["id"] and ready["remote_port"] == 80 and ready["local_port"] > 0
+        )
         body = _fetch(ready["local_port"], b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
         assert f"hello from {node['name']}".encode() in body
         proc.send_signal(sig)
@@ -138,7 +197,9 @@ def test_forward_carries_bytes_and_every_signal_terminates_the_session(sandbox: 
     assert ended and ended[-1]["session_id"] == ready["session_id"]
 
 
-def test_forward_to_a_host_behind_the_node(sandbox: Any, home: Path, fleet: list[dict[str, Any]]) -> None:
+def test_forward_to_a_host_behind_the_node(
+    sandbox: Any, home: Path, fleet: list[dict[str, Any]]
+) -> None:
     node = pick(fleet, project="Staging")
     proc, ready = _start_forward(sandbox, home, node, "orders.db.internal:5432")
     try:
@@ -150,14 +211,25 @@ def test_forward_to_a_host_behind_the_node(sandbox: Any, home: Path, fleet: list
         proc.wait(timeout=30)
 
 
-def test_busy_local_port_exits_6_before_starting_a_session(sandbox: Any, home: Path, fleet: list[dict[str, Any]]) -> None:
+def test_busy_local_port_exits_6_before_starting_a_session(
+    sandbox: Any, home: Path, fleet: list[dict[str, Any]]
+) -> None:
     node = pick(fleet, project="Staging")
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
         sandbox.reset_calls()
-        out = run(sandbox, home, "--connect", node["id"], "--role", "StagingDev", "--forward", f"{port}:80")
+        out = run(
+            sandbox,
+            home,
+            "--connect",
+            node["id"],
+            "--role",
+            "StagingDev",
+            "--forward",
+            f"{port}:80",
+        )
     assert out.returncode == 6, out.stderr
     assert str(port) in out.stderr
     assert sandbox.calls[("ssm", "StartSession")] == 0
@@ -174,18 +246,38 @@ def test_exit_codes_for_each_refusal(sandbox: Any, home: Path, fleet: list[dict[
         (["--connect", staging["id"]], 3, "not authorized"),
         (["--connect", lost["id"], "--role", "FleetAdmin"], 4, "ConnectionLost"),
         (["--connect", prod["id"], "--role", "ProdOps"], 2, "requires a reason"),
-        (["--connect", staging["id"], "--role", "StagingDev", "--forward", "99999"], 2, "out of range"),
+        (
+            ["--connect", staging["id"], "--role", "StagingDev", "--forward", "99999"],
+            2,
+            "out of range",
+        ),
     ]
     for args, code, words in cases:
         out = run(sandbox, home, *args)
-        assert (out.returncode, words in out.stderr) == (code, True), (args, out.returncode, out.stderr)
+        assert (out.returncode, words in out.stderr) == (code, True), (
+            args,
+            out.returncode,
+            out.stderr,
+        )
         assert "Traceback" not in out.stderr
 
 
-def test_missing_plugin_exits_5_with_the_install_hint(sandbox: Any, home: Path, fleet: list[dict[str, Any]]) -> None:
+def test_missing_plugin_exits_5_with_the_install_hint(
+    sandbox: Any, home: Path, fleet: list[dict[str, Any]]
+) -> None:
     node = pick(fleet, project="Staging")
     sandbox.reset_calls()
-    out = run(sandbox, home, "--connect", node["id"], "--role", "StagingDev", extra={"SESSIONTUI_PLUGIN": "", "PATH": str(home / "empty-bin")})
+    out = run(
+        sandbox,
+        home,
+        "--connect",
+        node["id"],
+        "--role",
+        "StagingDev",
+        extra={"SESSIONTUI_PLUGIN": "", "PATH": str(home / "empty-bin")},
+    )
     assert out.returncode == 5, out.stderr
     assert "session-manager-plugin" in out.stderr and "install" in out.stderr
-    assert sandbox.calls[("sts", "AssumeRole")] == 0, "no MFA code is spent when the plugin is missing"
+    assert sandbox.calls[("sts", "AssumeRole")] == 0, (
+        "no MFA code is spent when the plugin is missing"
+    )

@@ -18,7 +18,9 @@ def home(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def run(sandbox: Any, home: Path, *args: str, extra: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run(
+    sandbox: Any, home: Path, *args: str, extra: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
@@ -29,14 +31,25 @@ def run(sandbox: Any, home: Path, *args: str, extra: dict[str, str] | None = Non
         **(extra or {}),
     }
     return subprocess.run(
-        [sys.executable, "-m", "sessiontui", *args], capture_output=True, text=True, env=env, timeout=timeout, stdin=subprocess.DEVNULL
+        [sys.executable, "-m", "sessiontui", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
     )
 
 
 def managed_ids(sandbox: Any) -> set[str]:
     ids = set()
     for region in sandbox.regions:
-        ssm = boto3.client("ssm", region_name=region, endpoint_url=sandbox.endpoint_url, aws_access_key_id="x", aws_secret_access_key="y")
+        ssm = boto3.client(
+            "ssm",
+            region_name=region,
+            endpoint_url=sandbox.endpoint_url,
+            aws_access_key_id="x",
+            aws_secret_access_key="y",
+        )
         for page in ssm.get_paginator("describe_instance_information").paginate():
             ids |= {i["InstanceId"] for i in page["InstanceInformationList"]}
     return ids
@@ -48,7 +61,20 @@ def test_list_json_lists_every_managed_node(sandbox: Any, home: Path) -> None:
     nodes = json.loads(out.stdout)
     assert managed_ids(sandbox) <= {n["id"] for n in nodes}
     for n in nodes:
-        for key in ("id", "name", "ping_status", "platform", "resource_type", "region", "tags", "private_ip", "agent_version", "iam_role", "connectable", "why"):
+        for key in (
+            "id",
+            "name",
+            "ping_status",
+            "platform",
+            "resource_type",
+            "region",
+            "tags",
+            "private_ip",
+            "agent_version",
+            "iam_role",
+            "connectable",
+            "why",
+        ):
             assert key in n
         assert n["connectable"] == (n["why"] == "")
 
@@ -60,13 +86,35 @@ def test_list_table_and_filters(sandbox: Any, home: Path) -> None:
     assert lines[0].split()[:3] == ["NAME", "ID", "PING"]
     assert len(lines) > 2
     assert all("us-east-1" in line for line in lines[1:])
-    js = json.loads(run(sandbox, home, "--list", "--json", "--tag", "project=Production", "--filter", "ping:online").stdout)
-    assert js and all(n["tags"].get("project") == "Production" and n["ping_status"] == "Online" for n in js)
+    js = json.loads(
+        run(
+            sandbox,
+            home,
+            "--list",
+            "--json",
+            "--tag",
+            "project=Production",
+            "--filter",
+            "ping:online",
+        ).stdout
+    )
+    assert js and all(
+        n["tags"].get("project") == "Production" and n["ping_status"] == "Online" for n in js
+    )
 
 
 def test_list_with_role_applies_scope_and_second_run_reuses_cache(sandbox: Any, home: Path) -> None:
     sandbox.reset_calls()
-    first = run(sandbox, home, "--list", "--json", "--role", "StagingDev", "--mfa-code", sandbox.fresh_totp())
+    first = run(
+        sandbox,
+        home,
+        "--list",
+        "--json",
+        "--role",
+        "StagingDev",
+        "--mfa-code",
+        sandbox.fresh_totp(),
+    )
     assert first.returncode == 0, first.stderr
     nodes = json.loads(first.stdout)
     assert nodes and all(n["tags"].get("project") == "Staging" for n in nodes)
@@ -88,7 +136,9 @@ def test_list_with_role_applies_scope_and_second_run_reuses_cache(sandbox: Any, 
         (["--role", "StagingDev"], "MFA"),
     ],
 )
-def test_role_refusals_exit_3_in_plain_words(sandbox: Any, home: Path, args: list[str], words: str) -> None:
+def test_role_refusals_exit_3_in_plain_words(
+    sandbox: Any, home: Path, args: list[str], words: str
+) -> None:
     out = run(sandbox, home, "--list", *args, extra={"SESSIONTUI_DEMO_TOTP": ""})
     assert out.returncode == 3, (out.returncode, out.stderr)
     assert words in out.stderr
@@ -129,14 +179,25 @@ def test_no_credentials_exit_3_with_a_hint(sandbox: Any, home: Path) -> None:
 
 
 def test_endpoint_down_fails_cleanly(sandbox: Any, home: Path) -> None:
-    out = run(sandbox, home, "--list", extra={"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "1"})
+    out = run(
+        sandbox,
+        home,
+        "--list",
+        extra={"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "1"},
+    )
     assert out.returncode == 1
     assert "Traceback" not in out.stderr and "127.0.0.1:9" in out.stderr
 
 
 def test_demo_list_json_lists_every_seeded_node(tmp_path: Path) -> None:
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-m", "sessiontui", "--demo", "--list", "--json"], capture_output=True, text=True, env=env, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "sessiontui", "--demo", "--list", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     nodes = json.loads(out.stdout)
     assert len(nodes) >= 60

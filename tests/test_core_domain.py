@@ -62,7 +62,12 @@ def test_fake_clock_drives_remaining_time() -> None:
 
 
 def _node(**kw: object) -> Node:
-    base: dict[str, object] = {"id": "i-0000000000000001", "region": "us-east-1", "ping_status": "Online", "state": "running"}
+    base: dict[str, object] = {
+        "id": "i-0000000000000001",
+        "region": "us-east-1",
+        "ping_status": "Online",
+        "state": "running",
+    }
     base.update(kw)
     return Node(**base)  # type: ignore[arg-type]
 
@@ -76,9 +81,27 @@ def test_connectable_and_why() -> None:
 
 
 def test_node_json_has_the_documented_fields_and_round_trips() -> None:
-    node = _node(name="web", tags={"Name": "web", "project": "P"}, resource_type=HYBRID, id="mi-0123456789abcdef0")
+    node = _node(
+        name="web",
+        tags={"Name": "web", "project": "P"},
+        resource_type=HYBRID,
+        id="mi-0123456789abcdef0",
+    )
     data = node.to_json()
-    for key in ("id", "name", "ping_status", "platform", "resource_type", "region", "tags", "private_ip", "agent_version", "iam_role", "connectable", "why"):
+    for key in (
+        "id",
+        "name",
+        "ping_status",
+        "platform",
+        "resource_type",
+        "region",
+        "tags",
+        "private_ip",
+        "agent_version",
+        "iam_role",
+        "connectable",
+        "why",
+    ):
         assert key in data
     assert Node.from_json(data) == node
 
@@ -87,7 +110,9 @@ def test_scope() -> None:
     node = _node(tags={"project": "Production"})
     assert in_scope(node, {"project": "Production"})
     assert in_scope(node, {})
-    assert "project=Production (needs project=Staging)" in out_of_scope_reason(node, {"project": "Staging"})
+    assert "project=Production (needs project=Staging)" in out_of_scope_reason(
+        node, {"project": "Staging"}
+    )
     assert "no team tag" in out_of_scope_reason(node, {"team": "ops"})
 
 

@@ -29,7 +29,9 @@ def fleet(factory: ClientFactory, sandbox: Any) -> Any:
 def _ssm_truth(sandbox: Any, region: str) -> list[dict[str, Any]]:
     ssm = boto3.client("ssm", region_name=region, endpoint_url=sandbox.endpoint_url)
     out: list[dict[str, Any]] = []
-    for page in ssm.get_paginator("describe_instance_information").paginate(PaginationConfig={"PageSize": 50}):
+    for page in ssm.get_paginator("describe_instance_information").paginate(
+        PaginationConfig={"PageSize": 50}
+    ):
         out += page["InstanceInformationList"]
     return out
 
@@ -62,7 +64,9 @@ def test_hybrid_nodes_get_their_tags_from_ssm(fleet: Any, sandbox: Any) -> None:
         assert node.resource_type == HYBRID
         assert node.id.startswith("mi-")
         if node.region == hybrids[0].region:
-            tags = ssm.list_tags_for_resource(ResourceType="ManagedInstance", ResourceId=node.id)["TagList"]
+            tags = ssm.list_tags_for_resource(ResourceType="ManagedInstance", ResourceId=node.id)[
+                "TagList"
+            ]
             assert dict(node.tags) == {t["Key"]: t["Value"] for t in tags}
     assert any(n.tags for n in hybrids)
 
@@ -71,7 +75,9 @@ def test_unconnectable_nodes_say_why(fleet: Any) -> None:
     by_why = [n.why for n in fleet.nodes if not n.connectable]
     assert any("ConnectionLost" in w for w in by_why)
     assert any("stopped" in w for w in by_why)
-    assert any("no agent" in w for w in by_why), "the EC2 box without an agent is listed, not connectable"
+    assert any("no agent" in w for w in by_why), (
+        "the EC2 box without an agent is listed, not connectable"
+    )
     assert sum(n.connectable for n in fleet.nodes) > 50
 
 
@@ -87,14 +93,18 @@ def test_api_calls_stay_at_the_floor(factory: ClientFactory, sandbox: Any) -> No
     result = list_fleet(factory, sandbox.regions, meter=meter)
     per_region = {r: [n for n in result.nodes if n.region == r] for r in sandbox.regions}
     dii = sum(max(1, math.ceil(sum(n.managed for n in ns) / 50)) for ns in per_region.values())
-    di = sum(max(1, math.ceil(sum(not n.is_hybrid for n in ns) / 1000)) for ns in per_region.values())
+    di = sum(
+        max(1, math.ceil(sum(not n.is_hybrid for n in ns) / 1000)) for ns in per_region.values()
+    )
     hybrid = sum(n.is_hybrid for n in result.nodes)
     assert meter.calls["DescribeInstanceInformation"] == dii
     assert meter.calls["DescribeInstances"] == di
     assert meter.calls["ListTagsForResource"] == hybrid
 
 
-def test_rows_stream_as_pages_arrive_and_upserts_converge(factory: ClientFactory, sandbox: Any) -> None:
+def test_rows_stream_as_pages_arrive_and_upserts_converge(
+    factory: ClientFactory, sandbox: Any
+) -> None:
     seen: dict[str, Any] = {}
     batches: list[int] = []
 
@@ -113,7 +123,9 @@ class _OneRegionDown(ClientFactory):
 
     def client(self, service: str, region: str | None = None) -> Any:
         if region == "eu-west-1":
-            return self.session.client(service, region_name=region, endpoint_url="http://127.0.0.1:9", config=_fast_fail())
+            return self.session.client(
+                service, region_name=region, endpoint_url="http://127.0.0.1:9", config=_fast_fail()
+            )
         return super().client(service, region)
 
 
@@ -123,16 +135,22 @@ def _fast_fail() -> Any:
     return Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=1)
 
 
-def test_a_failing_region_is_reported_and_the_others_kept(sandbox_env: dict[str, str], sandbox: Any) -> None:
+def test_a_failing_region_is_reported_and_the_others_kept(
+    sandbox_env: dict[str, str], sandbox: Any
+) -> None:
     errors: list[tuple[str, str]] = []
-    result = list_fleet(_OneRegionDown(), sandbox.regions, on_error=lambda r, m: errors.append((r, m)))
+    result = list_fleet(
+        _OneRegionDown(), sandbox.regions, on_error=lambda r, m: errors.append((r, m))
+    )
     assert [e.region for e in result.errors] == ["eu-west-1"]
     assert errors and errors[0][0] == "eu-west-1" and "127.0.0.1:9" in errors[0][1]
     assert result.nodes and {n.region for n in result.nodes} == {"us-east-1"}
     raise_if_failed(result)  # not every region failed: no exception
 
 
-def test_throttling_slows_the_listing_but_never_breaks_it(factory: ClientFactory, sandbox: Any) -> None:
+def test_throttling_slows_the_listing_but_never_breaks_it(
+    factory: ClientFactory, sandbox: Any
+) -> None:
     sandbox.faults.throttle_rate = 0.3
     try:
         result = list_fleet(factory, sandbox.regions)
@@ -142,7 +160,9 @@ def test_throttling_slows_the_listing_but_never_breaks_it(factory: ClientFactory
     assert len([n for n in result.nodes if n.managed]) >= 60
 
 
-def test_no_credentials_is_an_auth_error(monkeypatch: pytest.MonkeyPatch, sandbox_env: dict[str, str], tmp_path: Any) -> None:
+def test_no_credentials_is_an_auth_error(
+    monkeypatch: pytest.MonkeyPatch, sandbox_env: dict[str, str], tmp_path: Any
+) -> None:
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
