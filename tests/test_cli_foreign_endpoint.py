@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.listing import sandbox_process  # noqa: E402
+from bench.listing import sandbox_process
 
 
 def test_lists_an_unknown_fleet_completely(tmp_path: Path) -> None:

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from sessiontui.core.errors import UsageError
 from sessiontui.core.node import HYBRID, Node
 from sessiontui.core.query import parse_query, tag_terms
-from sessiontui.core.errors import UsageError
 
 WEB = Node(
     id="i-0a1b2c3d4e5f60001",
