@@ -1,0 +1,140 @@
+"""The Textual application: wiring only. Fleet logic lives in MainScreen, roles and sessions in
+AccessController, forwards in ForwardBook."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import App
+from textual.binding import BindingType
+from textual.screen import ModalScreen, Screen
+
+from sessiontui.core.node import Node
+from sessiontui.ui.access import AccessController
+from sessiontui.ui.commands import SessiontuiCommands
+from sessiontui.ui.forwarding import ForwardBook
+from sessiontui.ui.keys import APP_BINDINGS
+from sessiontui.ui.messages import ForwardChanged, ForwardFailed, SessionsStopped
+from sessiontui.ui.screens.confirm import ConfirmScreen
+from sessiontui.ui.screens.forwards import ForwardsScreen
+from sessiontui.ui.screens.help import HelpScreen, binding_rows
+from sessiontui.ui.screens.main import MainScreen
+from sessiontui.ui.services import AppServices
+from sessiontui.ui.widgets.node_list import NodeList
+
+
+class SessiontuiApp(App[int]):
+    TITLE = "sessiontui"
+    CSS_PATH = "app.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = APP_BINDINGS
+    COMMANDS = App.COMMANDS | {SessiontuiCommands}
+
+    def __init__(self, services: AppServices) -> None:
+        super().__init__()
+        self.services = services
+        self.keymap: dict[str, str] = services.keymap_overrides()
+        self.main_screen = MainScreen(services)
+        self.forwards = ForwardBook(self)
+        self.access = AccessController(self)
+
+    def get_default_screen(self) -> Screen[Any]:
+        return self.main_screen
+
+    def binding_groups(self) -> list[tuple[str, list[BindingType]]]:
+        return [
+            ("everywhere", list(type(self).BINDINGS)),
+            ("fleet", list(MainScreen.BINDINGS)),
+            ("node list", list(NodeList.BINDINGS)),
+            ("forwards panel", list(ForwardsScreen.BINDINGS)),
+        ]
+
+    def on_mount(self) -> None:
+        if self.keymap:
+            known = {getattr(b, "id", None) for _, group in self.binding_groups() for b in group}
+            unknown = sorted(set(self.keymap) - known)
+            if unknown:
+                self.notify(f"keymap: no binding with id {', '.join(unknown)}", severity="warning")
+            self.set_keymap(self.keymap)
+        self.access.prefetch_plugin()
+
+    # ---- app-wide actions -------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # a dialog is answered or closed first; q there must not drop the operator out of the app
+        return not (action in ("quit", "help") and isinstance(self.screen, ModalScreen))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(binding_rows(self, self.binding_groups())))
+
+    async def action_quit(self) -> None:
+        running = self.forwards.running_count()
+        if not running:
+            self.exit(0)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.access.end_sessions("sessiontui is exiting", then=lambda: self.exit(0))
+
+        plural = "s" if running != 1 else ""
+        self.push_screen(
+            ConfirmScreen(
+                f"{running} port forward{plural} running. Quit and terminate them?",
+                yes="Quit",
+                no="Stay",
+            ),
+            answered,
+        )
+
+    # ---- what the screens ask for -----------------------------------------------------------
+
+    def listing_factory(self) -> Any:
+        return self.access.listing_factory()
+
+    def on_tick(self) -> None:
+        self.access.tick()
+
+    def connect(self, node: Node | None) -> None:
+        self.access.connect(node)
+
+    def forward(self, node: Node | None) -> None:
+        self.access.forward(node)
+
+    def show_forwards(self) -> None:
+        if not isinstance(self.screen, ForwardsScreen):
+            self.push_screen(ForwardsScreen(self.forwards, self.services.clock))
+
+    def choose_role(self) -> None:
+        self.access.choose_role()
+
+    def reauthenticate(self) -> None:
+        self.access.reauthenticate()
+
+    def logout(self) -> None:
+        self.access.logout()
+
+    # ---- what the workers say ---------------------------------------------------------------
+
+    @on(ForwardChanged)
+    def _forward_changed(self, message: ForwardChanged) -> None:
+        self.forwards.changed(message)
+        self._refresh_panel()
+
+    @on(ForwardFailed)
+    def _forward_failed(self, message: ForwardFailed) -> None:
+        self.forwards.failed(message)
+        self._refresh_panel()
+
+    def _refresh_panel(self) -> None:
+        # the panel also redraws each second; a state change should not wait for that
+        if isinstance(self.screen, ForwardsScreen):
+            self.screen.refresh_rows()
+
+    @on(SessionsStopped)
+    def _sessions_stopped(self, message: SessionsStopped) -> None:
+        if message.count:
+            self.notify(f"{message.count} session(s) ended: {message.why}", timeout=6)
+        if message.then is not None:
+            message.then()

@@ -1,0 +1,167 @@
+"""Every port forward this run opened: started in workers, followed by state messages."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from sessiontui.core.errors import SessiontuiError
+from sessiontui.core.node import Node
+from sessiontui.ui.messages import ForwardChanged, ForwardFailed
+from sessiontui.ui.screens.forward import ForwardRequest
+
+if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
+    from sessiontui.ui.app import SessiontuiApp
+
+EXPIRED = "expired"  # plugin.output.Ending.EXPIRED, without importing pexpect for a constant
+STOPPED = "stopped"
+
+
+@dataclass
+class ForwardEntry:
+    key: int
+    node: Node
+    request: ForwardRequest
+    reason: str | None
+    forward: Any = None  # core.forwards.Forward snapshot, None until StartSession answered
+    session: Any = None  # plugin.supervisor.ForwardSession
+    error: str = ""
+    restarted: bool = False  # an expired forward already started again
+
+    @property
+    def running(self) -> bool:
+        if self.error:
+            return False
+        return self.forward is None or not self.forward.ended
+
+    @property
+    def ended_by_expiry(self) -> bool:
+        fw = self.forward
+        return fw is not None and fw.ended and fw.how == EXPIRED and not self.restarted
+
+
+class ForwardBook:
+    def __init__(self, app: SessiontuiApp) -> None:
+        self.app = app
+        self._entries: dict[int, ForwardEntry] = {}
+        self._keys = itertools.count(1)
+
+    def entries(self) -> list[ForwardEntry]:
+        return list(self._entries.values())
+
+    def running_count(self) -> int:
+        return sum(1 for e in self._entries.values() if e.running)
+
+    def expired_count(self) -> int:
+        return sum(1 for e in self._entries.values() if e.ended_by_expiry)
+
+    def start(self, node: Node, request: ForwardRequest, reason: str | None) -> ForwardEntry:
+        entry = ForwardEntry(next(self._keys), node, request, reason)
+        self._entries[entry.key] = entry
+        access = self.app.access
+
+        def work() -> None:
+            def changed(fw: Any) -> None:
+                self.app.post_message(ForwardChanged(entry.key, fw.copy()))
+
+            try:
+                supervisor = access.supervisor(node.region)
+                session = supervisor.start_forward(
+                    node,
+                    request.remote_port,
+                    host=request.host,
+                    local_port=request.local_port or 0,
+                    node_name=node.display_name,
+                    reason=reason,
+                    on_change=changed,
+                )
+            except SessiontuiError as exc:
+                self.app.post_message(ForwardFailed(entry.key, "\n".join(exc.lines())))
+                return
+            except Exception as exc:
+                self.app.post_message(ForwardFailed(entry.key, f"{type(exc).__name__}: {exc}"))
+                return
+            entry.session = session
+            self.app.post_message(ForwardChanged(entry.key, session.forward.copy()))
+
+        self.app.run_worker(work, thread=True, group="forwards", exit_on_error=False)
+        target = (
+            f"{request.host}:{request.remote_port}" if request.host else f":{request.remote_port}"
+        )
+        self.app.notify(f"starting forward to {node.display_name}{target}…", timeout=3)
+        return entry
+
+    def changed(self, message: ForwardChanged) -> None:
+        entry = self._entries.get(message.key)
+        if entry is None:
+            return
+        before = entry.forward
+        fw = entry.forward = message.forward
+        was_ready = before is not None and before.is_ready
+        was_ended = before is not None and before.ended
+        if fw.is_ready and not was_ready:
+            self.app.notify(
+                f"127.0.0.1:{fw.local_port} → {fw.destination}   {fw.client}",
+                title=f"forward ready ({entry.node.display_name})",
+                timeout=10,
+            )
+        if fw.ended and not was_ended:
+            severity: SeverityLevel = "information" if fw.how == STOPPED else "warning"
+            where = f"127.0.0.1:{fw.local_port}" if fw.local_port else "forward"
+            self.app.notify(
+                f"{where} → {fw.destination} ended: {fw.reason or fw.how}",
+                title="forward ended",
+                severity=severity,
+                timeout=10,
+            )
+
+    def failed(self, message: ForwardFailed) -> None:
+        entry = self._entries.get(message.key)
+        if entry is None:
+            return
+        entry.error = message.message
+        self.app.notify(
+            message.message,
+            title=f"forward to {entry.node.display_name} failed",
+            severity="error",
+            timeout=12,
+        )
+
+    def stop(self, entry: ForwardEntry) -> None:
+        session = entry.session
+        if session is None or not entry.running:
+            return
+
+        def work() -> None:
+            with contextlib.suppress(Exception):
+                session.stop()
+
+        self.app.run_worker(work, thread=True, group="forwards", exit_on_error=False)
+
+    def stop_all_blocking(self, how: Any, why: str) -> int:
+        """From a worker thread: stop every running forward; returns how many were asked."""
+        count = 0
+        for entry in self.entries():
+            if entry.session is not None and entry.running:
+                with contextlib.suppress(Exception):
+                    entry.session.stop(how, why)
+                count += 1
+        return count
+
+    def restart_expired(self) -> int:
+        waiting = [e for e in self.entries() if e.ended_by_expiry]
+        if not waiting:
+            self.app.notify("no forward was ended by expiry", timeout=3)
+            return 0
+        if self.app.access.active is None:
+            self.app.notify("take the role again first (r)", severity="warning")
+            return 0
+        for entry in waiting:
+            entry.restarted = True
+            port = entry.forward.local_port or entry.request.local_port
+            self.start(entry.node, replace(entry.request, local_port=port or 0), entry.reason)
+        return len(waiting)

@@ -1,0 +1,73 @@
+"""Entry from the CLI: turn a Runtime into AppServices and run the TUI."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from sessiontui.core.node import Node
+from sessiontui.ui.services import AppServices
+
+
+def services_from_runtime(rt: Any) -> AppServices:
+    args = rt.args
+    cache = None
+    cached: list[Node] | None = None
+    age: float | None = None
+    with contextlib.suppress(Exception):  # a broken cache only costs the instant start
+        cache = rt.inventory_cache()
+        loaded = cache.load()
+        if loaded is not None:
+            cached, age = loaded
+
+    def save(nodes: list[Node]) -> None:
+        if cache is not None:
+            with contextlib.suppress(OSError):
+                cache.save(nodes)
+
+    banner = None
+    sandbox = getattr(rt, "sandbox", None)
+    if sandbox is not None:
+        secret = getattr(sandbox, "totp_secret", None) or _demo_secret()
+        banner = "DEMO: an embedded sandbox, not AWS." + (
+            f"  MFA secret {secret} (codes fill in by themselves)" if secret else ""
+        )
+    from sessiontui.core.durations import parse_duration
+
+    return AppServices(
+        factory=rt.factory,
+        regions=list(rt.regions),
+        clock=rt.clock,
+        filter_text=args.filter or "",
+        tags=list(args.tag or []),
+        config=rt.config,
+        profile=getattr(rt.factory, "profile", None),
+        demo_banner=banner,
+        cached_nodes=cached,
+        cached_age_seconds=age,
+        on_inventory=save,
+        initial_role=getattr(args, "role", None),
+        initial_duration=parse_duration(args.duration) if getattr(args, "duration", None) else None,
+        mfa_code=getattr(args, "mfa_code", None),
+        reason=getattr(args, "reason", None),
+        runtime=rt,
+        # shared with the CLI's paths: one credential cache, one MFA window state, one audit log
+        identity=getattr(rt, "identity", None),
+        audit=getattr(rt, "audit", None),
+    )
+
+
+def _demo_secret() -> str | None:
+    with contextlib.suppress(Exception):
+        from sessiontui import sandbox
+
+        return str(sandbox.DEMO_TOTP_SECRET)
+    return None
+
+
+def run_tui(rt: Any) -> int:
+    from sessiontui.ui.app import SessiontuiApp
+
+    app = SessiontuiApp(services_from_runtime(rt))
+    code = app.run()
+    return int(code or 0)

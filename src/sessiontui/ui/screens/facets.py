@@ -1,0 +1,91 @@
+"""Tag keys and values with counts; choosing one adds a K=V term to the filter."""
+
+from __future__ import annotations
+
+import shlex
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+
+def facet_term(key: str, value: str) -> str:
+    """A K=V term the query parser reads back exactly, quoting when spaces need it."""
+    term = f"{key}={value}"
+    return shlex.quote(term) if any(c.isspace() or c in "\"'" for c in term) else term
+
+
+class FacetsScreen(ModalScreen[str | None]):
+    """Returns the chosen term, or None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Close", id="facets.close")]
+
+    DEFAULT_CSS = """
+    FacetsScreen { align: center middle; }
+    FacetsScreen > Vertical {
+        width: 70; height: 80%; border: round $primary; background: $surface; padding: 0 1;
+    }
+    FacetsScreen OptionList { height: 1fr; border: none; }
+    FacetsScreen .hint { color: $text-muted; }
+    """
+
+    def __init__(self, counts: dict[str, dict[str, int]], shown: int) -> None:
+        super().__init__()
+        self.counts = counts
+        self.shown = shown
+        self.terms: list[tuple[str, str, int]] = [
+            (k, v, n)
+            # keys that group many nodes are the useful ones; unique names go last
+            for k in sorted(counts, key=lambda k: (k == "Name", len(counts[k]), k.casefold()))
+            for v, n in sorted(counts[k].items(), key=lambda kv: (-kv[1], kv[0].casefold()))
+        ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = f"Tags among {self.shown} shown nodes"
+            yield Input(placeholder="narrow the list of tags", id="facet-search")
+            yield OptionList(id="facet-options")
+            yield Static("Enter adds the tag to the filter; Esc closes.", classes="hint")
+
+    def on_mount(self) -> None:
+        self._fill("")
+        self.query_one(OptionList).focus()
+
+    def _fill(self, needle: str) -> None:
+        options = self.query_one(OptionList)
+        options.clear_options()
+        low = needle.casefold()
+        items = []
+        for k, v, n in self.terms:
+            label = f"{k}={v} ({n})"
+            if low and low not in label.casefold():
+                continue
+            items.append(Option(label, id=facet_term(k, v)))
+        if not items:
+            items.append(Option("no tags", disabled=True))
+        options.add_options(items)
+        options.highlighted = 0 if items and not items[0].disabled else None
+
+    def option_labels(self) -> list[str]:
+        options = self.query_one(OptionList)
+        return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._fill(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        options = self.query_one(OptionList)
+        if options.highlighted is not None:
+            option = options.get_option_at_index(options.highlighted)
+            if option.id:
+                self.dismiss(option.id)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,122 @@
+"""The forwards panel: every forward of this run, live; stop one, restart those expiry ended."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Static
+
+from sessiontui.core.durations import format_remaining
+
+if TYPE_CHECKING:
+    from sessiontui.ui.forwarding import ForwardBook, ForwardEntry
+
+
+def entry_row(entry: ForwardEntry, now: Any) -> tuple[str, ...]:
+    fw = entry.forward
+    local = f"127.0.0.1:{fw.local_port}" if fw and fw.local_port else "…"
+    if entry.request.local_port and not (fw and fw.local_port):
+        local = f"127.0.0.1:{entry.request.local_port}"
+    target = f"{entry.node.display_name} ({entry.node.id})"
+    remote = f"{entry.request.host or 'node'}:{entry.request.remote_port}"
+    if fw is None:
+        state = "failed" if entry.error else "starting"
+    else:
+        state = str(fw.state)
+        if fw.ended and fw.how:
+            state = f"ended: {fw.how}"
+    left = fw.remaining(now) if fw is not None and not fw.ended else None
+    return (
+        local,
+        target,
+        remote,
+        state,
+        str(fw.connections if fw else 0),
+        format_remaining(left) if left is not None else "-",
+        fw.client
+        if fw is not None and not fw.ended
+        else (entry.error or (fw.reason if fw else "")),
+    )
+
+
+class ForwardsScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("x", "stop", "Stop forward", id="forwards.stop"),
+        Binding("s", "restart", "Restart expired", id="forwards.restart"),
+        Binding("c", "copy", "Copy client", id="forwards.copy"),
+        Binding("escape,F", "close", "Close", id="forwards.close"),
+    ]
+
+    DEFAULT_CSS = """
+    ForwardsScreen { align: center middle; }
+    ForwardsScreen > Vertical {
+        width: 95%; height: 70%; border: round $primary; background: $surface; padding: 0 1;
+    }
+    ForwardsScreen DataTable { height: 1fr; }
+    ForwardsScreen .hint { color: $text-muted; }
+    """
+
+    COLUMNS = ("Local", "Target", "Remote", "State", "Conns", "Left", "Client / why")
+
+    def __init__(self, book: ForwardBook, clock: Any) -> None:
+        super().__init__()
+        self.book = book
+        self.clock = clock
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = "Port forwards"
+            table: DataTable[str] = DataTable(cursor_type="row", id="forwards-table")
+            table.add_columns(*self.COLUMNS)
+            yield table
+            yield Static(
+                "x stop · s restart forwards that expiry ended (same local ports) · "
+                "c copy the client command · Esc close",
+                classes="hint",
+            )
+
+    def on_mount(self) -> None:
+        self.refresh_rows()
+        self.set_interval(1.0, self.refresh_rows)
+        self.query_one(DataTable).focus()
+
+    def refresh_rows(self) -> None:
+        table: DataTable[str] = self.query_one(DataTable)
+        now = self.clock.now()
+        keep = table.cursor_row
+        entries = self.book.entries()
+        # rebuild: a handful of rows, and every cell (state, time left) moves each second
+        table.clear()
+        for entry in entries:
+            table.add_row(*entry_row(entry, now), key=str(entry.key))
+        if entries:
+            table.move_cursor(row=min(keep, len(entries) - 1))
+
+    def _selected(self) -> ForwardEntry | None:
+        table: DataTable[str] = self.query_one(DataTable)
+        entries = self.book.entries()
+        if not entries or table.cursor_row < 0 or table.cursor_row >= len(entries):
+            return None
+        return entries[table.cursor_row]
+
+    def action_stop(self) -> None:
+        entry = self._selected()
+        if entry is not None:
+            self.book.stop(entry)
+
+    def action_restart(self) -> None:
+        if self.book.restart_expired():
+            self.refresh_rows()
+
+    def action_copy(self) -> None:
+        entry = self._selected()
+        if entry is not None and entry.forward is not None and entry.forward.client:
+            self.app.copy_to_clipboard(entry.forward.client)
+            self.notify(f"copied: {entry.forward.client}", timeout=3)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,300 @@
+"""The fleet screen: header, filter, node list, details, footer; listing runs in a worker."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from sessiontui.core.errors import SessiontuiError
+from sessiontui.core.node import Node
+from sessiontui.ui.keys import MAIN_BINDINGS
+from sessiontui.ui.messages import ListingFinished, NodesArrived, RegionFailed
+from sessiontui.ui.screens.facets import FacetsScreen
+from sessiontui.ui.services import AppServices
+from sessiontui.ui.widgets.details import NodeDetails
+from sessiontui.ui.widgets.header import StatusHeader
+from sessiontui.ui.widgets.node_list import NodeList, facet_counts
+
+if TYPE_CHECKING:
+    from sessiontui.ui.app import SessiontuiApp
+
+
+class ListingAbandoned(Exception):
+    """Raised inside list_fleet's callback to stop a listing nobody waits for any more."""
+
+
+class FilterInput(Input):
+    """The filter line; Escape hands the keyboard back to the list (a screen binding)."""
+
+
+class MainScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = MAIN_BINDINGS
+
+    def __init__(self, services: AppServices) -> None:
+        super().__init__(id="main")
+        self.services = services
+        self._generation = 0
+        self._listing = False
+        self._listed_regions: list[str] = []
+        self._arrived = 0
+        self._failed: dict[str, str] = {}
+        self._preferences_asked = False
+        self._closing = False
+
+    @property
+    def tui(self) -> SessiontuiApp:
+        from sessiontui.ui.app import SessiontuiApp
+
+        assert isinstance(self.app, SessiontuiApp)
+        return self.app
+
+    # ---- layout -----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        svc = self.services
+        yield StatusHeader(svc.clock, svc.profile_label, svc.regions, id="header")
+        if svc.demo_banner:
+            yield Static(svc.demo_banner, id="demo-banner")
+        yield FilterInput(
+            value=svc.initial_query(),
+            placeholder="/ filter: words, K=V tags, iam:ROLE, ping:online, region:eu",
+            id="filter",
+        )
+        with Horizontal(id="body"):
+            yield NodeList(id="nodes")
+            yield NodeDetails(id="details")
+        yield Footer()
+
+    @property
+    def node_list(self) -> NodeList:
+        return self.query_one(NodeList)
+
+    @property
+    def header(self) -> StatusHeader:
+        return self.query_one(StatusHeader)
+
+    @property
+    def details(self) -> NodeDetails:
+        return self.query_one(NodeDetails)
+
+    @property
+    def filter_input(self) -> FilterInput:
+        return self.query_one(FilterInput)
+
+    def on_mount(self) -> None:
+        svc = self.services
+        nodes = self.node_list
+        nodes.set_query(self.filter_input.value)
+        if svc.cached_nodes:
+            nodes.set_nodes(svc.cached_nodes, stale=True)
+            age = svc.cached_age_seconds or 0.0
+            self.header.set_stale(svc.clock.time() - age)
+        nodes.focus()
+        self.set_interval(1.0, self.tick)
+        self.refresh_fleet()
+        self.tui.access.show_role()
+
+    def on_unmount(self) -> None:
+        self._closing = True
+
+    def tick(self) -> None:
+        """Once a second: the countdown and the cache age move on."""
+        self.header.refresh()
+        self.tui.on_tick()
+
+    # ---- listing ----------------------------------------------------------------------------
+
+    def refresh_fleet(self) -> None:
+        self._generation += 1
+        self._listing = True
+        self._arrived = 0
+        self._failed = {}
+        self._listed_regions = list(self.services.regions)
+        self.node_list.begin_listing()
+        self._show_progress()
+        self._list_worker(self._generation, self.tui.listing_factory())
+
+    @work(thread=True, exclusive=True, group="inventory", exit_on_error=False)
+    def _list_worker(self, generation: int, factory: Any) -> None:
+        svc = self.services
+
+        def on_nodes(region: str, nodes: list[Node]) -> None:
+            if self._closing or generation != self._generation:
+                # nobody will read these pages: stop paging, so quitting does not wait on AWS
+                raise ListingAbandoned(region)
+            self.post_message(NodesArrived(generation, region, list(nodes)))
+
+        def on_error(region: str, message: str) -> None:
+            self.post_message(RegionFailed(generation, region, message))
+
+        try:
+            result = svc.list_fleet(factory, svc.regions, on_nodes=on_nodes, on_error=on_error)
+        except SessiontuiError as exc:
+            self.post_message(ListingFinished(generation, None, " ".join(exc.lines())))
+        except Exception as exc:  # a crash must still end the progress line and say why
+            self.post_message(ListingFinished(generation, None, f"{type(exc).__name__}: {exc}"))
+        else:
+            self.post_message(ListingFinished(generation, result))
+
+    def _show_progress(self) -> None:
+        nodes = self.node_list
+        if self._listing:
+            regions = ", ".join(self._listed_regions)
+            nodes.border_subtitle = f"listing {regions}… {self._arrived} nodes"
+            self.header.set_activity("refreshing")
+        else:
+            failed = f" · failed: {', '.join(sorted(self._failed))}" if self._failed else ""
+            nodes.border_subtitle = f"{nodes.total_count} nodes{failed}"
+            self.header.set_activity("")
+
+    @on(NodesArrived)
+    def _nodes_arrived(self, message: NodesArrived) -> None:
+        if message.generation != self._generation:
+            return  # a listing that a newer refresh replaced
+        self.node_list.upsert(message.nodes)
+        self._arrived = self.node_list.seen_count
+        self._show_progress()
+
+    @on(RegionFailed)
+    def _region_failed(self, message: RegionFailed) -> None:
+        if message.generation != self._generation:
+            return
+        self._failed[message.region] = message.message
+        self.notify(
+            message.message, title=f"{message.region}: listing failed", severity="error", timeout=12
+        )
+
+    @on(ListingFinished)
+    def _listing_finished(self, message: ListingFinished) -> None:
+        if message.generation != self._generation:
+            return
+        self._listing = False
+        nodes = self.node_list
+        if message.result is None:
+            self.notify(message.error or "listing failed", title="refresh failed", severity="error")
+            nodes.end_listing([])
+        else:
+            failed = {e.region for e in message.result.errors} | set(self._failed)
+            nodes.end_listing([r for r in self.services.regions if r not in failed])
+            if not failed and self.services.on_inventory is not None:
+                self._save_inventory(nodes.nodes)
+        if nodes.stale_count == 0:
+            self.header.set_stale(None)
+        self._show_progress()
+        if not self._preferences_asked and message.result is not None:
+            self._preferences_asked = True
+            self._load_preferences(self.tui.listing_factory())
+
+    @work(thread=True, group="preferences", exit_on_error=False)
+    def _load_preferences(self, factory: Any) -> None:
+        """Session Manager preferences per region, for the details pane; optional (may be denied)."""
+        from sessiontui.aws.sessions import session_preferences
+
+        found: dict[str, Any] = {}
+        for region in self.services.regions:
+            try:
+                prefs = session_preferences(factory.client("ssm", region))
+            except Exception:
+                continue  # not readable with this identity: the pane simply omits them
+            if prefs is not None:
+                found[region] = prefs
+        if found:
+            self.app.call_from_thread(self.details.set_preferences, found)
+
+    @work(thread=True, group="inventory-cache", exit_on_error=False)
+    def _save_inventory(self, nodes: list[Node]) -> None:
+        callback = self.services.on_inventory
+        if callback is not None:
+            callback(nodes)
+
+    # ---- list and details -------------------------------------------------------------------
+
+    @on(NodeList.Highlighted)
+    def _highlighted(self, message: NodeList.Highlighted) -> None:
+        node = message.node
+        nodes = self.node_list
+        self.details.show(
+            node,
+            scope_reason=nodes.scope_reason(node.id) if node else "",
+            stale=nodes.is_stale(node.id) if node else False,
+        )
+
+    @on(NodeList.Activated)
+    def _activated(self, message: NodeList.Activated) -> None:
+        self.action_connect()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.node_list.set_query(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self.node_list.focus()
+
+    def add_filter_term(self, term: str) -> None:
+        box = self.filter_input
+        words = box.value.strip()
+        if term in words.split():
+            return
+        box.value = f"{words} {term}".strip()
+        box.cursor_position = len(box.value)
+
+    # ---- actions ----------------------------------------------------------------------------
+
+    def action_focus_filter(self) -> None:
+        self.filter_input.focus()
+
+    def action_focus_list(self) -> None:
+        self.node_list.focus()
+
+    def action_clear_filter(self) -> None:
+        self.filter_input.value = ""
+
+    def action_refresh(self) -> None:
+        self.refresh_fleet()
+
+    def action_toggle_out_of_scope(self) -> None:
+        nodes = self.node_list
+        nodes.show_out_of_scope = not nodes.show_out_of_scope
+        self.notify(
+            "out-of-scope nodes shown (dimmed)"
+            if nodes.show_out_of_scope
+            else "out-of-scope nodes hidden",
+            timeout=3,
+        )
+
+    def action_toggle_details(self) -> None:
+        self.details.display = not self.details.display
+
+    def action_facets(self) -> None:
+        visible = self.node_list.visible_nodes()
+
+        def chosen(term: str | None) -> None:
+            if term:
+                self.add_filter_term(term)
+
+        self.app.push_screen(FacetsScreen(facet_counts(visible), len(visible)), chosen)
+
+    def action_connect(self) -> None:
+        self.tui.connect(self.node_list.selected_node)
+
+    def action_forward(self) -> None:
+        self.tui.forward(self.node_list.selected_node)
+
+    def action_forwards(self) -> None:
+        self.tui.show_forwards()
+
+    def action_role(self) -> None:
+        self.tui.choose_role()
+
+    def action_reauthenticate(self) -> None:
+        self.tui.reauthenticate()
+
+    def action_logout(self) -> None:
+        self.tui.logout()

@@ -1,0 +1,255 @@
+"""Take a role: MFA code (typed, or filled from a configured secret), AssumeRole in a worker.
+
+The worker runs aws.identity's `assume`, which decides when a code is needed and waits for an
+unused TOTP window; this modal shows each step: the code window's seconds, the filled code, the
+countdown while waiting for a fresh window, and AWS's answer.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from sessiontui.core.clock import Clock
+from sessiontui.core.credentials import Credentials
+from sessiontui.core.durations import format_duration
+from sessiontui.core.errors import AuthError, SessiontuiError
+from sessiontui.core.mfa_window import seconds_left_in_window, whole_seconds
+from sessiontui.core.roles import RoleSpec
+
+SIX_DIGITS = re.compile(r"\d{6}")
+
+# (ask) -> code source; `ask(serial)` blocks the worker until the operator typed a code
+SourceFactory = Callable[[Callable[[str], str | None]], Any]
+# (code source, on_wait) -> credentials; blocking, runs in the modal's worker
+AssumeFn = Callable[[Any, Callable[[int], None]], Credentials]
+
+
+class _NeedCode(Message):
+    def __init__(self, serial: str) -> None:
+        super().__init__()
+        self.serial = serial
+
+
+class _CodeFilled(Message):
+    def __init__(self, code: str, seconds_left: float, source: str) -> None:
+        super().__init__()
+        self.code = code
+        self.seconds_left = seconds_left
+        self.source = source
+
+
+class _Waiting(Message):
+    def __init__(self, seconds: int) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+
+class _Finished(Message):
+    def __init__(self, attempt: int, credentials: Credentials | None, error: str = "") -> None:
+        super().__init__()
+        self.attempt = attempt
+        self.credentials = credentials
+        self.error = error
+
+
+class _Reporting:
+    """Wraps a code source that needs no typing, so the modal can show the code it produced."""
+
+    def __init__(self, inner: Any, report: Callable[[str, float, str], None]) -> None:
+        self.inner = inner
+        self.report = report
+        self.renewable = getattr(inner, "renewable", True)
+        self.description = getattr(inner, "description", "configured source")
+
+    def fetch(self, clock: Clock) -> Any:
+        code = self.inner.fetch(clock)
+        self.report(code.code, seconds_left_in_window(clock), self.description)
+        return code
+
+
+class AssumeScreen(ModalScreen[Credentials | None]):
+    """Dismissed with the role's credentials, or None when cancelled."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="mfa.cancel")]
+
+    DEFAULT_CSS = """
+    AssumeScreen { align: center middle; }
+    AssumeScreen > Vertical {
+        width: 76; height: auto; border: thick $primary; background: $surface; padding: 0 1;
+    }
+    AssumeScreen #code { width: 20; }
+    AssumeScreen #status { margin-top: 1; }
+    AssumeScreen .error { color: $text-error; }
+    AssumeScreen .hint, AssumeScreen #window { color: $text-muted; }
+    """
+
+    def __init__(
+        self,
+        role: RoleSpec,
+        duration: int,
+        assume: AssumeFn,
+        make_source: SourceFactory,
+        clock: Clock,
+        *,
+        typed_code: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.role = role
+        self.duration = duration
+        self.assume = assume
+        self.make_source = make_source
+        self.clock = clock
+        self.typed_code = typed_code
+        self.attempt = 0
+        self.failed = False
+        self._answer: str | None = None
+        self._answered = threading.Event()
+        self._cancelled = threading.Event()
+        self.serial = ""
+        self.status_text = ""
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = f"Role {self.role.name} for {format_duration(self.duration)}"
+            yield Static("", id="serial")
+            yield Static("", id="window")
+            yield Input(
+                placeholder="six digits", max_length=6, restrict=r"\d*", id="code", disabled=True
+            )
+            yield Static("", id="status")
+            yield Static("Esc cancels.", classes="hint")
+
+    def on_unmount(self) -> None:
+        # the app may be closing with the worker still waiting for a code window: let it go
+        self._cancelled.set()
+        self._answered.set()
+
+    def on_mount(self) -> None:
+        self._tick()
+        self.set_interval(1.0, self._tick)
+        self._start()
+
+    def _tick(self) -> None:
+        left = whole_seconds(seconds_left_in_window(self.clock))
+        self.query_one("#window", Static).update(f"current code window: {left}s left")
+
+    def _status(self, text: str, error: bool = False) -> None:
+        self.status_text = text
+        status = self.query_one("#status", Static)
+        status.set_class(error, "error")
+        status.update(text)
+
+    # ---- the worker -------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        self.attempt += 1
+        self.failed = False
+        self._answered.clear()
+        self._status("checking cached credentials and the duration…")
+        typed, self.typed_code = self.typed_code, None  # a typed code is good for one try
+        self.run_worker(
+            lambda: self._assume(self.attempt, typed),
+            thread=True,
+            group="assume",
+            exit_on_error=False,
+        )
+
+    def _assume(self, attempt: int, typed: str | None) -> None:
+        from sessiontui.aws.mfa import InteractiveSource, TypedCode
+
+        try:
+            source = TypedCode(typed) if typed else self.make_source(self._ask)
+            if source is not None and not isinstance(source, InteractiveSource | TypedCode):
+                source = _Reporting(source, self._report)
+            creds = self.assume(source, self._on_wait)
+        except SessiontuiError as exc:
+            self.post_message(_Finished(attempt, None, " ".join(exc.lines())))
+        except Exception as exc:  # the modal must say something rather than hang
+            self.post_message(_Finished(attempt, None, f"{type(exc).__name__}: {exc}"))
+        else:
+            self.post_message(_Finished(attempt, creds))
+
+    def _ask(self, serial: str) -> str | None:
+        """Runs in the worker: open the code box and wait for the operator."""
+        self._answered.clear()
+        self.post_message(_NeedCode(serial))
+        while not self._answered.wait(0.2):
+            if self._cancelled.is_set() or not self.app.is_running:
+                return None
+        return self._answer
+
+    def _report(self, code: str, seconds_left: float, source: str) -> None:
+        self.post_message(_CodeFilled(code, seconds_left, source))
+
+    def _on_wait(self, seconds: int) -> None:
+        if self._cancelled.is_set():
+            raise AuthError("MFA cancelled")
+        self.post_message(_Waiting(seconds))
+
+    # ---- what the worker says ---------------------------------------------------------------
+
+    @on(_NeedCode)
+    def _need_code(self, message: _NeedCode) -> None:
+        self.serial = message.serial
+        self.query_one("#serial", Static).update(f"MFA device {message.serial}")
+        box = self.query_one("#code", Input)
+        box.disabled = False
+        box.value = ""
+        box.focus()
+        self._status("type the six digits your MFA device shows, then Enter")
+
+    @on(_CodeFilled)
+    def _filled(self, message: _CodeFilled) -> None:
+        box = self.query_one("#code", Input)
+        box.value = message.code
+        left = whole_seconds(message.seconds_left)
+        self._status(f"code from {message.source} filled in ({left}s left in its window)…")
+
+    @on(_Waiting)
+    def _waiting(self, message: _Waiting) -> None:
+        self._status(
+            f"this window's code was already used: next code in {message.seconds}s",
+        )
+
+    @on(_Finished)
+    def _finished(self, message: _Finished) -> None:
+        if message.attempt != self.attempt or self._cancelled.is_set():
+            return
+        if message.credentials is not None:
+            self.dismiss(message.credentials)
+            return
+        self.failed = True
+        self.query_one("#code", Input).disabled = True
+        self._status(f"{message.error}\nEnter tries again; Esc cancels.", error=True)
+
+    @on(Input.Submitted, "#code")
+    def _submitted(self, event: Input.Submitted) -> None:
+        code = event.value.strip()
+        if not SIX_DIGITS.fullmatch(code):
+            self._status("an MFA code is six digits", error=True)
+            return
+        self._answer = code
+        event.input.disabled = True
+        self._status("asking AWS…")
+        self._answered.set()
+
+    def key_enter(self) -> None:
+        if self.failed:
+            self._start()
+
+    def action_cancel(self) -> None:
+        self._cancelled.set()
+        self._answer = None
+        self._answered.set()
+        self.dismiss(None)

@@ -1,0 +1,218 @@
+"""Choose a role and how long to hold it; checked against AWS's limits before any MFA code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from sessiontui.core.durations import (
+    ABSOLUTE_MAX,
+    chaining_warning,
+    check_duration,
+    format_duration,
+    format_remaining,
+    parse_duration,
+)
+from sessiontui.core.errors import SessiontuiError
+from sessiontui.core.roles import RoleSpec
+
+
+@dataclass(frozen=True)
+class RoleChoice:
+    role: RoleSpec
+    duration: int
+
+
+@dataclass
+class RoleLine:
+    """What the picker shows per role (aws.identity.RoleRow plus what we learn while open)."""
+
+    spec: RoleSpec
+    duration: int
+    max_duration: int | None
+    remaining: float | None
+    origin: str
+
+
+def role_label(line: RoleLine) -> str:
+    spec = line.spec
+    parts = [f"default {format_duration(line.duration)}"]
+    parts.append(
+        f"max {format_duration(line.max_duration)}" if line.max_duration else "max unknown"
+    )
+    if line.remaining:
+        parts.append(f"cached {format_remaining(line.remaining)} left")
+    if spec.scope:
+        parts.append("scope " + " ".join(f"{k}={v}" for k, v in spec.scope.items()))
+    if spec.reason_required:
+        parts.append("reason required")
+    if line.origin != "config":
+        parts.append(line.origin)
+    return f"{spec.name:<14} " + " · ".join(parts)
+
+
+def validate_duration(text: str, role_max: int | None, chained: bool) -> tuple[int | None, str]:
+    """(seconds, "") when acceptable, else (None, why) in the operator's words."""
+    try:
+        seconds = parse_duration(text)
+        check_duration(seconds, role_max, chained)
+    except SessiontuiError as exc:
+        return None, exc.message
+    return seconds, ""
+
+
+class RolePickerScreen(ModalScreen[RoleChoice | None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="roles.cancel")]
+
+    DEFAULT_CSS = """
+    RolePickerScreen { align: center middle; }
+    RolePickerScreen > Vertical {
+        width: 96; height: auto; max-height: 90%;
+        border: round $primary; background: $surface; padding: 0 1;
+    }
+    RolePickerScreen OptionList { height: auto; max-height: 12; border: none; }
+    RolePickerScreen #duration { width: 24; }
+    RolePickerScreen .error { color: $text-error; }
+    RolePickerScreen .warning { color: $text-warning; }
+    RolePickerScreen .hint { color: $text-muted; }
+    """
+
+    def __init__(
+        self,
+        lines: list[RoleLine],
+        *,
+        preselect: str | None = None,
+        duration: int | None = None,
+        probe: Callable[[RoleSpec], tuple[bool | None, int | None]] | None = None,
+    ) -> None:
+        super().__init__()
+        self.lines = lines
+        self.preselect = preselect
+        self.duration_override = duration
+        # (chained, role max) learnt from AWS in a worker; the picker works without them
+        self.probe = probe
+        self.chained: dict[str | None, bool] = {}
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = "Take a role"
+            yield OptionList(
+                *[Option(role_label(line), id=line.spec.name) for line in self.lines],
+                id="role-options",
+            )
+            yield Static("Duration (15m minimum; e.g. 45m, 2h, 1h30m):")
+            yield Input(id="duration", placeholder="2h")
+            yield Static("", id="duration-check", classes="error")
+            yield Static("", id="chaining", classes="warning")
+            yield Static(
+                "Enter on a role moves to its duration; Enter there takes the role. Esc cancels.",
+                classes="hint",
+            )
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        index = 0
+        for i, line in enumerate(self.lines):
+            if line.spec.name == self.preselect:
+                index = i
+        options.highlighted = index if self.lines else None
+        self._fill_duration()
+        options.focus()
+        if self.probe is not None:
+            self._probe_all()
+
+    @property
+    def current(self) -> RoleLine | None:
+        index = self.query_one(OptionList).highlighted
+        return self.lines[index] if index is not None and 0 <= index < len(self.lines) else None
+
+    def _fill_duration(self) -> None:
+        line = self.current
+        if line is None:
+            return
+        seconds = self.duration_override or line.duration
+        self.query_one("#duration", Input).value = format_duration(seconds)
+        self._check()
+
+    @work(thread=True, exclusive=True, group="role-probe", exit_on_error=False)
+    def _probe_all(self) -> None:
+        assert self.probe is not None
+        for line in list(self.lines):
+            try:
+                chained, role_max = self.probe(line.spec)
+            except Exception:
+                continue  # the picker still works; AWS will judge at AssumeRole
+            self.app.call_from_thread(self._learnt, line, chained, role_max)
+
+    def _learnt(self, line: RoleLine, chained: bool | None, role_max: int | None) -> None:
+        if chained is not None:
+            self.chained[line.spec.source_profile] = chained
+        if role_max is not None and line.max_duration is None:
+            line.max_duration = role_max
+        options = self.query_one(OptionList)
+        for i, candidate in enumerate(self.lines):
+            if candidate is line:
+                options.replace_option_prompt_at_index(i, role_label(line))
+        self._check()
+
+    def _check(self) -> int | None:
+        line = self.current
+        check = self.query_one("#duration-check", Static)
+        chaining = self.query_one("#chaining", Static)
+        if line is None:
+            return None
+        chained = self.chained.get(line.spec.source_profile, False)
+        seconds, why = validate_duration(
+            self.query_one("#duration", Input).value, line.max_duration, chained
+        )
+        check.update(why)
+        limit = line.max_duration or ABSOLUTE_MAX
+        warning = chaining_warning(chained, seconds or 0) or ""
+        if not warning and line.max_duration is None:
+            warning = (
+                f"the role's maximum is not known; AWS allows at most {format_duration(limit)}"
+            )
+        chaining.update(warning)
+        return seconds
+
+    @on(OptionList.OptionHighlighted)
+    def _highlighted(self, _: OptionList.OptionHighlighted) -> None:
+        self._fill_duration()
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, _: OptionList.OptionSelected) -> None:
+        self.query_one("#duration", Input).focus()
+
+    @on(Input.Changed, "#duration")
+    def _duration_changed(self, _: Input.Changed) -> None:
+        self._check()
+
+    @on(Input.Submitted, "#duration")
+    def _submitted(self, _: Input.Submitted) -> None:
+        line = self.current
+        seconds = self._check()
+        if line is not None and seconds is not None:
+            self.dismiss(RoleChoice(line.spec, seconds))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def role_lines(rows: list[Any], specs: Mapping[str, RoleSpec]) -> list[RoleLine]:
+    """aws.identity.RoleRow objects -> picker lines (keeping the RoleSpec for AssumeRole)."""
+    out = []
+    for row in rows:
+        spec = specs.get(row.name)
+        if spec is None:
+            continue
+        out.append(RoleLine(spec, row.duration, row.max_duration, row.remaining, row.origin))
+    return out

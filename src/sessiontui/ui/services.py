@@ -1,0 +1,89 @@
+"""Everything the TUI needs from the outside world, in one plain object.
+
+No Textual import here: the CLI builds this cheaply, and tests and the benchmark inject fakes
+(a `list_fleet` that feeds pages, a FakeClock) without touching AWS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sessiontui.core.clock import SYSTEM_CLOCK, Clock
+from sessiontui.core.credentials import Credentials
+from sessiontui.core.node import Node
+from sessiontui.core.roles import RoleSpec
+
+if TYPE_CHECKING:
+    from sessiontui.aws.clients import ClientFactory
+    from sessiontui.aws.inventory import FleetResult
+
+
+class ListFleet(Protocol):
+    """The shape of `aws.inventory.list_fleet`, so tests and benchmarks can feed pages."""
+
+    def __call__(
+        self,
+        factory: ClientFactory,
+        regions: list[str],
+        on_nodes: Callable[[str, list[Node]], None] | None = None,
+        on_error: Callable[[str, str], None] | None = None,
+    ) -> FleetResult: ...
+
+
+def _aws_list_fleet(
+    factory: ClientFactory,
+    regions: list[str],
+    on_nodes: Callable[[str, list[Node]], None] | None = None,
+    on_error: Callable[[str, str], None] | None = None,
+) -> FleetResult:
+    # imported late: the CLI builds AppServices before anything needs boto3's inventory module
+    from sessiontui.aws.inventory import list_fleet
+
+    return list_fleet(factory, regions, on_nodes=on_nodes, on_error=on_error)
+
+
+@dataclass
+class AppServices:
+    factory: ClientFactory
+    regions: list[str]
+    clock: Clock = SYSTEM_CLOCK
+    filter_text: str = ""
+    tags: list[str] = field(default_factory=list)
+    config: Any = None  # sessiontui.config.Config, when there is one
+    profile: str | None = None  # shown in the header; defaults to factory.profile
+    demo_banner: str | None = None
+    cached_nodes: list[Node] | None = None
+    cached_age_seconds: float | None = None
+    list_fleet: ListFleet = _aws_list_fleet
+    on_inventory: Callable[[list[Node]], None] | None = None
+    keymap: Mapping[str, str] | None = None  # overrides config.keymap when given
+    # a role already taken before the TUI opened (e.g. --role with --mfa-code)
+    role: RoleSpec | None = None
+    role_credentials: Credentials | None = None
+    # --role/--duration/--mfa-code/--reason, for the TUI to act on at start
+    initial_role: str | None = None
+    initial_duration: int | None = None
+    mfa_code: str | None = None
+    reason: str | None = None
+    runtime: Any = None  # sessiontui.runtime.Runtime when the CLI built us
+    identity: Any = None  # aws.identity.IdentityService; built from config when None
+    audit: Any = None  # audit.AuditLog; the default log when None
+
+    @property
+    def profile_label(self) -> str:
+        return self.profile or getattr(self.factory, "profile", None) or "default"
+
+    def initial_query(self) -> str:
+        """--filter and --tag as one editable filter line, so the operator sees what narrows it."""
+        import shlex
+
+        terms = [shlex.quote(t) if " " in t else t for t in self.tags]
+        return " ".join(t for t in [self.filter_text.strip(), *terms] if t)
+
+    def keymap_overrides(self) -> dict[str, str]:
+        if self.keymap is not None:
+            return dict(self.keymap)
+        found = getattr(self.config, "keymap", None)
+        return dict(found) if isinstance(found, Mapping) else {}

@@ -1,0 +1,110 @@
+"""One line that always answers: who am I, where, with which role, for how long."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.widget import Widget
+
+from sessiontui.core.clock import Clock
+from sessiontui.core.durations import CRITICAL_BELOW, format_remaining, remaining_seconds
+
+
+def format_age(seconds: float) -> str:
+    s = int(max(0, seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+    return f"{s // 86400}d"
+
+
+class StatusHeader(Widget):
+    DEFAULT_CSS = """
+    StatusHeader {
+        height: 1;
+        background: $panel;
+        color: $foreground;
+    }
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        profile: str,
+        regions: list[str],
+        *,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.clock = clock
+        self.profile = profile
+        self.regions = list(regions)
+        self.role_name: str | None = None
+        self.expires_at: datetime | None = None
+        self.stale_since: float | None = None  # clock.time() when the cached rows were saved
+        self.activity = ""  # e.g. "refreshing"
+        self.expired = False
+
+    def set_role(self, name: str | None, expires_at: datetime | None) -> None:
+        self.role_name = name
+        self.expires_at = expires_at
+        self.expired = False
+        self.refresh()
+
+    def set_expired(self, name: str) -> None:
+        self.role_name = name
+        self.expires_at = None
+        self.expired = True
+        self.refresh()
+
+    def set_stale(self, saved_at: float | None) -> None:
+        self.stale_since = saved_at
+        self.refresh()
+
+    def set_activity(self, text: str) -> None:
+        self.activity = text
+        self.refresh()
+
+    def remaining(self) -> float | None:
+        if self.expires_at is None:
+            return None
+        return remaining_seconds(self.expires_at, self.clock.now())
+
+    def role_text(self) -> Text:
+        if self.role_name is None:
+            return Text("no role", style="dim")
+        left = self.remaining()
+        out = Text()
+        out.append("role ", style="dim")
+        out.append(self.role_name, style="bold")
+        if self.expired:
+            out.append(" expired", style="bold red")
+        elif left is not None:
+            style = "bold red" if left < CRITICAL_BELOW else "bold"
+            out.append(" ")
+            out.append(format_remaining(left), style=style)
+        return out
+
+    def render(self) -> Text:
+        left = Text(" sessiontui", style="bold")
+        left.append(f"  {self.profile}", style="dim")
+        left.append(f"  {', '.join(self.regions)}", style="dim")
+        middle = Text()
+        if self.stale_since is not None:
+            age = format_age(self.clock.time() - self.stale_since)
+            middle.append(f"  stale: cached {age} ago", style="italic yellow")
+        if self.activity:
+            middle.append(f"  {self.activity}", style="italic")
+        right = self.role_text()
+        right.append(" ")
+        width = self.size.width
+        used = left.cell_len + middle.cell_len + right.cell_len
+        line = left + middle
+        line.append(" " * max(1, width - used))
+        line.append_text(right)
+        line.truncate(width)
+        return line

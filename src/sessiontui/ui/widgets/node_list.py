@@ -1,0 +1,610 @@
+"""The fleet table: a Line API ScrollView, because the fleet can be 10,000 rows.
+
+A DataTable builds per-cell renderables and relayouts on every change; here a row is a
+`Node` plus a precomputed lowercase haystack, the filter is a list of row indexes, and only
+the lines on screen are ever rendered (and cached per row version, width and cursor state).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from sessiontui.core.node import Node, sort_key
+from sessiontui.core.query import Query, haystack, parse_query
+from sessiontui.core.scope import out_of_scope_reason
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    width: int  # fixed width; name and note share what is left
+
+
+_NAME_MIN, _NAME_MAX, _NOTE_MIN = 12, 30, 12
+COLUMNS: tuple[Column, ...] = (
+    Column("name", "NAME", 0),
+    Column("id", "ID", 20),
+    Column("ping", "PING", 14),
+    Column("platform", "PLATFORM", 8),
+    Column("project", "PROJECT", 12),
+    Column("role", "ROLE", 10),
+    Column("ip", "IP", 15),
+    Column("region", "REGION", 14),
+    Column("note", "NOTE", 0),
+)
+# what goes first when the terminal is narrow: the least useful for picking a node
+_DROP_ORDER = ("note", "platform", "role", "region", "project", "ip", "ping")
+
+
+def _cell(node: Node, key: str) -> str:
+    if key == "name":
+        return node.display_name
+    if key == "id":
+        return node.id
+    if key == "ping":
+        return node.ping_status or ("unmanaged" if not node.managed else "-")
+    if key == "platform":
+        return node.platform or "-"
+    if key == "project":
+        return node.tags.get("project", "")
+    if key == "role":
+        return node.tags.get("Role", "")
+    if key == "ip":
+        return node.private_ip
+    if key == "region":
+        return node.region
+    return ""
+
+
+def _fit(text: str, width: int) -> str:
+    """Pad or truncate to exactly `width` cells; the ASCII fast path avoids cell maths."""
+    if width <= 0:
+        return ""
+    if text.isascii():
+        if len(text) > width:
+            return text[: width - 1] + "…"
+        return text.ljust(width)
+    length = cell_len(text)
+    if length <= width:
+        return text + " " * (width - length)
+    out, used = [], 0
+    for ch in text:
+        w = cell_len(ch)
+        if used + w > width - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "…" + " " * (width - 1 - used)
+
+
+def layout(width: int) -> list[tuple[Column, int]]:
+    """Columns that fit in `width` cells and their widths (one-cell gaps, one-cell margin)."""
+    cols = list(COLUMNS)
+    dropping = list(_DROP_ORDER)
+    while True:
+        keys = {c.key for c in cols}
+        fixed = sum(c.width for c in cols) + len(cols) + 1
+        need = _NAME_MIN + (_NOTE_MIN if "note" in keys else 0)
+        if width - fixed >= need or not dropping:
+            break
+        drop = dropping.pop(0)
+        cols = [c for c in cols if c.key != drop]
+    avail = max(_NAME_MIN, width - fixed)
+    if "note" in keys:
+        name_w = min(_NAME_MAX, avail - _NOTE_MIN)
+        widths = {"name": name_w, "note": avail - name_w}
+    else:
+        widths = {"name": avail}
+    return [(c, widths.get(c.key, c.width)) for c in cols]
+
+
+class NodeList(ScrollView, can_focus=True):
+    """Rows of nodes. Selection follows a node id, not a row number."""
+
+    COMPONENT_CLASSES = {
+        "node-list--header",
+        "node-list--cursor",
+        "node-list--online",
+        "node-list--lost",
+        "node-list--unavailable",
+        "node-list--out-of-scope",
+        "node-list--stale",
+        "node-list--empty",
+    }
+
+    DEFAULT_CSS = """
+    NodeList {
+        overflow-x: hidden;
+        overflow-y: auto;
+        & > .node-list--header { text-style: bold; color: $text-accent; }
+        & > .node-list--cursor { background: $block-cursor-blurred-background; }
+        &:focus > .node-list--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: bold;
+        }
+        & > .node-list--online { color: $text-success; }
+        & > .node-list--lost { color: $text-warning; }
+        & > .node-list--unavailable { color: $text-muted; }
+        & > .node-list--out-of-scope { color: $text-disabled; text-style: italic; }
+        & > .node-list--stale { text-style: italic; }
+        & > .node-list--empty { color: $text-muted; }
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor(-1)", "Up", show=False, id="list.up"),
+        Binding("down,j", "cursor(1)", "Down", show=False, id="list.down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="list.page-up"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="list.page-down"),
+        Binding("home", "edge(0)", "First", show=False, id="list.first"),
+        Binding("end", "edge(1)", "Last", show=False, id="list.last"),
+    ]
+
+    class Highlighted(Message):
+        """The node under the cursor changed (another node, or the same node updated)."""
+
+        def __init__(self, node_list: NodeList, node: Node | None) -> None:
+            super().__init__()
+            self.node_list = node_list
+            self.node = node
+
+        @property
+        def control(self) -> NodeList:
+            return self.node_list
+
+    class Activated(Message):
+        """Double-click on a row: the same as Enter."""
+
+        def __init__(self, node: Node) -> None:
+            super().__init__()
+            self.node = node
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._rows: list[Node] = []
+        self._hay: list[str] = []
+        self._keys: list[tuple[str, str, str]] = []
+        self._version: list[int] = []
+        self._stale: list[bool] = []
+        self._scope_reason: list[str] = []
+        self._pos: dict[str, int] = {}
+        self._seen: set[str] | None = None
+        self._order: list[int] = []
+        self._order_dirty = False
+        self._visible: list[int] = []
+        self._cursor = 0
+        self._anchor_id: str | None = None  # the node the operator chose; sticks across filters
+        self._highlight_key: tuple[str, int] | None = None
+        self._query: Query = parse_query("")
+        self._scope: Mapping[str, str] | None = None
+        self._show_out_of_scope = False
+        self._line_cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+        self._styles: dict[str, Style] | None = None
+        self._columns_cache: tuple[int, list[tuple[Column, int]]] | None = None
+
+    # ---- data -------------------------------------------------------------------------------
+
+    @property
+    def total_count(self) -> int:
+        return len(self._rows)
+
+    @property
+    def visible_count(self) -> int:
+        return len(self._visible)
+
+    @property
+    def hidden_out_of_scope(self) -> int:
+        if self._show_out_of_scope:
+            return 0
+        return sum(1 for r in self._scope_reason if r)
+
+    @property
+    def nodes(self) -> list[Node]:
+        return list(self._rows)
+
+    def visible_nodes(self) -> list[Node]:
+        return [self._rows[i] for i in self._visible]
+
+    def node(self, node_id: str) -> Node | None:
+        i = self._pos.get(node_id)
+        return None if i is None else self._rows[i]
+
+    def is_stale(self, node_id: str) -> bool:
+        i = self._pos.get(node_id)
+        return i is not None and self._stale[i]
+
+    def scope_reason(self, node_id: str) -> str:
+        i = self._pos.get(node_id)
+        return "" if i is None else self._scope_reason[i]
+
+    @property
+    def stale_count(self) -> int:
+        return sum(self._stale)
+
+    @property
+    def selected_node(self) -> Node | None:
+        if not self._visible:
+            return None
+        return self._rows[self._visible[min(self._cursor, len(self._visible) - 1)]]
+
+    @property
+    def cursor(self) -> int:
+        return self._cursor
+
+    def set_nodes(self, nodes: Iterable[Node], *, stale: bool = False) -> None:
+        """Replace every row (the cached inventory at start, or a test's fleet)."""
+        self._rows, self._hay, self._keys = [], [], []
+        self._version, self._stale, self._scope_reason = [], [], []
+        self._pos = {}
+        self._line_cache.clear()
+        for node in nodes:
+            self._append(node, stale)
+        self._order_dirty = True
+        self._refilter()
+
+    def _append(self, node: Node, stale: bool) -> None:
+        self._pos[node.id] = len(self._rows)
+        self._rows.append(node)
+        self._hay.append(haystack(node))
+        self._keys.append(sort_key(node))
+        self._version.append(0)
+        self._stale.append(stale)
+        self._scope_reason.append(out_of_scope_reason(node, self._scope))
+
+    def upsert(self, nodes: Iterable[Node]) -> int:
+        """Add new rows and update known ones in place; returns how many rows changed."""
+        changed = 0
+        seen = self._seen
+        for node in nodes:
+            if seen is not None:
+                seen.add(node.id)
+            i = self._pos.get(node.id)
+            if i is None:
+                self._append(node, False)
+                self._order_dirty = True
+                changed += 1
+                continue
+            was_stale = self._stale[i]
+            self._stale[i] = False
+            if self._rows[i] == node:
+                if was_stale:
+                    self._version[i] += 1
+                    changed += 1
+                continue
+            key = sort_key(node)
+            if key != self._keys[i]:
+                self._keys[i] = key
+                self._order_dirty = True
+            self._rows[i] = node
+            self._hay[i] = haystack(node)
+            self._scope_reason[i] = out_of_scope_reason(node, self._scope)
+            self._version[i] += 1
+            changed += 1
+        if changed:
+            self._refilter()
+        return changed
+
+    def begin_listing(self) -> None:
+        """A refresh starts: remember which ids it mentions, to drop the rest at the end."""
+        self._seen = set()
+
+    @property
+    def seen_count(self) -> int:
+        return len(self._seen) if self._seen is not None else 0
+
+    def end_listing(self, complete_regions: Iterable[str]) -> int:
+        """Rows of fully listed regions that the refresh never mentioned are gone from AWS."""
+        seen = self._seen or set()
+        self._seen = None
+        done = set(complete_regions)
+        keep = [i for i, n in enumerate(self._rows) if n.id in seen or n.region not in done]
+        dropped = len(self._rows) - len(keep)
+        if dropped:
+            self._rows = [self._rows[i] for i in keep]
+            self._hay = [self._hay[i] for i in keep]
+            self._keys = [self._keys[i] for i in keep]
+            self._version = [self._version[i] for i in keep]
+            self._stale = [self._stale[i] for i in keep]
+            self._scope_reason = [self._scope_reason[i] for i in keep]
+            self._pos = {n.id: i for i, n in enumerate(self._rows)}
+            self._line_cache.clear()  # cache keys hold row indexes, which just moved
+            self._order_dirty = True
+            self._refilter()
+        return dropped
+
+    # ---- filter, scope ----------------------------------------------------------------------
+
+    @property
+    def current_query(self) -> Query:
+        return self._query
+
+    def set_query(self, query: Query | str) -> None:
+        self._query = parse_query(query) if isinstance(query, str) else query
+        self._refilter()
+
+    def set_scope(self, scope: Mapping[str, str] | None) -> None:
+        self._scope = dict(scope) if scope else None
+        self._scope_reason = [out_of_scope_reason(n, self._scope) for n in self._rows]
+        self._line_cache.clear()
+        self._refilter()
+
+    @property
+    def show_out_of_scope(self) -> bool:
+        return self._show_out_of_scope
+
+    @show_out_of_scope.setter
+    def show_out_of_scope(self, value: bool) -> None:
+        if value != self._show_out_of_scope:
+            self._show_out_of_scope = value
+            self._refilter()
+
+    def _refilter(self) -> None:
+        if self._order_dirty:
+            keys = self._keys
+            self._order = sorted(range(len(self._rows)), key=keys.__getitem__)
+            self._order_dirty = False
+        order = self._order
+        if not self._show_out_of_scope and any(self._scope_reason):
+            reasons = self._scope_reason
+            order = [i for i in order if not reasons[i]]
+        q = self._query
+        if q.empty:
+            visible = list(order)
+        elif not q.predicates:
+            hay = self._hay
+            if len(q.words) == 1:
+                w = q.words[0]
+                visible = [i for i in order if w in hay[i]]
+            else:
+                words = q.words
+                visible = [i for i in order if all(w in hay[i] for w in words)]
+        else:
+            rows, hay = self._rows, self._hay
+            visible = [i for i in order if q.matches(rows[i], hay[i])]
+        self._visible = visible
+        self._place_cursor()
+        self.virtual_size = Size(self.size.width, len(visible) + 1)
+        self._update_title()
+        self.refresh()
+        if self.is_mounted:
+            # after the new virtual size has been laid out, or the scroll would be clamped
+            self.call_after_refresh(self._scroll_to_cursor)
+        self._announce()
+
+    def _place_cursor(self) -> None:
+        if not self._visible:
+            self._cursor = 0
+            return
+        if self._anchor_id is not None:
+            row = self._pos.get(self._anchor_id)
+            if row is not None:
+                try:
+                    self._cursor = self._visible.index(row)
+                    return
+                except ValueError:
+                    pass
+        # nothing chosen yet (or it is filtered out): stay on the same row number, so rows
+        # streaming in during the first listing do not drag the cursor around
+        self._cursor = max(0, min(self._cursor, len(self._visible) - 1))
+
+    def _update_title(self) -> None:
+        title = f"Nodes {len(self._visible)}/{len(self._rows)}"
+        hidden = self.hidden_out_of_scope
+        if hidden:
+            title += f" · {hidden} out of scope hidden"
+        self.border_title = title
+
+    def _announce(self) -> None:
+        node = self.selected_node
+        key = None if node is None else (node.id, self._version[self._pos[node.id]])
+        if key != self._highlight_key:
+            self._highlight_key = key
+            self.post_message(self.Highlighted(self, node))
+
+    # ---- cursor -----------------------------------------------------------------------------
+
+    def select_id(self, node_id: str) -> bool:
+        row = self._pos.get(node_id)
+        if row is None:
+            return False
+        self._anchor_id = node_id
+        try:
+            pos = self._visible.index(row)
+        except ValueError:
+            return False
+        self.move_cursor(pos)
+        return True
+
+    def move_cursor(self, pos: int) -> None:
+        if not self._visible:
+            return
+        pos = max(0, min(pos, len(self._visible) - 1))
+        old = self._cursor
+        self._cursor = pos
+        self._anchor_id = self._rows[self._visible[pos]].id
+        if old != pos:
+            # lines are virtual: data row p sits on line p + 1, under the header
+            self.refresh_line(old + 1)
+            self.refresh_line(pos + 1)
+        self._scroll_to_cursor()
+        self._announce()
+
+    def _scroll_to_cursor(self) -> None:
+        height = self.scrollable_content_region.height
+        if height <= 1:
+            return
+        top = round(self.scroll_offset.y)
+        rows_on_screen = height - 1
+        if self._cursor < top:
+            self.scroll_to(y=self._cursor, animate=False, immediate=True)
+        elif self._cursor >= top + rows_on_screen:
+            self.scroll_to(y=self._cursor - rows_on_screen + 1, animate=False, immediate=True)
+
+    def action_cursor(self, delta: int) -> None:
+        self.move_cursor(self._cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        step = max(1, self.scrollable_content_region.height - 2)
+        self.move_cursor(self._cursor + direction * step)
+
+    def action_edge(self, end: int) -> None:
+        self.move_cursor(len(self._visible) - 1 if end else 0)
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < 1:
+            return
+        pos = round(self.scroll_offset.y) + offset.y - 1
+        if 0 <= pos < len(self._visible):
+            self.move_cursor(pos)
+            if event.chain >= 2:
+                self.post_message(self.Activated(self._rows[self._visible[pos]]))
+
+    # ---- rendering --------------------------------------------------------------------------
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = None
+        self._line_cache.clear()
+
+    def _on_focus(self, event: events.Focus) -> None:
+        self._line_cache.clear()  # the cursor row is drawn differently with focus
+        super()._on_focus(event)
+
+    def _on_blur(self, event: events.Blur) -> None:
+        self._line_cache.clear()
+        super()._on_blur(event)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.virtual_size = Size(self.size.width, len(self._visible) + 1)
+        self._scroll_to_cursor()
+
+    def _style(self, name: str) -> Style:
+        if self._styles is None:
+            base = self.rich_style
+            get = self.get_component_rich_style
+            self._styles = {
+                "base": base,
+                "header": base + get("node-list--header", partial=True),
+                "cursor": get("node-list--cursor", partial=True),
+                "online": get("node-list--online", partial=True),
+                "lost": base + get("node-list--lost", partial=True),
+                "unavailable": base + get("node-list--unavailable", partial=True),
+                "out-of-scope": base + get("node-list--out-of-scope", partial=True),
+                "stale": get("node-list--stale", partial=True),
+                "empty": base + get("node-list--empty", partial=True),
+            }
+        return self._styles[name]
+
+    def _columns(self, width: int) -> list[tuple[Column, int]]:
+        if self._columns_cache is None or self._columns_cache[0] != width:
+            self._columns_cache = (width, layout(width))
+        return self._columns_cache[1]
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if y == 0:
+            return self._header_strip(width)
+        pos = round(self.scroll_offset.y) + y - 1
+        if pos >= len(self._visible):
+            if pos == 0:
+                return self._empty_strip(width)
+            return Strip.blank(width, self._style("base"))
+        row = self._visible[pos]
+        selected = pos == self._cursor
+        show_reason = self._show_out_of_scope and bool(self._scope_reason[row])
+        key = (row, self._version[row], width, selected, show_reason, self.has_focus)
+        strip = self._line_cache.get(key)
+        if strip is None:
+            strip = self._row_strip(row, width, selected, show_reason)
+            self._line_cache[key] = strip
+        return strip
+
+    def _header_strip(self, width: int) -> Strip:
+        key = ("header", width)
+        strip = self._line_cache.get(key)
+        if strip is None:
+            style = self._style("header")
+            text = " " + "".join(_fit(col.title, w) + " " for col, w in self._columns(width))
+            strip = Strip([Segment(_fit(text, width), style)], width)
+            self._line_cache[key] = strip
+        return strip
+
+    def _empty_strip(self, width: int) -> Strip:
+        text = " no node matches the filter" if self._rows else " no nodes yet"
+        return Strip([Segment(_fit(text, width), self._style("empty"))], width)
+
+    def _row_strip(self, row: int, width: int, selected: bool, show_reason: bool) -> Strip:
+        node = self._rows[row]
+        why = node.why
+        if show_reason:
+            base = self._style("out-of-scope")
+            # the row has little room: the details pane carries the full sentence
+            reason = self._scope_reason[row].removeprefix("outside role scope: ")
+            note = "scope: " + reason.split(" (needs", 1)[0]
+        elif (
+            node.ping_status == "ConnectionLost" and node.managed and node.state in ("", "running")
+        ):
+            base = self._style("lost")
+            note = why
+        elif why:
+            base = self._style("unavailable")
+            note = why
+        else:
+            base = self._style("base")
+            note = ""
+        if self._stale[row]:
+            base = base + self._style("stale")
+        if selected:
+            base = base + self._style("cursor")
+        colour_ping = node.ping_status == "Online" and not selected and not show_reason
+        # one Segment per run of equal style: every Segment costs again in Textual's line filters
+        parts: list[str] = [" "]
+        segs: list[Segment] = []
+        for col, w in self._columns(width):
+            text = _fit(note if col.key == "note" else _cell(node, col.key), w)
+            if col.key == "ping" and colour_ping:
+                segs.append(Segment("".join(parts), base))
+                segs.append(Segment(text, base + self._style("online")))
+                parts = [" "]
+            else:
+                parts.append(text)
+                parts.append(" ")
+        tail = "".join(parts)
+        used = sum(len(seg.text) for seg in segs) + len(tail)
+        if used < width:
+            tail += " " * (width - used)
+        segs.append(Segment(tail, base))
+        strip = Strip(segs, width)
+        return strip if used <= width else strip.crop(0, width)
+
+
+def facet_counts(nodes: Sequence[Node]) -> dict[str, dict[str, int]]:
+    """key -> value -> how many of `nodes` carry it; what the tag facets panel lists."""
+    out: dict[str, dict[str, int]] = {}
+    for node in nodes:
+        for k, v in node.tags.items():
+            values = out.setdefault(k, {})
+            values[v] = values.get(v, 0) + 1
+    return out

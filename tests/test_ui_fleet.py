@@ -1,0 +1,213 @@
+"""The fleet screen against a fake list_fleet: filling, filtering, facets, refresh, failures."""
+
+from __future__ import annotations
+
+from sessiontui.ui.app import SessiontuiApp
+from sessiontui.ui.screens.facets import FacetsScreen
+from sessiontui.ui.widgets.header import StatusHeader
+from sessiontui.ui.widgets.node_list import NodeList
+from test_ui_support import FakeFleet, fake_services, make_fleet, settle
+
+
+async def test_table_fills_from_listing() -> None:
+    fleet = FakeFleet(make_fleet(40))
+    app = SessiontuiApp(fake_services(fleet))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(app, pilot)
+        nodes = app.main_screen.query_one(NodeList)
+        assert nodes.total_count == 40
+        assert nodes.visible_count == 40
+        assert nodes.border_title == "Nodes 40/40"
+        # sorted by name, and the cursor is on the first row
+        names = [n.display_name for n in nodes.visible_nodes()]
+        assert names == sorted(names, key=str.casefold)
+        assert nodes.selected_node is not None
+        assert "40 nodes" in str(nodes.border_subtitle)
+
+
+async def test_instant_start_from_cache_marks_stale_then_updates_in_place() -> None:
+    cached = make_fleet(30)
+    fleet = FakeFleet(cached)
+    fleet.update(cached[3].id, ping_status="ConnectionLost")
+    # a node that is gone from AWS since the cache was written
+    fleet.nodes = [n for n in fleet.nodes if n.id != cached[4].id]
+    import threading
+
+    fleet.gate = threading.Event()
+    app = SessiontuiApp(fake_services(fleet, cached_nodes=cached, cached_age_seconds=300))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        nodes = app.main_screen.query_one(NodeList)
+        header = app.main_screen.query_one(StatusHeader)
+        # rows are there before AWS answered, marked stale with their age
+        assert nodes.total_count == 30
+        assert nodes.stale_count == 30
+        assert "stale: cached 5m ago" in header.render().plain
+        fleet.gate.set()
+        await settle(app, pilot)
+        assert nodes.stale_count == 0
+        assert nodes.total_count == 29
+        assert nodes.node(cached[4].id) is None
+        updated = nodes.node(cached[3].id)
+        assert updated is not None and updated.ping_status == "ConnectionLost"
+        assert "stale" not in header.render().plain
+
+
+async def test_typing_a_filter_narrows_the_rows() -> None:
+    fleet = FakeFleet(make_fleet(40))
+    app = SessiontuiApp(fake_services(fleet))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(app, pilot)
+        nodes = app.main_screen.query_one(NodeList)
+        await pilot.press("slash")
+        assert app.focused is not None and app.focused.id == "filter"
+        await pilot.press(*"web")
+        await pilot.pause()
+        shown = nodes.visible_nodes()
+        assert 0 < len(shown) < 40
+        assert all("web" in n.name for n in shown)
+        assert nodes.border_title == f"Nodes {len(shown)}/40"
+        await pilot.press("escape")
+        assert app.focused is nodes
+
+
+async def test_tag_terms_filter_by_tag() -> None:
+    fleet = FakeFleet(make_fleet(40))
+    app = SessiontuiApp(fake_services(fleet, filter_text="", tags=["project=Production"]))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(app, pilot)
+        nodes = app.main_screen.query_one(NodeList)
+        shown = nodes.visible_nodes()
+        assert shown and all(n.tags["project"] == "Production" for n in shown)
+        assert app.main_screen.filter_input.value == "project=Production"
+        app.main_screen.filter_input.value = "project=production role=db"
+        await pilot.pause()
+        shown = nodes.visible_nodes()
+        assert shown
+        assert all(n.tags["project"] == "Production" and n.tags["Role"] == "db" for n in shown)
+
+
+async def test_facets_add_a_term_to_the_filter() -> None:
+    fleet = FakeFleet(make_fleet(40))
+    app = SessiontuiApp(fake_services(fleet))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("t")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, FacetsScreen)
+        labels = screen.option_labels()
+        assert "project=Production (14)" in labels
+        # narrow the facet list, then take the first match
+        screen.query_one("#facet-search").focus()
+        await pilot.press(*"staging")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, FacetsScreen)
+        assert app.main_screen.filter_input.value == "project=Staging"
+        shown = app.main_screen.node_list.visible_nodes()
+        assert len(shown) == 13 and all(n.tags["project"] == "Staging" for n in shown)
+
+
+async def test_refresh_updates_in_place_and_keeps_selection() -> None:
+    fleet = FakeFleet(make_fleet(40))
+    app = SessiontuiApp(fake_services(fleet))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(app, pilot)
+        nodes = app.main_screen.node_list
+        await pilot.press("down", "down", "down")
+        chosen = nodes.selected_node
+        assert chosen is not None and nodes.cursor == 3
+        # the chosen node is renamed so that it sorts first; a new node appears too
+        fleet.update(chosen.id, name="aaa-renamed", ping_status="ConnectionLost")
+        fleet.nodes.append(make_fleet(41)[40])
+        await pilot.press("R")
+        await settle(app, pilot)
+        assert fleet.calls == 2
+        assert nodes.total_count == 41
+        selected = nodes.selected_node
+        assert selected is not None and selected.id == chosen.id
+        assert selected.name == "aaa-renamed" and selected.ping_status == "ConnectionLost"
+        assert nodes.cursor == 0
+        details = app.main_screen.details
+        assert details.node is not None and details.node.name == "aaa-renamed"
+
+
+async def test_selection_survives_filter_changes() -> None:
+    fleet = FakeFleet(make_fleet(40))
+    app = SessiontuiApp(fake_services(fleet))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(app, pilot)
+        nodes = app.main_screen.node_list
+        await pilot.press("end")
+        chosen = nodes.selected_node
+        assert chosen is not None
+        app.main_screen.filter_input.value = "no-such-node"
+        await pilot.pause()
+        assert nodes.visible_count == 0 and nodes.selected_node is None
+        app.main_screen.filter_input.value = ""
+        await pilot.pause()
+        assert nodes.selected_node == chosen
+
+
+async def test_failed_region_shows_notice_and_keeps_the_rest() -> None:
+    fleet = FakeFleet(make_fleet(40))
+    fleet.fail["eu-west-1"] = "DescribeInstanceInformation: AccessDeniedException: not allowed"
+    app = SessiontuiApp(fake_services(fleet))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(app, pilot)
+        nodes = app.main_screen.node_list
+        assert nodes.total_count == 20
+        assert {n.region for n in nodes.nodes} == {"us-east-1"}
+        errors = [n for n in app._notifications if n.severity == "error"]
+        assert any("eu-west-1" in n.title and "AccessDenied" in n.message for n in errors)
+        assert "failed: eu-west-1" in str(nodes.border_subtitle)
+        # still usable: filtering works
+        app.main_screen.filter_input.value = "web"
+        await pilot.pause()
+        assert nodes.visible_count > 0
+
+
+async def test_failed_region_keeps_its_cached_rows() -> None:
+    cached = make_fleet(40)
+    fleet = FakeFleet(cached)
+    fleet.fail["eu-west-1"] = "boom"
+    app = SessiontuiApp(fake_services(fleet, cached_nodes=cached, cached_age_seconds=60))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(app, pilot)
+        nodes = app.main_screen.node_list
+        assert nodes.total_count == 40
+        assert nodes.stale_count == 20
+        assert all(nodes.is_stale(n.id) == (n.region == "eu-west-1") for n in nodes.nodes)
+        assert "stale" in app.main_screen.header.render().plain
+
+
+async def test_out_of_scope_hidden_then_shown_dimmed_with_reason() -> None:
+    fleet = FakeFleet(make_fleet(30))
+    app = SessiontuiApp(fake_services(fleet))
+    async with app.run_test(size=(200, 40)) as pilot:
+        await settle(app, pilot)
+        nodes = app.main_screen.node_list
+        nodes.set_scope({"project": "Production"})
+        await pilot.pause()
+        assert nodes.visible_count == 10
+        assert "20 out of scope hidden" in str(nodes.border_title)
+        await pilot.press("o")
+        await pilot.pause()
+        assert nodes.visible_count == 30
+        outsider = next(n for n in nodes.visible_nodes() if n.tags["project"] != "Production")
+        assert "outside role scope" in nodes.scope_reason(outsider.id)
+        nodes.select_id(outsider.id)
+        await pilot.pause()
+        assert "outside role scope" in app.main_screen.details.plain
+        lines = [nodes.render_line(y).text for y in range(1, 20)]
+        assert any("scope: project=Shared" in line for line in lines)
+
+
+async def test_on_inventory_gets_complete_listing() -> None:
+    fleet = FakeFleet(make_fleet(12))
+    saved: list[int] = []
+    app = SessiontuiApp(fake_services(fleet, on_inventory=lambda nodes: saved.append(len(nodes))))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(app, pilot)
+        assert saved == [12]

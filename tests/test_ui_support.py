@@ -1,0 +1,105 @@
+"""Shared helpers for the UI tests (no tests here): a seeded fake fleet fed through list_fleet's callbacks."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from sessiontui.aws.inventory import FleetResult, RegionError
+from sessiontui.core.clock import FakeClock
+from sessiontui.core.node import HYBRID, Node
+from sessiontui.ui.services import AppServices
+
+PROJECTS = ("Production", "Staging", "Shared")
+ROLES = ("web", "db", "worker", "bastion")
+REGIONS = ["us-east-1", "eu-west-1"]
+
+
+def make_fleet(count: int = 40, regions: list[str] | None = None) -> list[Node]:
+    regions = regions or REGIONS
+    nodes = []
+    for i in range(count):
+        region = regions[i % len(regions)]
+        project = PROJECTS[i % len(PROJECTS)]
+        role = ROLES[i % len(ROLES)]
+        hybrid = i % 10 == 9
+        nid = f"mi-{i:017x}" if hybrid else f"i-{i:017x}"
+        ping, state, managed = "Online", "" if hybrid else "running", True
+        if i % 13 == 5:
+            ping = "ConnectionLost"
+        if i % 17 == 7 and not hybrid:
+            ping, state = "ConnectionLost", "stopped"
+        name = f"{project.lower()}-{role}-{i:02d}"
+        nodes.append(
+            Node(
+                id=nid,
+                region=region,
+                name=name,
+                ping_status=ping,
+                platform="Linux",
+                platform_name="Amazon Linux",
+                resource_type=HYBRID if hybrid else "EC2Instance",
+                tags={"Name": name, "project": project, "Role": role},
+                private_ip=f"10.0.{i // 250}.{i % 250 + 1}",
+                agent_version="3.3.0.0",
+                state=state,
+                managed=managed,
+            )
+        )
+    return nodes
+
+
+class FakeFleet:
+    """Stands in for aws.inventory.list_fleet: pages through the same callbacks, can fail a region."""
+
+    def __init__(self, nodes: list[Node], page: int = 7) -> None:
+        self.nodes = list(nodes)
+        self.page = page
+        self.fail: dict[str, str] = {}
+        self.calls = 0
+        self.gate: threading.Event | None = None  # when set, listing waits for it
+
+    def __call__(
+        self,
+        factory: Any,
+        regions: list[str],
+        on_nodes: Callable[[str, list[Node]], None] | None = None,
+        on_error: Callable[[str, str], None] | None = None,
+    ) -> FleetResult:
+        self.calls += 1
+        if self.gate is not None:
+            self.gate.wait(10)
+        result = FleetResult()
+        for region in regions:
+            if region in self.fail:
+                result.errors.append(RegionError(region, self.fail[region]))
+                if on_error:
+                    on_error(region, self.fail[region])
+                continue
+            mine = [n for n in self.nodes if n.region == region]
+            for start in range(0, len(mine), self.page):
+                if on_nodes:
+                    on_nodes(region, mine[start : start + self.page])
+            result.nodes.extend(mine)
+        return result
+
+    def update(self, node_id: str, **changes: Any) -> Node:
+        for i, n in enumerate(self.nodes):
+            if n.id == node_id:
+                self.nodes[i] = n.with_updates(**changes)
+                return self.nodes[i]
+        raise KeyError(node_id)
+
+
+def fake_services(fleet: FakeFleet, **kw: Any) -> AppServices:
+    kw.setdefault("clock", FakeClock())
+    return AppServices(factory=None, regions=list(REGIONS), list_fleet=fleet, **kw)  # type: ignore[arg-type]
+
+
+async def settle(app: Any, pilot: Any) -> None:
+    """Let the listing worker finish and its messages land."""
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()
