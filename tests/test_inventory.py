@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from sessiontui.aws.clients import ClientFactory
-from sessiontui.aws.inventory import list_fleet, raise_if_failed
+from sessiontui.aws.inventory import TAG_WORKERS, list_fleet, raise_if_failed
 from sessiontui.aws.metering import CallMeter
 from sessiontui.core.errors import AuthError
 from sessiontui.core.node import HYBRID

@@ -66,12 +66,17 @@ class FakeFleet:
         regions: list[str],
         on_nodes: Callable[[str, list[Node]], None] | None = None,
         on_error: Callable[[str, str], None] | None = None,
+        cancel: threading.Event | None = None,
     ) -> FleetResult:
         self.calls += 1
+        self.cancel = cancel
         if self.gate is not None:
             self.gate.wait(10)
         result = FleetResult()
         for region in regions:
+            if cancel is not None and cancel.is_set():
+                result.cancelled = True
+                break
             if region in self.fail:
                 result.errors.append(RegionError(region, self.fail[region]))
                 if on_error:

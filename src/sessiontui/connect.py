@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from sessiontui.core.errors import AuthError, NotConnectableError, UsageError
+from sessiontui.core.errors import AuthError, ExitCode, NotConnectableError, UsageError
 from sessiontui.core.forward_spec import parse_forward
 from sessiontui.core.node import Node
 from sessiontui.core.scope import out_of_scope_reason
@@ -62,7 +62,7 @@ def connect(rt: Runtime, args: argparse.Namespace) -> int:
                 f"sessiontui: {node.display_name}: {result.reason} after {_took(result.seconds)}",
                 file=sys.stderr,
             )
-            return 0
+            return _exit_code(result.how)
         fw = sup.run_forward(
             node,
             spec.remote_port,
@@ -73,9 +73,17 @@ def connect(rt: Runtime, args: argparse.Namespace) -> int:
             on_ready=lambda f: _ready(f, args.json),
         )
         print(f"sessiontui: forward ended: {fw.reason}", file=sys.stderr)
-        return 0
+        return _exit_code(fw.how)
     except ShutdownRequested as stop:
         return 128 + int(stop.signum)
+
+
+def _exit_code(how: str) -> int:
+    """A plugin that crashed, was killed or could not start the session is exit 5 (design.md)."""
+    from sessiontui.plugin.output import Ending
+
+    failed = (Ending.KILLED, Ending.CRASHED, Ending.START_FAILED)
+    return int(ExitCode.PLUGIN) if how in failed else int(ExitCode.OK)
 
 
 def _resolve(rt: Runtime, factory: Any, target: str) -> Node:

@@ -46,8 +46,20 @@ def aws_config_file() -> Path:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create `path` (and parents) and make it 0700, even if it already existed wider."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """Create `path` (and parents) and make it 0700, even if it already existed wider.
+
+    Parents created here are 0700 too (mkdir(parents=True) would make them with the umask's
+    0755): cache_dir()/inventory must not leave cache_dir() itself open. Existing parents, such
+    as ~/.cache, are left as they are.
+    """
+    missing = []
+    parent = path
+    while not parent.exists() and parent != parent.parent:
+        missing.append(parent)
+        parent = parent.parent
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another process got there first
+            folder.mkdir(mode=0o700)
     os.chmod(path, 0o700)
     return path
 

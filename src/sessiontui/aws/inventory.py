@@ -53,6 +53,7 @@ class FleetResult:
     nodes: list[Node] = field(default_factory=list)
     errors: list[RegionError] = field(default_factory=list)
     seconds: float = 0.0
+    cancelled: bool = False
 
     @property
     def complete(self) -> bool:
@@ -153,8 +154,11 @@ class _RegionLister:
         on_nodes: OnNodes | None,
         tag_pool: ThreadPoolExecutor,
         meter: CallMeter | None,
+        cancel: threading.Event | None = None,
     ) -> None:
         self.region = region
+        # set by the caller (nobody wants the rest) or by us when the SSM side failed
+        self.stop = cancel if cancel is not None else threading.Event()
         self.on_nodes = on_nodes
         self.tag_pool = tag_pool
         self.ssm = factory.client("ssm", region)
@@ -180,6 +184,8 @@ class _RegionLister:
                 PaginationConfig={"PageSize": EC2_PAGE},
             )
             for page in pages:
+                if self.stop.is_set():
+                    return
                 for reservation in page.get("Reservations", []):
                     for inst in reservation.get("Instances", []):
                         info[inst["InstanceId"]] = _Ec2Info(
@@ -200,6 +206,8 @@ class _RegionLister:
         self._emit(merged)
 
     def _hybrid_tags(self, node_id: str) -> None:
+        if self.stop.is_set():
+            return
         try:
             resp = self.ssm.list_tags_for_resource(
                 ResourceType="ManagedInstance", ResourceId=node_id
@@ -225,6 +233,8 @@ class _RegionLister:
                 PaginationConfig={"PageSize": SSM_PAGE}
             )
             for page in pages:
+                if self.stop.is_set():
+                    raise ListingCancelled(self.region)
                 batch: list[Node] = []
                 with self._lock:
                     for item in page.get("InstanceInformationList", []):
@@ -237,10 +247,17 @@ class _RegionLister:
                 tag_jobs += [
                     self.tag_pool.submit(self._hybrid_tags, n.id) for n in batch if n.is_hybrid
                 ]
+        except BaseException:
+            # the EC2 side and queued tag calls stop at their next page instead of running on
+            self.stop.set()
+            for job in tag_jobs:
+                job.cancel()
+            raise
         finally:
             ec2_thread.join()
             for job in tag_jobs:
-                job.result()
+                if not job.cancelled():
+                    job.result()
         with self._lock:
             extra = [
                 _unmanaged(iid, self.region, info)
@@ -260,12 +277,13 @@ def list_region(
     on_nodes: OnNodes | None = None,
     meter: CallMeter | None = None,
     tag_pool: ThreadPoolExecutor | None = None,
+    cancel: threading.Event | None = None,
 ) -> list[Node]:
     """All nodes in one region. Raises botocore errors from SSM; EC2 trouble only loses names."""
     own_pool = tag_pool is None
     pool = tag_pool or ThreadPoolExecutor(max_workers=TAG_WORKERS, thread_name_prefix="tags")
     try:
-        lister = _RegionLister(factory, region, on_nodes, pool, meter)
+        lister = _RegionLister(factory, region, on_nodes, pool, meter, cancel)
         nodes = lister.run()
         if lister.ec2_error is not None:
             raise _PartialRegion(nodes, lister.ec2_error)
@@ -273,6 +291,10 @@ def list_region(
     finally:
         if own_pool:
             pool.shutdown(wait=True)
+
+
+class ListingCancelled(Exception):
+    """The caller set `cancel`: the listing stopped at a page boundary."""
 
 
 class _PartialRegion(Exception):
@@ -288,15 +310,23 @@ def list_fleet(
     on_nodes: OnNodes | None = None,
     on_error: OnError | None = None,
     meter: CallMeter | None = None,
+    cancel: threading.Event | None = None,
 ) -> FleetResult:
-    """Every region concurrently; a failing region is reported and the others are kept."""
+    """Every region concurrently; a failing region is reported and the others are kept.
+
+    Setting `cancel` stops every region at its next page (at most one call in flight each), so an
+    operator quitting mid-listing does not wait for the rest of a large fleet.
+    """
+    cancel = cancel if cancel is not None else threading.Event()
     start = time.perf_counter()
     result = FleetResult()
     lock = threading.Lock()
 
     def one(region: str) -> None:
+        if cancel.is_set():
+            return
         try:
-            nodes = list_region(factory, region, on_nodes, meter, tag_pool)
+            nodes = list_region(factory, region, on_nodes, meter, tag_pool, cancel)
         except _PartialRegion as partial:
             nodes = partial.nodes
             text, auth = describe_error(partial.cause)
@@ -305,7 +335,13 @@ def list_fleet(
                 result.errors.append(err)
             if on_error:
                 on_error(region, err.message)
+        except ListingCancelled:
+            result.cancelled = True
+            return
         except Exception as exc:
+            if not isinstance(exc, ClientError | BotoCoreError):
+                # the caller's on_nodes gave up (or a bug): the other regions stop as well
+                cancel.set()
             text, auth = describe_error(exc)
             err = RegionError(region, text, auth)
             with lock:

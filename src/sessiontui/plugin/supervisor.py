@@ -8,6 +8,7 @@ TUI quitting) goes through one idempotent close: TerminateSession, then the audi
 from __future__ import annotations
 
 import contextlib
+import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -421,7 +422,10 @@ class SessionSupervisor:
 
     def _on_shutdown(self, signum: int) -> None:
         # Sessions run by other threads (TUI forwards) stop themselves; ours unwinds by exception.
-        self.registry.terminate_all("sessiontui received a termination signal", Ending.INTERRUPTED)
+        # The first stop's reason is the one a forward's audit event keeps: name the signal, as
+        # the shell's does.
+        name = signal.Signals(signum).name
+        self.registry.terminate_all(f"sessiontui received {name}", Ending.INTERRUPTED)
 
     def _start(
         self, target: str, document: str | None, params: dict[str, list[str]], reason: str | None

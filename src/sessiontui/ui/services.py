@@ -6,6 +6,7 @@ No Textual import here: the CLI builds this cheaply, and tests and the benchmark
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -29,6 +30,7 @@ class ListFleet(Protocol):
         regions: list[str],
         on_nodes: Callable[[str, list[Node]], None] | None = None,
         on_error: Callable[[str, str], None] | None = None,
+        cancel: threading.Event | None = None,
     ) -> FleetResult: ...
 
 
@@ -37,11 +39,12 @@ def _aws_list_fleet(
     regions: list[str],
     on_nodes: Callable[[str, list[Node]], None] | None = None,
     on_error: Callable[[str, str], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> FleetResult:
     # imported late: the CLI builds AppServices before anything needs boto3's inventory module
     from sessiontui.aws.inventory import list_fleet
 
-    return list_fleet(factory, regions, on_nodes=on_nodes, on_error=on_error)
+    return list_fleet(factory, regions, on_nodes=on_nodes, on_error=on_error, cancel=cancel)
 
 
 @dataclass

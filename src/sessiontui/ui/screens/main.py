@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
@@ -46,6 +47,7 @@ class MainScreen(Screen[None]):
         self._failed: dict[str, str] = {}
         self._preferences_asked = False
         self._closing = False
+        self._cancel_listing = threading.Event()
 
     @property
     def tui(self) -> SessiontuiApp:
@@ -102,6 +104,7 @@ class MainScreen(Screen[None]):
 
     def on_unmount(self) -> None:
         self._closing = True
+        self._cancel_listing.set()  # quitting must not wait for the rest of a large fleet
 
     def tick(self) -> None:
         """Once a second: the countdown and the cache age move on."""
@@ -111,6 +114,8 @@ class MainScreen(Screen[None]):
     # ---- listing ----------------------------------------------------------------------------
 
     def refresh_fleet(self) -> None:
+        self._cancel_listing.set()  # a newer listing replaces the one under way
+        self._cancel_listing = threading.Event()
         self._generation += 1
         self._listing = True
         self._arrived = 0
@@ -118,10 +123,10 @@ class MainScreen(Screen[None]):
         self._listed_regions = list(self.services.regions)
         self.node_list.begin_listing()
         self._show_progress()
-        self._list_worker(self._generation, self.tui.listing_factory())
+        self._list_worker(self._generation, self.tui.listing_factory(), self._cancel_listing)
 
     @work(thread=True, exclusive=True, group="inventory", exit_on_error=False)
-    def _list_worker(self, generation: int, factory: Any) -> None:
+    def _list_worker(self, generation: int, factory: Any, cancel: threading.Event) -> None:
         svc = self.services
 
         def on_nodes(region: str, nodes: list[Node]) -> None:
@@ -134,7 +139,9 @@ class MainScreen(Screen[None]):
             self.post_message(RegionFailed(generation, region, message))
 
         try:
-            result = svc.list_fleet(factory, svc.regions, on_nodes=on_nodes, on_error=on_error)
+            result = svc.list_fleet(
+                factory, svc.regions, on_nodes=on_nodes, on_error=on_error, cancel=cancel
+            )
         except SessiontuiError as exc:
             self.post_message(ListingFinished(generation, None, " ".join(exc.lines())))
         except Exception as exc:  # a crash must still end the progress line and say why
