@@ -183,3 +183,20 @@ def sandbox_env(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     yield env
+
+
+def test_cancel_stops_every_region_at_its_next_page(factory: ClientFactory, sandbox: Any) -> None:
+    import threading
+
+    cancel = threading.Event()
+    meter = CallMeter()
+
+    def on_nodes(region: str, nodes: list[Any]) -> None:
+        cancel.set()  # the operator quit after the first page arrived
+
+    result = list_fleet(factory, sandbox.regions, on_nodes=on_nodes, meter=meter, cancel=cancel)
+    assert result.cancelled
+    assert not result.errors
+    # at most one SSM page in flight per region when the cancel came, and no tag calls queued after
+    assert meter.calls["DescribeInstanceInformation"] <= 2 * len(sandbox.regions)
+    assert meter.calls["ListTagsForResource"] <= TAG_WORKERS
