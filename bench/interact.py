@@ -93,7 +93,7 @@ async def run() -> dict[str, Any]:
                 keys.append(
                     await _settled(
                         app,
-                        lambda w=want: nodes.current_query().text == w,
+                        lambda w=want: nodes.current_query.text == w,
                         ch if ch.isalnum() else "minus",
                         ch,
                     )
@@ -102,7 +102,7 @@ async def run() -> dict[str, Any]:
                 want = field.value[:-1]
                 keys.append(
                     await _settled(
-                        app, lambda w=want: nodes.current_query().text == w, "backspace", None
+                        app, lambda w=want: nodes.current_query.text == w, "backspace", None
                     )
                 )
             await pilot.pause(0.05 * round_)

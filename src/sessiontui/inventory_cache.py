@@ -14,7 +14,9 @@ from sessiontui.core.node import Node
 VERSION = 1
 
 
-def _key_path(profile: str | None, role: str | None, regions: Sequence[str], endpoint: str | None) -> Path:
+def _key_path(
+    profile: str | None, role: str | None, regions: Sequence[str], endpoint: str | None
+) -> Path:
     key = json.dumps([profile or "", role or "", sorted(regions), endpoint or ""])
     digest = hashlib.sha256(key.encode()).hexdigest()[:24]
     return paths.inventory_dir() / f"{digest}.json"

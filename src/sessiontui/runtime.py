@@ -121,7 +121,7 @@ class Runtime:
                 f"unknown role {name!r} (known: {known})",
                 "add it under [roles.NAME] in the config, or as a profile with role_arn in ~/.aws/config",
             )
-        return roles[name]  # type: ignore[no-any-return]
+        return roles[name]
 
     def assume_role(
         self, name: str | None = None, ask: Any = None, on_wait: Any = None
@@ -205,6 +205,7 @@ def _start_demo() -> Any:
         os.environ.pop(key, None)
     os.environ.update(sb.env())
     # the demo's caches and state live and die with its sandbox: they mean nothing to another one
+    assert sb.tmpdir is not None  # set by start()
     os.environ["XDG_CACHE_HOME"] = str(sb.tmpdir / "cache")
     os.environ["XDG_STATE_HOME"] = str(sb.tmpdir / "state")
     return sb

@@ -69,7 +69,8 @@ def _disable_botocore_mfa_prompt(session: Any) -> None:
 
 
 class FactoryLike(Protocol):
-    session: Any  # boto3.Session
+    @property
+    def session(self) -> Any: ...  # boto3.Session
 
     def client(self, service: str, region: str | None = None) -> Any: ...
 

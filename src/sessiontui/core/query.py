@@ -49,6 +49,18 @@ def _tag_predicate(key: str, value: str) -> Predicate:
     return match
 
 
+def _contains(attr: str, text: str) -> Predicate:
+    return lambda n: text in str(getattr(n, attr)).casefold()
+
+
+def _starts(attr: str, text: str) -> Predicate:
+    return lambda n: str(getattr(n, attr)).casefold().startswith(text)
+
+
+def _hybrid(want: bool) -> Predicate:
+    return lambda n: n.is_hybrid == want
+
+
 @dataclass(frozen=True)
 class Query:
     text: str = ""
@@ -84,17 +96,13 @@ def parse_query(text: str, extra_tags: Iterable[str] = ()) -> Query:
             tags.append((key, value))
             preds.append(_tag_predicate(key, value))
         elif low.startswith("iam:") and len(term) > 4:
-            role = low[4:]
-            preds.append(lambda n, r=role: r in n.iam_role.casefold())
+            preds.append(_contains("iam_role", low[4:]))
         elif low.startswith("ping:") and len(term) > 5:
-            ping = low[5:]
-            preds.append(lambda n, p=ping: n.ping_status.casefold().startswith(p))
+            preds.append(_starts("ping_status", low[5:]))
         elif low.startswith("region:") and len(term) > 7:
-            reg = low[7:]
-            preds.append(lambda n, r=reg: n.region.casefold().startswith(r))
+            preds.append(_starts("region", low[7:]))
         elif low in ("type:ec2", "type:hybrid"):
-            hybrid = low == "type:hybrid"
-            preds.append(lambda n, h=hybrid: n.is_hybrid == h)
+            preds.append(_hybrid(low == "type:hybrid"))
         else:
             words.append(low)
     return Query(text=text, words=tuple(words), tags=tuple(tags), predicates=tuple(preds))
