@@ -157,8 +157,8 @@ class _RegionLister:
         cancel: threading.Event | None = None,
     ) -> None:
         self.region = region
-        # set by the caller (nobody wants the rest) or by us when the SSM side failed
-        self.stop = cancel if cancel is not None else threading.Event()
+        self.cancel = cancel if cancel is not None else threading.Event()  # the caller's
+        self.stop = threading.Event()  # this region's own: its SSM side failed
         self.on_nodes = on_nodes
         self.tag_pool = tag_pool
         self.ssm = factory.client("ssm", region)
@@ -172,6 +172,9 @@ class _RegionLister:
         self.ec2_info: dict[str, _Ec2Info] | None = None
         self.ec2_error: BaseException | None = None
 
+    def _stopping(self) -> bool:
+        return self.stop.is_set() or self.cancel.is_set()
+
     def _emit(self, nodes: list[Node]) -> None:
         if nodes and self.on_nodes:
             self.on_nodes(self.region, nodes)
@@ -184,7 +187,7 @@ class _RegionLister:
                 PaginationConfig={"PageSize": EC2_PAGE},
             )
             for page in pages:
-                if self.stop.is_set():
+                if self._stopping():
                     return
                 for reservation in page.get("Reservations", []):
                     for inst in reservation.get("Instances", []):
@@ -206,7 +209,7 @@ class _RegionLister:
         self._emit(merged)
 
     def _hybrid_tags(self, node_id: str) -> None:
-        if self.stop.is_set():
+        if self._stopping():
             return
         try:
             resp = self.ssm.list_tags_for_resource(
@@ -233,7 +236,7 @@ class _RegionLister:
                 PaginationConfig={"PageSize": SSM_PAGE}
             )
             for page in pages:
-                if self.stop.is_set():
+                if self.cancel.is_set():
                     raise ListingCancelled(self.region)
                 batch: list[Node] = []
                 with self._lock:
@@ -352,11 +355,29 @@ def list_fleet(
         with lock:
             result.nodes.extend(nodes)
 
-    with (
-        ThreadPoolExecutor(max_workers=TAG_WORKERS, thread_name_prefix="tags") as tag_pool,
-        ThreadPoolExecutor(max_workers=max(1, len(regions)), thread_name_prefix="region") as pool,
-    ):
-        list(pool.map(one, regions))
+    # Regions run in daemon threads and we wait in short slices: once `cancel` is set we return at
+    # once, leaving at most one call per region in flight to finish (or die with the process).
+    # Executor threads would be joined at exit, making a quitting operator wait for AWS.
+    tag_pool = ThreadPoolExecutor(max_workers=TAG_WORKERS, thread_name_prefix="tags")
+    threads = [
+        threading.Thread(target=one, args=(r,), name=f"region-{r}", daemon=True) for r in regions
+    ]
+    for t in threads:
+        t.start()
+    try:
+        for t in threads:
+            while t.is_alive() and not cancel.is_set():
+                t.join(timeout=0.05)
+    finally:
+        tag_pool.shutdown(wait=not cancel.is_set(), cancel_futures=cancel.is_set())
+    if cancel.is_set():
+        with lock:
+            return FleetResult(
+                nodes=list(result.nodes),
+                errors=sorted(result.errors, key=lambda e: e.region),
+                seconds=time.perf_counter() - start,
+                cancelled=True,
+            )
     result.errors.sort(key=lambda e: e.region)
     result.seconds = time.perf_counter() - start
     return result
