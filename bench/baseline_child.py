@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 
-from bench.datatable_baseline import run
 from bench.measure import rss_mb
 
 
 def main() -> None:
+    # sessiontui.ui sets the frame pacing before Textual loads: both designs get the same one
+    import sessiontui.ui  # noqa: F401
+    from bench.datatable_baseline import run
+
     from sessiontui.cli import build_parser
     from sessiontui.runtime import Runtime
 
