@@ -26,7 +26,8 @@ def _services() -> Any:
     rt_cm = Runtime.open(args)
     rt = rt_cm.__enter__()
     services = services_from_runtime(rt)
-    nodes = list(services.cached_nodes or [])
+    loaded = rt.inventory_cache().load()
+    nodes = list(loaded[0]) if loaded else []
 
     def replay(
         factory: Any,

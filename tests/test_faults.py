@@ -331,13 +331,16 @@ def test_corrupted_caches_are_ignored_and_replaced(sandbox: Any, ops: Path, tmp_
     assert first.returncode == 0, first.stderr
     nodes = json.loads(first.stdout)
     (cred,) = (home / "cache" / "sessiontui" / "credentials").glob("*.json")
-    (inventory,) = (home / "cache" / "sessiontui" / "inventory").glob("*.json")
+    inventories = sorted((home / "cache" / "sessiontui" / "inventory").glob("*.json"))
+    (inventory,) = (p for p in inventories if not p.name.endswith(".head.json"))
+    (head,) = (p for p in inventories if p.name.endswith(".head.json"))
     mfa = home / "state" / "sessiontui" / "mfa-windows.json"
     audit_before = audit_path(home).read_bytes()
     assert audit_before.count(b"\n") == 1  # role_assumed
 
     cred.write_bytes(b"\x00\x89PNG\r\n\x1a\n\xff\xfe not json at all")
     inventory.write_bytes(inventory.read_bytes()[: inventory.stat().st_size // 2])
+    head.write_text('{"version": 2, "rows": [["i-1", 5]]}')  # well-formed JSON, wrong shape
     mfa.write_bytes(b'["windows", {"arn": "not a number"}')
 
     sandbox.reset_calls()
@@ -353,7 +356,8 @@ def test_corrupted_caches_are_ignored_and_replaced(sandbox: Any, ops: Path, tmp_
     record = private_json(cred_after)
     assert record["role_name"] == ROLE and record["access_key_id"].startswith("ASIA")
     saved = private_json(inventory)  # the whole fleet, before the role's scope narrows it
-    assert set(ids(nodes)) < set(ids(saved["nodes"]))
+    assert set(ids(nodes)) < {row[0] for row in saved["rows"]}
+    assert private_json(head)["total"] == len(saved["rows"])
     windows = private_json(mfa)["windows"]
     assert isinstance(windows[DEMO_MFA_SERIAL], int)
     audit_after = audit_path(home).read_bytes()

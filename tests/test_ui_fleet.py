@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sessiontui.core.node import Node
 from sessiontui.ui.app import SessiontuiApp
 from sessiontui.ui.screens.facets import FacetsScreen
 from sessiontui.ui.widgets.header import StatusHeader
@@ -211,3 +212,30 @@ async def test_on_inventory_gets_complete_listing() -> None:
     async with app.run_test(size=(160, 40)) as pilot:
         await settle(app, pilot)
         assert saved == [12]
+
+
+async def test_a_large_cache_paints_its_head_then_loads_the_rest_before_refreshing() -> None:
+    import threading
+
+    cached = make_fleet(300)
+    fleet = FakeFleet(cached)
+    fleet.gate = threading.Event()
+    rest_read = threading.Event()
+
+    def rest() -> list[Node]:
+        rest_read.set()
+        return cached
+
+    app = SessiontuiApp(
+        fake_services(fleet, cached_nodes=cached[:40], cached_age_seconds=60, cached_rest=rest)
+    )
+    async with app.run_test(size=(160, 40)) as pilot:
+        nodes = app.main_screen.query_one(NodeList)
+        await pilot.pause()
+        await pilot.pause(0.2)
+        assert rest_read.is_set()
+        assert nodes.total_count == 300, "the whole cached fleet is in the list"
+        assert nodes.stale_count == 300
+        fleet.gate.set()
+        await settle(app, pilot)
+        assert nodes.stale_count == 0 and nodes.total_count == 300

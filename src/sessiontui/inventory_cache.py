@@ -1,25 +1,56 @@
-"""The last inventory per profile, role and region, so the TUI can show rows before AWS answers."""
+"""The last inventory per profile, role and region, so the TUI can show rows before AWS answers.
+
+Two files per key: the whole fleet, and its first screenful in display order (the head). Start-up
+paints the head at once and reads the whole file just after the first frame, so a 10,000-node
+fleet costs the first frame nothing. Rows are lists in Node's field order: about half the size and
+twice as fast to load as one object per node.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from sessiontui import paths
-from sessiontui.core.node import Node
+from sessiontui.core.node import Node, sort_key
 
-VERSION = 1
+VERSION = 2
+HEAD_ROWS = 200  # more than any terminal shows
+FIELDS = tuple(f.name for f in dataclasses.fields(Node))
+_TAGS = FIELDS.index("tags")
+_MANAGED = FIELDS.index("managed")
 
 
-def _key_path(
+def _key_digest(
     profile: str | None, role: str | None, regions: Sequence[str], endpoint: str | None
-) -> Path:
+) -> str:
     key = json.dumps([profile or "", role or "", sorted(regions), endpoint or ""])
-    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
-    return paths.inventory_dir() / f"{digest}.json"
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+def _row(node: Node) -> list[Any]:
+    return [dict(node.tags) if name == "tags" else getattr(node, name) for name in FIELDS]
+
+
+def _node(row: Any) -> Node:
+    if not isinstance(row, list) or len(row) != len(FIELDS):
+        raise ValueError("bad row")
+    for i, value in enumerate(row):
+        ok = (
+            isinstance(value, dict)
+            if i == _TAGS
+            else isinstance(value, bool)
+            if i == _MANAGED
+            else isinstance(value, str)
+        )
+        if not ok:
+            raise ValueError(f"bad {FIELDS[i]}")
+    return Node(*row)
 
 
 class InventoryCache:
@@ -30,23 +61,43 @@ class InventoryCache:
         regions: Sequence[str],
         endpoint: str | None = None,
     ) -> None:
-        self.path = _key_path(profile, role, regions, endpoint)
+        digest = _key_digest(profile, role, regions, endpoint)
+        self.path = paths.inventory_dir() / f"{digest}.json"
+        self.head_path = paths.inventory_dir() / f"{digest}.head.json"
+
+    def _read(self, path: Path) -> tuple[list[Node], float, int] | None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("version") != VERSION or tuple(data.get("fields", ())) != FIELDS:
+                return None
+            nodes = [_node(row) for row in data["rows"]]
+            age = max(0.0, time.time() - float(data["saved_at"]))
+            return nodes, age, int(data.get("total", len(nodes)))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None  # a missing, old or damaged file only costs the instant start
 
     def load(self) -> tuple[list[Node], float] | None:
-        """(nodes, age in seconds), or None when missing or unreadable (a bad file is ignored)."""
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            if data.get("version") != VERSION:
-                return None
-            nodes = [Node.from_json(n) for n in data["nodes"]]
-            return nodes, max(0.0, time.time() - float(data["saved_at"]))
-        except (OSError, ValueError, KeyError, TypeError):
+        """(every node, age in seconds), or None when missing or unreadable."""
+        found = self._read(self.path)
+        return (found[0], found[1]) if found else None
+
+    def load_head(self) -> tuple[list[Node], float, bool] | None:
+        """(the first screenful in display order, age, whether that is the whole fleet)."""
+        found = self._read(self.head_path)
+        if found is None:
             return None
+        nodes, age, total = found
+        return nodes, age, total <= len(nodes)
 
     def save(self, nodes: Sequence[Node]) -> None:
-        payload = {
-            "version": VERSION,
-            "saved_at": time.time(),
-            "nodes": [n.to_json() for n in nodes],
-        }
-        paths.write_private(self.path, json.dumps(payload, separators=(",", ":")))
+        ordered = sorted(nodes, key=sort_key)
+        saved_at = time.time()
+        for path, rows in ((self.path, ordered), (self.head_path, ordered[:HEAD_ROWS])):
+            payload = {
+                "version": VERSION,
+                "saved_at": saved_at,
+                "total": len(ordered),
+                "fields": FIELDS,
+                "rows": [_row(n) for n in rows],
+            }
+            paths.write_private(path, json.dumps(payload, separators=(",", ":")))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from sessiontui.core.node import Node
@@ -14,11 +15,14 @@ def services_from_runtime(rt: Any) -> AppServices:
     cache = None
     cached: list[Node] | None = None
     age: float | None = None
+    rest: Callable[[], list[Node] | None] | None = None
     with contextlib.suppress(Exception):  # a broken cache only costs the instant start
         cache = rt.inventory_cache()
-        loaded = cache.load()
-        if loaded is not None:
-            cached, age = loaded
+        head = cache.load_head()
+        if head is not None:
+            cached, age, whole = head
+            if not whole:
+                rest = _rest_loader(cache)
 
     def save(nodes: list[Node]) -> None:
         if cache is not None:
@@ -45,6 +49,7 @@ def services_from_runtime(rt: Any) -> AppServices:
         demo_banner=banner,
         cached_nodes=cached,
         cached_age_seconds=age,
+        cached_rest=rest,
         on_inventory=save,
         initial_role=getattr(args, "role", None),
         initial_duration=parse_duration(args.duration) if getattr(args, "duration", None) else None,
@@ -55,6 +60,14 @@ def services_from_runtime(rt: Any) -> AppServices:
         identity=getattr(rt, "identity", None),
         audit=getattr(rt, "audit", None),
     )
+
+
+def _rest_loader(cache: Any) -> Callable[[], list[Node] | None]:
+    def load() -> list[Node] | None:
+        found = cache.load()
+        return found[0] if found else None
+
+    return load
 
 
 def _demo_secret() -> str | None:

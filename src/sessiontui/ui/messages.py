@@ -19,6 +19,14 @@ class NodesArrived(Message):
         self.nodes = nodes
 
 
+class CachedRestLoaded(Message):
+    """The whole cached fleet, read after the first frame showed its head."""
+
+    def __init__(self, nodes: list[Node]) -> None:
+        super().__init__()
+        self.nodes = nodes
+
+
 class RegionFailed(Message):
     def __init__(self, generation: int, region: str, message: str) -> None:
         super().__init__()

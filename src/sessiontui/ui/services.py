@@ -59,6 +59,8 @@ class AppServices:
     demo_banner: str | None = None
     cached_nodes: list[Node] | None = None
     cached_age_seconds: float | None = None
+    # the rest of a large cached fleet, read in a worker after the first frame shows cached_nodes
+    cached_rest: Callable[[], list[Node] | None] | None = None
     list_fleet: ListFleet = _aws_list_fleet
     on_inventory: Callable[[list[Node]], None] | None = None
     keymap: Mapping[str, str] | None = None  # overrides config.keymap when given

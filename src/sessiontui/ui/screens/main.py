@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
@@ -15,7 +16,12 @@ from textual.widgets import Footer, Input, Static
 from sessiontui.core.errors import SessiontuiError
 from sessiontui.core.node import Node
 from sessiontui.ui.keys import MAIN_BINDINGS
-from sessiontui.ui.messages import ListingFinished, NodesArrived, RegionFailed
+from sessiontui.ui.messages import (
+    CachedRestLoaded,
+    ListingFinished,
+    NodesArrived,
+    RegionFailed,
+)
 from sessiontui.ui.screens.facets import FacetsScreen
 from sessiontui.ui.services import AppServices
 from sessiontui.ui.widgets.details import NodeDetails
@@ -99,8 +105,27 @@ class MainScreen(Screen[None]):
             self.header.set_stale(svc.clock.time() - age)
         nodes.focus()
         self.set_interval(1.0, self.tick)
-        self.refresh_fleet()
+        if svc.cached_rest is not None:
+            # after the first frame: decoding holds the GIL and would delay that frame
+            rest = svc.cached_rest
+            self.call_after_refresh(lambda: self._load_cached_rest(rest))
+        else:
+            self.refresh_fleet()
         self.tui.access.show_role()
+
+    @work(thread=True, group="inventory-cache", exit_on_error=False)
+    def _load_cached_rest(self, load: Callable[[], list[Node] | None]) -> None:
+        try:
+            nodes = load()
+        finally:
+            self.post_message(CachedRestLoaded(nodes or []))
+
+    @on(CachedRestLoaded)
+    def _cached_rest_loaded(self, message: CachedRestLoaded) -> None:
+        if message.nodes:
+            # before the refresh starts, so no fresh row is ever replaced by a stale one
+            self.node_list.set_nodes(message.nodes, stale=True)
+        self.refresh_fleet()
 
     def on_unmount(self) -> None:
         self._closing = True
