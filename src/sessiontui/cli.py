@@ -129,13 +129,14 @@ def _run(args: argparse.Namespace) -> int:
 
     with Runtime.open(args) as rt:
         if args.logout:
-            return rt.logout()
+            _say(f"removed {rt.logout()} cached credential file(s)")
+            return 0
         if args.list:
             return _list(rt, args)
         if args.connect:
             from sessiontui.connect import connect
 
-            return connect(rt, args)
+            return connect(rt, args, _say, _emit, ask=_ask_code, ask_line=_ask_line)
         from sessiontui.ui.launch import run_tui
 
         return run_tui(rt)
@@ -147,15 +148,61 @@ def _list(rt: object, args: argparse.Namespace) -> int:
     from sessiontui.runtime import Runtime
 
     assert isinstance(rt, Runtime)
-    nodes, warnings = rt.list_nodes()
+    nodes, warnings = rt.list_nodes(ask=_ask_code, on_wait=_mfa_countdown)
     for w in warnings:
-        print(f"sessiontui: warning: {w}", file=sys.stderr)
+        _say(f"warning: {w}")
     if args.json:
         json.dump([n.to_json() for n in nodes], sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(format_table(nodes))
     return 0
+
+
+# -- the terminal, which the headless paths own (the TUI owns it otherwise) ----------------------
+
+
+def _say(line: str) -> None:
+    """For the person: stderr, so stdout stays clean for scripts."""
+    print(f"sessiontui: {line}", file=sys.stderr, flush=True)
+
+
+def _emit(line: str) -> None:
+    """For scripts: one line on stdout, flushed at once (a forward's ready line)."""
+    print(line, flush=True)
+
+
+def _ask_code(serial: str) -> str | None:
+    """Our own MFA prompt (never botocore's), only when a person is at the terminal."""
+    if not sys.stdin.isatty():
+        return None
+    import getpass
+
+    try:
+        return getpass.getpass(f"MFA code for {serial}: ", stream=sys.stderr).strip() or None
+    except (EOFError, KeyboardInterrupt):
+        return None
+
+
+def _ask_line(prompt: str) -> str | None:
+    if not sys.stdin.isatty():
+        return None
+    try:
+        print(prompt, end="", file=sys.stderr, flush=True)
+        return sys.stdin.readline().strip() or None
+    except (EOFError, KeyboardInterrupt):
+        return None
+
+
+def _mfa_countdown(seconds_left: int) -> None:
+    if sys.stderr.isatty():
+        end = "\n" if seconds_left <= 0 else ""
+        print(
+            f"\rsessiontui: waiting {seconds_left:2d}s for the next MFA code window",
+            end=end,
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 COLUMNS = ("NAME", "ID", "PING", "PLATFORM", "PROJECT", "ROLE", "IP", "REGION")

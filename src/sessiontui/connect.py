@@ -1,10 +1,14 @@
-"""`sessiontui --connect TARGET [--forward ...]`: the quick jump from a shell or a script."""
+"""`sessiontui --connect TARGET [--forward ...]`: the quick jump from a shell or a script.
+
+The terminal stays the CLI's: what this says goes through `say` (stderr, for people) and `emit`
+(stdout, the ready line scripts read), and a reason or MFA code is asked through `ask_line`/`ask`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
+from collections.abc import Callable
 from typing import Any
 
 from sessiontui.core.errors import AuthError, ExitCode, NotConnectableError, UsageError
@@ -12,22 +16,31 @@ from sessiontui.core.forward_spec import parse_forward
 from sessiontui.core.node import Node
 from sessiontui.core.scope import out_of_scope_reason
 from sessiontui.core.target import resolve_target
-from sessiontui.runtime import Runtime, ask_on_terminal
+from sessiontui.runtime import AskCode, Runtime
+
+Say = Callable[[str], None]
 
 
-def connect(rt: Runtime, args: argparse.Namespace) -> int:
+def connect(
+    rt: Runtime,
+    args: argparse.Namespace,
+    say: Say,
+    emit: Say,
+    ask: AskCode | None = None,
+    ask_line: Callable[[str], str | None] | None = None,
+) -> int:
     spec = parse_forward(args.forward) if args.forward else None
     from sessiontui.plugin.locate import locate_plugin
 
     # a missing plugin is found before any MFA code is spent
     plugin = locate_plugin(getattr(rt.config, "plugin_path", None))
     if plugin.warning:
-        print(f"sessiontui: warning: {plugin.warning}", file=sys.stderr)
-    access = rt.assume_role(ask=ask_on_terminal) if args.role else None
+        say(f"warning: {plugin.warning}")
+    access = rt.assume_role(ask=ask) if args.role else None
     factory = access.factory if access else rt.factory
     if access is None:
         factory.require_credentials()
-    node = _resolve(rt, factory, args.connect)
+    node = _resolve(rt, factory, args.connect, say)
     scope = dict(access.role.scope) if access else {}
     if why := out_of_scope_reason(node, scope):
         raise AuthError(
@@ -42,6 +55,7 @@ def connect(rt: Runtime, args: argparse.Namespace) -> int:
         args.reason,
         access.role.reason_required if access else False,
         access.role.name if access else "",
+        ask_line,
     )
     credentials = access.credentials if access else factory.frozen_credentials()
 
@@ -58,10 +72,7 @@ def connect(rt: Runtime, args: argparse.Namespace) -> int:
     try:
         if spec is None:
             result = sup.run_shell(node, node_name=node.display_name, reason=reason)
-            print(
-                f"sessiontui: {node.display_name}: {result.reason} after {_took(result.seconds)}",
-                file=sys.stderr,
-            )
+            say(f"{node.display_name}: {result.reason} after {_took(result.seconds)}")
             return _exit_code(result.how)
         fw = sup.run_forward(
             node,
@@ -70,9 +81,9 @@ def connect(rt: Runtime, args: argparse.Namespace) -> int:
             local_port=spec.local_port,
             node_name=node.display_name,
             reason=reason,
-            on_ready=lambda f: _ready(f, args.json),
+            on_ready=lambda f: emit(_ready_line(f, args.json)),
         )
-        print(f"sessiontui: forward ended: {fw.reason}", file=sys.stderr)
+        say(f"forward ended: {fw.reason}")
         return _exit_code(fw.how)
     except ShutdownRequested as stop:
         return 128 + int(stop.signum)
@@ -86,40 +97,36 @@ def _exit_code(how: str) -> int:
     return int(ExitCode.PLUGIN) if how in failed else int(ExitCode.OK)
 
 
-def _resolve(rt: Runtime, factory: Any, target: str) -> Node:
+def _resolve(rt: Runtime, factory: Any, target: str, say: Say) -> Node:
     from sessiontui.aws.inventory import list_fleet, raise_if_failed
 
     result = list_fleet(factory, rt.regions)
     raise_if_failed(result)
     for err in result.errors:
-        print(f"sessiontui: warning: {err.region}: {err.message}", file=sys.stderr)
+        say(f"warning: {err.region}: {err.message}")
     return resolve_target(result.nodes, target)
 
 
-def _reason(given: str | None, required: bool, role: str) -> str | None:
+def _reason(
+    given: str | None, required: bool, role: str, ask_line: Callable[[str], str | None] | None
+) -> str | None:
     if given and given.strip():
         return given.strip()
     if not required:
         return None
-    if sys.stdin.isatty():
-        try:
-            answer = input(f"reason (required by role {role}): ").strip()
-        except EOFError:
-            answer = ""
-        if answer:
-            return answer
+    answer = ask_line(f"reason (required by role {role}): ") if ask_line else None
+    if answer and answer.strip():
+        return answer.strip()
     raise UsageError(f"role {role} requires a reason", "pass --reason TEXT")
 
 
-def _ready(forward: Any, as_json: bool) -> None:
+def _ready_line(forward: Any, as_json: bool) -> str:
     if as_json:
-        print(json.dumps(forward.ready_json()), flush=True)
-        return
+        return json.dumps(forward.ready_json())
     where = f"{forward.host}:{forward.remote_port}" if forward.host else str(forward.remote_port)
-    print(
+    return (
         f"forwarding 127.0.0.1:{forward.local_port} -> {forward.node_name or forward.target}:{where}"
-        f"  ({forward.client}); Ctrl-C ends it",
-        flush=True,
+        f"  ({forward.client}); Ctrl-C ends it"
     )
 
 

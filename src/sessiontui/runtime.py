@@ -9,8 +9,7 @@ import argparse
 import contextlib
 import functools
 import os
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +21,9 @@ from sessiontui.core.node import Node
 from sessiontui.core.query import parse_query, tag_terms
 from sessiontui.core.roles import RoleSpec
 from sessiontui.core.scope import in_scope
+
+AskCode = Callable[[str], "str | None"]  # device serial -> six digits, or None
+OnWait = Callable[[int], None]  # seconds left until the next MFA window
 
 
 @dataclass
@@ -57,17 +59,20 @@ class Runtime:
     def query_text(self) -> str:
         return " ".join([self.args.filter or "", *tag_terms(self.args.tag)]).strip()
 
-    def list_nodes(self) -> tuple[list[Node], list[str]]:
-        """The fleet, filtered as the flags say; warnings name regions that failed."""
+    def list_nodes(
+        self, ask: AskCode | None = None, on_wait: OnWait | None = None
+    ) -> tuple[list[Node], list[str]]:
+        """The fleet, filtered as the flags say, and warnings for the operator (failed regions)."""
         from sessiontui.aws.inventory import list_fleet, raise_if_failed
         from sessiontui.core.errors import SessiontuiError
 
         factory = self.factory
         scope: dict[str, str] = {}
+        warnings: list[str] = []
         if self.args.role:
-            access = self.assume_role(ask=ask_on_terminal, on_wait=_countdown_on_stderr)
+            access = self.assume_role(ask=ask, on_wait=on_wait)
             if access.warning:
-                print(f"sessiontui: warning: {access.warning}", file=sys.stderr)
+                warnings.append(access.warning)
             factory = access.factory
             scope = dict(access.role.scope)
         else:
@@ -86,7 +91,7 @@ class Runtime:
         nodes = sorted(
             (n for n in result.nodes if query.matches(n) and in_scope(n, scope)), key=sort_key
         )
-        return nodes, [f"{e.region}: {e.message}" for e in result.errors]
+        return nodes, warnings + [f"{e.region}: {e.message}" for e in result.errors]
 
     def _save_inventory(self, nodes: list[Node]) -> None:
 
@@ -160,9 +165,8 @@ class Runtime:
         return AuditLog(clock=self.clock)
 
     def logout(self) -> int:
-        removed = self.identity.logout()
-        print(f"sessiontui: removed {removed} cached credential file(s)", file=sys.stderr)
-        return 0
+        """Wipe every cached role credential; how many files went."""
+        return int(self.identity.logout())
 
 
 @dataclass
@@ -171,29 +175,6 @@ class RoleAccess:
     credentials: Credentials
     factory: ClientFactory
     warning: str | None = None
-
-
-def ask_on_terminal(serial: str) -> str | None:
-    """Our own prompt for a code (never botocore's), only when a person is at the terminal."""
-    if not sys.stdin.isatty():
-        return None
-    try:
-        import getpass
-
-        return getpass.getpass(f"MFA code for {serial}: ", stream=sys.stderr).strip() or None
-    except (EOFError, KeyboardInterrupt):
-        return None
-
-
-def _countdown_on_stderr(seconds_left: int) -> None:
-    if sys.stderr.isatty():
-        end = "\n" if seconds_left <= 0 else ""
-        print(
-            f"\rsessiontui: waiting {seconds_left:2d}s for the next MFA code window",
-            end=end,
-            file=sys.stderr,
-            flush=True,
-        )
 
 
 def _start_demo() -> Any:

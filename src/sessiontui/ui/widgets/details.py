@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region
@@ -89,6 +91,57 @@ def describe_node(
     return lines
 
 
+_CHUNK = re.compile(r"\s+|\S+")
+
+
+def wrap_line(line: Line, width: int) -> list[Line]:
+    """A line as rows of at most `width` cells, broken between words where it can be.
+
+    Rows after the first start under the value when the line opens with a short label, so a
+    long reason ("agent ConnectionLost since ...") or host name is read in full, not cut."""
+    if width <= 0 or sum(cell_len(text) for text, _ in line) <= width:
+        return [line]
+    label = cell_len(line[0][0]) if len(line) > 1 else 0
+    longest = max(cell_len(c) for text, _ in line for c in _CHUNK.findall(text))
+    # under the value when its words fit there; otherwise a small hanging indent
+    indent = label if label <= width // 2 and longest <= width - label else min(2, width // 4)
+    rows: list[Line] = []
+    row: Line = []
+    used = 0
+
+    def room(chunk: str) -> str:
+        """The head of `chunk` that fits in the row; at least one character on an empty row."""
+        out, cells = "", used
+        for ch in chunk:
+            if cells + cell_len(ch) > width and (out or cells > indent):
+                break
+            out += ch
+            cells += cell_len(ch)
+        return out
+
+    for text, style in line:
+        for chunk in _CHUNK.findall(text):
+            while chunk:
+                cells = cell_len(chunk)
+                if used + cells <= width:
+                    row.append((chunk, style))
+                    used += cells
+                    break
+                if chunk.isspace():
+                    chunk = ""  # a break between words: the next row starts with the word
+                elif cells <= width - indent and used > indent:
+                    pass  # the word fits whole on the next row
+                else:
+                    head = room(chunk)
+                    row.append((head, style))
+                    chunk = chunk[len(head) :]
+                rows.append(row)
+                row, used = ([(" " * indent, "")] if indent else []), indent
+    if len(row) > (1 if indent else 0):
+        rows.append(row)
+    return rows
+
+
 class NodeDetails(Widget):
     """Drawn line by line: the pane changes on every cursor step, and rich Text wrapping
     costs several milliseconds a frame where plain segments cost a fraction of one."""
@@ -110,6 +163,8 @@ class NodeDetails(Widget):
         self._scope_reason = ""
         self._stale = False
         self._lines: list[Line] = describe_node(None)
+        self._rows: list[Line] = self._lines  # _lines wrapped to the pane's width
+        self._rows_width = -1
         self._base: Style | None = None
 
     @property
@@ -119,19 +174,27 @@ class NodeDetails(Widget):
     def show(self, node: Node | None, *, scope_reason: str = "", stale: bool = False) -> None:
         self.node = node
         self._scope_reason, self._stale = scope_reason, stale
-        old = self._lines
-        self._lines = new = describe_node(
+        width = self.content_region.width
+        old = self._wrapped(width)
+        self._lines = describe_node(
             node, scope_reason=scope_reason, stale=stale, preferences=self._prefs_for(node)
         )
-        # repaint only the lines that differ: neighbouring nodes share most labels and tags
-        width = self.size.width
+        self._rows_width = -1
+        new = self._wrapped(width)
+        # repaint only the rows that differ: neighbouring nodes share most labels and tags
         dirty = [
-            Region(0, y, width, 1)
+            Region(0, y, self.size.width, 1)
             for y in range(max(len(old), len(new)))
             if y >= len(old) or y >= len(new) or old[y] != new[y]
         ]
         if dirty:
             self.refresh(*dirty)
+
+    def _wrapped(self, width: int) -> list[Line]:
+        if width != self._rows_width:
+            self._rows = [row for line in self._lines for row in wrap_line(line, width)]
+            self._rows_width = width
+        return self._rows
 
     def set_preferences(self, preferences: Any) -> None:
         """Per-region preferences {region: SessionPreferences}; shown for the node's region."""
@@ -153,7 +216,8 @@ class NodeDetails(Widget):
         base = self._base
         if base is None:
             base = self._base = self.rich_style
-        if y >= len(self._lines):
+        rows = self._wrapped(width)
+        if y >= len(rows):
             return Strip.blank(width, base)
-        segs = [Segment(text, base + _style(style)) for text, style in self._lines[y] if text]
+        segs = [Segment(text, base + _style(style)) for text, style in rows[y] if text]
         return Strip(segs).crop_extend(0, width, base)

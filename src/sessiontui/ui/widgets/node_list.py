@@ -504,16 +504,18 @@ class NodeList(ScrollView, can_focus=True):
         if self._styles is None:
             base = self.rich_style
             get = self.get_component_rich_style
+            # Whole-row colours are full styles: a partial style drops the alpha of
+            # $text-muted / $text-disabled, and "muted" rows came out brighter than the rest.
             self._styles = {
                 "base": base,
                 "header": base + get("node-list--header", partial=True),
                 "cursor": get("node-list--cursor", partial=True),
                 "online": get("node-list--online", partial=True),
-                "lost": base + get("node-list--lost", partial=True),
-                "unavailable": base + get("node-list--unavailable", partial=True),
-                "out-of-scope": base + get("node-list--out-of-scope", partial=True),
+                "lost": base + get("node-list--lost"),
+                "unavailable": base + get("node-list--unavailable"),
+                "out-of-scope": base + get("node-list--out-of-scope"),
                 "stale": get("node-list--stale", partial=True),
-                "empty": base + get("node-list--empty", partial=True),
+                "empty": base + get("node-list--empty"),
             }
         return self._styles[name]
 
