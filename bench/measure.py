@@ -17,7 +17,18 @@ def p95(samples: list[float]) -> float:
 
 
 def rss_mb() -> float:
-    # ru_maxrss is KiB on Linux: the peak, which is what a user's machine has to have free
+    """This process's peak resident memory in MiB.
+
+    VmHWM belongs to the process's own address space, which exec replaces. getrusage's ru_maxrss
+    does not reset across fork and exec: a child would report its parent's peak instead.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
