@@ -309,3 +309,13 @@ def test_config_does_not_import_textual() -> None:
         "assert 'textual' not in sys.modules, 'textual imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_ready_timeout_is_a_bounded_duration(tmp_path: Path) -> None:
+    from sessiontui.config import DEFAULT_READY_TIMEOUT, parse_config
+
+    file = tmp_path / "config.toml"
+    assert parse_config("", file).ready_timeout == DEFAULT_READY_TIMEOUT
+    assert parse_config('ready_timeout = "90s"\n', file).ready_timeout == 90
+    with pytest.raises(ConfigError, match=r"config.toml:2: ready_timeout must be between"):
+        parse_config('regions = []\nready_timeout = "1s"\n', file)

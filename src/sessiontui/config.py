@@ -31,7 +31,17 @@ MFA_SERIAL = re.compile(
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
 
-TOP_KEYS = ("regions", "mfa", "roles", "forwards", "plugin_path", "keymap", "profile")
+TOP_KEYS = (
+    "regions",
+    "mfa",
+    "roles",
+    "forwards",
+    "plugin_path",
+    "keymap",
+    "profile",
+    "ready_timeout",
+)
+DEFAULT_READY_TIMEOUT = 30  # seconds a forward's plugin may take to say its port is open
 MFA_KEYS = ("serial", "totp_secret_env", "totp_command")
 ROLE_KEYS = (
     "arn",
@@ -90,6 +100,7 @@ class Config:
     plugin_path: Path | None = None
     keymap: dict[str, str] = field(default_factory=dict)
     profile: str | None = None
+    ready_timeout: int = DEFAULT_READY_TIMEOUT
     source: Path | None = None  # the file read; None when there was none
     warnings: list[str] = field(default_factory=list)  # ~/.aws/config entries skipped, and why
 
@@ -425,6 +436,11 @@ def parse_config(text: str, file: Path) -> Config:
         config.keymap = _keymap(c, data["keymap"])
     if "profile" in data:
         config.profile = c.string(data["profile"], ("profile",))
+    if "ready_timeout" in data:
+        seconds = c.duration(data["ready_timeout"], ("ready_timeout",))
+        if not 5 <= seconds <= 600:
+            raise c.fail(("ready_timeout",), "ready_timeout must be between 5s and 10m")
+        config.ready_timeout = seconds
     return config
 
 

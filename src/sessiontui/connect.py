@@ -81,6 +81,7 @@ def connect(
             local_port=spec.local_port,
             node_name=node.display_name,
             reason=reason,
+            ready_timeout=float(rt.config.ready_timeout),
             on_ready=lambda f: emit(_ready_line(f, args.json)),
         )
         say(f"forward ended: {fw.reason}")

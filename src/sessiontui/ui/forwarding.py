@@ -7,6 +7,7 @@ import itertools
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from sessiontui.config import DEFAULT_READY_TIMEOUT
 from sessiontui.core.errors import SessiontuiError
 from sessiontui.core.node import Node
 from sessiontui.ui.messages import ForwardChanged, ForwardFailed
@@ -77,6 +78,9 @@ class ForwardBook:
                     local_port=request.local_port or 0,
                     node_name=node.display_name,
                     reason=reason,
+                    ready_timeout=float(
+                        getattr(self.app.services.config, "ready_timeout", DEFAULT_READY_TIMEOUT)
+                    ),
                     on_change=changed,
                 )
             except SessiontuiError as exc:
