@@ -267,7 +267,7 @@ class MainScreen(Screen[None]):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
-        self.node_list.focus()
+        self.set_focus(self.node_list)
 
     def add_filter_term(self, term: str) -> None:
         box = self.filter_input
@@ -279,11 +279,13 @@ class MainScreen(Screen[None]):
 
     # ---- actions ----------------------------------------------------------------------------
 
+    # set_focus, not widget.focus(): focus() waits its turn in the message queue, so keys typed
+    # in the same burst ("/prod" typed fast or pasted) went to the list and fired its bindings
     def action_focus_filter(self) -> None:
-        self.filter_input.focus()
+        self.set_focus(self.filter_input)
 
     def action_focus_list(self) -> None:
-        self.node_list.focus()
+        self.set_focus(self.node_list)
 
     def action_clear_filter(self) -> None:
         self.filter_input.value = ""
