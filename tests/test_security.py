@@ -234,7 +234,8 @@ def test_private_folders_without_any_role(
     out = run(sandbox, home, "--list")
     assert out.returncode == 0, out.stderr
     files = assert_private_tree(home / "cache" / "sessiontui")
-    assert [f.parent.name for f in files] == ["inventory"]
+    assert sorted(f.name.endswith(".head.json") for f in files) == [False, True]  # fleet + head
+    assert {f.parent.name for f in files} == {"inventory"}
 
 
 def _codes_of_the_run(sandbox: Any, flow: Flow) -> set[str]:
