@@ -107,6 +107,7 @@ async def test_sandbox_fleet_lists_and_filters(env: Env) -> None:
         app.main_screen.filter_input.value = "prod-cache-01"
         await pilot.pause()
         assert [n.name for n in nodes.visible_nodes()] == ["prod-cache-01"]
+        await pilot.pause()  # the details pane follows the list one frame later
         assert "not connectable: agent ConnectionLost" in app.main_screen.details.plain
         # the account's Session Manager preferences, read once after the listing
         await settle(app, pilot)
