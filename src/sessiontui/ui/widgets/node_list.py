@@ -447,6 +447,7 @@ class NodeList(ScrollView, can_focus=True):
             # lines are virtual: data row p sits on line p + 1, under the header
             self.refresh_line(old + 1)
             self.refresh_line(pos + 1)
+            self.refresh_line(round(self.scroll_offset.y))  # the header's position figure
         self._scroll_to_cursor()
         self._announce()
 
@@ -543,13 +544,27 @@ class NodeList(ScrollView, can_focus=True):
             self._line_cache[key] = strip
         return strip
 
+    def _position(self) -> str:
+        """Where the cursor is, at the header's right: it stands in for a scrollbar."""
+        if not self._visible:
+            return ""
+        return f"{self._cursor + 1:,}/{len(self._visible):,} "
+
     def _header_strip(self, width: int) -> Strip:
-        key = ("header", width)
+        position = self._position()
+        key = ("header", width, position)
         strip = self._line_cache.get(key)
         if strip is None:
             style = self._style("header")
             text = " " + "".join(_fit(col.title, w) + " " for col, w in self._columns(width))
-            strip = Strip([Segment(_fit(text, width), style)], width)
+            titles = text.rstrip()
+            gap = width - len(titles) - len(position)
+            line = (
+                titles + " " * gap + position
+                if gap >= 1
+                else _fit(text, max(0, width - len(position))) + position
+            )
+            strip = Strip([Segment(line, style)], width)
             self._line_cache[key] = strip
         return strip
 
