@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -15,30 +14,7 @@ import boto3
 import pexpect
 import pytest
 
-
-def _env(sandbox: Any, home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / "config"),
-        "XDG_CACHE_HOME": str(home / "cache"),
-        "XDG_STATE_HOME": str(home / "state"),
-        **sandbox.env(),
-        **(extra or {}),
-    }
-
-
-def run(
-    sandbox: Any, home: Path, *args: str, extra: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sessiontui", *args],
-        capture_output=True,
-        text=True,
-        env=_env(sandbox, home, extra),
-        timeout=90,
-        stdin=subprocess.DEVNULL,
-    )
+from cli_support import cli_env, run
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +82,7 @@ def test_shell_through_a_real_pty(sandbox: Any, home: Path, fleet: list[dict[str
             "--reason",
             "TICKET-7",
         ],
-        env=_env(sandbox, home),
+        env=cli_env(sandbox, home),
         encoding="utf-8",
         timeout=40,
         dimensions=(30, 120),
@@ -146,7 +122,7 @@ def _start_forward(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=_env(sandbox, home),
+        env=cli_env(sandbox, home),
         stdin=subprocess.DEVNULL,
     )
     assert proc.stdout is not None

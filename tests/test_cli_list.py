@@ -12,32 +12,12 @@ from typing import Any
 import boto3
 import pytest
 
+from cli_support import run
+
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     return tmp_path
-
-
-def run(
-    sandbox: Any, home: Path, *args: str, extra: dict[str, str] | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / "config"),
-        "XDG_CACHE_HOME": str(home / "cache"),
-        "XDG_STATE_HOME": str(home / "state"),
-        **sandbox.env(),
-        **(extra or {}),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "sessiontui", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def managed_ids(sandbox: Any) -> set[str]:

@@ -39,14 +39,7 @@ SERIAL = "arn:aws:iam::123456789012:mfa/operator"
 START = datetime(2026, 11, 21, 12, 0, 10, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    for var in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
-        monkeypatch.setenv(var, str(tmp_path / var.lower()))
-    return home
+pytestmark = pytest.mark.usefixtures("private_home")  # conftest: tmp HOME and XDG folders
 
 
 @pytest.fixture
