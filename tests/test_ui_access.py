@@ -91,6 +91,11 @@ def messages(app: SessiontuiApp) -> list[str]:
     return [f"{n.title} {n.message}" for n in app._notifications]
 
 
+def second_forward_ready(book: Any) -> bool:
+    entries = book.entries()
+    return len(entries) == 2 and entries[1].forward is not None and entries[1].forward.is_ready
+
+
 async def test_sandbox_fleet_lists_and_filters(env: Env) -> None:
     app = SessiontuiApp(services(env))
     async with app.run_test(size=(180, 50)) as pilot:
@@ -391,15 +396,7 @@ async def test_forward_dialog_panel_stop_and_quit(env: Env) -> None:
         await pilot.press("f")
         await pilot.pause()
         await pilot.press(*"80", "enter")
-        await wait_for(
-            pilot,
-            lambda: (
-                len(book.entries()) == 2
-                and book.entries()[1].forward is not None
-                and book.entries()[1].forward.is_ready
-            ),
-            timeout=30,
-        )
+        await wait_for(pilot, lambda: second_forward_ready(book), timeout=30)
         second = book.entries()[1]
         await pilot.press("q")
         await pilot.pause()
@@ -449,15 +446,7 @@ async def test_forward_ended_by_expiry_restarts_on_same_port_after_reauth(env: E
         await pilot.press("F")
         await pilot.pause()
         await pilot.press("s")
-        await wait_for(
-            pilot,
-            lambda: (
-                len(book.entries()) == 2
-                and book.entries()[1].forward is not None
-                and book.entries()[1].forward.is_ready
-            ),
-            timeout=30,
-        )
+        await wait_for(pilot, lambda: second_forward_ready(book), timeout=30)
         second = book.entries()[1]
         assert second.forward.local_port == port
         assert "hello from stg-web-01" in _http_get(port)
