@@ -1,11 +1,9 @@
-"""Shared timing helpers for the benchmark: percentiles and Pilot-driven frame timing."""
+"""Shared measuring helpers for the benchmark: percentiles and peak memory."""
 
 from __future__ import annotations
 
 import resource
 import statistics
-import time
-from collections.abc import Awaitable, Callable
 
 
 def p95(samples: list[float]) -> float:
@@ -30,13 +28,3 @@ def rss_mb() -> float:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-async def timed(
-    action: Callable[[], Awaitable[None]], settle: Callable[[], Awaitable[None]]
-) -> float:
-    """Milliseconds from an input to the frame that shows its effect."""
-    start = time.perf_counter()
-    await action()
-    await settle()
-    return (time.perf_counter() - start) * 1000

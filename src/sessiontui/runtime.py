@@ -17,7 +17,7 @@ from sessiontui.aws.clients import ClientFactory
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
 from sessiontui.core.credentials import Credentials
 from sessiontui.core.errors import UsageError
-from sessiontui.core.node import Node
+from sessiontui.core.node import Node, sort_key
 from sessiontui.core.query import parse_query, tag_terms
 from sessiontui.core.roles import RoleSpec
 from sessiontui.core.scope import in_scope
@@ -64,7 +64,6 @@ class Runtime:
     ) -> tuple[list[Node], list[str]]:
         """The fleet, filtered as the flags say, and warnings for the operator (failed regions)."""
         from sessiontui.aws.inventory import list_fleet, raise_if_failed
-        from sessiontui.core.errors import SessiontuiError
 
         factory = self.factory
         scope: dict[str, str] = {}
@@ -79,22 +78,14 @@ class Runtime:
             factory.require_credentials()
         result = list_fleet(factory, self.regions)
         raise_if_failed(result)
-        if not result.nodes and result.errors:
-            raise SessiontuiError(
-                "listing failed in every region: "
-                + "; ".join(f"{e.region}: {e.message}" for e in result.errors)
-            )
         self._save_inventory(result.nodes)
         query = parse_query(self.query_text())
-        from sessiontui.core.node import sort_key
-
         nodes = sorted(
             (n for n in result.nodes if query.matches(n) and in_scope(n, scope)), key=sort_key
         )
         return nodes, warnings + [f"{e.region}: {e.message}" for e in result.errors]
 
     def _save_inventory(self, nodes: list[Node]) -> None:
-
         with contextlib.suppress(OSError):
             self.inventory_cache().save(nodes)
 

@@ -83,10 +83,6 @@ class ClientFactory:
                 f"AWS profile not found: {self.profile}", "see `aws configure list-profiles`"
             ) from exc
 
-    @property
-    def botocore_session(self) -> Any:
-        return self.session._session
-
     def default_region(self) -> str | None:
         if self.credentials is None and (found := env_region() or profile_region(self.profile)):
             return found

@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from sessiontui.aws.clients import NO_CREDENTIALS_HINT, ClientFactory
 from sessiontui.aws.metering import CallMeter
-from sessiontui.core.errors import AuthError
+from sessiontui.core.errors import AuthError, SessiontuiError
 from sessiontui.core.node import EC2, HYBRID, Node
 
 SSM_PAGE = 50  # DescribeInstanceInformation's maximum
@@ -384,6 +384,15 @@ def list_fleet(
 
 
 def raise_if_failed(result: FleetResult) -> None:
-    """Every region failed on identity: that is an authentication problem (exit 3)."""
-    if result.errors and not result.nodes and all(e.auth for e in result.errors):
+    """Every region failed: on identity an authentication problem (exit 3), else a plain error.
+
+    One or more regions answering is not a failure: callers warn about the others.
+    """
+    if not result.errors or result.nodes:
+        return
+    if all(e.auth for e in result.errors):
         raise AuthError(result.errors[0].message)
+    raise SessiontuiError(
+        "listing failed in every region: "
+        + "; ".join(f"{e.region}: {e.message}" for e in result.errors)
+    )
