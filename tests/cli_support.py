@@ -18,6 +18,22 @@ import boto3
 
 PLUGIN_NAME = "session-manager-plugin"
 
+# design.md: the fields every node of `--list --json` carries at least
+DESIGN_JSON_FIELDS = (
+    "id",
+    "name",
+    "ping_status",
+    "platform",
+    "resource_type",
+    "region",
+    "tags",
+    "private_ip",
+    "agent_version",
+    "iam_role",
+    "connectable",
+    "why",
+)
+
 
 def cli_env(sandbox: Any, home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     return {

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from cli_support import run
+from cli_support import DESIGN_JSON_FIELDS, run
 
 
 @pytest.fixture
@@ -41,20 +41,7 @@ def test_list_json_lists_every_managed_node(sandbox: Any, home: Path) -> None:
     nodes = json.loads(out.stdout)
     assert managed_ids(sandbox) <= {n["id"] for n in nodes}
     for n in nodes:
-        for key in (
-            "id",
-            "name",
-            "ping_status",
-            "platform",
-            "resource_type",
-            "region",
-            "tags",
-            "private_ip",
-            "agent_version",
-            "iam_role",
-            "connectable",
-            "why",
-        ):
+        for key in DESIGN_JSON_FIELDS:
             assert key in n
         assert n["connectable"] == (n["why"] == "")
 

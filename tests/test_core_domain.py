@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from cli_support import DESIGN_JSON_FIELDS
 from sessiontui.core.clock import FakeClock
 from sessiontui.core.durations import (
     check_duration,
@@ -88,20 +89,7 @@ def test_node_json_has_the_documented_fields_and_round_trips() -> None:
         id="mi-0123456789abcdef0",
     )
     data = node.to_json()
-    for key in (
-        "id",
-        "name",
-        "ping_status",
-        "platform",
-        "resource_type",
-        "region",
-        "tags",
-        "private_ip",
-        "agent_version",
-        "iam_role",
-        "connectable",
-        "why",
-    ):
+    for key in DESIGN_JSON_FIELDS:
         assert key in data
     assert Node.from_json(data) == node
 

@@ -9,33 +9,11 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from sandbox_support import client
 from sessiontui.sandbox import Sandbox
-
-NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
-
-
-def client(
-    sb: Sandbox, service: str, region: str = "us-east-1", creds: Any = None, **cfg: Any
-) -> Any:
-    env = sb.env()
-    keys = {
-        "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
-    }
-    if creds:
-        keys = {
-            "aws_access_key_id": creds["AccessKeyId"],
-            "aws_secret_access_key": creds["SecretAccessKey"],
-            "aws_session_token": creds["SessionToken"],
-        }
-    config = NO_RETRY.merge(Config(**cfg)) if cfg else NO_RETRY
-    make: Any = boto3.client  # the stubs' overloads want a literal service name
-    return make(service, region_name=region, endpoint_url=sb.endpoint_url, config=config, **keys)
 
 
 @pytest.fixture(autouse=True)

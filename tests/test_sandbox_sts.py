@@ -8,15 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pyotp
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
 
+from sandbox_support import client
 from sessiontui.sandbox import DEMO_MFA_SERIAL, DEMO_TOTP_SECRET, Sandbox, SandboxError
-
-NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
 PROD = "arn:aws:iam::123456789012:role/ProdOps"
 STAGING = "arn:aws:iam::123456789012:role/StagingDev"
@@ -32,24 +29,6 @@ def _no_faults(sandbox: Sandbox) -> Iterator[None]:
 @pytest.fixture
 def sts(sandbox: Sandbox) -> Any:
     return client(sandbox, "sts")
-
-
-def client(sb: Sandbox, service: str, creds: Any = None) -> Any:
-    env = sb.env()
-    keys = {
-        "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
-    }
-    if creds:
-        keys = {
-            "aws_access_key_id": creds["AccessKeyId"],
-            "aws_secret_access_key": creds["SecretAccessKey"],
-            "aws_session_token": creds["SessionToken"],
-        }
-    make: Any = boto3.client  # the stubs' overloads want a literal service name
-    return make(
-        service, region_name="us-east-1", endpoint_url=sb.endpoint_url, config=NO_RETRY, **keys
-    )
 
 
 def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
