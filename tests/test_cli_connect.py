@@ -10,11 +10,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pexpect
 import pytest
 
-from cli_support import cli_env, run
+from cli_support import audit_events, cli_env, run, session_status
 
 
 @pytest.fixture(scope="module")
@@ -46,26 +45,6 @@ def pick(
         if sum(m["name"] == n["name"] for m in fleet) == 1:
             return n
     raise AssertionError("no such node in the sandbox fleet")
-
-
-def audit_events(home: Path) -> list[dict[str, Any]]:
-    path = home / "state" / "sessiontui" / "log" / "audit.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-def session_state(sandbox: Any, region: str, session_id: str) -> str:
-    ssm = boto3.client(
-        "ssm",
-        region_name=region,
-        endpoint_url=sandbox.endpoint_url,
-        aws_access_key_id="a",
-        aws_secret_access_key="b",
-    )
-    for state in ("Active", "History"):
-        for s in ssm.describe_sessions(State=state)["Sessions"]:
-            if s["SessionId"] == session_id:
-                return str(s["Status"])
-    return "missing"
 
 
 def test_shell_through_a_real_pty(sandbox: Any, home: Path, fleet: list[dict[str, Any]]) -> None:
@@ -100,7 +79,7 @@ def test_shell_through_a_real_pty(sandbox: Any, home: Path, fleet: list[dict[str
     ended = [e for e in events if e["event"] == "session_ended"][-1]
     assert started["reason"] == "TICKET-7" and started["target"] == node["id"]
     assert ended["session_id"] == started["session_id"]
-    assert session_state(sandbox, node["region"], started["session_id"]) == "Terminated"
+    assert session_status(sandbox, node["region"], started["session_id"]) == "Terminated"
 
 
 def _start_forward(
@@ -167,7 +146,7 @@ def test_forward_carries_bytes_and_every_signal_terminates_the_session(
         if proc.poll() is None:
             proc.kill()
     assert code == (0 if sig == signal.SIGINT else 128 + sig)
-    assert session_state(sandbox, node["region"], ready["session_id"]) == "Terminated"
+    assert session_status(sandbox, node["region"], ready["session_id"]) == "Terminated"
     ended = [e for e in audit_events(home) if e["event"] == "session_ended"]
     assert ended and ended[-1]["session_id"] == ready["session_id"]
 

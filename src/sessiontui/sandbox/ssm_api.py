@@ -25,17 +25,6 @@ from sessiontui.sandbox.state import (
 Handler = Callable[[SandboxState, "SsmRequest"], "dict[str, Any] | None"]
 
 DEFAULT_PAGE = 10  # small on purpose: a client that forgets to page is caught at once
-NEW_FILTER_KEYS = {
-    "InstanceIds",
-    "AgentVersion",
-    "PingStatus",
-    "PlatformTypes",
-    "ActivationIds",
-    "IamRole",
-    "ResourceType",
-    "AssociationStatus",
-    "tag-key",
-}
 LEGACY_FILTER_KEYS = [
     "InstanceIds",
     "AgentVersion",
@@ -46,6 +35,8 @@ LEGACY_FILTER_KEYS = [
     "ResourceType",
     "AssociationStatus",
 ]
+# the Filters list takes the legacy keys, tag-key and tag:K (checked apart)
+NEW_FILTER_KEYS = {*LEGACY_FILTER_KEYS, "tag-key"}
 ALLOWED_VALUES = {
     "PingStatus": {"Online", "ConnectionLost", "Inactive"},
     "PlatformTypes": {"Windows", "Linux", "MacOS"},
