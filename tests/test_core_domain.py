@@ -134,3 +134,12 @@ def test_resolve_target_partial_is_not_a_match() -> None:
     assert "did you mean" in info.value.message
     with pytest.raises(TargetError, match="no node matches"):
         resolve_target(FLEET, "nothing-like-it")
+
+
+def test_facet_counts_count_each_tag_value() -> None:
+    from sessiontui.core.facets import facet_counts
+
+    counts = facet_counts(FLEET)
+    assert counts["Role"] == {"web": 2, "db": 1}
+    assert counts["Name"]["web-01"] == 1
+    assert facet_counts([]) == {}

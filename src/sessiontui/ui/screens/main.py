@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from sessiontui.core.errors import SessiontuiError
+from sessiontui.core.facets import facet_counts
 from sessiontui.core.node import Node
 from sessiontui.ui.keys import MAIN_BINDINGS
 from sessiontui.ui.messages import (
@@ -27,7 +28,7 @@ from sessiontui.ui.screens.facets import FacetsScreen
 from sessiontui.ui.services import AppServices
 from sessiontui.ui.widgets.details import NodeDetails
 from sessiontui.ui.widgets.header import StatusHeader
-from sessiontui.ui.widgets.node_list import NodeList, facet_counts
+from sessiontui.ui.widgets.node_list import NodeList
 
 if TYPE_CHECKING:
     from sessiontui.ui.app import SessiontuiApp

@@ -7,7 +7,7 @@ the lines on screen are ever rendered (and cached per row version, width and cur
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -615,13 +615,3 @@ class NodeList(ScrollView, can_focus=True):
         segs.append(Segment(tail, base))
         strip = Strip(segs, width)
         return strip if used <= width else strip.crop(0, width)
-
-
-def facet_counts(nodes: Sequence[Node]) -> dict[str, dict[str, int]]:
-    """key -> value -> how many of `nodes` carry it; what the tag facets panel lists."""
-    out: dict[str, dict[str, int]] = {}
-    for node in nodes:
-        for k, v in node.tags.items():
-            values = out.setdefault(k, {})
-            values[v] = values.get(v, 0) + 1
-    return out
