@@ -239,3 +239,60 @@ async def test_a_large_cache_paints_its_head_then_loads_the_rest_before_refreshi
         fleet.gate.set()
         await settle(app, pilot)
         assert nodes.stale_count == 0 and nodes.total_count == 300
+
+
+async def test_scrolling_reuses_styled_rows_and_paints_what_a_full_repaint_paints() -> None:
+    """Scrolling moves already styled rows instead of styling every line again; whatever the
+    moves (steps, pages, the wheel, filters), the screen must equal a from-scratch repaint."""
+    fleet = FakeFleet(make_fleet(400))
+    app = SessiontuiApp(fake_services(fleet))
+    async with app.run_test(size=(140, 30)) as pilot:
+        await settle(app, pilot)
+        nodes = app.main_screen.query_one(NodeList)
+        nodes.focus()
+        await pilot.pause()
+
+        async def matches_full_repaint() -> str:
+            await pilot.pause()
+            shown = app.export_screenshot()
+            nodes._styles_cache.clear()
+            nodes.refresh()
+            await pilot.pause()
+            assert app.export_screenshot() == shown
+            return shown
+
+        rendered: list[int] = []
+        real = nodes.render_line
+
+        def counting(y: int):  # type: ignore[no-untyped-def]
+            rendered.append(y)
+            return real(y)
+
+        nodes.render_line = counting  # type: ignore[method-assign]
+        for _ in range(30):  # past the bottom of the window: these steps scroll
+            await pilot.press("down")
+        await pilot.pause()
+        top = round(nodes.scroll_offset.y)
+        assert top > 0
+        rendered.clear()
+        await pilot.press("down")
+        await pilot.pause()
+        # one scrolling step: the new bottom row, the two cursor rows and the header, not 27
+        assert 0 < len(rendered) <= 6, rendered
+        assert round(nodes.scroll_offset.y) == top + 1
+        before = await matches_full_repaint()
+
+        for keys in (["pagedown"], ["up"] * 28, ["end"], ["home"], ["pagedown", "pagedown", "up"]):
+            for key in keys:
+                await pilot.press(key)
+            after = await matches_full_repaint()
+            assert after != before
+            before = after
+        for _ in range(2):  # as the wheel does: the view moves, the cursor stays
+            nodes.scroll_to(y=nodes.scroll_offset.y + 3, animate=False)
+            await pilot.pause()
+        await matches_full_repaint()
+        nodes.set_query("web")
+        for _ in range(25):
+            await pilot.press("down")
+        await matches_full_repaint()

@@ -15,6 +15,7 @@ import os
 import pty
 import select
 import shlex
+import shutil
 import signal
 import socket
 import struct
@@ -85,6 +86,11 @@ class Session:
         self.closing = threading.Event()  # we are ending it ourselves: ignore Terminated polls
         self.ended_by_server: str | None = None
         self.on_server_end: list[Any] = []
+        self.scratch: list[str] = []  # folders made for this session, gone when it ends
+
+    def _clean(self) -> None:
+        for path in self.scratch:
+            shutil.rmtree(path, ignore_errors=True)
 
     def poll_forever(self) -> None:
         while not self.closing.is_set():
@@ -101,12 +107,14 @@ class Session:
 
     def exit_server_ended(self) -> None:
         say(f"\n\nSessionId: {self.id} : {self.ended_by_server}\n\n")
+        self._clean()
         os._exit(0)
 
     def exit_normally(self, reason: str) -> None:
         self.closing.set()
         self.stream.close(reason)
         say(f"\n\nExiting session with sessionId: {self.id}.\n\n")
+        self._clean()
         os._exit(0)
 
 
@@ -136,6 +144,7 @@ def _rcfile(home: str) -> str:
 def run_shell(session: Session) -> None:
     node = str(session.info.get("node_name") or session.info.get("target") or "node")
     home = tempfile.mkdtemp(prefix="ssm-user-")
+    session.scratch.append(home)
     rc = _rcfile(home)
     env = {
         "HOME": home,
@@ -173,6 +182,15 @@ def run_shell(session: Session) -> None:
 
         return handler
 
+    def killed(sig: int, _frame: Any) -> None:
+        # The real plugin dies here without ending the session server-side (the contract); only
+        # the scratch home and the shell go with it, then the signal takes its default course.
+        kill_shell()
+        restore()
+        session._clean()
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+
     signal.signal(signal.SIGWINCH, on_winch)
     signal.signal(signal.SIGINT, as_key(b"\x03"))
     signal.signal(signal.SIGQUIT, as_key(b"\x1c"))
@@ -197,6 +215,8 @@ def run_shell(session: Session) -> None:
         session.exit_server_ended()
 
     session.on_server_end.append(server_ended)
+    signal.signal(signal.SIGTERM, killed)
+    signal.signal(signal.SIGHUP, killed)
     threading.Thread(target=session.poll_forever, daemon=True).start()
 
     if stdin_tty:

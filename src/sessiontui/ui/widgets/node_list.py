@@ -462,6 +462,41 @@ class NodeList(ScrollView, can_focus=True):
         elif self._cursor >= top + rows_on_screen:
             self.scroll_to(y=self._cursor - rows_on_screen + 1, animate=False, immediate=True)
 
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        shift = round(new_value) - round(old_value)
+        if not shift:
+            return
+        styled = self._styles_cache
+        dirty_before = set(styled._dirty_lines)
+        super().watch_scroll_y(old_value, new_value)  # marks every line dirty: a full repaint
+        self._reuse_styled_rows(shift, dirty_before)
+
+    def _reuse_styled_rows(self, shift: int, dirty_before: set[int]) -> None:
+        """After scrolling by `shift` rows, move the already styled row lines instead of styling
+        every visible line again. Textual's styles cache is keyed by screen line, so a scroll
+        would otherwise push all 45 rows through borders, backgrounds and filters (most of a
+        scrolling step's cost). The compositor still repaints the whole list; only lines that
+        scrolled into view, or were dirty already, are rendered again.
+        """
+        styled = self._styles_cache
+        lines = getattr(styled, "_cache", None)
+        dirty = getattr(styled, "_dirty_lines", None)
+        if not isinstance(lines, dict) or not isinstance(dirty, set):
+            return  # another Textual: keep its full repaint
+        first = self.content_offset.y + 1  # the header is content line 0 and never scrolls
+        end = self.content_offset.y + self.scrollable_content_region.height
+        moved = {
+            y: lines[y + shift]
+            for y in range(first, end)
+            if first <= y + shift < end and y + shift in lines and y + shift not in dirty_before
+        }
+        for y in range(first, end):
+            lines.pop(y, None)
+        lines.update(moved)
+        dirty.clear()
+        dirty.update(y for y in dirty_before if not first <= y < end)
+        dirty.update(y for y in range(first, end) if y not in moved)
+
     def action_cursor(self, delta: int) -> None:
         self.move_cursor(self._cursor + delta)
 
