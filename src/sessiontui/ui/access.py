@@ -23,14 +23,12 @@ from sessiontui.core.roles import RoleSpec
 from sessiontui.core.scope import out_of_scope_reason
 from sessiontui.core.target import resolve_target
 from sessiontui.ui.messages import SessionsStopped
-from sessiontui.ui.screens.confirm import ConfirmScreen
-from sessiontui.ui.screens.forward import ForwardRequest, ForwardScreen
-from sessiontui.ui.screens.mfa import AssumeScreen
-from sessiontui.ui.screens.reason import ReasonScreen
-from sessiontui.ui.screens.roles import RoleChoice, RolePickerScreen, role_lines
 
+# The dialogs are imported where they open: none of them is needed for the first frame.
 if TYPE_CHECKING:
     from sessiontui.ui.app import SessiontuiApp
+    from sessiontui.ui.screens.forward import ForwardRequest
+    from sessiontui.ui.screens.roles import RoleChoice
 
 
 @dataclass
@@ -79,6 +77,9 @@ class AccessController:
 
     @property
     def identity(self) -> Any:
+        runtime = self.services.runtime
+        if self._identity is None and runtime is not None:
+            self._identity = runtime.identity
         if self._identity is None:
             from sessiontui.aws.clients import ClientFactory
             from sessiontui.aws.identity import IdentityService
@@ -102,6 +103,9 @@ class AccessController:
 
     @property
     def audit(self) -> Any:
+        runtime = self.services.runtime
+        if self._audit is None and runtime is not None:
+            self._audit = runtime.audit
         if self._audit is None:
             from sessiontui.audit import AuditLog
 
@@ -135,6 +139,8 @@ class AccessController:
     def choose_role(
         self, then: Callable[[], None] | None = None, preselect: str | None = None
     ) -> None:
+        from sessiontui.ui.screens.roles import RolePickerScreen, role_lines
+
         specs = self.roles()
         if not specs:
             self.app.notify(
@@ -170,6 +176,8 @@ class AccessController:
     def take_role(
         self, choice: RoleChoice, then: Callable[[], None] | None = None, *, use_cache: bool = True
     ) -> None:
+        from sessiontui.ui.screens.mfa import AssumeScreen
+
         role, duration = choice.role, choice.duration
         typed, self._typed_code = self._typed_code, None
 
@@ -269,6 +277,8 @@ class AccessController:
         if spec is None:
             self.app.notify(f"unknown role {name!r}", severity="error")
             return
+        from sessiontui.ui.screens.roles import RoleChoice
+
         self.take_role(RoleChoice(spec, self.services.initial_duration or spec.duration))
 
     def tick(self) -> None:
@@ -294,6 +304,9 @@ class AccessController:
 
     def expire(self) -> None:
         """The role ran out: end its sessions, say so, and offer to take it again."""
+        from sessiontui.ui.screens.confirm import ConfirmScreen
+        from sessiontui.ui.screens.roles import RoleChoice
+
         active = self.active
         if active is None:
             return
@@ -323,6 +336,8 @@ class AccessController:
         )
 
     def reauthenticate(self) -> None:
+        from sessiontui.ui.screens.roles import RoleChoice
+
         current = self.active or self.expired
         if current is None:
             self.choose_role()
@@ -425,6 +440,8 @@ class AccessController:
         return True
 
     def _with_reason(self, what: str, go: Callable[[str | None], None]) -> None:
+        from sessiontui.ui.screens.reason import ReasonScreen
+
         role = self.active.spec if self.active else None
         if role is None or not role.reason_required:
             go(self.services.reason)
@@ -467,6 +484,8 @@ class AccessController:
         self.app.notify(shell_summary(node, result), title="shell ended", timeout=10)
 
     def forward(self, node: Node | None) -> None:
+        from sessiontui.ui.screens.forward import ForwardScreen
+
         if not self._ready(node, "a port forward", lambda: self.forward(node)):
             return
         assert node is not None

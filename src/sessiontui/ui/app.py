@@ -14,11 +14,8 @@ from sessiontui.core.node import Node
 from sessiontui.ui.access import AccessController
 from sessiontui.ui.commands import SessiontuiCommands
 from sessiontui.ui.forwarding import ForwardBook
-from sessiontui.ui.keys import APP_BINDINGS
+from sessiontui.ui.keys import APP_BINDINGS, FORWARDS_BINDINGS
 from sessiontui.ui.messages import ForwardChanged, ForwardFailed, SessionsStopped
-from sessiontui.ui.screens.confirm import ConfirmScreen
-from sessiontui.ui.screens.forwards import ForwardsScreen
-from sessiontui.ui.screens.help import HelpScreen, binding_rows
 from sessiontui.ui.screens.main import MainScreen
 from sessiontui.ui.services import AppServices
 from sessiontui.ui.widgets.node_list import NodeList
@@ -46,7 +43,7 @@ class SessiontuiApp(App[int]):
             ("everywhere", list(type(self).BINDINGS)),
             ("fleet", list(MainScreen.BINDINGS)),
             ("node list", list(NodeList.BINDINGS)),
-            ("forwards panel", list(ForwardsScreen.BINDINGS)),
+            ("forwards panel", list(FORWARDS_BINDINGS)),
         ]
 
     def on_mount(self) -> None:
@@ -56,7 +53,8 @@ class SessiontuiApp(App[int]):
             if unknown:
                 self.notify(f"keymap: no binding with id {', '.join(unknown)}", severity="warning")
             self.set_keymap(self.keymap)
-        self.access.prefetch_plugin()
+        # `--version` of the plugin is a process spawn: not while the first frame is painted
+        self.call_after_refresh(self.access.prefetch_plugin)
 
     # ---- app-wide actions -------------------------------------------------------------------
 
@@ -64,11 +62,17 @@ class SessiontuiApp(App[int]):
         # a dialog is answered or closed first; q there must not drop the operator out of the app
         return not (action in ("quit", "help") and isinstance(self.screen, ModalScreen))
 
+    # Dialogs and panels are imported when they open: none is needed for the first frame.
+
     def action_help(self) -> None:
+        from sessiontui.ui.screens.help import HelpScreen, binding_rows
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(binding_rows(self, self.binding_groups())))
 
     async def action_quit(self) -> None:
+        from sessiontui.ui.screens.confirm import ConfirmScreen
+
         running = self.forwards.running_count()
         if not running:
             self.exit(0)
@@ -103,6 +107,8 @@ class SessiontuiApp(App[int]):
         self.access.forward(node)
 
     def show_forwards(self) -> None:
+        from sessiontui.ui.screens.forwards import ForwardsScreen
+
         if not isinstance(self.screen, ForwardsScreen):
             self.push_screen(ForwardsScreen(self.forwards, self.services.clock))
 
@@ -128,6 +134,8 @@ class SessiontuiApp(App[int]):
         self._refresh_panel()
 
     def _refresh_panel(self) -> None:
+        from sessiontui.ui.screens.forwards import ForwardsScreen
+
         # the panel also redraws each second; a state change should not wait for that
         if isinstance(self.screen, ForwardsScreen):
             self.screen.refresh_rows()

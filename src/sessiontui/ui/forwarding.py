@@ -11,12 +11,12 @@ from sessiontui.config import DEFAULT_READY_TIMEOUT
 from sessiontui.core.errors import SessiontuiError
 from sessiontui.core.node import Node
 from sessiontui.ui.messages import ForwardChanged, ForwardFailed
-from sessiontui.ui.screens.forward import ForwardRequest
 
 if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
     from sessiontui.ui.app import SessiontuiApp
+    from sessiontui.ui.screens.forward import ForwardRequest
 
 EXPIRED = "expired"  # plugin.output.Ending.EXPIRED, without importing pexpect for a constant
 STOPPED = "stopped"

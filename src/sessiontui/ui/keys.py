@@ -28,3 +28,11 @@ MAIN_BINDINGS: list[BindingType] = [
     Binding("d", "toggle_details", "Details", show=False, id="toggle-details"),
     Binding("escape", "focus_list", "Back to list", show=False, id="focus-list"),
 ]
+
+# the forwards panel (F)
+FORWARDS_BINDINGS: list[BindingType] = [
+    Binding("x", "stop", "Stop forward", id="forwards.stop"),
+    Binding("s", "restart", "Restart expired", id="forwards.restart"),
+    Binding("c", "copy", "Copy client", id="forwards.copy"),
+    Binding("escape,F", "close", "Close", id="forwards.close"),
+]

@@ -55,10 +55,10 @@ def services_from_runtime(rt: Any) -> AppServices:
         initial_duration=parse_duration(args.duration) if getattr(args, "duration", None) else None,
         mfa_code=getattr(args, "mfa_code", None),
         reason=getattr(args, "reason", None),
+        # The identity service and audit log come from the runtime when first needed (shared with
+        # the CLI's paths: one credential cache, one MFA window state, one audit log); building
+        # them here would import boto3's side of the house before the first frame.
         runtime=rt,
-        # shared with the CLI's paths: one credential cache, one MFA window state, one audit log
-        identity=getattr(rt, "identity", None),
-        audit=getattr(rt, "audit", None),
     )
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from sessiontui.core.durations import format_remaining
+from sessiontui.ui.keys import FORWARDS_BINDINGS
 
 if TYPE_CHECKING:
     from sessiontui.ui.forwarding import ForwardBook, ForwardEntry
@@ -44,12 +44,7 @@ def entry_row(entry: ForwardEntry, now: Any) -> tuple[str, ...]:
 
 
 class ForwardsScreen(ModalScreen[None]):
-    BINDINGS = [
-        Binding("x", "stop", "Stop forward", id="forwards.stop"),
-        Binding("s", "restart", "Restart expired", id="forwards.restart"),
-        Binding("c", "copy", "Copy client", id="forwards.copy"),
-        Binding("escape,F", "close", "Close", id="forwards.close"),
-    ]
+    BINDINGS = FORWARDS_BINDINGS
 
     DEFAULT_CSS = """
     ForwardsScreen { align: center middle; }
