@@ -452,3 +452,52 @@ async def test_forward_ended_by_expiry_restarts_on_same_port_after_reauth(env: E
         assert "hello from stg-web-01" in _http_get(port)
         await pilot.press("down", "x")  # the second row: the first is the expired one
         await wait_for(pilot, lambda: second.forward.ended, timeout=20)
+
+
+def burst(app: SessiontuiApp, *keys: str) -> None:
+    """Keys that arrive in one read from the terminal (fast typing, a paste, key repeat): all
+    queued before the app handles the first. Pilot.press waits between keys and hides this."""
+    from textual import events
+
+    for key in keys:
+        char = key if len(key) == 1 else ("\r" if key == "enter" else None)
+        app.post_message(events.Key(key, char))
+
+
+async def test_keys_typed_ahead_go_where_the_operator_meant(env: Env) -> None:
+    """Enter, Enter in the role picker takes the role at its default duration; `80`, Enter, F
+    in the forward dialog starts the forward and opens the panel. No key of a burst is lost
+    to a dialog that is already on its way out or to a field that is not focused yet."""
+    if env.sandbox.plugin_path is None:
+        pytest.skip("the stand-in plugin is not available")
+    app = SessiontuiApp(services(env))
+    async with app.run_test(size=(180, 50)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, RolePickerScreen)
+        burst(app, "down", "enter", "enter")  # StagingDev, its default duration (1h)
+        await wait_for(pilot, lambda: app.access.active is not None)
+        assert app.access.active is not None
+        assert app.access.active.spec.name == "StagingDev"
+        assert app.access.active.duration == 3600
+        await pilot.pause()
+
+        app.main_screen.filter_input.value = "stg-web-01"
+        await pilot.pause()
+        app.main_screen.node_list.focus()
+        await pilot.press("f")
+        await pilot.pause()
+        assert isinstance(app.screen, ForwardScreen)
+        burst(app, "8", "0", "enter", "F")
+        await wait_for(pilot, lambda: isinstance(app.screen, ForwardsScreen))
+        book = app.forwards
+        await wait_for(pilot, lambda: bool(book.entries()))
+        assert book.entries()[0].request.remote_port == 80
+        entry = book.entries()[0]
+        await wait_for(pilot, lambda: entry.forward is not None and entry.forward.is_ready, 30)
+        await pilot.press("escape")
+        await pilot.press("q")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_for(pilot, lambda: entry.forward.ended, timeout=20)

@@ -14,6 +14,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from sessiontui.core.node import Node
+from sessiontui.ui.widgets.dialog_input import DialogInput
 
 
 @dataclass(frozen=True)
@@ -82,13 +83,13 @@ class ForwardScreen(ModalScreen[ForwardRequest | None]):
             with Horizontal():
                 with Vertical():
                     yield Static("Remote port")
-                    yield Input(placeholder="5432", restrict=r"\d*", id="remote-port")
+                    yield DialogInput(placeholder="5432", restrict=r"\d*", id="remote-port")
                 with Vertical():
                     yield Static("Host behind the node (optional)")
-                    yield Input(placeholder="db.internal", id="host")
+                    yield DialogInput(placeholder="db.internal", id="host")
                 with Vertical():
                     yield Static("Local port (empty: auto)")
-                    yield Input(placeholder="auto", restrict=r"\d*", id="local-port")
+                    yield DialogInput(placeholder="auto", restrict=r"\d*", id="local-port")
             yield Static("", id="forward-error", classes="error")
             yield Static("Enter in a field starts the forward. Esc cancels.", classes="hint")
 
@@ -102,7 +103,7 @@ class ForwardScreen(ModalScreen[ForwardRequest | None]):
         self.query_one("#remote-port", Input).value = str(preset.remote_port)
         self.query_one("#host", Input).value = preset.host or ""
         self.query_one("#local-port", Input).value = str(preset.local_port or "")
-        self.query_one("#remote-port", Input).focus()
+        self.set_focus(self.query_one("#remote-port", Input))
 
     def request(self) -> tuple[ForwardRequest | None, str]:
         remote, why = parse_port(self.query_one("#remote-port", Input).value, allow_zero=False)
@@ -127,7 +128,10 @@ class ForwardScreen(ModalScreen[ForwardRequest | None]):
         )
 
     @on(Input.Submitted)
-    def _submitted(self, _: Input.Submitted) -> None:
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.submit(event.input)
+
+    def submit(self, field: Input) -> None:
         request, why = self.request()
         if request is None:
             self.query_one("#forward-error", Static).update(why)

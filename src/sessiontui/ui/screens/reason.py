@@ -9,6 +9,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from sessiontui.ui.widgets.dialog_input import DialogInput
+
 
 class ReasonScreen(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="reason.cancel")]
@@ -31,7 +33,7 @@ class ReasonScreen(ModalScreen[str | None]):
         with Vertical() as box:
             box.border_title = "Reason"
             yield Static(f"Role {self.role} asks why you open {self.what} (a ticket, a sentence):")
-            yield Input(
+            yield DialogInput(
                 value=self.default, placeholder="TICKET-123: restart the worker", id="reason"
             )
             yield Static("", id="reason-error", classes="error")
@@ -41,7 +43,10 @@ class ReasonScreen(ModalScreen[str | None]):
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
-        text = event.value.strip()
+        self.submit(event.input)
+
+    def submit(self, field: Input) -> None:
+        text = field.value.strip()
         if len(text) < 3:
             self.query_one("#reason-error", Static).update("a reason is required")
             return

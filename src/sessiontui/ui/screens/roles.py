@@ -24,6 +24,7 @@ from sessiontui.core.durations import (
 )
 from sessiontui.core.errors import SessiontuiError
 from sessiontui.core.roles import RoleSpec
+from sessiontui.ui.widgets.dialog_input import DialogInput, StepList
 
 
 @dataclass(frozen=True)
@@ -105,12 +106,13 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Take a role"
-            yield OptionList(
+            yield StepList(
                 *[Option(role_label(line), id=line.spec.name) for line in self.lines],
+                next_field="#duration",
                 id="role-options",
             )
             yield Static("Duration (15m minimum; e.g. 45m, 2h, 1h30m):")
-            yield Input(id="duration", placeholder="2h")
+            yield DialogInput(id="duration", placeholder="2h")
             yield Static("", id="duration-check", classes="error")
             yield Static("", id="chaining", classes="warning")
             yield Static(
@@ -197,7 +199,10 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
         self._check()
 
     @on(Input.Submitted, "#duration")
-    def _submitted(self, _: Input.Submitted) -> None:
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.submit(event.input)
+
+    def submit(self, field: Input) -> None:
         line = self.current
         seconds = self._check()
         if line is not None and seconds is not None:
