@@ -8,10 +8,8 @@ the lines on screen are ever rendered (and cached per row version, width and cur
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import ClassVar
 
-from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -25,91 +23,7 @@ from textual.strip import Strip
 from sessiontui.core.node import Node, sort_key
 from sessiontui.core.query import Query, haystack, parse_query
 from sessiontui.core.scope import out_of_scope_reason
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    title: str
-    width: int  # fixed width; name and note share what is left
-
-
-_NAME_MIN, _NAME_MAX, _NOTE_MIN = 12, 30, 12
-COLUMNS: tuple[Column, ...] = (
-    Column("name", "NAME", 0),
-    Column("id", "ID", 20),
-    Column("ping", "PING", 14),
-    Column("platform", "PLATFORM", 8),
-    Column("project", "PROJECT", 12),
-    Column("role", "ROLE", 10),
-    Column("ip", "IP", 15),
-    Column("region", "REGION", 14),
-    Column("note", "NOTE", 0),
-)
-# what goes first when the terminal is narrow: the least useful for picking a node
-_DROP_ORDER = ("note", "platform", "role", "region", "project", "ip", "ping")
-
-
-def _cell(node: Node, key: str) -> str:
-    if key == "name":
-        return node.display_name
-    if key == "id":
-        return node.id
-    if key == "ping":
-        return node.ping_status or ("unmanaged" if not node.managed else "-")
-    if key == "platform":
-        return node.platform or "-"
-    if key == "project":
-        return node.tags.get("project", "")
-    if key == "role":
-        return node.tags.get("Role", "")
-    if key == "ip":
-        return node.private_ip
-    if key == "region":
-        return node.region
-    return ""
-
-
-def _fit(text: str, width: int) -> str:
-    """Pad or truncate to exactly `width` cells; the ASCII fast path avoids cell maths."""
-    if width <= 0:
-        return ""
-    if text.isascii():
-        if len(text) > width:
-            return text[: width - 1] + "…"
-        return text.ljust(width)
-    length = cell_len(text)
-    if length <= width:
-        return text + " " * (width - length)
-    out, used = [], 0
-    for ch in text:
-        w = cell_len(ch)
-        if used + w > width - 1:
-            break
-        out.append(ch)
-        used += w
-    return "".join(out) + "…" + " " * (width - 1 - used)
-
-
-def layout(width: int) -> list[tuple[Column, int]]:
-    """Columns that fit in `width` cells and their widths (one-cell gaps, one-cell margin)."""
-    cols = list(COLUMNS)
-    dropping = list(_DROP_ORDER)
-    while True:
-        keys = {c.key for c in cols}
-        fixed = sum(c.width for c in cols) + len(cols) + 1
-        need = _NAME_MIN + (_NOTE_MIN if "note" in keys else 0)
-        if width - fixed >= need or not dropping:
-            break
-        drop = dropping.pop(0)
-        cols = [c for c in cols if c.key != drop]
-    avail = max(_NAME_MIN, width - fixed)
-    if "note" in keys:
-        name_w = min(_NAME_MAX, avail - _NOTE_MIN)
-        widths = {"name": name_w, "note": avail - name_w}
-    else:
-        widths = {"name": avail}
-    return [(c, widths.get(c.key, c.width)) for c in cols]
+from sessiontui.ui.widgets.columns import Column, cell_text, fit, layout
 
 
 class NodeList(ScrollView, can_focus=True):
@@ -591,13 +505,13 @@ class NodeList(ScrollView, can_focus=True):
         strip = self._line_cache.get(key)
         if strip is None:
             style = self._style("header")
-            text = " " + "".join(_fit(col.title, w) + " " for col, w in self._columns(width))
+            text = " " + "".join(fit(col.title, w) + " " for col, w in self._columns(width))
             titles = text.rstrip()
             gap = width - len(titles) - len(position)
             line = (
                 titles + " " * gap + position
                 if gap >= 1
-                else _fit(text, max(0, width - len(position))) + position
+                else fit(text, max(0, width - len(position))) + position
             )
             strip = Strip([Segment(line, style)], width)
             self._line_cache[key] = strip
@@ -605,7 +519,7 @@ class NodeList(ScrollView, can_focus=True):
 
     def _empty_strip(self, width: int) -> Strip:
         text = " no node matches the filter" if self._rows else " no nodes yet"
-        return Strip([Segment(_fit(text, width), self._style("empty"))], width)
+        return Strip([Segment(fit(text, width), self._style("empty"))], width)
 
     def _row_strip(self, row: int, width: int, selected: bool, show_reason: bool) -> Strip:
         node = self._rows[row]
@@ -635,7 +549,7 @@ class NodeList(ScrollView, can_focus=True):
         parts: list[str] = [" "]
         segs: list[Segment] = []
         for col, w in self._columns(width):
-            text = _fit(note if col.key == "note" else _cell(node, col.key), w)
+            text = fit(note if col.key == "note" else cell_text(node, col.key), w)
             if col.key == "ping" and colour_ping:
                 segs.append(Segment("".join(parts), base))
                 segs.append(Segment(text, base + self._style("online")))
