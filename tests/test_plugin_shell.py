@@ -159,3 +159,41 @@ def test_node_not_connected_is_exit_4(aws: AwsUnderTest, tmp_path: Path) -> None
     with pytest.raises(NotConnectableError) as e:
         sup.run_shell(aws.lost_id, handle_signals=False)
     assert e.value.exit_code == 4
+
+
+def test_newer_plugins_read_tilde_escapes_after_a_newline(
+    aws: AwsUnderTest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From 1.2.835.0 the plugin reads `~?` (help) and `~.` (end the session) at a line start;
+    the session then ends as a normal exit, terminated server-side."""
+    monkeypatch.setenv("SESSIONTUI_FAKE_PLUGIN_VERSION", "1.2.835.0")
+    child = spawn(aws, tmp_path)
+    child.expect(prompt(aws))
+    child.send("~?")
+    child.expect("~.  - terminate session")
+    child.sendline("echo mid~.line")  # not after a newline: plain text for the shell
+    child.expect("mid~.line\r\n")
+    child.expect(prompt(aws))
+    child.send("~.")
+    child.expect(r"Exiting session with sessionId: (\S+)\.")
+    sid = child.match.group(1)
+    child.expect(pexpect.EOF)
+    child.close()
+    out = wait_for_result(tmp_path)
+    assert out["how"] == "exited" and out["session_id"] == sid and out["terminated"] is True
+
+
+def test_older_plugins_pass_tilde_to_the_shell(
+    aws: AwsUnderTest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SESSIONTUI_FAKE_PLUGIN_VERSION", "1.2.707.0")
+    child = spawn(aws, tmp_path)
+    child.expect(prompt(aws))
+    child.send("~.")
+    child.sendline("")
+    child.expect(r"~\.: command not found")
+    child.expect(prompt(aws))
+    child.sendline("exit")
+    child.expect("Exiting session with sessionId")
+    child.expect(pexpect.EOF)
+    child.close()

@@ -35,7 +35,49 @@ RESPONSE_PREFIX = "AWS_SSM_START_SESSION_RESPONSE"
 SHELL_DOCUMENTS = ("", "SSM-SessionManagerRunShell")
 POLL_SECONDS = 0.5
 
+ESCAPES_FROM = (1, 2, 835, 0)  # plugins from here on read `~.` / `~?` after a newline in shells
+# The contract records that `~?` shows help, not its words: this wording is the stand-in's own, and
+# nothing in sessiontui reads it.
+ESCAPE_HELP = "\r\nSupported escape sequences:\r\n ~.  - terminate session\r\n ~?  - this message\r\n ~~  - send the escape character by typing it twice\r\n"
+
 _out_lock = threading.Lock()
+
+
+def _version() -> str:
+    return os.environ.get(VERSION_ENV) or DEFAULT_VERSION
+
+
+class Escapes:
+    """`~.` and `~?` right after a newline (or at the start), as newer plugins read them."""
+
+    def __init__(self) -> None:
+        self.at_line_start = True
+        self.tilde = False
+
+    def feed(self, data: bytes) -> tuple[bytes, str | None]:
+        """What to send on to the shell, and the escape command seen (".", "?"), if any."""
+        out = bytearray()
+        for byte in data:
+            ch = bytes([byte])
+            if self.tilde:
+                self.tilde = False
+                if ch in (b".", b"?"):
+                    return bytes(out), ch.decode()
+                out += b"~" if ch == b"~" else b"~" + ch
+            elif self.at_line_start and ch == b"~":
+                self.tilde = True
+                continue
+            else:
+                out += ch
+            self.at_line_start = ch in (b"\r", b"\n")
+        return bytes(out), None
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.strip().split("."))
+    except ValueError:
+        return ()
 
 
 def say(text: str) -> None:
@@ -222,6 +264,8 @@ def run_shell(session: Session) -> None:
     if stdin_tty:
         tty.setraw(0)
     stdin_open = True
+    escapes = Escapes() if _version_tuple(_version()) >= ESCAPES_FROM else None
+    ended_by_escape = False
     try:
         while True:
             fds = [master] + ([0] if stdin_open else [])
@@ -245,14 +289,25 @@ def run_shell(session: Session) -> None:
                     with contextlib.suppress(OSError):
                         os.write(master, b"\x04")
                     continue
+                if escapes is not None:
+                    data, command = escapes.feed(data)
+                    if command == "?":
+                        say(ESCAPE_HELP)
+                    elif command == ".":
+                        ended_by_escape = True
+                        break
                 os.write(master, data)
     finally:
         restore()
+    if ended_by_escape:
+        kill_shell()
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, 0)
     if session.ended_by_server is not None:
         session.exit_server_ended()
-    session.exit_normally("Session ended: the shell exited")
+    session.exit_normally(
+        "Session ended: ~. typed" if ended_by_escape else "Session ended: the shell exited"
+    )
 
 
 # --- port forward documents --------------------------------------------------------------------
@@ -364,7 +419,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         return
     if args == ["--version"]:
-        say((os.environ.get(VERSION_ENV) or DEFAULT_VERSION) + "\n")
+        say(_version() + "\n")
         return
     if len(args) < 6 or args[2] != "StartSession":
         op = args[2] if len(args) > 2 else args[0]
