@@ -197,3 +197,36 @@ def test_older_plugins_pass_tilde_to_the_shell(
     child.expect("Exiting session with sessionId")
     child.expect(pexpect.EOF)
     child.close()
+
+
+def test_the_plugin_ends_its_session_itself_with_the_keys_we_hand_it(aws: AwsUnderTest) -> None:
+    """Like the real plugin, the stand-in calls TerminateSession on a normal exit, signed with the
+    credentials in its environment: the ones build_command put there (the role's own). With keys
+    that do not sign, its call is refused and the session is left Disconnected, which is why the
+    runner terminates every session itself as well."""
+    from dataclasses import replace
+
+    from sessiontui.aws.sessions import start_session
+    from sessiontui.plugin.command import build_command
+    from sessiontui.plugin.locate import locate_plugin
+
+    plugin = locate_plugin(str(aws.plugin_path))
+    role = aws.role("FleetAdmin")
+    for creds, expected in ((role, "Terminated"), (replace(role, secret_access_key="wrong"), None)):
+        started = start_session(aws.client(role), aws.web_id)
+        cmd = build_command(plugin, started, creds)
+        child = pexpect.spawn(
+            cmd.argv[0], cmd.argv[1:], env=cmd.env, dimensions=(24, 80), timeout=20
+        )
+        child.expect(prompt(aws).encode())
+        child.sendline(b"exit")
+        child.expect(pexpect.EOF)
+        child.close()
+        record = aws.sb.state.sessions[started.session_id]
+        if expected:
+            assert aws.status(started.session_id) == "Terminated"
+            assert ":assumed-role/FleetAdmin/" in record.terminated_by
+        else:
+            assert aws.status(started.session_id) == "Disconnected"
+            assert record.terminated_by == ""
+            aws.terminate_elsewhere(started.session_id)

@@ -311,11 +311,22 @@ def test_stream_close_and_silent_agent(sandbox: Sandbox) -> None:
     sandbox.silent_agents = {target}
     started = admin.start_session(Target=target)
     assert stream(started["StreamUrl"], started["TokenValue"])[1]["agent"] == "silent"
+    # closing the data channel alone does not end the session: only TerminateSession does
     status, info = stream(started["StreamUrl"], started["TokenValue"], close="shell exited")
-    assert status == 200 and (info["status"], info["reason"]) == ("Terminated", "shell exited")
+    assert status == 200 and info["status"] == "Disconnected"
     sid = started["SessionId"]
-    history = admin.describe_sessions(State="History", Filters=[{"key": "SessionId", "value": sid}])
+    by_id = [{"key": "SessionId", "value": sid}]
+    active = admin.describe_sessions(State="Active", Filters=by_id)
+    assert active["Sessions"][0]["Status"] == "Disconnected"
+    resumed = admin.resume_session(SessionId=sid)
+    assert stream(resumed["StreamUrl"], resumed["TokenValue"])[1]["status"] == "Connected"
+    admin.terminate_session(SessionId=sid)
+    history = admin.describe_sessions(State="History", Filters=by_id)
     assert history["Sessions"][0]["Status"] == "Terminated"
+    record = sandbox.state.sessions[sid]
+    assert record.terminated_by.startswith("arn:aws:sts::") and ":assumed-role/FleetAdmin/" in (
+        record.terminated_by
+    )
 
 
 def _recv_until(sock: socket.socket, marker: bytes) -> bytes:

@@ -209,3 +209,46 @@ def test_second_sandbox_in_one_process_is_refused(sandbox: Sandbox) -> None:
     with pytest.raises(SandboxError, match="already running"):
         Sandbox().start()
     assert sandbox.running
+
+
+def test_bad_signatures_and_missing_session_tokens_are_refused_as_aws_does(
+    sandbox: Sandbox,
+) -> None:
+    """Requests with a key the sandbox knows are checked as SigV4 demands: the right secret,
+    and for temporary keys their own session token (each service answers in its own words)."""
+    env = sandbox.env()
+    wrong = {"AccessKeyId": env["AWS_ACCESS_KEY_ID"], "SecretAccessKey": "not-the-secret"}
+    wrong["SessionToken"] = ""
+    expected = {
+        "sts": ("SignatureDoesNotMatch", 403),
+        "ssm": ("InvalidSignatureException", 400),
+        "ec2": ("AuthFailure", 401),
+    }
+    for service, (code, status) in expected.items():
+        with pytest.raises(ClientError) as exc:
+            call(client(sandbox, service, creds=wrong), service)
+        assert (error_of(exc)[0], error_of(exc)[2]) == (code, status), service
+
+    role = sandbox.role_credentials("FleetAdmin", duration=900)
+    no_token = {**role, "SessionToken": ""}
+    other_token = {**role, "SessionToken": sandbox.role_credentials("FleetAdmin")["SessionToken"]}
+    expected = {
+        "sts": ("InvalidClientTokenId", 403),
+        "ssm": ("UnrecognizedClientException", 400),
+        "ec2": ("AuthFailure", 401),
+    }
+    for creds in (no_token, other_token):
+        for service, (code, status) in expected.items():
+            with pytest.raises(ClientError) as exc:
+                call(client(sandbox, service, creds=creds), service)
+            assert (error_of(exc)[0], error_of(exc)[2]) == (code, status), service
+    for service in expected:  # the same key, signed properly, works everywhere
+        call(client(sandbox, service, creds=role), service)
+
+
+def call(api: Any, service: str) -> Any:
+    if service == "sts":
+        return api.get_caller_identity()
+    if service == "ssm":
+        return api.describe_instance_information()
+    return api.describe_instances()

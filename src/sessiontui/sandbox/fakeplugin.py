@@ -26,6 +26,7 @@ import threading
 import time
 import tty
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -120,11 +121,54 @@ class Stream:
             self._request(self.url.rstrip("/") + "/close", json.dumps({"reason": reason}).encode())
 
 
+class SsmApi:
+    """The plugin's own AWS calls, signed with the credentials in its environment (the caller
+    puts the role's there) for the region and endpoint in its argv, as the real plugin's SDK
+    does. Failures are quiet: the real plugin logs them to its own log file."""
+
+    def __init__(self, region: str, endpoint: str) -> None:
+        self.region = region
+        self.endpoint = endpoint
+
+    def call(self, action: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        from sessiontui.sandbox import sigv4
+
+        key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
+        url = urllib.parse.urlsplit(self.endpoint)
+        if not key or not secret or not url.netloc:
+            return None  # no credentials: the real plugin would find none either
+        body = json.dumps(params).encode()
+        headers = sigv4.sign(
+            access_key=key,
+            secret=secret,
+            token=os.environ.get("AWS_SESSION_TOKEN") or None,
+            region=self.region,
+            service="ssm",
+            method="POST",
+            host=url.netloc,
+            path=url.path or "/",
+            headers={
+                "Content-Type": "application/x-amz-json-1.1",
+                "X-Amz-Target": f"AmazonSSM.{action}",
+            },
+            body=body,
+        )
+        req = urllib.request.Request(self.endpoint, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return dict(json.loads(resp.read() or b"{}"))
+        except (OSError, ValueError):
+            return None
+
+
 class Session:
-    def __init__(self, session_id: str, stream: Stream, info: dict[str, Any]) -> None:
+    def __init__(
+        self, session_id: str, stream: Stream, info: dict[str, Any], api: SsmApi | None = None
+    ) -> None:
         self.id = session_id
         self.stream = stream
         self.info = info
+        self.api = api
         self.closing = threading.Event()  # we are ending it ourselves: ignore Terminated polls
         self.ended_by_server: str | None = None
         self.on_server_end: list[Any] = []
@@ -154,7 +198,9 @@ class Session:
 
     def exit_normally(self, reason: str) -> None:
         self.closing.set()
-        self.stream.close(reason)
+        if self.api is not None:
+            self.api.call("TerminateSession", {"SessionId": self.id})
+        self.stream.close(reason)  # the data channel; alone it leaves the session Disconnected
         say(f"\n\nExiting session with sessionId: {self.id}.\n\n")
         self._clean()
         os._exit(0)
@@ -446,7 +492,7 @@ def main(argv: list[str] | None = None) -> None:
     except (OSError, ValueError) as e:
         say(f"Cannot perform start session: {e}\n")
         return
-    session = Session(session_id, stream, info)
+    session = Session(session_id, stream, info, SsmApi(args[1], args[5]))
     if info.get("agent") == "silent":
         # The websocket opened but the agent never answers: print nothing, hang until killed.
         while True:

@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs
 
-from sessiontui.sandbox import ssm_api, sts_api
+from sessiontui.sandbox import sigv4, ssm_api, sts_api
 from sessiontui.sandbox.demo import (
     DEMO_ACCESS_KEY_ID,
     DEMO_MFA_SERIAL,
@@ -111,6 +111,33 @@ def error_reply(service: str, err: AwsError, request_id: str) -> Reply:
     return Reply(err.status, xml.encode(), "text/xml", **{"x-amzn-RequestId": request_id})
 
 
+def _invalid_token(service: str) -> AwsError:
+    """A temporary key sent without its session token, or with another one."""
+    message = "The security token included in the request is invalid."
+    if service in EC2_STYLE:
+        return AwsError(
+            "AuthFailure", "AWS was not able to validate the provided access credentials", 401
+        )
+    if service in JSON_SERVICES:
+        return AwsError("UnrecognizedClientException", message, 400)
+    return AwsError("InvalidClientTokenId", message, 403)
+
+
+def _bad_signature(service: str) -> AwsError:
+    message = (
+        "The request signature we calculated does not match the signature you provided. Check "
+        "your AWS Secret Access Key and signing method. Consult the service documentation for "
+        "details."
+    )
+    if service in JSON_SERVICES:
+        return AwsError("InvalidSignatureException", message, 400)
+    if service in EC2_STYLE:
+        return AwsError(
+            "AuthFailure", "AWS was not able to validate the provided access credentials", 401
+        )
+    return AwsError("SignatureDoesNotMatch", message, 403)
+
+
 def parse_authorization(header: str) -> tuple[str, str, str]:
     """(access key id, region, service) from a SigV4 Authorization header; "" when absent."""
     try:
@@ -141,6 +168,44 @@ class SandboxApp:
             )
 
     # -- AWS ------------------------------------------------------------------------------------
+    def _check_signature(
+        self, environ: dict[str, Any], body: bytes, access_key: str, service: str
+    ) -> AwsError | None:
+        """AWS's answer to a request badly signed with a key the sandbox knows, or None.
+
+        Keys the sandbox never issued stay the operator's base user unchecked, as moto takes any
+        key (tests and foreign fleets use made-up ones). The request's age is not checked: the
+        clock_offset fault moves the sandbox's clock away from the signer's on purpose.
+        """
+        issued = self.state.keys.get(access_key)
+        if issued is not None:
+            secret, token = issued.secret_access_key, issued.session_token
+        elif access_key == DEMO_ACCESS_KEY_ID:
+            secret, token = DEMO_SECRET_ACCESS_KEY, None
+        else:
+            return None
+        headers = {
+            name[5:].replace("_", "-").lower(): str(value)
+            for name, value in environ.items()
+            if name.startswith("HTTP_")
+        }
+        for name in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            if environ.get(name):
+                headers[name.replace("_", "-").lower()] = str(environ[name])
+        if token is not None and headers.get("x-amz-security-token") != token:
+            return _invalid_token(service)
+        if not sigv4.verify(
+            secret=secret,
+            method=environ.get("REQUEST_METHOD", "GET"),
+            path=environ.get("PATH_INFO", "/"),
+            query=environ.get("QUERY_STRING", ""),
+            headers=headers,
+            body=body,
+            authorization=environ.get("HTTP_AUTHORIZATION", ""),
+        ):
+            return _bad_signature(service)
+        return None
+
     def _aws(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         state = self.state
         access_key, region, service = parse_authorization(environ.get("HTTP_AUTHORIZATION", ""))
@@ -168,6 +233,9 @@ class SandboxApp:
         if down:
             err = AwsError("ServiceUnavailable", "Service Unavailable", 503)
             return error_reply(service, err, request_id)(start_response)
+        refused = self._check_signature(environ, body, access_key, service)
+        if refused is not None:
+            return error_reply(service, refused, request_id)(start_response)
         if access_key and state.is_expired(access_key):
             code = "ExpiredTokenException" if service in JSON_SERVICES else "ExpiredToken"
             err = AwsError(code, "The security token included in the request is expired", 400)
@@ -259,12 +327,7 @@ class SandboxApp:
         if close:
             if method != "POST":
                 return json_reply({"error": "use POST"}, 405)
-            try:
-                data = self._json_body(environ)
-            except ValueError:
-                data = {}
-            reason = str(data.get("reason", "")) if isinstance(data, dict) else ""
-            ssm_api.terminate(self.state, record, reason)
+            ssm_api.disconnect(self.state, record)
         return json_reply(ssm_api.stream_json(self.state, record))
 
 

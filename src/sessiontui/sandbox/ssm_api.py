@@ -446,10 +446,21 @@ def terminate(state: SandboxState, record: SessionRecord, reason: str) -> None:
             record.end_reason = reason
 
 
+def disconnect(state: SandboxState, record: SessionRecord) -> None:
+    """The client closed its data channel without TerminateSession: the session lives on,
+    Disconnected (ResumeSession picks it up), until something terminates it."""
+    with state.lock:
+        if state.session_status(record) != "Terminated":
+            record.status = "Disconnected"
+
+
 def terminate_session(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
     session_id = str(req.params.get("SessionId", ""))
     record = state.sessions.get(session_id)
     if record is not None and record.region == req.region:
+        with state.lock:
+            if state.session_status(record) != "Terminated":
+                record.terminated_by = req.caller.arn
         terminate(state, record, TERMINATED_BY_OTHER)
     # AWS answers the same for an unknown or already terminated session: idempotent.
     return {"SessionId": session_id}
@@ -470,6 +481,7 @@ def resume_session(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
         )
     with state.lock:
         record.token = secrets.token_urlsafe(48)
+        record.status = "Connected"
     return {
         "SessionId": record.session_id,
         "TokenValue": record.token,

@@ -139,6 +139,7 @@ class SessionRecord:
     end: datetime | None = None
     end_reason: str = ""
     max_minutes: int = MAX_SESSION_MINUTES
+    terminated_by: str = ""  # the caller whose TerminateSession ended it
 
 
 class SandboxState:
