@@ -190,10 +190,6 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
     def _highlighted(self, _: OptionList.OptionHighlighted) -> None:
         self._fill_duration()
 
-    @on(OptionList.OptionSelected)
-    def _selected(self, _: OptionList.OptionSelected) -> None:
-        self.query_one("#duration", Input).focus()
-
     @on(Input.Changed, "#duration")
     def _duration_changed(self, _: Input.Changed) -> None:
         self._check()
