@@ -78,7 +78,7 @@ class AwsUnderTest:
 @contextmanager
 def aws_under_test(sb: Any) -> Iterator[AwsUnderTest]:
     """Around the module's running Sandbox (the `sandbox` fixture of tests/conftest.py)."""
-    from sessiontui.sandbox.ssm_api import node_name, node_tags
+    from sessiontui.sandbox.ssm_nodes import node_name, node_tags
 
     try:
         region = sb.regions[0]

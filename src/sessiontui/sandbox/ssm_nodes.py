@@ -1,0 +1,251 @@
+"""SSM's view of the fleet, as moto 5.2 lacks it: DescribeInstanceInformation and the tags of
+hybrid nodes, over moto's EC2 instances and the sandbox's own managed nodes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from typing import Any
+
+from sessiontui.sandbox.demo import DEMO_ACCOUNT
+from sessiontui.sandbox.ssm_protocol import (
+    SsmRequest,
+    epoch,
+    max_results,
+    modeled,
+    page_offset,
+    page_token,
+    validation,
+)
+from sessiontui.sandbox.state import MANAGED_INSTANCE, ManagedNode, SandboxState
+
+DEFAULT_PAGE = 10  # small on purpose: a client that forgets to page is caught at once
+LEGACY_FILTER_KEYS = [
+    "InstanceIds",
+    "AgentVersion",
+    "PingStatus",
+    "PlatformTypes",
+    "ActivationIds",
+    "IamRole",
+    "ResourceType",
+    "AssociationStatus",
+]
+# the Filters list takes the legacy keys, tag-key and tag:K (checked apart)
+NEW_FILTER_KEYS = {*LEGACY_FILTER_KEYS, "tag-key"}
+ALLOWED_VALUES = {
+    "PingStatus": {"Online", "ConnectionLost", "Inactive"},
+    "PlatformTypes": {"Windows", "Linux", "MacOS"},
+    "ResourceType": {"EC2Instance", "ManagedInstance"},
+}
+
+
+# -- moto's EC2 view of a node --------------------------------------------------------------------
+
+
+def ec2_backend(region: str) -> Any:
+    from moto.ec2.models import ec2_backends
+
+    return ec2_backends[DEMO_ACCOUNT][region]
+
+
+def ec2_instance(region: str, instance_id: str) -> Any:
+    """The moto instance, or None; O(n) in moto, so only for rare lookups."""
+    if not instance_id.startswith("i-"):
+        return None
+    try:
+        return ec2_backend(region).get_instance(instance_id)
+    except Exception:  # moto raises its own InvalidInstanceID error
+        return None
+
+
+def node_tags(region: str, node: ManagedNode | None, instance_id: str) -> dict[str, str]:
+    if node is not None and node.is_hybrid:
+        return node.tags
+    return dict(ec2_backend(region).tags.get(instance_id, {}))
+
+
+def ec2_state(node: ManagedNode) -> str:
+    if node.ec2 is None:
+        return ""
+    return str(node.ec2._state.name)
+
+
+def node_name(region: str, node: ManagedNode | None, instance_id: str) -> str:
+    tags = node_tags(region, node, instance_id)
+    if tags.get("Name"):
+        return tags["Name"]
+    if node is not None:
+        return node.name or node.computer_name or instance_id
+    return instance_id
+
+
+# -- DescribeInstanceInformation ------------------------------------------------------------------
+
+
+def instance_information(state: SandboxState, node: ManagedNode) -> dict[str, Any]:
+    now = state.now()
+    ping = now - timedelta(seconds=node.ping_age)
+    out: dict[str, Any] = {
+        "InstanceId": node.instance_id,
+        "PingStatus": node.ping_status,
+        "LastPingDateTime": epoch(ping),
+        "AgentVersion": node.agent_version,
+        "IsLatestVersion": node.is_latest_version,
+        "PlatformType": node.platform_type,
+        "PlatformName": node.platform_name,
+        "PlatformVersion": node.platform_version,
+        "ResourceType": node.resource_type,
+        "IPAddress": node.ip_address,
+        "ComputerName": node.computer_name,
+        "IamRole": node.iam_role,
+        "AssociationStatus": node.association_status,
+        "SourceId": node.instance_id,
+        "SourceType": "AWS::SSM::ManagedInstance" if node.is_hybrid else "AWS::EC2::Instance",
+    }
+    if node.association_status:
+        out["LastAssociationExecutionDate"] = epoch(ping - timedelta(minutes=30))
+        out["LastSuccessfulAssociationExecutionDate"] = epoch(ping - timedelta(minutes=30))
+    if node.is_hybrid:
+        out["Name"] = node.name
+        out["ActivationId"] = node.activation_id
+        out["RegistrationDate"] = epoch(now - timedelta(seconds=node.registration_age))
+    return out
+
+
+def _check_values(key: str, values: Any, path: str) -> list[str]:
+    if not isinstance(values, list) or not values or len(values) > 100:
+        raise validation(path, values, "Member must have length between 1 and 100")
+    allowed = ALLOWED_VALUES.get(key)
+    if allowed:
+        for v in values:
+            if v not in allowed:
+                raise modeled(
+                    "InvalidInstanceInformationFilterValue",
+                    f"{v} is not a valid value for filter {key}.",
+                )
+    return [str(v) for v in values]
+
+
+def _parse_filters(params: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    out: list[tuple[str, list[str]]] = []
+    for i, item in enumerate(params.get("InstanceInformationFilterList") or [], 1):
+        key = item.get("key", "")
+        if key not in LEGACY_FILTER_KEYS:
+            raise validation(
+                f"instanceInformationFilterList.{i}.member.key",
+                key,
+                "Member must satisfy enum value set: [" + ", ".join(LEGACY_FILTER_KEYS) + "]",
+            )
+        path = f"instanceInformationFilterList.{i}.member.valueSet"
+        out.append((key, _check_values(key, item.get("valueSet"), path)))
+    for i, item in enumerate(params.get("Filters") or [], 1):
+        key = str(item.get("Key", ""))
+        if key not in NEW_FILTER_KEYS and not (key.startswith("tag:") and len(key) > 4):
+            raise modeled("InvalidFilterKey", f"The filter key {key} is not valid.")
+        out.append((key, _check_values(key, item.get("Values"), f"filters.{i}.member.values")))
+    return out
+
+
+def _matches(
+    state: SandboxState, region: str, node: ManagedNode, key: str, values: list[str]
+) -> bool:
+    if key.startswith("tag:") or key == "tag-key":
+        tags = node_tags(region, node, node.instance_id)
+        if key == "tag-key":
+            return any(v in tags for v in values)
+        return tags.get(key[4:]) in values
+    field_of = {
+        "InstanceIds": node.instance_id,
+        "AgentVersion": node.agent_version,
+        "PingStatus": node.ping_status,
+        "PlatformTypes": node.platform_type,
+        "ActivationIds": node.activation_id,
+        "IamRole": node.iam_role,
+        "ResourceType": node.resource_type,
+        "AssociationStatus": node.association_status,
+    }
+    return field_of[key] in values
+
+
+_query_cache: dict[tuple[str, str], tuple[int, list[str]]] = {}
+
+
+def describe_instance_information(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
+    params = req.params
+    limit = max_results(params, 5, 50, DEFAULT_PAGE)
+    filters = _parse_filters(params)
+    digest = hashlib.sha256(json.dumps([req.region, filters], sort_keys=True).encode()).hexdigest()[
+        :16
+    ]
+    offset = page_offset(state, params["NextToken"], digest) if "NextToken" in params else 0
+    with state.lock:
+        cached = _query_cache.get((state.nonce, digest))
+        if cached and cached[0] == state.version:
+            ids = cached[1]
+        else:
+            nodes = list(state.nodes.get(req.region, {}).values())
+            ids = [
+                n.instance_id
+                for n in nodes
+                if all(_matches(state, req.region, n, k, v) for k, v in filters)
+            ]
+            if len(_query_cache) > 256:  # many distinct filters: start over rather than grow
+                _query_cache.clear()
+            _query_cache[(state.nonce, digest)] = (state.version, ids)
+        page_ids = ids[offset : offset + limit]
+        region_nodes = state.nodes.get(req.region, {})
+        page = [instance_information(state, region_nodes[i]) for i in page_ids if i in region_nodes]
+    out: dict[str, Any] = {"InstanceInformationList": page}
+    if offset + limit < len(ids):
+        out["NextToken"] = page_token(state, offset + limit, digest)
+    return out
+
+
+# -- tags of hybrid nodes -------------------------------------------------------------------------
+
+
+def _hybrid_node(state: SandboxState, req: SsmRequest) -> ManagedNode | None:
+    """The node for a ManagedInstance tag call, None to let moto answer other resource types."""
+    if req.params.get("ResourceType") != MANAGED_INSTANCE:
+        return None
+    rid = str(req.params.get("ResourceId", ""))
+    node = state.find_node(req.region, rid)
+    if node is None or not node.is_hybrid:
+        raise modeled(
+            "InvalidResourceId", "The resource ID is not valid. Verify the ID and try again."
+        )
+    return node
+
+
+def list_tags_for_resource(state: SandboxState, req: SsmRequest) -> dict[str, Any] | None:
+    node = _hybrid_node(state, req)
+    if node is None:
+        return None
+    with state.lock:
+        return {"TagList": [{"Key": k, "Value": v} for k, v in node.tags.items()]}
+
+
+def add_tags_to_resource(state: SandboxState, req: SsmRequest) -> dict[str, Any] | None:
+    node = _hybrid_node(state, req)
+    if node is None:
+        return None
+    tags = req.params.get("Tags") or []
+    with state.lock:
+        if len({**node.tags, **{t["Key"]: t["Value"] for t in tags}}) > 1000:
+            raise modeled("TooManyTagsError", "The Targets parameter includes too many tags.")
+        for t in tags:
+            node.tags[str(t["Key"])] = str(t["Value"])
+        state.version += 1
+    return {}
+
+
+def remove_tags_from_resource(state: SandboxState, req: SsmRequest) -> dict[str, Any] | None:
+    node = _hybrid_node(state, req)
+    if node is None:
+        return None
+    with state.lock:
+        for key in req.params.get("TagKeys") or []:
+            node.tags.pop(str(key), None)
+        state.version += 1
+    return {}
