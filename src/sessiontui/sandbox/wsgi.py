@@ -1,0 +1,334 @@
+"""The sandbox's WSGI layer in front of moto: AWS's error shapes, signature checks, faults, the
+actions moto lacks (SSM, STS), the sandbox's own control and stream endpoints, then moto."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs
+
+from sessiontui.sandbox import sigv4, ssm_api, sts_api
+from sessiontui.sandbox.demo import (
+    DEMO_ACCESS_KEY_ID,
+    DEMO_MFA_SERIAL,
+    DEMO_SECRET_ACCESS_KEY,
+)
+from sessiontui.sandbox.state import AwsError, SandboxState
+
+log = logging.getLogger("sessiontui.sandbox")
+
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+JSON_SERVICES = {"ssm"}  # JSON 1.1 protocol: errors as {"__type", "message"}
+EC2_STYLE = {"ec2"}  # EC2's own XML: <Response><Errors><Error>
+THROTTLED_SERVICES = {"ssm", "ec2"}
+STREAM_PREFIX = "/_sandbox/stream/"
+
+
+class Reply:
+    def __init__(
+        self, status: int, body: bytes, content_type: str = "application/json", **headers: str
+    ) -> None:
+        self.status = status
+        self.body = body
+        self.headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+        self.headers += list(headers.items())
+
+    def __call__(self, start_response: StartResponse) -> list[bytes]:
+        reason = _REASONS.get(self.status, "Error")
+        start_response(f"{self.status} {reason}", self.headers)
+        return [self.body]
+
+
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
+_REASONS |= {405: "Method Not Allowed", 500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+def json_reply(data: Any, status: int = 200) -> Reply:
+    return Reply(status, json.dumps(data).encode(), "application/json")
+
+
+def aws_json_reply(data: Any, request_id: str) -> Reply:
+    body = json.dumps(data).encode()
+    return Reply(200, body, "application/x-amz-json-1.1", **{"x-amzn-RequestId": request_id})
+
+
+def error_reply(service: str, err: AwsError, request_id: str) -> Reply:
+    if service in JSON_SERVICES:
+        body = json.dumps({"__type": err.code, err.message_key: err.message}).encode()
+        return Reply(
+            err.status,
+            body,
+            "application/x-amz-json-1.1",
+            **{"x-amzn-RequestId": request_id, "x-amzn-ErrorType": err.code},
+        )
+    from xml.sax.saxutils import escape
+
+    if service in EC2_STYLE:
+        xml = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error>'
+            f"<Code>{err.code}</Code><Message>{escape(err.message)}</Message>"
+            f"</Error></Errors><RequestID>{request_id}</RequestID></Response>"
+        )
+    else:
+        kind = "Receiver" if err.status >= 500 else "Sender"
+        xml = (
+            '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+            f"<Error><Type>{kind}</Type><Code>{err.code}</Code>"
+            f"<Message>{escape(err.message)}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+        )
+    return Reply(err.status, xml.encode(), "text/xml", **{"x-amzn-RequestId": request_id})
+
+
+def _invalid_token(service: str) -> AwsError:
+    """A temporary key sent without its session token, or with another one."""
+    message = "The security token included in the request is invalid."
+    if service in EC2_STYLE:
+        return AwsError(
+            "AuthFailure", "AWS was not able to validate the provided access credentials", 401
+        )
+    if service in JSON_SERVICES:
+        return AwsError("UnrecognizedClientException", message, 400)
+    return AwsError("InvalidClientTokenId", message, 403)
+
+
+def _bad_signature(service: str) -> AwsError:
+    message = (
+        "The request signature we calculated does not match the signature you provided. Check "
+        "your AWS Secret Access Key and signing method. Consult the service documentation for "
+        "details."
+    )
+    if service in JSON_SERVICES:
+        return AwsError("InvalidSignatureException", message, 400)
+    if service in EC2_STYLE:
+        return AwsError(
+            "AuthFailure", "AWS was not able to validate the provided access credentials", 401
+        )
+    return AwsError("SignatureDoesNotMatch", message, 403)
+
+
+def parse_authorization(header: str) -> tuple[str, str, str]:
+    """(access key id, region, service) from a SigV4 Authorization header; "" when absent."""
+    try:
+        credential = header.split("Credential=", 1)[1].split(",", 1)[0].strip()
+        key, _date, region, service, _terminator = credential.split("/")
+    except (IndexError, ValueError):
+        return "", "", ""
+    return key, region, service.lower()
+
+
+class SandboxApp:
+    """WSGI: the sandbox's own endpoints, faults, and the AWS actions moto lacks; moto for the rest."""
+
+    def __init__(self, state: SandboxState, moto_app: WsgiApp) -> None:
+        self.state = state
+        self.moto_app = moto_app
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        try:
+            if path.startswith("/_sandbox/"):
+                return self._sandbox(environ, path)(start_response)
+            return self._aws(environ, start_response)
+        except Exception:
+            log.exception("sandbox request failed: %s", path)
+            return json_reply({"__type": "InternalServerError", "message": "sandbox error"}, 500)(
+                start_response
+            )
+
+    # -- AWS ------------------------------------------------------------------------------------
+    def _check_signature(
+        self, environ: dict[str, Any], body: bytes, access_key: str, service: str
+    ) -> AwsError | None:
+        """AWS's answer to a request badly signed with a key the sandbox knows, or None.
+
+        Keys the sandbox never issued stay the operator's base user unchecked, as moto takes any
+        key (tests and foreign fleets use made-up ones). The request's age is not checked: the
+        clock_offset fault moves the sandbox's clock away from the signer's on purpose.
+        """
+        issued = self.state.keys.get(access_key)
+        if issued is not None:
+            secret, token = issued.secret_access_key, issued.session_token
+        elif access_key == DEMO_ACCESS_KEY_ID:
+            secret, token = DEMO_SECRET_ACCESS_KEY, None
+        else:
+            return None
+        headers = {
+            name[5:].replace("_", "-").lower(): str(value)
+            for name, value in environ.items()
+            if name.startswith("HTTP_")
+        }
+        for name in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            if environ.get(name):
+                headers[name.replace("_", "-").lower()] = str(environ[name])
+        if token is not None and headers.get("x-amz-security-token") != token:
+            return _invalid_token(service)
+        if not sigv4.verify(
+            secret=secret,
+            method=environ.get("REQUEST_METHOD", "GET"),
+            path=environ.get("PATH_INFO", "/"),
+            query=environ.get("QUERY_STRING", ""),
+            headers=headers,
+            body=body,
+            authorization=environ.get("HTTP_AUTHORIZATION", ""),
+        ):
+            return _bad_signature(service)
+        return None
+
+    def _aws(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        state = self.state
+        access_key, region, service = parse_authorization(environ.get("HTTP_AUTHORIZATION", ""))
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        form: dict[str, str] = {}
+        if target:
+            action = target.rsplit(".", 1)[-1]
+        else:
+            raw = body.decode("utf-8", "replace") or environ.get("QUERY_STRING", "")
+            form = {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+            action = form.get("Action", "")
+        request_id = secrets.token_hex(16)
+        with state.lock:
+            state.calls[(service, action)] += 1
+            faults = state.faults
+            down = faults.down
+            throttled = (
+                service in THROTTLED_SERVICES
+                and faults.throttle_rate > 0
+                and state.rng.random() < faults.throttle_rate
+            )
+        if down:
+            err = AwsError("ServiceUnavailable", "Service Unavailable", 503)
+            return error_reply(service, err, request_id)(start_response)
+        refused = self._check_signature(environ, body, access_key, service)
+        if refused is not None:
+            return error_reply(service, refused, request_id)(start_response)
+        if access_key and state.is_expired(access_key):
+            code = "ExpiredTokenException" if service in JSON_SERVICES else "ExpiredToken"
+            err = AwsError(code, "The security token included in the request is expired", 400)
+            return error_reply(service, err, request_id)(start_response)
+        if throttled:
+            if service == "ec2":
+                err = AwsError("RequestLimitExceeded", "Request limit exceeded.", 503)
+            else:
+                err = AwsError("ThrottlingException", "Rate exceeded", 400)
+            return error_reply(service, err, request_id)(start_response)
+        caller = state.caller_for(access_key)
+        try:
+            if service == "ssm" and action in ssm_api.HANDLERS:
+                try:
+                    params = json.loads(body or b"{}")
+                except ValueError:
+                    raise AwsError("SerializationException", "Malformed JSON") from None
+                req = ssm_api.SsmRequest(region or "us-east-1", caller, params)
+                result = ssm_api.HANDLERS[action](state, req)
+                if result is not None:
+                    return aws_json_reply(result, request_id)(start_response)
+            elif service == "sts" and action in sts_api.HANDLERS:
+                xml = sts_api.HANDLERS[action](state, caller, form)
+                return Reply(200, xml.encode(), "text/xml", **{"x-amzn-RequestId": request_id})(
+                    start_response
+                )
+        except AwsError as err:
+            return error_reply(service, err, request_id)(start_response)
+        return self.moto_app(environ, start_response)
+
+    # -- the sandbox's own endpoints --------------------------------------------------------------
+    def _sandbox(self, environ: dict[str, Any], path: str) -> Reply:
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path.startswith(STREAM_PREFIX):
+            return self._stream(environ, method, path[len(STREAM_PREFIX) :])
+        if path == "/_sandbox/control":
+            if method == "POST":
+                try:
+                    self.apply_control(self._json_body(environ))
+                except (ValueError, TypeError) as exc:
+                    return json_reply({"error": str(exc)}, 400)
+            return json_reply(self.state.faults.to_json())
+        if path == "/_sandbox/calls":
+            if method == "DELETE":
+                with self.state.lock:
+                    self.state.calls.clear()
+            with self.state.lock:
+                calls = {f"{s}:{a}": n for (s, a), n in sorted(self.state.calls.items())}
+            return json_reply({"calls": calls})
+        if path == "/_sandbox/totp":
+            return json_reply({"code": self.state.unused_code(), "serial": DEMO_MFA_SERIAL})
+        return json_reply({"error": "no such sandbox endpoint"}, 404)
+
+    def apply_control(self, data: Any) -> None:
+        if not isinstance(data, dict):
+            raise ValueError("control body must be a JSON object")
+        faults = self.state.faults
+        unknown = set(data) - {"throttle_rate", "down", "silent_agents", "clock_offset"}
+        if unknown:
+            raise ValueError(f"unknown control keys: {sorted(unknown)}")
+        with self.state.lock:
+            if "throttle_rate" in data:
+                rate = float(data["throttle_rate"])
+                if not 0 <= rate <= 1:
+                    raise ValueError("throttle_rate must be between 0 and 1")
+                faults.throttle_rate = rate
+            if "down" in data:
+                faults.down = bool(data["down"])
+            if "silent_agents" in data:
+                faults.silent_agents = {str(x) for x in data["silent_agents"]}
+            if "clock_offset" in data:
+                faults.clock_offset = float(data["clock_offset"])
+
+    @staticmethod
+    def _json_body(environ: dict[str, Any]) -> Any:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        return json.loads(raw or b"{}")
+
+    def _stream(self, environ: dict[str, Any], method: str, rest: str) -> Reply:
+        close = rest.endswith("/close")
+        session_id = rest[: -len("/close")] if close else rest
+        record = self.state.sessions.get(session_id)
+        if record is None:
+            return json_reply({"error": "unknown session"}, 404)
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        if not secrets.compare_digest(auth.encode(), f"Bearer {record.token}".encode()):
+            return json_reply({"error": "bad token"}, 401)
+        if close:
+            if method != "POST":
+                return json_reply({"error": "use POST"}, 405)
+            ssm_api.disconnect(self.state, record)
+        return json_reply(ssm_api.stream_json(self.state, record))
+
+
+def quiet_handler() -> type:
+    """moto's request handler, quiet (access logs would scribble over the TUI) and tracked."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    class Handler(MotoRequestHandler):
+        server: Any
+
+        def setup(self) -> None:
+            super().setup()
+            with self.server.sandbox_conns_lock:
+                self.server.sandbox_conns.add(self.connection)
+
+        def finish(self) -> None:
+            with self.server.sandbox_conns_lock:
+                self.server.sandbox_conns.discard(self.connection)
+            with contextlib.suppress(OSError):
+                super().finish()
+
+        def log_request(self, code: Any = "-", size: Any = "-") -> None:
+            log.debug("%s %s", self.requestline, code)
+
+        def log(self, type: str, message: str, *args: Any) -> None:
+            log.debug(message, *args)
+
+    return Handler
