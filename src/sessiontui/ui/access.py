@@ -1,4 +1,5 @@
-"""Who the operator is right now, and what they may open: the role, its clock, shells, forwards.
+"""Who the operator is right now: the role, its MFA, its clock, and what ends when it expires.
+Opening shells and forwards with it is `opening.SessionOpener`'s part.
 
 A plain object the app owns. Blocking work goes to workers (`app.run_worker(thread=True)`);
 screens it opens report back through their dismiss callbacks.
@@ -16,18 +17,13 @@ from textual.css.query import NoMatches
 
 from sessiontui.core.credentials import Credentials
 from sessiontui.core.durations import WARN_AT, format_duration, format_remaining
-from sessiontui.core.errors import SessiontuiError, TargetError
-from sessiontui.core.node import Node
-from sessiontui.core.query import parse_query
+from sessiontui.core.errors import SessiontuiError
 from sessiontui.core.roles import RoleSpec
-from sessiontui.core.scope import out_of_scope_reason
-from sessiontui.core.target import resolve_target
 from sessiontui.ui.messages import SessionsStopped
 
 # The dialogs are imported where they open: none of them is needed for the first frame.
 if TYPE_CHECKING:
     from sessiontui.ui.app import SessiontuiApp
-    from sessiontui.ui.screens.forward import ForwardRequest
     from sessiontui.ui.screens.roles import RoleChoice
 
 
@@ -42,14 +38,6 @@ class ActiveRole:
     def remaining(self, now: Any) -> float | None:
         exp = self.credentials.expiration
         return None if exp is None else max(0.0, (exp - now).total_seconds())
-
-
-def node_matches_target(node: Node, target: str) -> bool:
-    """Whether a preset's target (id, Name, or K=V) names this node."""
-    t = target.strip()
-    if t in (node.id, node.name):
-        return True
-    return "=" in t and parse_query(t).matches(node)
 
 
 class AccessController:
@@ -379,149 +367,3 @@ class AccessController:
             self.app.post_message(SessionsStopped(count, why, then))
 
         self.app.run_worker(work, thread=True, group="end-sessions", exit_on_error=False)
-
-    # ---- opening sessions -------------------------------------------------------------------
-
-    def session_credentials(self) -> Credentials | None:
-        if self.active is not None:
-            return self.active.credentials
-        if self.roles():
-            return None
-        # no JIT roles configured: the base identity opens sessions itself
-        try:
-            found: Any = self.services.factory.session.get_credentials()
-            frozen = found.get_frozen_credentials()
-        except Exception:
-            return None
-        return Credentials(str(frozen.access_key), str(frozen.secret_key), frozen.token)
-
-    def supervisor(self, region: str) -> Any:
-        """Blocking (client creation, plugin lookup): call from a worker or inside suspend."""
-        from sessiontui.plugin.supervisor import SessionSupervisor
-
-        creds = self.session_credentials()
-        if creds is None:
-            raise SessiontuiError("no role taken: press r to choose one")
-        factory = (
-            self.active.factory
-            if self.active is not None and self.active.factory is not None
-            else self.services.factory
-        )
-        return SessionSupervisor(
-            ssm=factory.client("ssm", region),
-            credentials=creds,
-            plugin=self.plugin(),
-            audit=self.audit,
-            clock=self.services.clock,
-        )
-
-    def _ready(self, node: Node | None, what: str, then: Callable[[], None]) -> bool:
-        """Checks before a session; False when it cannot start (and the operator was told)."""
-        if node is None:
-            return False
-        if not node.connectable:
-            self.app.notify(
-                f"{node.display_name}: {node.why}", title="not connectable", severity="warning"
-            )
-            return False
-        if self.active is None and self.session_credentials() is None:
-            self.app.notify(f"choose a role to open {what}", timeout=4)
-            self.choose_role(then=then)
-            return False
-        if self.active is not None:
-            why = out_of_scope_reason(node, self.active.spec.scope)
-            if why:
-                self.app.notify(
-                    f"{node.display_name}: {why}",
-                    title=f"role {self.active.spec.name}",
-                    severity="error",
-                )
-                return False
-        return True
-
-    def _with_reason(self, what: str, go: Callable[[str | None], None]) -> None:
-        from sessiontui.ui.screens.reason import ReasonScreen
-
-        role = self.active.spec if self.active else None
-        if role is None or not role.reason_required:
-            go(self.services.reason)
-            return
-
-        def answered(reason: str | None) -> None:
-            if reason:
-                go(reason)
-
-        self.app.push_screen(ReasonScreen(role.name, what, self.services.reason), answered)
-
-    def connect(self, node: Node | None) -> None:
-        if not self._ready(node, "a shell", lambda: self.connect(node)):
-            return
-        assert node is not None
-        self._with_reason(f"a shell on {node.display_name}", lambda r: self._shell(node, r))
-
-    def _shell(self, node: Node, reason: str | None) -> None:
-        from textual.app import SuspendNotSupported
-
-        from sessiontui.plugin.signals import ShutdownRequested
-
-        try:
-            with self.app.suspend():
-                result = self.supervisor(node.region).run_shell(node, reason=reason)
-        except SuspendNotSupported:
-            self.app.notify("this terminal cannot hand over to a shell", severity="error")
-            return
-        except ShutdownRequested:
-            self.app.exit(1)
-            return
-        except SessiontuiError as exc:
-            self.app.notify(
-                "\n".join(exc.lines()), title=f"shell on {node.display_name}", severity="error"
-            )
-            return
-        except KeyboardInterrupt:
-            self.app.notify(f"shell on {node.display_name} interrupted", severity="warning")
-            return
-        self.app.notify(shell_summary(node, result), title="shell ended", timeout=10)
-
-    def forward(self, node: Node | None) -> None:
-        from sessiontui.ui.screens.forward import ForwardScreen
-
-        if not self._ready(node, "a port forward", lambda: self.forward(node)):
-            return
-        assert node is not None
-        presets = list(getattr(self.config, "forwards", None) or [])
-
-        def chosen(request: ForwardRequest | None) -> None:
-            if request is None:
-                return
-            target = node
-            if request.preset_target and not node_matches_target(node, request.preset_target):
-                try:
-                    target = resolve_target(
-                        self.app.main_screen.node_list.nodes, request.preset_target
-                    )
-                except TargetError as exc:
-                    self.app.notify("\n".join(exc.lines()), title="preset target", severity="error")
-                    return
-                if not self._ready(target, "a port forward", lambda: None):
-                    return
-            self._with_reason(
-                f"a port forward through {target.display_name}",
-                lambda r: self._start_forward(target, request, r),
-            )
-
-        self.app.push_screen(ForwardScreen(node, presets), chosen)
-
-    def _start_forward(self, node: Node, request: ForwardRequest, reason: str | None) -> None:
-        self.app.forwards.start(node, request, reason)
-
-
-def shell_summary(node: Node, result: Any) -> str:
-    took = format_remaining(getattr(result, "seconds", 0.0))
-    how = str(getattr(result, "how", ""))
-    reason = getattr(result, "reason", "") or how
-    line = f"shell on {node.display_name} ended after {took}: {reason}"
-    error = getattr(result, "terminate_error", "")
-    if error:
-        line += f" (TerminateSession: {error})"
-    return line

@@ -16,6 +16,7 @@ from sessiontui.ui.commands import SessiontuiCommands
 from sessiontui.ui.forwarding import ForwardBook
 from sessiontui.ui.keys import APP_BINDINGS, FORWARDS_BINDINGS
 from sessiontui.ui.messages import ForwardChanged, ForwardFailed, SessionsStopped
+from sessiontui.ui.opening import SessionOpener
 from sessiontui.ui.screens.main import MainScreen
 from sessiontui.ui.services import AppServices
 from sessiontui.ui.widgets.node_list import NodeList
@@ -34,6 +35,7 @@ class SessiontuiApp(App[int]):
         self.main_screen = MainScreen(services)
         self.forwards = ForwardBook(self)
         self.access = AccessController(self)
+        self.opener = SessionOpener(self, self.access)
 
     def get_default_screen(self) -> Screen[Any]:
         return self.main_screen
@@ -101,10 +103,10 @@ class SessiontuiApp(App[int]):
         self.access.tick()
 
     def connect(self, node: Node | None) -> None:
-        self.access.connect(node)
+        self.opener.connect(node)
 
     def forward(self, node: Node | None) -> None:
-        self.access.forward(node)
+        self.opener.forward(node)
 
     def show_forwards(self) -> None:
         from sessiontui.ui.screens.forwards import ForwardsScreen

@@ -63,14 +63,14 @@ class ForwardBook:
     def start(self, node: Node, request: ForwardRequest, reason: str | None) -> ForwardEntry:
         entry = ForwardEntry(next(self._keys), node, request, reason)
         self._entries[entry.key] = entry
-        access = self.app.access
+        opener = self.app.opener
 
         def work() -> None:
             def changed(fw: Any) -> None:
                 self.app.post_message(ForwardChanged(entry.key, fw.copy()))
 
             try:
-                supervisor = access.supervisor(node.region)
+                supervisor = opener.supervisor(node.region)
                 session = supervisor.start_forward(
                     node,
                     request.remote_port,
