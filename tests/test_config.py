@@ -9,15 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from sessiontui.aws_profiles import aws_profile_roles, profile_mfa_serial, read_aws_profiles
 from sessiontui.config import (
     Config,
     ForwardPreset,
     MfaConfig,
-    aws_profile_roles,
     load_config,
     parse_config,
-    profile_mfa_serial,
-    read_aws_profiles,
 )
 from sessiontui.core.errors import ConfigError, ExitCode
 

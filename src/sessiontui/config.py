@@ -1,4 +1,5 @@
-"""The TOML config (keys as in the design's Configuration section) and ~/.aws/config roles.
+"""The TOML config (keys as in the design's Configuration section), plus ~/.aws/config's roles
+(read by `aws_profiles`).
 
 Every mistake is reported as `config.toml:LINE: what is wrong` (ConfigError, exit 2). tomllib gives
 no positions, so `_LineIndex` scans the source text for the line of each key and table. Unknown
@@ -8,7 +9,6 @@ seeds live in the environment (`totp_secret_env`) or behind a command (`totp_com
 
 from __future__ import annotations
 
-import configparser
 import difflib
 import re
 import shlex
@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from sessiontui import paths
+from sessiontui.aws_profiles import aws_profile_roles, read_aws_profiles
 from sessiontui.core.durations import ABSOLUTE_MAX, DEFAULT_ROLE_MAX, MIN_DURATION, parse_duration
 from sessiontui.core.errors import ConfigError, UsageError
-from sessiontui.core.roles import RoleSpec
+from sessiontui.core.roles import ROLE_ARN, RoleSpec
 
-ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+", re.ASCII)
 # AWS SerialNumber: an MFA device ARN or a hardware token's serial
 MFA_SERIAL = re.compile(
     r"arn:aws[a-z-]*:iam::\d{12}:mfa/[\w+=,.@/-]+|[\w+=/:,.@-]{9,256}", re.ASCII
@@ -444,62 +444,6 @@ def parse_config(text: str, file: Path) -> Config:
     return config
 
 
-# -- ~/.aws/config -----------------------------------------------------------------------------
-
-
-def read_aws_profiles(path: Path | None = None) -> dict[str, dict[str, str]]:
-    """Profiles of ~/.aws/config (AWS_CONFIG_FILE honoured): name -> settings. {} if unreadable."""
-    file = path if path is not None else paths.aws_config_file()
-    parser = configparser.RawConfigParser(strict=False)
-    try:
-        with open(file, encoding="utf-8") as fh:
-            parser.read_file(fh)
-    except (OSError, UnicodeDecodeError, configparser.Error):
-        return {}
-    out: dict[str, dict[str, str]] = {}
-    for section in parser.sections():
-        if section == "default":
-            name = "default"
-        elif section.startswith("profile "):
-            name = section[len("profile ") :].strip()
-        else:
-            continue  # sso-session, services, ...
-        out[name] = {k: v.strip() for k, v in parser.items(section)}
-    return out
-
-
-def aws_profile_roles(
-    profiles: Mapping[str, Mapping[str, str]], warnings: list[str] | None = None
-) -> dict[str, RoleSpec]:
-    """The profiles that assume a role, as RoleSpecs named after the profile."""
-    out: dict[str, RoleSpec] = {}
-    for name, settings in profiles.items():
-        arn = settings.get("role_arn")
-        if not arn:
-            continue
-        if not ROLE_ARN.fullmatch(arn):
-            if warnings is not None:
-                warnings.append(f"~/.aws/config profile {name}: role_arn is not a role ARN")
-            continue
-        duration = DEFAULT_ROLE_MAX
-        if settings.get("duration_seconds"):
-            try:
-                duration = parse_duration(settings["duration_seconds"])
-            except UsageError:
-                if warnings is not None:
-                    warnings.append(f"~/.aws/config profile {name}: duration_seconds unreadable")
-        out[name] = RoleSpec(
-            name=name,
-            arn=arn,
-            duration=duration,
-            source_profile=settings.get("source_profile") or None,
-            mfa_serial=settings.get("mfa_serial") or None,
-            origin=f"aws-profile:{name}",
-            external_id=settings.get("external_id") or None,
-        )
-    return out
-
-
 def load_config(path: Path | None = None, *, aws_config: Path | None = None) -> Config:
     """The config file (defaults when there is none) plus the roles of ~/.aws/config.
 
@@ -525,8 +469,3 @@ def load_config(path: Path | None = None, *, aws_config: Path | None = None) -> 
     for name, role in profile_roles.items():
         config.roles.setdefault(name, role)
     return config
-
-
-def profile_mfa_serial(profile: str | None, aws_config: Path | None = None) -> str | None:
-    """The mfa_serial a profile (default: "default") declares in ~/.aws/config, if any."""
-    return read_aws_profiles(aws_config).get(profile or "default", {}).get("mfa_serial") or None

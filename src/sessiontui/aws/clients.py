@@ -43,7 +43,7 @@ def env_region() -> str | None:
 
 def profile_region(profile: str | None) -> str | None:
     """The profile's region from ~/.aws/config, read without importing botocore."""
-    from sessiontui.config import read_aws_profiles
+    from sessiontui.aws_profiles import read_aws_profiles
 
     name = (
         profile

@@ -29,7 +29,8 @@ from botocore.exceptions import (
 
 from sessiontui.aws.credcache import CredentialCache
 from sessiontui.aws.mfa import AskCode, CodeSource, MfaState, make_code_source, obtain_code
-from sessiontui.config import Config, MfaConfig, profile_mfa_serial
+from sessiontui.aws_profiles import profile_mfa_serial
+from sessiontui.config import Config, MfaConfig
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
 from sessiontui.core.credentials import Credentials
 from sessiontui.core.durations import CHAINED_MAX, chaining_warning, check_duration
