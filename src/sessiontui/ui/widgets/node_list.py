@@ -1,8 +1,8 @@
 """The fleet table: a Line API ScrollView, because the fleet can be 10,000 rows.
 
-A DataTable builds per-cell renderables and relayouts on every change; here a row is a
-`Node` plus a precomputed lowercase haystack, the filter is a list of row indexes, and only
-the lines on screen are ever rendered (and cached per row version, width and cursor state).
+A DataTable builds per-cell renderables and relayouts on every change; here the rows, their
+order and the filter live in `core.fleet_rows.FleetRows`, and only the lines on screen are ever
+rendered (and cached per row version, width and cursor state).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from sessiontui.core.node import Node, sort_key
-from sessiontui.core.query import Query, haystack, parse_query
-from sessiontui.core.scope import out_of_scope_reason
+from sessiontui.core.fleet_rows import FleetRows
+from sessiontui.core.node import Node
+from sessiontui.core.query import Query
 from sessiontui.ui.widgets.columns import Column, cell_text, fit, layout
 
 
@@ -96,71 +96,56 @@ class NodeList(ScrollView, can_focus=True):
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self._rows: list[Node] = []
-        self._hay: list[str] = []
-        self._keys: list[tuple[str, str, str]] = []
-        self._version: list[int] = []
-        self._stale: list[bool] = []
-        self._scope_reason: list[str] = []
-        self._pos: dict[str, int] = {}
-        self._seen: set[str] | None = None
-        self._order: list[int] = []
-        self._order_dirty = False
-        self._visible: list[int] = []
+        self.rows = FleetRows()
         self._cursor = 0
         self._anchor_id: str | None = None  # the node the operator chose; sticks across filters
         self._highlight_key: tuple[str, int] | None = None
-        self._query: Query = parse_query("")
-        self._scope: Mapping[str, str] | None = None
-        self._show_out_of_scope = False
         self._line_cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._styles: dict[str, Style] | None = None
         self._columns_cache: tuple[int, list[tuple[Column, int]]] | None = None
 
-    # ---- data -------------------------------------------------------------------------------
+    # ---- data: FleetRows holds it; every change ends in _show ---------------------------------
 
     @property
     def total_count(self) -> int:
-        return len(self._rows)
+        return len(self.rows.nodes)
 
     @property
     def visible_count(self) -> int:
-        return len(self._visible)
+        return len(self.rows.visible)
 
     @property
     def hidden_out_of_scope(self) -> int:
-        if self._show_out_of_scope:
-            return 0
-        return sum(1 for r in self._scope_reason if r)
+        return self.rows.hidden_out_of_scope
 
     @property
     def nodes(self) -> list[Node]:
-        return list(self._rows)
+        return list(self.rows.nodes)
 
     def visible_nodes(self) -> list[Node]:
-        return [self._rows[i] for i in self._visible]
+        return self.rows.visible_nodes()
 
     def node(self, node_id: str) -> Node | None:
-        i = self._pos.get(node_id)
-        return None if i is None else self._rows[i]
+        return self.rows.node(node_id)
 
     def is_stale(self, node_id: str) -> bool:
-        i = self._pos.get(node_id)
-        return i is not None and self._stale[i]
+        i = self.rows.row_of(node_id)
+        return i is not None and self.rows.stale[i]
 
     def scope_reason(self, node_id: str) -> str:
-        i = self._pos.get(node_id)
-        return "" if i is None else self._scope_reason[i]
+        i = self.rows.row_of(node_id)
+        return "" if i is None else self.rows.scope_reason[i]
 
     @property
     def stale_count(self) -> int:
-        return sum(self._stale)
+        return sum(self.rows.stale)
 
     @property
     def selected_node(self) -> Node | None:
-        if not self._visible:
+        visible = self.rows.visible
+        if not visible:
             return None
-        return self._rows[self._visible[min(self._cursor, len(self._visible) - 1)]]
+        return self.rows.nodes[visible[min(self._cursor, len(visible) - 1)]]
 
     @property
     def cursor(self) -> int:
@@ -168,135 +153,59 @@ class NodeList(ScrollView, can_focus=True):
 
     def set_nodes(self, nodes: Iterable[Node], *, stale: bool = False) -> None:
         """Replace every row (the cached inventory at start, or a test's fleet)."""
-        self._rows, self._hay, self._keys = [], [], []
-        self._version, self._stale, self._scope_reason = [], [], []
-        self._pos = {}
-        self._line_cache.clear()
-        for node in nodes:
-            self._append(node, stale)
-        self._order_dirty = True
-        self._refilter()
-
-    def _append(self, node: Node, stale: bool) -> None:
-        self._pos[node.id] = len(self._rows)
-        self._rows.append(node)
-        self._hay.append(haystack(node))
-        self._keys.append(sort_key(node))
-        self._version.append(0)
-        self._stale.append(stale)
-        self._scope_reason.append(out_of_scope_reason(node, self._scope))
+        self._line_cache.clear()  # cache keys hold row indexes
+        self.rows.replace(nodes, stale=stale)
+        self._show()
 
     def upsert(self, nodes: Iterable[Node]) -> int:
         """Add new rows and update known ones in place; returns how many rows changed."""
-        changed = 0
-        seen = self._seen
-        for node in nodes:
-            if seen is not None:
-                seen.add(node.id)
-            i = self._pos.get(node.id)
-            if i is None:
-                self._append(node, False)
-                self._order_dirty = True
-                changed += 1
-                continue
-            was_stale = self._stale[i]
-            self._stale[i] = False
-            if self._rows[i] == node:
-                if was_stale:
-                    self._version[i] += 1
-                    changed += 1
-                continue
-            key = sort_key(node)
-            if key != self._keys[i]:
-                self._keys[i] = key
-                self._order_dirty = True
-            self._rows[i] = node
-            self._hay[i] = haystack(node)
-            self._scope_reason[i] = out_of_scope_reason(node, self._scope)
-            self._version[i] += 1
-            changed += 1
+        changed = self.rows.upsert(nodes)
         if changed:
-            self._refilter()
+            self._show()
         return changed
 
     def begin_listing(self) -> None:
-        """A refresh starts: remember which ids it mentions, to drop the rest at the end."""
-        self._seen = set()
+        self.rows.begin_listing()
 
     @property
     def seen_count(self) -> int:
-        return len(self._seen) if self._seen is not None else 0
+        return self.rows.seen_count
 
     def end_listing(self, complete_regions: Iterable[str]) -> int:
         """Rows of fully listed regions that the refresh never mentioned are gone from AWS."""
-        seen = self._seen or set()
-        self._seen = None
-        done = set(complete_regions)
-        keep = [i for i, n in enumerate(self._rows) if n.id in seen or n.region not in done]
-        dropped = len(self._rows) - len(keep)
+        dropped = self.rows.end_listing(complete_regions)
         if dropped:
-            self._rows = [self._rows[i] for i in keep]
-            self._hay = [self._hay[i] for i in keep]
-            self._keys = [self._keys[i] for i in keep]
-            self._version = [self._version[i] for i in keep]
-            self._stale = [self._stale[i] for i in keep]
-            self._scope_reason = [self._scope_reason[i] for i in keep]
-            self._pos = {n.id: i for i, n in enumerate(self._rows)}
             self._line_cache.clear()  # cache keys hold row indexes, which just moved
-            self._order_dirty = True
-            self._refilter()
+            self._show()
         return dropped
 
     # ---- filter, scope ----------------------------------------------------------------------
 
     @property
     def current_query(self) -> Query:
-        return self._query
+        return self.rows.query
 
     def set_query(self, query: Query | str) -> None:
-        self._query = parse_query(query) if isinstance(query, str) else query
-        self._refilter()
+        self.rows.set_query(query)
+        self._show()
 
     def set_scope(self, scope: Mapping[str, str] | None) -> None:
-        self._scope = dict(scope) if scope else None
-        self._scope_reason = [out_of_scope_reason(n, self._scope) for n in self._rows]
         self._line_cache.clear()
-        self._refilter()
+        self.rows.set_scope(scope)
+        self._show()
 
     @property
     def show_out_of_scope(self) -> bool:
-        return self._show_out_of_scope
+        return self.rows.show_out_of_scope
 
     @show_out_of_scope.setter
     def show_out_of_scope(self, value: bool) -> None:
-        if value != self._show_out_of_scope:
-            self._show_out_of_scope = value
-            self._refilter()
+        if self.rows.set_show_out_of_scope(value):
+            self._show()
 
-    def _refilter(self) -> None:
-        if self._order_dirty:
-            keys = self._keys
-            self._order = sorted(range(len(self._rows)), key=keys.__getitem__)
-            self._order_dirty = False
-        order = self._order
-        if not self._show_out_of_scope and any(self._scope_reason):
-            reasons = self._scope_reason
-            order = [i for i in order if not reasons[i]]
-        q = self._query
-        if q.empty:
-            visible = list(order)
-        elif not q.predicates:
-            hay = self._hay
-            if len(q.words) == 1:
-                w = q.words[0]
-                visible = [i for i in order if w in hay[i]]
-            else:
-                words = q.words
-                visible = [i for i in order if all(w in hay[i] for w in words)]
-        else:
-            rows, hay = self._rows, self._hay
-            visible = [i for i in order if q.matches(rows[i], hay[i])]
-        self._visible = visible
+    def _show(self) -> None:
+        """After the rows changed: cursor, size, title, a repaint, and the highlighted node."""
+        visible = self.rows.visible
         self._place_cursor()
         self.virtual_size = Size(self.size.width, len(visible) + 1)
         self._update_title()
@@ -307,23 +216,24 @@ class NodeList(ScrollView, can_focus=True):
         self._announce()
 
     def _place_cursor(self) -> None:
-        if not self._visible:
+        visible = self.rows.visible
+        if not visible:
             self._cursor = 0
             return
         if self._anchor_id is not None:
-            row = self._pos.get(self._anchor_id)
+            row = self.rows.row_of(self._anchor_id)
             if row is not None:
                 try:
-                    self._cursor = self._visible.index(row)
+                    self._cursor = visible.index(row)
                     return
                 except ValueError:
                     pass
         # nothing chosen yet (or it is filtered out): stay on the same row number, so rows
         # streaming in during the first listing do not drag the cursor around
-        self._cursor = max(0, min(self._cursor, len(self._visible) - 1))
+        self._cursor = max(0, min(self._cursor, len(visible) - 1))
 
     def _update_title(self) -> None:
-        title = f"Nodes {len(self._visible)}/{len(self._rows)}"
+        title = f"Nodes {self.visible_count}/{self.total_count}"
         hidden = self.hidden_out_of_scope
         if hidden:
             title += f" · {hidden} out of scope hidden"
@@ -331,7 +241,8 @@ class NodeList(ScrollView, can_focus=True):
 
     def _announce(self) -> None:
         node = self.selected_node
-        key = None if node is None else (node.id, self._version[self._pos[node.id]])
+        row = None if node is None else self.rows.row_of(node.id)
+        key = None if node is None or row is None else (node.id, self.rows.version[row])
         if key != self._highlight_key:
             self._highlight_key = key
             self.post_message(self.Highlighted(self, node))
@@ -339,24 +250,25 @@ class NodeList(ScrollView, can_focus=True):
     # ---- cursor -----------------------------------------------------------------------------
 
     def select_id(self, node_id: str) -> bool:
-        row = self._pos.get(node_id)
+        row = self.rows.row_of(node_id)
         if row is None:
             return False
         self._anchor_id = node_id
         try:
-            pos = self._visible.index(row)
+            pos = self.rows.visible.index(row)
         except ValueError:
             return False
         self.move_cursor(pos)
         return True
 
     def move_cursor(self, pos: int) -> None:
-        if not self._visible:
+        visible = self.rows.visible
+        if not visible:
             return
-        pos = max(0, min(pos, len(self._visible) - 1))
+        pos = max(0, min(pos, len(visible) - 1))
         old = self._cursor
         self._cursor = pos
-        self._anchor_id = self._rows[self._visible[pos]].id
+        self._anchor_id = self.rows.nodes[visible[pos]].id
         if old != pos:
             # lines are virtual: data row p sits on line p + 1, under the header
             self.refresh_line(old + 1)
@@ -419,17 +331,17 @@ class NodeList(ScrollView, can_focus=True):
         self.move_cursor(self._cursor + direction * step)
 
     def action_edge(self, end: int) -> None:
-        self.move_cursor(len(self._visible) - 1 if end else 0)
+        self.move_cursor(len(self.rows.visible) - 1 if end else 0)
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
         if offset is None or offset.y < 1:
             return
         pos = round(self.scroll_offset.y) + offset.y - 1
-        if 0 <= pos < len(self._visible):
+        if 0 <= pos < len(self.rows.visible):
             self.move_cursor(pos)
             if event.chain >= 2:
-                self.post_message(self.Activated(self._rows[self._visible[pos]]))
+                self.post_message(self.Activated(self.rows.nodes[self.rows.visible[pos]]))
 
     # ---- rendering --------------------------------------------------------------------------
 
@@ -447,7 +359,7 @@ class NodeList(ScrollView, can_focus=True):
         super()._on_blur(event)
 
     def on_resize(self, event: events.Resize) -> None:
-        self.virtual_size = Size(self.size.width, len(self._visible) + 1)
+        self.virtual_size = Size(self.size.width, len(self.rows.visible) + 1)
         self._scroll_to_cursor()
 
     def _style(self, name: str) -> Style:
@@ -479,14 +391,15 @@ class NodeList(ScrollView, can_focus=True):
         if y == 0:
             return self._header_strip(width)
         pos = round(self.scroll_offset.y) + y - 1
-        if pos >= len(self._visible):
+        rows = self.rows
+        if pos >= len(rows.visible):
             if pos == 0:
                 return self._empty_strip(width)
             return Strip.blank(width, self._style("base"))
-        row = self._visible[pos]
+        row = rows.visible[pos]
         selected = pos == self._cursor
-        show_reason = self._show_out_of_scope and bool(self._scope_reason[row])
-        key = (row, self._version[row], width, selected, show_reason, self.has_focus)
+        show_reason = rows.show_out_of_scope and bool(rows.scope_reason[row])
+        key = (row, rows.version[row], width, selected, show_reason, self.has_focus)
         strip = self._line_cache.get(key)
         if strip is None:
             strip = self._row_strip(row, width, selected, show_reason)
@@ -495,9 +408,9 @@ class NodeList(ScrollView, can_focus=True):
 
     def _position(self) -> str:
         """Where the cursor is, at the header's right: it stands in for a scrollbar."""
-        if not self._visible:
+        if not self.rows.visible:
             return ""
-        return f"{self._cursor + 1:,}/{len(self._visible):,} "
+        return f"{self._cursor + 1:,}/{len(self.rows.visible):,} "
 
     def _header_strip(self, width: int) -> Strip:
         position = self._position()
@@ -518,16 +431,16 @@ class NodeList(ScrollView, can_focus=True):
         return strip
 
     def _empty_strip(self, width: int) -> Strip:
-        text = " no node matches the filter" if self._rows else " no nodes yet"
+        text = " no node matches the filter" if self.rows.nodes else " no nodes yet"
         return Strip([Segment(fit(text, width), self._style("empty"))], width)
 
     def _row_strip(self, row: int, width: int, selected: bool, show_reason: bool) -> Strip:
-        node = self._rows[row]
+        node = self.rows.nodes[row]
         why = node.why
         if show_reason:
             base = self._style("out-of-scope")
             # the row has little room: the details pane carries the full sentence
-            reason = self._scope_reason[row].removeprefix("outside role scope: ")
+            reason = self.rows.scope_reason[row].removeprefix("outside role scope: ")
             note = "scope: " + reason.split(" (needs", 1)[0]
         elif (
             node.ping_status == "ConnectionLost" and node.managed and node.state in ("", "running")
@@ -540,7 +453,7 @@ class NodeList(ScrollView, can_focus=True):
         else:
             base = self._style("base")
             note = ""
-        if self._stale[row]:
+        if self.rows.stale[row]:
             base = base + self._style("stale")
         if selected:
             base = base + self._style("cursor")

@@ -1,0 +1,174 @@
+"""The fleet as the node list shows it: rows in display order, filtered by a query and a role's
+scope, updated in place while listings stream in. Pure: the widget only draws it.
+
+Built for 10,000+ rows: a row is a `Node` plus a precomputed lowercase haystack and sort key, the
+filter is a list of row indexes, and the display order is sorted only when a key changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from sessiontui.core.node import Node, sort_key
+from sessiontui.core.query import Query, haystack, parse_query
+from sessiontui.core.scope import out_of_scope_reason
+
+
+class FleetRows:
+    def __init__(self) -> None:
+        self.nodes: list[Node] = []
+        self.version: list[int] = []  # bumped when a row's content changes: a cache key
+        self.stale: list[bool] = []  # from the cached inventory, not yet seen by a listing
+        self.scope_reason: list[str] = []  # why a row is outside the role's scope, or ""
+        self.visible: list[int] = []  # row indexes that pass scope and query, in display order
+        self.query: Query = parse_query("")
+        self.scope: Mapping[str, str] | None = None
+        self.show_out_of_scope = False
+        self._hay: list[str] = []
+        self._keys: list[tuple[str, str, str]] = []
+        self._pos: dict[str, int] = {}
+        self._seen: set[str] | None = None
+        self._order: list[int] = []
+        self._order_dirty = False
+
+    # ---- reading ----------------------------------------------------------------------------
+
+    def row_of(self, node_id: str) -> int | None:
+        return self._pos.get(node_id)
+
+    def node(self, node_id: str) -> Node | None:
+        i = self._pos.get(node_id)
+        return None if i is None else self.nodes[i]
+
+    def visible_nodes(self) -> list[Node]:
+        return [self.nodes[i] for i in self.visible]
+
+    @property
+    def hidden_out_of_scope(self) -> int:
+        if self.show_out_of_scope:
+            return 0
+        return sum(1 for r in self.scope_reason if r)
+
+    @property
+    def seen_count(self) -> int:
+        return len(self._seen) if self._seen is not None else 0
+
+    # ---- changing ---------------------------------------------------------------------------
+
+    def replace(self, nodes: Iterable[Node], *, stale: bool = False) -> None:
+        """Every row anew (the cached inventory at start, or a test's fleet)."""
+        self.nodes, self._hay, self._keys = [], [], []
+        self.version, self.stale, self.scope_reason = [], [], []
+        self._pos = {}
+        for node in nodes:
+            self._append(node, stale)
+        self._order_dirty = True
+        self.refilter()
+
+    def _append(self, node: Node, stale: bool) -> None:
+        self._pos[node.id] = len(self.nodes)
+        self.nodes.append(node)
+        self._hay.append(haystack(node))
+        self._keys.append(sort_key(node))
+        self.version.append(0)
+        self.stale.append(stale)
+        self.scope_reason.append(out_of_scope_reason(node, self.scope))
+
+    def upsert(self, nodes: Iterable[Node]) -> int:
+        """Add new rows and update known ones in place; how many rows changed (0: no refilter)."""
+        changed = 0
+        seen = self._seen
+        for node in nodes:
+            if seen is not None:
+                seen.add(node.id)
+            i = self._pos.get(node.id)
+            if i is None:
+                self._append(node, False)
+                self._order_dirty = True
+                changed += 1
+                continue
+            was_stale = self.stale[i]
+            self.stale[i] = False
+            if self.nodes[i] == node:
+                if was_stale:
+                    self.version[i] += 1
+                    changed += 1
+                continue
+            key = sort_key(node)
+            if key != self._keys[i]:
+                self._keys[i] = key
+                self._order_dirty = True
+            self.nodes[i] = node
+            self._hay[i] = haystack(node)
+            self.scope_reason[i] = out_of_scope_reason(node, self.scope)
+            self.version[i] += 1
+            changed += 1
+        if changed:
+            self.refilter()
+        return changed
+
+    def begin_listing(self) -> None:
+        """A refresh starts: remember which ids it mentions, to drop the rest at the end."""
+        self._seen = set()
+
+    def end_listing(self, complete_regions: Iterable[str]) -> int:
+        """Rows of fully listed regions that the refresh never mentioned are gone from AWS; how
+        many went (row indexes moved when any did)."""
+        seen = self._seen or set()
+        self._seen = None
+        done = set(complete_regions)
+        keep = [i for i, n in enumerate(self.nodes) if n.id in seen or n.region not in done]
+        dropped = len(self.nodes) - len(keep)
+        if dropped:
+            self.nodes = [self.nodes[i] for i in keep]
+            self._hay = [self._hay[i] for i in keep]
+            self._keys = [self._keys[i] for i in keep]
+            self.version = [self.version[i] for i in keep]
+            self.stale = [self.stale[i] for i in keep]
+            self.scope_reason = [self.scope_reason[i] for i in keep]
+            self._pos = {n.id: i for i, n in enumerate(self.nodes)}
+            self._order_dirty = True
+            self.refilter()
+        return dropped
+
+    def set_query(self, query: Query | str) -> None:
+        self.query = parse_query(query) if isinstance(query, str) else query
+        self.refilter()
+
+    def set_scope(self, scope: Mapping[str, str] | None) -> None:
+        self.scope = dict(scope) if scope else None
+        self.scope_reason = [out_of_scope_reason(n, self.scope) for n in self.nodes]
+        self.refilter()
+
+    def set_show_out_of_scope(self, value: bool) -> bool:
+        """Whether anything changed."""
+        if value == self.show_out_of_scope:
+            return False
+        self.show_out_of_scope = value
+        self.refilter()
+        return True
+
+    def refilter(self) -> None:
+        if self._order_dirty:
+            keys = self._keys
+            self._order = sorted(range(len(self.nodes)), key=keys.__getitem__)
+            self._order_dirty = False
+        order = self._order
+        if not self.show_out_of_scope and any(self.scope_reason):
+            reasons = self.scope_reason
+            order = [i for i in order if not reasons[i]]
+        q = self.query
+        if q.empty:
+            visible = list(order)
+        elif not q.predicates:
+            hay = self._hay
+            if len(q.words) == 1:
+                w = q.words[0]
+                visible = [i for i in order if w in hay[i]]
+            else:
+                words = q.words
+                visible = [i for i in order if all(w in hay[i] for w in words)]
+        else:
+            nodes, hay = self.nodes, self._hay
+            visible = [i for i in order if q.matches(nodes[i], hay[i])]
+        self.visible = visible

@@ -1,0 +1,60 @@
+"""FleetRows, the node list's model, without Textual: order, filter, scope, streaming updates."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sessiontui.core.fleet_rows import FleetRows
+from test_ui_support import make_fleet
+
+
+def names(rows: FleetRows) -> list[str]:
+    return [n.display_name for n in rows.visible_nodes()]
+
+
+def test_rows_show_in_name_order_and_filter_by_words_and_terms() -> None:
+    rows = FleetRows()
+    rows.replace(make_fleet(40), stale=True)
+    assert names(rows) == sorted(names(rows), key=str.casefold) and len(rows.visible) == 40
+    assert all(rows.stale)
+    rows.set_query("web")
+    assert names(rows) and all("web" in n for n in names(rows))
+    rows.set_query("project=Staging region:eu")
+    assert rows.visible_nodes() and all(
+        n.tags["project"] == "Staging" and n.region == "eu-west-1" for n in rows.visible_nodes()
+    )
+    rows.set_query("")
+    assert len(rows.visible) == 40
+
+
+def test_upsert_updates_in_place_and_end_listing_drops_what_aws_no_longer_has() -> None:
+    fleet = make_fleet(20)
+    rows = FleetRows()
+    rows.replace(fleet, stale=True)
+    rows.begin_listing()
+    first = fleet[0]
+    renamed = replace(first, name="zzz-last", tags={**first.tags, "Name": "zzz-last"})
+    assert rows.upsert([renamed, *fleet[1:10]]) == 10  # one changed, nine no longer stale
+    i = rows.row_of(first.id)
+    assert i is not None and rows.version[i] == 1 and not rows.stale[i]
+    assert names(rows)[-1] == "zzz-last"  # re-sorted by its new name
+    assert rows.upsert(fleet[1:10]) == 0  # nothing new: no refilter needed
+    assert rows.seen_count == 10
+    # us-east-1 was listed completely: its rows the listing never mentioned are gone
+    dropped = rows.end_listing(["us-east-1"])
+    gone = [n for n in fleet[10:] if n.region == "us-east-1"]
+    assert dropped == len(gone) and all(rows.node(n.id) is None for n in gone)
+    assert all(rows.node(n.id) is not None for n in fleet[10:] if n.region == "eu-west-1")
+
+
+def test_scope_hides_rows_until_shown_with_their_reason() -> None:
+    rows = FleetRows()
+    rows.replace(make_fleet(30))
+    rows.set_scope({"project": "Production"})
+    assert rows.hidden_out_of_scope > 0
+    assert all(n.tags["project"] == "Production" for n in rows.visible_nodes())
+    assert rows.set_show_out_of_scope(True) and len(rows.visible) == 30
+    assert not rows.set_show_out_of_scope(True)
+    assert rows.hidden_out_of_scope == 0
+    outside = [i for i in rows.visible if rows.scope_reason[i]]
+    assert outside and all("project" in rows.scope_reason[i] for i in outside)
