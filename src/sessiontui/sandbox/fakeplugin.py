@@ -1,9 +1,10 @@
 """Stand-in for session-manager-plugin, keeping its process contract (ssm-plugin-contract.md).
 
-Run as a program. Standard library only and no sessiontui imports: it must start fast, and the
-sandbox package's __init__ pulls in moto. The "websocket" is the sandbox's stream endpoint
-(docs/architecture.md): GET it to learn the session, POST /close when the remote shell exits,
-poll it to notice a TerminateSession from elsewhere.
+Run as a program (by path, see plugin_wrapper). It imports only the standard library and two
+small sandbox modules (fakeplugin_support, sigv4); the sandbox package loads moto lazily, so the
+stand-in starts in about 0.1 s. The "websocket" is the sandbox's stream endpoint
+(docs/architecture.md): GET it to learn the session, POST /close when it ends (after its own
+signed TerminateSession), poll it to notice a TerminateSession from elsewhere.
 """
 
 from __future__ import annotations
@@ -30,55 +31,25 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from sessiontui.sandbox.fakeplugin_support import (
+    ESCAPE_HELP,
+    ESCAPES_FROM,
+    Escapes,
+    SsmApi,
+    version_tuple,
+)
+
 DEFAULT_VERSION = "1.2.707.0"
 VERSION_ENV = "SESSIONTUI_FAKE_PLUGIN_VERSION"
 RESPONSE_PREFIX = "AWS_SSM_START_SESSION_RESPONSE"
 SHELL_DOCUMENTS = ("", "SSM-SessionManagerRunShell")
 POLL_SECONDS = 0.5
 
-ESCAPES_FROM = (1, 2, 835, 0)  # plugins from here on read `~.` / `~?` after a newline in shells
-# The contract records that `~?` shows help, not its words: this wording is the stand-in's own, and
-# nothing in sessiontui reads it.
-ESCAPE_HELP = "\r\nSupported escape sequences:\r\n ~.  - terminate session\r\n ~?  - this message\r\n ~~  - send the escape character by typing it twice\r\n"
-
 _out_lock = threading.Lock()
 
 
 def _version() -> str:
     return os.environ.get(VERSION_ENV) or DEFAULT_VERSION
-
-
-class Escapes:
-    """`~.` and `~?` right after a newline (or at the start), as newer plugins read them."""
-
-    def __init__(self) -> None:
-        self.at_line_start = True
-        self.tilde = False
-
-    def feed(self, data: bytes) -> tuple[bytes, str | None]:
-        """What to send on to the shell, and the escape command seen (".", "?"), if any."""
-        out = bytearray()
-        for byte in data:
-            ch = bytes([byte])
-            if self.tilde:
-                self.tilde = False
-                if ch in (b".", b"?"):
-                    return bytes(out), ch.decode()
-                out += b"~" if ch == b"~" else b"~" + ch
-            elif self.at_line_start and ch == b"~":
-                self.tilde = True
-                continue
-            else:
-                out += ch
-            self.at_line_start = ch in (b"\r", b"\n")
-        return bytes(out), None
-
-
-def _version_tuple(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in text.strip().split("."))
-    except ValueError:
-        return ()
 
 
 def say(text: str) -> None:
@@ -119,46 +90,6 @@ class Stream:
     def close(self, reason: str) -> None:
         with contextlib.suppress(OSError, ValueError):
             self._request(self.url.rstrip("/") + "/close", json.dumps({"reason": reason}).encode())
-
-
-class SsmApi:
-    """The plugin's own AWS calls, signed with the credentials in its environment (the caller
-    puts the role's there) for the region and endpoint in its argv, as the real plugin's SDK
-    does. Failures are quiet: the real plugin logs them to its own log file."""
-
-    def __init__(self, region: str, endpoint: str) -> None:
-        self.region = region
-        self.endpoint = endpoint
-
-    def call(self, action: str, params: dict[str, Any]) -> dict[str, Any] | None:
-        from sessiontui.sandbox import sigv4
-
-        key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
-        url = urllib.parse.urlsplit(self.endpoint)
-        if not key or not secret or not url.netloc:
-            return None  # no credentials: the real plugin would find none either
-        body = json.dumps(params).encode()
-        headers = sigv4.sign(
-            access_key=key,
-            secret=secret,
-            token=os.environ.get("AWS_SESSION_TOKEN") or None,
-            region=self.region,
-            service="ssm",
-            method="POST",
-            host=url.netloc,
-            path=url.path or "/",
-            headers={
-                "Content-Type": "application/x-amz-json-1.1",
-                "X-Amz-Target": f"AmazonSSM.{action}",
-            },
-            body=body,
-        )
-        req = urllib.request.Request(self.endpoint, data=body, headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(req, timeout=10) as resp:
-                return dict(json.loads(resp.read() or b"{}"))
-        except (OSError, ValueError):
-            return None
 
 
 class Session:
@@ -310,7 +241,7 @@ def run_shell(session: Session) -> None:
     if stdin_tty:
         tty.setraw(0)
     stdin_open = True
-    escapes = Escapes() if _version_tuple(_version()) >= ESCAPES_FROM else None
+    escapes = Escapes() if version_tuple(_version()) >= ESCAPES_FROM else None
     ended_by_escape = False
     try:
         while True:
