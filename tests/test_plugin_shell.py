@@ -230,3 +230,13 @@ def test_the_plugin_ends_its_session_itself_with_the_keys_we_hand_it(aws: AwsUnd
             assert aws.status(started.session_id) == "Disconnected"
             assert record.terminated_by == ""
             aws.terminate_elsewhere(started.session_id)
+
+
+def test_escape_reading_keeps_what_follows_help_and_drops_what_follows_the_end() -> None:
+    from sessiontui.sandbox.fakeplugin_support import Escapes
+
+    escapes = Escapes()
+    assert escapes.feed(b"~?ls\r") == (b"ls\r", "?")
+    assert escapes.feed(b"~~x\recho a~.b\r") == (b"~x\recho a~.b\r", None)
+    assert escapes.feed(b"~") == (b"", None)  # split across reads
+    assert escapes.feed(b".gone") == (b"", ".")

@@ -14,7 +14,12 @@ from typing import Any
 ESCAPES_FROM = (1, 2, 835, 0)  # plugins from here on read `~.` / `~?` after a newline in shells
 # The contract records that `~?` shows help, not its words: this wording is the stand-in's own, and
 # nothing in sessiontui reads it.
-ESCAPE_HELP = "\r\nSupported escape sequences:\r\n ~.  - terminate session\r\n ~?  - this message\r\n ~~  - send the escape character by typing it twice\r\n"
+ESCAPE_HELP = (
+    "\r\nSupported escape sequences:\r\n"
+    " ~.  - terminate session\r\n"
+    " ~?  - this message\r\n"
+    " ~~  - send the escape character by typing it twice\r\n"
+)
 
 
 def version_tuple(text: str) -> tuple[int, ...]:
@@ -32,14 +37,19 @@ class Escapes:
         self.tilde = False
 
     def feed(self, data: bytes) -> tuple[bytes, str | None]:
-        """What to send on to the shell, and the escape command seen (".", "?"), if any."""
+        """What to send on to the shell, and the escape command seen: "." (end the session: the
+        rest is dropped), "?" (show the help; the rest still goes to the shell), or None."""
         out = bytearray()
+        command = None
         for byte in data:
             ch = bytes([byte])
             if self.tilde:
                 self.tilde = False
-                if ch in (b".", b"?"):
-                    return bytes(out), ch.decode()
+                if ch == b".":
+                    return bytes(out), "."
+                if ch == b"?":
+                    command = "?"
+                    continue
                 out += b"~" if ch == b"~" else b"~" + ch
             elif self.at_line_start and ch == b"~":
                 self.tilde = True
@@ -47,7 +57,7 @@ class Escapes:
             else:
                 out += ch
             self.at_line_start = ch in (b"\r", b"\n")
-        return bytes(out), None
+        return bytes(out), command
 
 
 class SsmApi:
