@@ -6,6 +6,7 @@ import count. Prints one JSON line.
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import time
@@ -17,6 +18,7 @@ def main() -> None:
     from sessiontui.runtime import Runtime
 
     args = build_parser().parse_args([])
+    gc.disable()  # as sessiontui.cli._run does before a TUI launch
     with Runtime.open(args) as rt:
         from sessiontui.ui.app import SessiontuiApp
         from sessiontui.ui.launch import services_from_runtime

@@ -296,3 +296,19 @@ async def test_scrolling_reuses_styled_rows_and_paints_what_a_full_repaint_paint
         for _ in range(25):
             await pilot.press("down")
         await matches_full_repaint()
+
+
+async def test_a_collector_paused_for_start_up_is_back_after_the_first_frame() -> None:
+    """cli._run pauses the cyclic collector for a TUI launch; the fleet screen must turn it back
+    on (a process that never collects would grow for hours)."""
+    import gc
+
+    fleet = FakeFleet(make_fleet(20))
+    app = SessiontuiApp(fake_services(fleet))
+    gc.disable()
+    try:
+        async with app.run_test(size=(120, 30)) as pilot:
+            await settle(app, pilot)
+            assert gc.isenabled()
+    finally:
+        gc.enable()

@@ -6,6 +6,7 @@ Imports are lazy on purpose: `--help` and `--version` must not pay for textual o
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -127,6 +128,12 @@ def _check_args(args: argparse.Namespace) -> None:
 def _run(args: argparse.Namespace) -> int:
     from sessiontui.runtime import Runtime
 
+    if not (args.logout or args.list or args.connect):
+        # Start-up makes hundreds of thousands of objects (Textual's classes and CSS, the cached
+        # rows) and none of them is garbage: collector passes over them cost 50-80 ms of the first
+        # frame. The fleet screen freezes what start-up made and turns the collector back on
+        # right after its first frame (MainScreen._startup_done).
+        gc.disable()
     with Runtime.open(args) as rt:
         if args.logout:
             _say(f"removed {rt.logout()} cached credential file(s)")

@@ -51,6 +51,15 @@ def _settle_memory() -> None:
     gc.freeze()
 
 
+def _startup_done() -> None:
+    """After the first frame: if the launch paused the collector (cli._run), exempt everything
+    start-up made from it (long-lived by nature; freezing costs nothing, while a first pass over
+    it would cost a pause of tens of milliseconds) and turn it back on."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
+
+
 class FilterInput(Input):
     """The filter line; Escape hands the keyboard back to the list (a screen binding)."""
 
@@ -120,6 +129,7 @@ class MainScreen(Screen[None]):
             age = svc.cached_age_seconds or 0.0
             self.header.set_stale(svc.clock.time() - age)
         nodes.focus()
+        self.call_after_refresh(_startup_done)
         self.set_interval(1.0, self.tick)
         if svc.cached_rest is not None:
             # after the first frame: decoding holds the GIL and would delay that frame
