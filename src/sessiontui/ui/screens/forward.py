@@ -127,10 +127,6 @@ class ForwardScreen(ModalScreen[ForwardRequest | None]):
             "",
         )
 
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        self.submit(event.input)
-
     def submit(self, field: Input) -> None:
         request, why = self.request()
         if request is None:

@@ -194,10 +194,6 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
     def _duration_changed(self, _: Input.Changed) -> None:
         self._check()
 
-    @on(Input.Submitted, "#duration")
-    def _submitted(self, event: Input.Submitted) -> None:
-        self.submit(event.input)
-
     def submit(self, field: Input) -> None:
         line = self.current
         seconds = self._check()

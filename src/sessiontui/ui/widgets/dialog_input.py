@@ -38,6 +38,15 @@ class DialogInput(Input):
             return
         await super()._on_key(event)
 
+    async def action_submit(self) -> None:
+        # Enter that reached this field through a binding (it was routed before focus moved
+        # here): the dialog acts on it the same way, so dialogs need no Submitted handler.
+        screen = self.screen
+        if isinstance(screen, Submits):
+            screen.submit(self)
+        else:
+            await super().action_submit()
+
 
 class StepList(OptionList):
     """An OptionList whose Enter moves focus to the next field in the same step, so a second
