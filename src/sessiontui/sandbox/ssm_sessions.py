@@ -151,12 +151,14 @@ def start_session(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
     }
 
 
-def terminate(state: SandboxState, record: SessionRecord, reason: str) -> None:
+def terminate(state: SandboxState, record: SessionRecord, reason: str, by: str = "") -> None:
+    """End a session once; `by` is the caller whose TerminateSession did it, if one did."""
     with state.lock:
         if state.session_status(record) != "Terminated":
             record.status = "Terminated"
             record.end = state.now()
             record.end_reason = reason
+            record.terminated_by = by
 
 
 def disconnect(state: SandboxState, record: SessionRecord) -> None:
@@ -171,10 +173,7 @@ def terminate_session(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
     session_id = str(req.params.get("SessionId", ""))
     record = state.sessions.get(session_id)
     if record is not None and record.region == req.region:
-        with state.lock:
-            if state.session_status(record) != "Terminated":
-                record.terminated_by = req.caller.arn
-        terminate(state, record, TERMINATED_BY_OTHER)
+        terminate(state, record, TERMINATED_BY_OTHER, by=req.caller.arn)
     # AWS answers the same for an unknown or already terminated session: idempotent.
     return {"SessionId": session_id}
 
