@@ -3,9 +3,13 @@ working (and refused) against the sandbox's other services in their own account.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -389,3 +393,51 @@ def test_throttled_portal_answers_too_many_requests(sandbox: Sandbox, token: str
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
     assert sandbox.calls[("sso", "ListAccounts")] >= 1
     time.sleep(0)  # keep the module's clock untouched
+
+
+def test_botocore_sso_profile_signs_in_from_the_cli_cache_and_refreshes(
+    sandbox: Sandbox, private_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """botocore (the AWS CLI's engine) uses Sandbox.env()'s sso-session profile as it is."""
+    import boto3
+    from botocore import tokens
+    from botocore.utils import JSONFileCache, SSOTokenLoader
+
+    cache = private_home / ".aws" / "sso" / "cache"
+    monkeypatch.setattr(tokens.SSOTokenProvider, "_SSO_TOKEN_CACHE_DIR", str(cache))
+    for key, value in sandbox.env().items():
+        monkeypatch.setenv(key, value)
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(key)
+    sandbox.sso_access_token_seconds = 600  # inside botocore's 15-minute refresh window
+    reg, tok = sign_in(sandbox)
+    expires = datetime.now(UTC) + timedelta(seconds=tok["expiresIn"])
+    loader = SSOTokenLoader(JSONFileCache(str(cache), dumps_func=tokens._sso_json_dumps))
+    loader.save_token(
+        sandbox.sso_start_url,
+        {
+            "startUrl": sandbox.sso_start_url,
+            "region": "us-east-1",
+            "accessToken": tok["accessToken"],
+            "expiresAt": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "refreshToken": tok["refreshToken"],
+            "clientId": reg["clientId"],
+            "clientSecret": reg["clientSecret"],
+            "registrationExpiresAt": datetime.fromtimestamp(
+                reg["clientSecretExpiresAt"], UTC
+            ).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+        session_name="sandbox",
+    )
+    session = boto3.Session(profile_name="Staging-DeveloperAccess")
+    who = session.client("sts").get_caller_identity()
+    match = ROLE_ARN.fullmatch(who["Arn"])
+    assert match and match.groups()[:2] == (STAGING_ACCOUNT, "DeveloperAccess")
+    assert "staging-db-01" in {
+        {t["Key"]: t["Value"] for t in i["Tags"]}["Name"]
+        for r in session.client("ec2").describe_instances()["Reservations"]
+        for i in r["Instances"]
+    }
+    cached = json.loads((cache / f"{hashlib.sha1(b'sandbox').hexdigest()}.json").read_text())
+    assert cached["accessToken"] != tok["accessToken"]  # botocore refreshed it and wrote it back
+    assert sandbox.calls[("sso-oidc", "CreateToken")] >= 2
