@@ -4,10 +4,16 @@ AWS config, the CLI-cache helper, and the foreground runner's banner."""
 from __future__ import annotations
 
 import configparser
+import hashlib
+import json
 import os
+import shutil
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
+
+import pytest
 
 from sandbox_support import client
 from sessiontui.sandbox import Sandbox
@@ -83,3 +89,30 @@ def test_foreground_runner_says_whether_codes_approve_themselves() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+@pytest.mark.skipif(shutil.which("aws") is None, reason="the AWS CLI is not installed")
+def test_the_aws_cli_uses_the_sandbox_sso_profiles(tmp_path: Path) -> None:
+    """The AWS CLI (its own botocore) reads the token `aws sso login` would leave and gets the
+    permission set's credentials from the sandbox's portal."""
+    with Sandbox(fleet="empty") as sb:
+        cache = tmp_path / ".aws" / "sso" / "cache"
+        cache.mkdir(parents=True)
+        name = hashlib.sha1(b"sandbox").hexdigest()
+        (cache / f"{name}.json").write_text(json.dumps(sb.sso_cache_token()))
+        env = {**os.environ, **sb.env(), "HOME": str(tmp_path)}
+        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+            env.pop(key, None)
+        done = subprocess.run(
+            ["aws", "sts", "get-caller-identity", "--profile", "Production-ProductionAccess"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        who = json.loads(done.stdout)
+        assert who["Account"] == "210987654321"
+        assert who["Arn"].startswith(
+            "arn:aws:sts::210987654321:assumed-role/AWSReservedSSO_ProductionAccess_"
+        )
