@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -392,7 +391,6 @@ def test_throttled_portal_answers_too_many_requests(sandbox: Sandbox, token: str
     assert info.value.response["Error"]["Code"] == "TooManyRequestsException"
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
     assert sandbox.calls[("sso", "ListAccounts")] >= 1
-    time.sleep(0)  # keep the module's clock untouched
 
 
 def test_botocore_sso_profile_signs_in_from_the_cli_cache_and_refreshes(
@@ -441,3 +439,13 @@ def test_botocore_sso_profile_signs_in_from_the_cli_cache_and_refreshes(
     cached = json.loads((cache / f"{hashlib.sha1(b'sandbox').hexdigest()}.json").read_text())
     assert cached["accessToken"] != tok["accessToken"]  # botocore refreshed it and wrote it back
     assert sandbox.calls[("sso-oidc", "CreateToken")] >= 2
+
+
+def test_down_identity_center_fails_like_the_rest(sandbox: Sandbox) -> None:
+    sandbox.down = True
+    status, text = http(
+        f"{sandbox.endpoint_url}/client/register",
+        b'{"clientName": "x", "clientType": "public"}',
+        {"Content-Type": "application/json"},
+    )
+    assert status == 503 and "ServiceUnavailable" in text

@@ -69,7 +69,7 @@ def aws_json_reply(data: Any, request_id: str) -> Reply:
 
 
 def error_reply(service: str, err: AwsError, request_id: str) -> Reply:
-    if service in JSON_SERVICES:
+    if service in JSON_SERVICES or service in IDENTITY_CENTER:
         body = json.dumps({"__type": err.code, err.message_key: err.message}).encode()
         return Reply(
             err.status,
