@@ -17,7 +17,7 @@ import pytest
 
 from sandbox_support import client
 from sessiontui.sandbox import Sandbox
-from sso_support import portal, role_keys
+from sso_support import http, portal, role_keys
 
 
 def test_large_fleet_spread_over_accounts() -> None:
@@ -54,6 +54,8 @@ def test_env_config_has_the_sso_session_and_a_profile_per_permission_set() -> No
             "sso_registration_scopes": "sso:account:access",
         }
         assert sb.sso_start_url == f"{sb.endpoint_url}/_sandbox/start"
+        status, text = http(sb.sso_start_url)  # the start URL answers, as a portal does
+        assert status == 200 and "Production" in text and "/_sandbox/device" in text
         prod = parser["profile Production-ProductionAccess"]
         assert (prod["sso_session"], prod["sso_account_id"], prod["sso_role_name"]) == (
             "sandbox",
