@@ -102,7 +102,9 @@ class MainScreen(Screen[None]):
         with Horizontal(id="body"):
             yield NodeList(id="nodes")
             yield NodeDetails(id="details")
-        yield Footer()
+        # the palette's key is an ordinary binding (with an id, so a keymap can move it); the
+        # footer's own palette entry would show ctrl+p a second time
+        yield Footer(show_command_palette=False)
 
     @property
     def node_list(self) -> NodeList:

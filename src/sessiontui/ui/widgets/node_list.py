@@ -23,7 +23,7 @@ from textual.strip import Strip
 from sessiontui.core.fleet_rows import FleetRows
 from sessiontui.core.node import Node
 from sessiontui.core.query import Query
-from sessiontui.ui.widgets.columns import Column, cell_text, fit, layout
+from sessiontui.ui.widgets.columns import Column, cell_text, content_widths, fit, fit_cell, layout
 
 
 class NodeList(ScrollView, can_focus=True):
@@ -103,6 +103,7 @@ class NodeList(ScrollView, can_focus=True):
         self._line_cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._styles: dict[str, Style] | None = None
         self._columns_cache: tuple[int, list[tuple[Column, int]]] | None = None
+        self._longest: dict[str, int] = {}  # widest cell per column over the fleet
 
     # ---- data: FleetRows holds it; every change ends in _show ---------------------------------
 
@@ -155,12 +156,16 @@ class NodeList(ScrollView, can_focus=True):
         """Replace every row (the cached inventory at start, or a test's fleet)."""
         self._line_cache.clear()  # cache keys hold row indexes
         self.rows.replace(nodes, stale=stale)
+        self._longest = {}
+        self._measure(self.rows.nodes)
         self._show()
 
     def upsert(self, nodes: Iterable[Node]) -> int:
         """Add new rows and update known ones in place; returns how many rows changed."""
+        nodes = list(nodes)
         changed = self.rows.upsert(nodes)
         if changed:
+            self._measure(nodes)
             self._show()
         return changed
 
@@ -381,9 +386,17 @@ class NodeList(ScrollView, can_focus=True):
             }
         return self._styles[name]
 
+    def _measure(self, nodes: Iterable[Node]) -> None:
+        """Column widths follow the longest cells: a longer name re-lays the columns."""
+        longest = content_widths(nodes, self._longest)
+        if longest != self._longest:
+            self._longest = longest
+            self._columns_cache = None
+            self._line_cache.clear()
+
     def _columns(self, width: int) -> list[tuple[Column, int]]:
         if self._columns_cache is None or self._columns_cache[0] != width:
-            self._columns_cache = (width, layout(width))
+            self._columns_cache = (width, layout(width, self._longest))
         return self._columns_cache[1]
 
     def render_line(self, y: int) -> Strip:
@@ -462,7 +475,7 @@ class NodeList(ScrollView, can_focus=True):
         parts: list[str] = [" "]
         segs: list[Segment] = []
         for col, w in self._columns(width):
-            text = fit(note if col.key == "note" else cell_text(node, col.key), w)
+            text = fit_cell(col.key, note if col.key == "note" else cell_text(node, col.key), w)
             if col.key == "ping" and colour_ping:
                 segs.append(Segment("".join(parts), base))
                 segs.append(Segment(text, base + self._style("online")))
