@@ -13,6 +13,7 @@ from textual.screen import ModalScreen, Screen
 from sessiontui.core.node import Node
 from sessiontui.ui.access import AccessController
 from sessiontui.ui.commands import SessiontuiCommands
+from sessiontui.ui.favourites import MarksKeeper
 from sessiontui.ui.forwarding import ForwardBook
 from sessiontui.ui.keys import APP_BINDINGS, FORWARDS_BINDINGS
 from sessiontui.ui.messages import ForwardChanged, ForwardFailed, SessionsStopped
@@ -36,6 +37,7 @@ class SessiontuiApp(App[int]):
         self.forwards = ForwardBook(self)
         self.access = AccessController(self)
         self.opener = SessionOpener(self, self.access)
+        self.marks = MarksKeeper(self, services.marks_store)
 
     def get_default_screen(self) -> Screen[Any]:
         return self.main_screen
@@ -57,6 +59,7 @@ class SessiontuiApp(App[int]):
             self.set_keymap(self.keymap)
         # `--version` of the plugin is a process spawn: not while the first frame is painted
         self.call_after_refresh(self.access.prefetch_plugin)
+        self.call_after_refresh(self.marks.load)
 
     # ---- app-wide actions -------------------------------------------------------------------
 

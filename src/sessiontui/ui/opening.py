@@ -119,6 +119,7 @@ class SessionOpener:
 
         from sessiontui.plugin.signals import ShutdownRequested
 
+        self.app.marks.touch(node)
         try:
             with self.app.suspend():
                 result = self.supervisor(node.region).run_shell(node, reason=reason)
@@ -168,6 +169,7 @@ class SessionOpener:
         self.app.push_screen(ForwardScreen(node, presets), chosen)
 
     def _start_forward(self, node: Node, request: ForwardRequest, reason: str | None) -> None:
+        self.app.marks.touch(node)
         self.app.forwards.start(node, request, reason)
 
 

@@ -362,6 +362,9 @@ class MainScreen(Screen[None]):
     def action_forward(self) -> None:
         self.tui.forward(self.node_list.selected_node)
 
+    def action_toggle_favourite(self) -> None:
+        self.tui.marks.toggle(self.node_list.selected_node)
+
     def action_forwards(self) -> None:
         self.tui.show_forwards()
 

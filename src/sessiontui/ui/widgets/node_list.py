@@ -21,9 +21,12 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from sessiontui.core.fleet_rows import FleetRows
+from sessiontui.core.marks import Marks
 from sessiontui.core.node import Node
 from sessiontui.core.query import Query
 from sessiontui.ui.widgets.columns import Column, cell_text, content_widths, fit, fit_cell, layout
+
+FAVOURITE = "★ "  # before a favourite's name
 
 
 class NodeList(ScrollView, can_focus=True):
@@ -192,6 +195,12 @@ class NodeList(ScrollView, can_focus=True):
 
     def set_query(self, query: Query | str) -> None:
         self.rows.set_query(query)
+        self._show()
+
+    def set_marks(self, marks: Marks) -> None:
+        """New favourites / recent targets: the ★ and an is:fav or is:recent filter follow."""
+        self.rows.marks.replace_with(marks)
+        self.rows.refilter()
         self._show()
 
     def set_scope(self, scope: Mapping[str, str] | None) -> None:
@@ -412,10 +421,11 @@ class NodeList(ScrollView, can_focus=True):
         row = rows.visible[pos]
         selected = pos == self._cursor
         show_reason = rows.show_out_of_scope and bool(rows.scope_reason[row])
-        key = (row, rows.version[row], width, selected, show_reason, self.has_focus)
+        favourite = rows.marks.is_favourite(rows.nodes[row].id)
+        key = (row, rows.version[row], width, selected, show_reason, self.has_focus, favourite)
         strip = self._line_cache.get(key)
         if strip is None:
-            strip = self._row_strip(row, width, selected, show_reason)
+            strip = self._row_strip(row, width, selected, show_reason, favourite)
             self._line_cache[key] = strip
         return strip
 
@@ -447,7 +457,9 @@ class NodeList(ScrollView, can_focus=True):
         text = " no node matches the filter" if self.rows.nodes else " no nodes yet"
         return Strip([Segment(fit(text, width), self._style("empty"))], width)
 
-    def _row_strip(self, row: int, width: int, selected: bool, show_reason: bool) -> Strip:
+    def _row_strip(
+        self, row: int, width: int, selected: bool, show_reason: bool, favourite: bool = False
+    ) -> Strip:
         node = self.rows.nodes[row]
         why = node.why
         if show_reason:
@@ -475,7 +487,13 @@ class NodeList(ScrollView, can_focus=True):
         parts: list[str] = [" "]
         segs: list[Segment] = []
         for col, w in self._columns(width):
-            text = fit_cell(col.key, note if col.key == "note" else cell_text(node, col.key), w)
+            if col.key == "note":
+                cell = note
+            elif col.key == "name" and favourite:
+                cell = FAVOURITE + cell_text(node, "name")
+            else:
+                cell = cell_text(node, col.key)
+            text = fit_cell(col.key, cell, w)
             if col.key == "ping" and colour_ping:
                 segs.append(Segment("".join(parts), base))
                 segs.append(Segment(text, base + self._style("online")))
