@@ -78,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ROLE",
         help="print ROLE's credentials for credential_process in ~/.aws/config, and exit",
     )
+    mode.add_argument(
+        "--completion", choices=("bash", "zsh", "fish"), help="print a shell completion script"
+    )
+    # what the completion scripts call at TAB time: names from local files, no network
+    p.add_argument("--complete-names", metavar="KIND", help=argparse.SUPPRESS)
     p.add_argument(
         "--forward", metavar="[LOCAL:][HOST:]REMOTE", help="with --connect: a port forward"
     )
@@ -95,6 +100,14 @@ def _fail(err: SessiontuiError) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.completion or args.complete_names:
+        from sessiontui.completion import names, script
+
+        if args.completion:
+            sys.stdout.write(script(args.completion, build_parser()))
+        else:
+            sys.stdout.write("".join(f"{name}\n" for name in names(args.complete_names)))
+        return 0
     if args.forward and not args.connect:
         return _fail(UsageError("--forward needs --connect TARGET"))
     if args.json and not (args.list or args.forward):
