@@ -141,3 +141,41 @@ def test_refusals_have_their_exit_codes_and_leave_stdout_empty(
     # --credentials is a mode of its own
     both = run(sandbox, tmp_path, "--credentials", "ProdOps", "--list")
     assert both.returncode == 2 and "not allowed with" in both.stderr
+
+
+def test_credentials_near_their_end_are_renewed_ahead_of_the_sdks_refresh_window(
+    sandbox: Any, tmp_path: Path
+) -> None:
+    """botocore asks again 15 minutes before Expiration, and on every use in the last 10: a
+    900 s role session is inside that window at once, so the next call renews it, and without a
+    code to renew with it still hands out the cached (valid) credentials."""
+    first = run(
+        sandbox, tmp_path, "--credentials", "StagingDev", "--duration", "900s",
+        "--mfa-code", sandbox.fresh_totp(),
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    short = json.loads(first.stdout)
+    env = {"SESSIONTUI_CONFIG": str(_config_without_a_code_source(sandbox, tmp_path))}
+    no_code = subprocess.run(
+        [str(SESSIONTUI), "--credentials", "StagingDev"],
+        capture_output=True,
+        text=True,
+        env=cli_env(sandbox, tmp_path, env),
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    assert no_code.returncode == 0, no_code.stderr
+    assert json.loads(no_code.stdout)["AccessKeyId"] == short["AccessKeyId"]
+    assert "renewing them failed: role StagingDev needs an MFA code" in no_code.stderr
+    # a typed code the sandbox has not seen (the module's other tests may have spent all three
+    # accepted windows), with MFA windows remembered apart: this home's last one is too recent
+    renewed = run(
+        sandbox, tmp_path, "--credentials", "StagingDev", "--mfa-code", sandbox.fresh_totp(),
+        extra={"XDG_STATE_HOME": str(tmp_path / "other-state")},
+    )  # fmt: skip
+    assert renewed.returncode == 0 and renewed.stderr == "", renewed.stderr
+    fresh = json.loads(renewed.stdout)
+    assert fresh["AccessKeyId"] != short["AccessKeyId"]
+    assert fresh["Expiration"] > short["Expiration"]
+    assert "assumed-role/StagingDev/" in _caller(sandbox, fresh)

@@ -163,7 +163,10 @@ def _run(args: argparse.Namespace) -> int:
 
             # without a terminal there is nobody to ask: the role's error then says what would do
             ask = _ask_code_tty if _has_tty() else None
-            _emit(credentials_json(rt, args.credentials, ask=ask, on_wait=_tty_countdown))
+            found = credentials_json(
+                rt, args.credentials, ask=ask, on_wait=_tty_countdown, warn=_say
+            )
+            _emit(found)
             return 0
         if args.connect:
             from sessiontui.connect import connect

@@ -9,6 +9,7 @@ role assumed in one is reused by the others until it expires.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC
 from typing import TYPE_CHECKING
 
@@ -19,12 +20,40 @@ if TYPE_CHECKING:
     from sessiontui.runtime import AskCode, OnWait, Runtime
 
 
+# The SDKs refresh credential_process credentials 15 minutes before they expire (botocore's
+# advisory window) and then call the command again on every use: cached credentials closer to
+# their end than this are renewed ahead, when a code can be had.
+REFRESH_AHEAD = 15 * 60
+
+
 def role_credentials(
-    rt: Runtime, name: str, *, ask: AskCode | None = None, on_wait: OnWait | None = None
+    rt: Runtime,
+    name: str,
+    *,
+    ask: AskCode | None = None,
+    on_wait: OnWait | None = None,
+    refresh_ahead: float = 0,
+    warn: Callable[[str], None] | None = None,
 ) -> Credentials:
     """The credentials of role NAME: the one place that knows where a role's keys come from
-    (a JIT role assumed with MFA today), so other kinds of role change only this."""
-    return rt.assume_role(name, ask=ask, on_wait=on_wait).credentials
+    (a JIT role assumed with MFA today), so other kinds of role change only this.
+
+    With `refresh_ahead`, cached credentials with less time left are replaced by new ones; if
+    no MFA code can be had for that, the cached ones (still valid) are handed out."""
+    access = rt.assume_role(name, ask=ask, on_wait=on_wait)
+    creds = access.credentials
+    if not (refresh_ahead and access.from_cache and creds.expiration is not None):
+        return creds
+    left = (creds.expiration - rt.clock.now()).total_seconds()
+    if left >= refresh_ahead:
+        return creds
+    try:
+        return rt.assume_role(name, ask=ask, on_wait=on_wait, fresh=True).credentials
+    except AuthError as exc:
+        # nobody to give a code now: the SDK asks again before these run out
+        if warn is not None:
+            warn(f"kept credentials with {int(left)}s left; renewing them failed: {exc.message}")
+        return creds
 
 
 def document(creds: Credentials) -> dict[str, object]:
@@ -44,6 +73,14 @@ def document(creds: Credentials) -> dict[str, object]:
 
 
 def credentials_json(
-    rt: Runtime, name: str, *, ask: AskCode | None = None, on_wait: OnWait | None = None
+    rt: Runtime,
+    name: str,
+    *,
+    ask: AskCode | None = None,
+    on_wait: OnWait | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> str:
-    return json.dumps(document(role_credentials(rt, name, ask=ask, on_wait=on_wait)))
+    creds = role_credentials(
+        rt, name, ask=ask, on_wait=on_wait, refresh_ahead=REFRESH_AHEAD, warn=warn
+    )
+    return json.dumps(document(creds))

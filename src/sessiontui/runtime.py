@@ -126,16 +126,18 @@ class Runtime:
         return roles[name]
 
     def assume_role(
-        self, name: str | None = None, ask: Any = None, on_wait: Any = None
+        self, name: str | None = None, ask: Any = None, on_wait: Any = None, fresh: bool = False
     ) -> RoleAccess:
-        """The role's credentials (cached or freshly assumed with MFA) and clients that use them."""
+        """The role's credentials (cached or freshly assumed with MFA) and clients that use them;
+        `fresh` skips the cache."""
         from sessiontui.aws.identity import code_source_for
         from sessiontui.core.durations import parse_duration
 
         role = self.role_spec(name or self.args.role)
         duration = parse_duration(self.args.duration) if self.args.duration else None
         identity = self.identity
-        creds = identity.cached(role) if duration is None else None
+        creds = identity.cached(role) if duration is None and not fresh else None
+        from_cache = creds is not None
         plan = None
         if creds is None:
             plan = identity.prepare(role, duration)
@@ -153,6 +155,7 @@ class Runtime:
             credentials=creds,
             factory=self.factory.with_credentials(creds),
             warning=plan.warning if plan else None,
+            from_cache=from_cache,
         )
 
     @functools.cached_property
@@ -172,6 +175,7 @@ class RoleAccess:
     credentials: Credentials
     factory: ClientFactory
     warning: str | None = None
+    from_cache: bool = False
 
 
 def _start_demo() -> Any:
