@@ -2,8 +2,8 @@
 
 The AWS CLI, Terraform and the SDKs run a `credential_process` command and read one JSON
 document from its stdout (Version 1, AccessKeyId, SecretAccessKey, SessionToken, Expiration).
-The credentials come from the same private cache and under the same MFA rules as the TUI, so a
-role assumed in one is reused by the others until it expires.
+The credentials come from the same access book (private cache, MFA rules) as the TUI's and
+--connect's, so a role assumed in one is reused by the others until it expires.
 """
 
 from __future__ import annotations
@@ -35,20 +35,29 @@ def role_credentials(
     refresh_ahead: float = 0,
     warn: Callable[[str], None] | None = None,
 ) -> Credentials:
-    """The credentials of role NAME: the one place that knows where a role's keys come from
-    (a JIT role assumed with MFA today), so other kinds of role change only this.
+    """The credentials of role NAME, from whichever source of access offers it (the access
+    book: IAM roles with MFA, and the sources added there), held or newly obtained.
 
-    With `refresh_ahead`, cached credentials with less time left are replaced by new ones; if
-    no MFA code can be had for that, the cached ones (still valid) are handed out."""
-    access = rt.assume_role(name, ask=ask, on_wait=on_wait)
-    creds = access.credentials
-    if not (refresh_ahead and access.from_cache and creds.expiration is not None):
+    With `refresh_ahead`, held credentials with less time left are replaced by new ones; if
+    that fails (no MFA code can be had now), the held ones, still valid, are handed out."""
+    from sessiontui.access import Prompts
+    from sessiontui.core.durations import parse_duration
+
+    book = rt.access_book
+    offer = book.find(name)
+    duration = parse_duration(rt.args.duration) if rt.args.duration else None
+    prompts = Prompts(typed_code=rt.args.mfa_code, ask_code=ask, on_wait=on_wait)
+    held = book.cached(offer) if duration is None else None
+    if held is None:
+        return book.obtain(offer, duration, prompts).credentials
+    creds = held.credentials
+    if not refresh_ahead or creds.expiration is None:
         return creds
     left = (creds.expiration - rt.clock.now()).total_seconds()
     if left >= refresh_ahead:
         return creds
     try:
-        return rt.assume_role(name, ask=ask, on_wait=on_wait, fresh=True).credentials
+        return book.obtain(offer, held.duration, prompts).credentials
     except AuthError as exc:
         # nobody to give a code now: the SDK asks again before these run out
         if warn is not None:
