@@ -39,6 +39,7 @@ async def test_the_demo_fleets_names_are_told_apart(columns: int) -> None:
         assert pairs[long].endswith("…-01") and long.startswith(pairs[long].split("…")[0])
         header = nodes.render_line(0).text.split()
         assert header[:3] == ["NAME", "ID", "PING"]
+        assert all("…" not in title for title in header), header  # no title cut short
 
 
 async def test_the_footer_shows_each_key_once() -> None:

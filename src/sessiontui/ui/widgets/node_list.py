@@ -444,11 +444,9 @@ class NodeList(ScrollView, can_focus=True):
             text = " " + "".join(fit(col.title, w) + " " for col, w in self._columns(width))
             titles = text.rstrip()
             gap = width - len(titles) - len(position)
-            line = (
-                titles + " " * gap + position
-                if gap >= 1
-                else fit(text, max(0, width - len(position))) + position
-            )
+            # where the columns fill the width, the position gives way: it stood over the last
+            # title ("PROJEC…5/61"), and the border's title still counts the rows
+            line = titles + " " * gap + position if gap >= 1 else fit(text, width)
             strip = Strip([Segment(line, style)], width)
             self._line_cache[key] = strip
         return strip
