@@ -80,11 +80,17 @@ class Runtime:
         result = list_fleet(factory, self.regions)
         raise_if_failed(result)
         self._save_inventory(result.nodes)
-        query = parse_query(self.query_text())
+        query = parse_query(self.query_text(), marks=self._marks())
         nodes = sorted(
             (n for n in result.nodes if query.matches(n) and in_scope(n, scope)), key=sort_key
         )
         return nodes, warnings + [f"{e.region}: {e.message}" for e in result.errors]
+
+    def _marks(self) -> Any:
+        """Favourites and recent targets, for is:fav / is:recent in --filter."""
+        from sessiontui.marks_store import MarksStore
+
+        return MarksStore().load() if "is:" in self.query_text().casefold() else None
 
     def _save_inventory(self, nodes: list[Node]) -> None:
         with contextlib.suppress(OSError):
