@@ -155,7 +155,7 @@ def _list(rt: object, args: argparse.Namespace) -> int:
     from sessiontui.runtime import Runtime
 
     assert isinstance(rt, Runtime)
-    nodes, warnings = rt.list_nodes(ask=_ask_code, on_wait=_mfa_countdown)
+    nodes, warnings = rt.list_nodes(ask=_ask_code, on_wait=_mfa_countdown, on_retry=_say)
     for w in warnings:
         _say(f"warning: {w}")
     if args.json:
