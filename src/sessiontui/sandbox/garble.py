@@ -1,7 +1,7 @@
 """The `garble` fault: bad answers as corporate proxies and broken networks give them.
 
-`Faults.garble` maps a region to a kind; every SSM and EC2 call signed for that region (the
-listing services, as `throttle_rate`) gets:
+`Faults.garble` maps a region (or "REGION/SERVICE", for one of the two) to a kind; every SSM
+and EC2 call signed for that region (the listing services, as `throttle_rate`) gets:
 
   html502    HTTP 502 with a proxy's HTML error page (`<!DOCTYPE html>`, text/html), as
              Zscaler, Squid or a load balancer answer when their upstream fails
@@ -41,19 +41,24 @@ PROXY_PAGE = b"""<!DOCTYPE html>
 
 
 def validate(value: Any) -> dict[str, str]:
-    """`{"region": kind}` as POST /_sandbox/control takes it; ValueError otherwise."""
+    """`{"REGION[/SERVICE]": kind}` as POST /_sandbox/control takes it; ValueError otherwise."""
     if not isinstance(value, dict):
         raise ValueError('garble must be an object: {"REGION": "html502"|"truncated"|"reset"}')
     out: dict[str, str] = {}
-    for region, kind in value.items():
+    for where, kind in value.items():
+        region, _, service = str(where).partition("/")
+        if not region or (service and service not in SERVICES):
+            raise ValueError(f"garble key {where!r} must be REGION or REGION/ssm or REGION/ec2")
         if kind not in KINDS:
-            raise ValueError(f"garble kind for {region!r} must be one of {', '.join(KINDS)}")
-        out[str(region)] = str(kind)
+            raise ValueError(f"garble kind for {where!r} must be one of {', '.join(KINDS)}")
+        out[str(where)] = str(kind)
     return out
 
 
 def kind_for(garble: dict[str, str], region: str, service: str) -> str | None:
-    return garble.get(region) if service in SERVICES else None
+    if service not in SERVICES or not garble:
+        return None
+    return garble.get(f"{region}/{service}") or garble.get(region)
 
 
 def serve(

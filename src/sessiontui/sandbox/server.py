@@ -298,7 +298,7 @@ class Sandbox:
 
     @property
     def garble(self) -> dict[str, str]:
-        """Region -> "html502" | "truncated" | "reset": bad answers to SSM/EC2 calls there."""
+        """Region (or "REGION/ssm", "REGION/ec2") -> "html502" | "truncated" | "reset"."""
         return dict(self.state.faults.garble)
 
     @garble.setter
