@@ -27,6 +27,7 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
+from sessiontui.aws.clients import config_parse_error
 from sessiontui.aws.credcache import CredentialCache
 from sessiontui.aws.mfa import AskCode, CodeSource, MfaState, make_code_source
 from sessiontui.aws.mfa_retry import assume_with_mfa, is_mfa_refusal
@@ -143,6 +144,8 @@ def translate_error(exc: BaseException, role: RoleSpec | None, profile: str | No
     """botocore's exceptions -> SessiontuiError in plain words (AuthError, exit 3, mostly)."""
     if isinstance(exc, SessiontuiError):
         return exc
+    if (broken := config_parse_error(exc)) is not None:
+        return broken
     name = type(exc).__name__
     who = f" for profile {profile}" if profile else ""
     if name in _SSO_ERRORS:
