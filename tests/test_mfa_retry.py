@@ -208,6 +208,7 @@ def test_other_refusals_are_not_retried(
 async def test_tui_modal_says_so_and_takes_the_role_with_the_next_code(
     env: Any, clock: FakeClock, tmp_path: Path
 ) -> None:
+    from sessiontui.access.iam_role import role_offer
     from sessiontui.ui.app import SessiontuiApp
     from sessiontui.ui.screens.mfa import AssumeScreen
     from sessiontui.ui.screens.roles import RoleChoice
@@ -246,7 +247,8 @@ async def test_tui_modal_says_so_and_takes_the_role_with_the_next_code(
     async with app.run_test(size=(180, 50)) as pilot:
         await settle(app, pilot)
         spend_window_elsewhere(env, clock)
-        app.access.take_role(RoleChoice(config.roles["FleetAdmin"], 900), use_cache=False)
+        offer = role_offer(config.roles["FleetAdmin"])
+        app.access.take_role(RoleChoice(offer, 900), use_cache=False)
         modal = app.screen
         assert isinstance(modal, AssumeScreen)
         shown.append(modal)
@@ -254,7 +256,7 @@ async def test_tui_modal_says_so_and_takes_the_role_with_the_next_code(
         while app.access.active is None:
             assert time.monotonic() < deadline, modal.status_text
             await pilot.pause(0.05)
-        assert app.access.active.spec.name == "FleetAdmin"
+        assert app.access.active.name == "FleetAdmin"
         assert any(
             "AWS refused the code" in s and "trying once more with the next code in" in s
             for s in seen
