@@ -21,6 +21,7 @@ from sessiontui.ui.opening import SessionOpener
 from sessiontui.ui.screens.main import MainScreen
 from sessiontui.ui.services import AppServices
 from sessiontui.ui.widgets.node_list import NodeList
+from sessiontui.ui.windows import WindowReport, WindowShells
 
 
 class SessiontuiApp(App[int]):
@@ -45,6 +46,7 @@ class SessiontuiApp(App[int]):
         self.opener = SessionOpener(
             self, services, self.access, self.forwards, lambda: self.main_screen.node_list.nodes
         )
+        self.windows = WindowShells(self, services, self.access, self.opener)
 
     def get_default_screen(self) -> Screen[Any]:
         return self.main_screen
@@ -85,23 +87,22 @@ class SessiontuiApp(App[int]):
         from sessiontui.ui.screens.confirm import ConfirmScreen
 
         running = self.forwards.running_count()
-        if not running:
+        windows = self.windows.quit_warning()
+        if not running and not windows:
             self.exit(0)
             return
 
         def answered(yes: bool | None) -> None:
-            if yes:
+            if yes and running:
                 self.access.end_sessions("sessiontui is exiting", then=lambda: self.exit(0))
+            elif yes:
+                self.exit(0)
 
         plural = "s" if running != 1 else ""
-        self.push_screen(
-            ConfirmScreen(
-                f"{running} port forward{plural} running. Quit and terminate them?",
-                yes="Quit",
-                no="Stay",
-            ),
-            answered,
-        )
+        question = f"{running} port forward{plural} running. Quit and terminate them?"
+        if windows:
+            question = f"{question}\n{windows}" if running else f"{windows} Quit?"
+        self.push_screen(ConfirmScreen(question, yes="Quit", no="Stay"), answered)
 
     # ---- what the screens ask for -----------------------------------------------------------
 
@@ -150,6 +151,10 @@ class SessiontuiApp(App[int]):
         # the panel also redraws each second; a state change should not wait for that
         if isinstance(self.screen, ForwardsScreen):
             self.screen.refresh_rows()
+
+    @on(WindowReport)
+    def _window_report(self, message: WindowReport) -> None:
+        self.windows.report(message)
 
     @on(SessionsStopped)
     def _sessions_stopped(self, message: SessionsStopped) -> None:

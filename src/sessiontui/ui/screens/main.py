@@ -379,6 +379,9 @@ class MainScreen(Screen[None]):
     def action_forward(self) -> None:
         self.tui.forward(self.node_list.selected_node)
 
+    def action_window_shell(self) -> None:
+        self.tui.windows.open(self.node_list.selected_node)
+
     def action_forwards(self) -> None:
         self.tui.show_forwards()
 
