@@ -92,7 +92,7 @@ TMUX_FORMAT = "#{window_id} #{window_index}"
 def tmux_argv(tmux: str, name: str, command: Sequence[str], after: str | None = None) -> list[str]:
     """`tmux new-window`: given several arguments, tmux execs them as they are (no shell)."""
     argv = [tmux, "new-window", "-P", "-F", TMUX_FORMAT, "-n", name]
-    if after:  # right after the TUI's own window (its pane id)
+    if after:  # right after the TUI's own window (its @id)
         argv += ["-a", "-t", after]
     return [*argv, *command]
 

@@ -159,9 +159,7 @@ class WindowShells:
             secrets.append(self.environ.get(totp_env))
         now = self.services.clock.now()
         if tmux is not None:
-            argv = tmux_argv(
-                tmux, window_name(node.display_name), command, self.environ.get("TMUX_PANE")
-            )
+            argv = tmux_argv(tmux, window_name(node.display_name), command, self._tui_window(tmux))
             check_no_secrets(argv, secrets)
             done = subprocess.run(
                 argv,
@@ -239,6 +237,22 @@ class WindowShells:
             return parser.get(profile or "default", "aws_access_key_id", fallback=None)
         except (configparser.Error, OSError, UnicodeDecodeError):
             return None
+
+    def _tui_window(self, tmux: str) -> str | None:
+        """The TUI's own tmux window (new windows go right after it); None when unknown."""
+        pane = self.environ.get("TMUX_PANE")
+        if not pane:
+            return None
+        done = subprocess.run(
+            [tmux, "display-message", "-p", "-t", pane, "#{window_id}"],
+            capture_output=True,
+            text=True,
+            timeout=TMUX_TIMEOUT,
+            env=dict(self.environ),
+            check=False,
+        )
+        found = done.stdout.strip()
+        return found if done.returncode == 0 and found.startswith("@") else None
 
     def _tmux_env(self, tmux: str, name: str) -> str | None:
         # the session's environment wins over the global one for a new window
