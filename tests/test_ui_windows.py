@@ -33,6 +33,10 @@ def launcher(tmp_path: Path) -> tuple[Path, Path]:
     return script, record
 
 
+def details(app: SessiontuiApp) -> str:
+    return app.main_screen.details.plain
+
+
 async def select(app: SessiontuiApp, pilot: Any, name: str) -> None:
     await settle(app, pilot)
     app.main_screen.filter_input.value = name
@@ -101,6 +105,8 @@ async def test_w_with_terminal_command_runs_connect_by_name(
         await wait_for(pilot, lambda: len(app.windows.running()) == 1)
         assert app.windows.on_node(argv[argv.index("--connect") + 1])[0].node_name == NODE
         assert any(f"shell on {NODE} in a launch-window window" in m for m in messages(app))
+        await wait_for(pilot, lambda: "shell in a launch-window window since" in details(app))
+        assert "until" in details(app)  # the role's end: the window's session ends then
 
         # quitting says the shell keeps running under its own process
         await pilot.press("q")

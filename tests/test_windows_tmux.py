@@ -102,10 +102,10 @@ def test_w_opens_the_shell_in_a_new_tmux_window(
     window = found[0]
     _wait("the shell's prompt", lambda: f"ssm-user@{NODE}" in _pane(terminal, window), 30)
 
-    # the TUI stays live in its own window and says where the shell went
-    assert f"shell on {NODE} in window" in terminal.run(
-        "capture-pane", "-p", "-t", tui_window
-    ).stdout.replace("\n", " ")
+    # the TUI stays live in its own window and says where the shell went, also in the details
+    tui_screen = terminal.run("capture-pane", "-p", "-t", tui_window).stdout
+    assert f"shell on {NODE} in window" in tui_screen.replace("\n", " ")
+    assert re.search(r"shell in window \d+ since \d\d:\d\d:\d\d", tui_screen), tui_screen
 
     terminal.run("send-keys", "-t", window, "-l", "hostname")
     terminal.run("send-keys", "-t", window, "Enter")

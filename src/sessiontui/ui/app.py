@@ -46,7 +46,9 @@ class SessiontuiApp(App[int]):
         self.opener = SessionOpener(
             self, services, self.access, self.forwards, lambda: self.main_screen.node_list.nodes
         )
-        self.windows = WindowShells(self, services, self.access, self.opener)
+        self.windows = WindowShells(
+            self, services, self.access, self.opener, changed=self.main_screen.refresh_details
+        )
 
     def get_default_screen(self) -> Screen[Any]:
         return self.main_screen

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -84,8 +84,10 @@ class WindowShells:
         access: AccessController,
         opener: SessionOpener,
         environ: Mapping[str, str] | None = None,
+        changed: Callable[[], None] | None = None,
     ) -> None:
         self.host = host
+        self.changed = changed  # the windows changed: e.g. the details pane shows them
         self.services = services
         self.access = access
         self.opener = opener
@@ -311,6 +313,7 @@ class WindowShells:
 
     def _opened(self, record: WindowShell) -> None:
         self.opened.append(record)
+        self._changed()
         until = ""
         if record.ends_at is not None:
             left = (record.ends_at - self.services.clock.now()).total_seconds()
@@ -362,11 +365,26 @@ class WindowShells:
         for record in [r for r in self.opened if r.window_id and r.window_id not in live]:
             self.opened.remove(record)
             self.host.notify(f"shell on {record.node_name} in {record.label} closed", timeout=5)
+            self._changed()
+
+    def _changed(self) -> None:
+        if self.changed is not None:
+            self.changed()
 
     # ---- what others ask ---------------------------------------------------------------------
 
     def on_node(self, node_id: str) -> list[WindowShell]:
         return [r for r in self.opened if r.node_id == node_id]
+
+    def notes_for(self, node_id: str) -> tuple[str, ...]:
+        """For the details pane: "shell in window 3 since 10:02:11, until 11:02:09"."""
+        out = []
+        for r in self.on_node(node_id):
+            line = f"shell in {r.label} since {r.started_at.astimezone():%H:%M:%S}"
+            if r.ends_at is not None:
+                line += f", until {r.ends_at.astimezone():%H:%M:%S}"
+            out.append(line)
+        return tuple(out)
 
     def running(self) -> list[WindowShell]:
         return list(self.opened)

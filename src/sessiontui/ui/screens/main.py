@@ -313,7 +313,17 @@ class MainScreen(Screen[None]):
             node,
             scope_reason=nodes.scope_reason(node.id) if node else "",
             stale=nodes.is_stale(node.id) if node else False,
+            notes=self.tui.windows.notes_for(node.id) if node else (),
         )
+
+    def refresh_details(self) -> None:
+        """Show the selected node again (something beside the node changed, e.g. its windows)."""
+        if not self.is_mounted:
+            return
+        first = self._details_pending is _NOTHING
+        self._details_pending = self.node_list.selected_node
+        if first:
+            self.call_after_refresh(self._show_details)
 
     @on(NodeList.Activated)
     def _activated(self, message: NodeList.Activated) -> None:
