@@ -3,7 +3,9 @@ runs `sessiontui --connect` with the same role, taken from the private cache (no
 the reason typed in the TUI; the TUI stays live, follows the window, and `q` says it keeps running.
 
 The tmux server is our own (-L, see test_e2e_tmux), started with the test sandbox's environment
-as an operator's shell would have it after the sandbox's `export` lines.
+as an operator's shell would have it after the sandbox's `export` lines, so the base keys reach the
+new window through tmux's own environment, never its command line. (Keys read from a credentials
+file, cleared with `env -u`, are test_ui_windows.py's case.)
 """
 
 from __future__ import annotations
@@ -77,6 +79,9 @@ def test_w_opens_the_shell_in_a_new_tmux_window(
 ) -> None:
     began = time.monotonic()
     terminal.env.update(sandbox.env())
+    # the base keys only in the environment (no credentials file holds them), as after the
+    # sandbox's `export` lines: the TUI checks that tmux gives its new windows the same keys
+    terminal.env["AWS_SHARED_CREDENTIALS_FILE"] = str(tmp_path / "no-credentials-file")
     sandbox.reset_calls()
     terminal.start(f"{sys.executable} -m sessiontui --role {ROLE} --filter {NODE}")
     tui_window = next(iter(_windows(terminal)))
@@ -137,6 +142,7 @@ def test_w_opens_the_shell_in_a_new_tmux_window(
     lines = _tree_cmdlines(pane_pid)
     assert any(f"--connect {record.target}" in line for line in lines), lines
     assert any(f"--role {ROLE}" in line for line in lines), lines
+    assert not any("-u AWS_ACCESS_KEY_ID" in line for line in lines), lines  # tmux's keys kept
     for line in lines:
         for secret in secrets:
             assert secret not in line
