@@ -140,3 +140,40 @@ async def test_w_refuses_base_keys_only_in_the_environment(
         )
         assert not record.exists()
         assert app.windows.running() == []
+
+
+async def test_a_terminal_that_stays_is_followed_until_it_exits(
+    env: Env,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """An `xterm -e`-like launcher is the window: when it exits, the TUI says the shell closed."""
+    import os
+    import signal
+
+    monkeypatch.delenv("TMUX", raising=False)
+    pid_file = tmp_path / "terminal.pid"
+    script = tmp_path / "stand-in-xterm"
+    script.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 60\n")
+    script.chmod(0o755)
+    config = replace(load_config(), terminal_command=(str(script), "-e"))
+    spec = config.roles[ROLE]
+    creds = role_credentials(env, ROLE, 3600)
+    app = SessiontuiApp(services(env, config=config, access=role_access(spec, creds)))
+    async with app.run_test(size=(160, 45)) as pilot:
+        app.access.identity.cache.put(creds, None, env.sandbox.env()["AWS_ACCESS_KEY_ID"])
+        await select(app, pilot, NODE)
+        await pilot.press("w")
+        # the launcher is still running after its first seconds: it is the window
+        await wait_for(pilot, lambda: len(app.windows.running()) == 1, timeout=20)
+        pid = int(pid_file.read_text())
+        os.kill(pid, signal.SIGTERM)
+        await wait_for(
+            pilot,
+            lambda: any(
+                f"shell on {NODE} in a stand-in-xterm window closed" in m for m in messages(app)
+            ),
+            timeout=15,
+        )
+        assert app.windows.running() == []
+        assert "shell in" not in details(app)

@@ -67,6 +67,7 @@ class WindowReport(Message):
         node_name: str = "",
         live: frozenset[str] | None = None,
         checked: bool = False,
+        launcher: subprocess.Popen[bytes] | None = None,
     ) -> None:
         super().__init__()
         self.record = record
@@ -74,6 +75,7 @@ class WindowReport(Message):
         self.node_name = node_name
         self.live = live  # None after a look that failed: nothing is dropped then
         self.checked = checked
+        self.launcher = launcher  # a launcher still running: the terminal of that window
 
 
 class WindowShells:
@@ -93,7 +95,8 @@ class WindowShells:
         self.opener = opener
         self.environ = environ if environ is not None else os.environ
         self.opened: list[WindowShell] = []
-        self._launchers: list[subprocess.Popen[bytes]] = []  # terminal_command children, reaped
+        # launchers that stayed: the terminal itself (`xterm -e`); its exit closes the window
+        self._launchers: dict[int, tuple[subprocess.Popen[bytes], WindowShell]] = {}
         self._watching = False
         self._checking = False
 
@@ -123,7 +126,7 @@ class WindowShells:
     def _launch(self, node: Node, reason: str | None) -> None:
         def work() -> None:
             try:
-                record = self._open_blocking(node, reason)
+                record, child = self._open_blocking(node, reason)
             except WindowRefused as exc:
                 self.host.post_message(WindowReport(error=str(exc), node_name=node.display_name))
             except (OSError, subprocess.SubprocessError, ValueError) as exc:
@@ -131,11 +134,13 @@ class WindowShells:
                     WindowReport(error=f"{type(exc).__name__}: {exc}", node_name=node.display_name)
                 )
             else:
-                self.host.post_message(WindowReport(record=record))
+                self.host.post_message(WindowReport(record=record, launcher=child))
 
         self.host.run_worker(work, thread=True, group="window-shell", exit_on_error=False)
 
-    def _open_blocking(self, node: Node, reason: str | None) -> WindowShell:
+    def _open_blocking(
+        self, node: Node, reason: str | None
+    ) -> tuple[WindowShell, subprocess.Popen[bytes] | None]:
         launcher = self.terminal_command()
         tmux = None
         if not launcher:
@@ -174,11 +179,12 @@ class WindowShells:
             if done.returncode != 0:
                 raise WindowRefused(f"tmux new-window failed: {done.stderr.strip()}")
             window_id, index = parse_tmux_answer(done.stdout)
-            return WindowShell(node.id, node.display_name, now, ends_at, "tmux", window_id, index)
+            record = WindowShell(node.id, node.display_name, now, ends_at, "tmux", window_id, index)
+            return record, None
         argv = terminal_argv(launcher, command)
         check_no_secrets(argv, secrets)
-        self._spawn_launcher(argv)
-        return WindowShell(node.id, node.display_name, now, ends_at, Path(launcher[0]).name)
+        child = self._spawn_launcher(argv)
+        return WindowShell(node.id, node.display_name, now, ends_at, Path(launcher[0]).name), child
 
     def _access_by_name(self) -> tuple[str | None, Any, list[str | None]]:
         """The access's name for --role, its end, and its secrets (never to be on argv)."""
@@ -274,7 +280,8 @@ class WindowShells:
                 return line.split("=", 1)[1]
         return None
 
-    def _spawn_launcher(self, argv: list[str]) -> None:
+    def _spawn_launcher(self, argv: list[str]) -> subprocess.Popen[bytes] | None:
+        """Start the launcher; the process when it is still running (the terminal itself)."""
         with tempfile.TemporaryFile() as err:
             child = subprocess.Popen(
                 argv,
@@ -287,12 +294,12 @@ class WindowShells:
             try:
                 code = child.wait(timeout=3)
             except subprocess.TimeoutExpired:
-                self._launchers.append(child)  # the terminal itself: reaped by a later look
-                return
+                return child
             if code != 0:
                 err.seek(0)
                 said = err.read().decode(errors="replace").strip()
                 raise WindowRefused(f"{argv[0]} exited with status {code}: {said}")
+            return None  # it asked a running terminal for the window (kitty @, wezterm cli)
 
     # ---- what the workers said ---------------------------------------------------------------
 
@@ -305,6 +312,8 @@ class WindowShells:
                 timeout=12,
             )
         elif message.record is not None:
+            if message.launcher is not None:
+                self._launchers[id(message.record)] = (message.launcher, message.record)
             self._opened(message.record)
         elif message.checked:
             self._checking = False
@@ -323,21 +332,20 @@ class WindowShells:
             title="shell in a new window",
             timeout=8,
         )
-        if record.window_id is not None and not self._watching:
+        if not self._watching:
             self._watching = True
             self.host.set_interval(CHECK_EVERY, self._check)
 
     def _check(self) -> None:
-        for child in list(self._launchers):
-            if child.poll() is not None:
-                self._launchers.remove(child)
+        for key, (child, record) in list(self._launchers.items()):
+            if child.poll() is not None:  # reaped; the terminal and its window are gone
+                del self._launchers[key]
+                self._gone(record)
         now = self.services.clock.now()
-        # a launcher's window cannot be followed: it counts until its access ends
-        self.opened = [
-            r
-            for r in self.opened
-            if r.window_id is not None or r.ends_at is None or r.ends_at > now
-        ]
+        # a window a running terminal opened cannot be followed: it counts until its access ends
+        for record in list(self.opened):
+            if record.window_id is None and record.ends_at is not None and record.ends_at <= now:
+                self._gone(record, quiet=True)
         if self._checking or not any(r.window_id for r in self.opened):
             return
         self._checking = True
@@ -363,9 +371,14 @@ class WindowShells:
 
     def _checked(self, live: frozenset[str]) -> None:
         for record in [r for r in self.opened if r.window_id and r.window_id not in live]:
+            self._gone(record)
+
+    def _gone(self, record: WindowShell, *, quiet: bool = False) -> None:
+        if record in self.opened:
             self.opened.remove(record)
+        if not quiet:
             self.host.notify(f"shell on {record.node_name} in {record.label} closed", timeout=5)
-            self._changed()
+        self._changed()
 
     def _changed(self) -> None:
         if self.changed is not None:
