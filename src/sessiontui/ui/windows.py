@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -186,7 +187,7 @@ class WindowShells:
         child = self._spawn_launcher(argv)
         return WindowShell(node.id, node.display_name, now, ends_at, Path(launcher[0]).name), child
 
-    def _access_by_name(self) -> tuple[str | None, Any, list[str | None]]:
+    def _access_by_name(self) -> tuple[str | None, datetime | None, list[str | None]]:
         """The access's name for --role, its end, and its secrets (never to be on argv)."""
         active = self.access.active
         if active is None:
