@@ -40,6 +40,7 @@ TOP_KEYS = (
     "keymap",
     "profile",
     "ready_timeout",
+    "terminal_command",
 )
 DEFAULT_READY_TIMEOUT = 30  # seconds a forward's plugin may take to say its port is open
 MFA_KEYS = ("serial", "totp_secret_env", "totp_command")
@@ -101,6 +102,8 @@ class Config:
     keymap: dict[str, str] = field(default_factory=dict)
     profile: str | None = None
     ready_timeout: int = DEFAULT_READY_TIMEOUT
+    # argv (shlex) that opens a new terminal window running the argv appended to it
+    terminal_command: tuple[str, ...] = ()
     source: Path | None = None  # the file read; None when there was none
     warnings: list[str] = field(default_factory=list)  # ~/.aws/config entries skipped, and why
 
@@ -441,7 +444,26 @@ def parse_config(text: str, file: Path) -> Config:
         if not 5 <= seconds <= 600:
             raise c.fail(("ready_timeout",), "ready_timeout must be between 5s and 10m")
         config.ready_timeout = seconds
+    if "terminal_command" in data:
+        config.terminal_command = _terminal_command(c, data["terminal_command"])
     return config
+
+
+def _terminal_command(c: _Checker, value: Any) -> tuple[str, ...]:
+    path: KeyPath = ("terminal_command",)
+    text = c.string(value, path)
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise c.fail(path, f"terminal_command: {exc}") from None
+    if "{}" in words or any("%s" in w for w in words):
+        # the command to run is appended, never substituted: a placeholder would be passed as is
+        raise c.fail(
+            path,
+            "terminal_command: the shell's command is appended to it; drop the placeholder "
+            '(e.g. "kitty @ launch --type=tab", "wezterm cli spawn --")',
+        )
+    return tuple(words)
 
 
 def load_config(path: Path | None = None, *, aws_config: Path | None = None) -> Config:

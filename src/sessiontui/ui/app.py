@@ -22,6 +22,7 @@ from sessiontui.ui.opening import SessionOpener
 from sessiontui.ui.screens.main import MainScreen
 from sessiontui.ui.services import AppServices
 from sessiontui.ui.widgets.node_list import NodeList
+from sessiontui.ui.windows import WindowReport, WindowShells
 
 
 class SessiontuiApp(App[int]):
@@ -48,6 +49,9 @@ class SessiontuiApp(App[int]):
         )
         self.marks = MarksKeeper(self, services.marks_store)
         self.opener.on_opened = self.marks.touch
+        self.windows = WindowShells(
+            self, services, self.access, self.opener, changed=self.main_screen.refresh_details
+        )
 
     def get_default_screen(self) -> Screen[Any]:
         return self.main_screen
@@ -89,23 +93,22 @@ class SessiontuiApp(App[int]):
         from sessiontui.ui.screens.confirm import ConfirmScreen
 
         running = self.forwards.running_count()
-        if not running:
+        windows = self.windows.quit_warning()
+        if not running and not windows:
             self.exit(0)
             return
 
         def answered(yes: bool | None) -> None:
-            if yes:
+            if yes and running:
                 self.access.end_sessions("sessiontui is exiting", then=lambda: self.exit(0))
+            elif yes:
+                self.exit(0)
 
         plural = "s" if running != 1 else ""
-        self.push_screen(
-            ConfirmScreen(
-                f"{running} port forward{plural} running. Quit and terminate them?",
-                yes="Quit",
-                no="Stay",
-            ),
-            answered,
-        )
+        question = f"{running} port forward{plural} running. Quit and terminate them?"
+        if windows:
+            question = f"{question}\n{windows}" if running else f"{windows} Quit?"
+        self.push_screen(ConfirmScreen(question, yes="Quit", no="Stay"), answered)
 
     # ---- what the screens ask for -----------------------------------------------------------
 
@@ -154,6 +157,10 @@ class SessiontuiApp(App[int]):
         # the panel also redraws each second; a state change should not wait for that
         if isinstance(self.screen, ForwardsScreen):
             self.screen.refresh_rows()
+
+    @on(WindowReport)
+    def _window_report(self, message: WindowReport) -> None:
+        self.windows.report(message)
 
     @on(SessionsStopped)
     def _sessions_stopped(self, message: SessionsStopped) -> None:

@@ -18,6 +18,11 @@ class PaletteCommand:
 
 PALETTE: tuple[PaletteCommand, ...] = (
     PaletteCommand("session: connect", "connect", "Open a shell on the selected node"),
+    PaletteCommand(
+        "session: shell in a new window",
+        "window_shell",
+        "The selected node's shell in a new tmux window (or terminal_command)",
+    ),
     PaletteCommand("session: port forward", "forward", "Forward a local port to the node"),
     PaletteCommand("session: forwards panel", "forwards", "Running port forwards"),
     PaletteCommand("role: switch", "role", "Choose a role and take it with MFA"),

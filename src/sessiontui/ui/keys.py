@@ -18,6 +18,8 @@ APP_BINDINGS: list[BindingType] = [
 # the fleet screen: what an operator does to nodes
 MAIN_BINDINGS: list[BindingType] = [
     Binding("enter", "connect", "Shell", id="connect"),
+    # not in the footer (it is full); ? and the palette list it
+    Binding("w", "window_shell", "Shell in a new window", show=False, id="window-shell"),
     Binding("f", "forward", "Forward", id="forward"),
     Binding("asterisk", "toggle_favourite", "Favourite", key_display="*", id="favourite"),
     Binding("F", "forwards", "Forwards", key_display="F", id="forwards"),

@@ -188,6 +188,13 @@ class SessionOpener:
         self.on_opened(node)
         self.forwards.start(node, request, reason)
 
+    # for other ways of opening a session (ui.windows): the same checks and the same reason
+    def ready(self, node: Node | None, what: str, then: Callable[[], None]) -> bool:
+        return self._ready(node, what, then)
+
+    def with_reason(self, what: str, go: Callable[[str | None], None]) -> None:
+        self._with_reason(what, go)
+
 
 def shell_summary(node: Node, result: Any) -> str:
     took = format_remaining(getattr(result, "seconds", 0.0))

@@ -315,7 +315,17 @@ class MainScreen(Screen[None]):
             node,
             scope_reason=nodes.scope_reason(node.id) if node else "",
             stale=nodes.is_stale(node.id) if node else False,
+            notes=self.tui.windows.notes_for(node.id) if node else (),
         )
+
+    def refresh_details(self) -> None:
+        """Show the selected node again (something beside the node changed, e.g. its windows)."""
+        if not self.is_mounted:
+            return
+        first = self._details_pending is _NOTHING
+        self._details_pending = self.node_list.selected_node
+        if first:
+            self.call_after_refresh(self._show_details)
 
     @on(NodeList.Activated)
     def _activated(self, message: NodeList.Activated) -> None:
@@ -383,6 +393,9 @@ class MainScreen(Screen[None]):
 
     def action_toggle_favourite(self) -> None:
         self.tui.marks.toggle(self.node_list.selected_node)
+
+    def action_window_shell(self) -> None:
+        self.tui.windows.open(self.node_list.selected_node)
 
     def action_forwards(self) -> None:
         self.tui.show_forwards()

@@ -50,6 +50,7 @@ def describe_node(
     scope_reason: str = "",
     stale: bool = False,
     preferences: Any = None,
+    notes: tuple[str, ...] = (),
 ) -> list[Line]:
     if node is None:
         return [[("no node selected", "dim")]]
@@ -61,6 +62,7 @@ def describe_node(
         lines.append([("connectable", "green")])
     if scope_reason:
         lines.append([(scope_reason, "bold red")])
+    lines.extend([(note, "bold cyan")] for note in notes)  # e.g. shells in other windows
     if stale:
         lines.append([("from the cache; not yet confirmed by a refresh", "italic dim")])
     lines.append([])
@@ -162,6 +164,7 @@ class NodeDetails(Widget):
         self.preferences: Any = None
         self._scope_reason = ""
         self._stale = False
+        self._notes: tuple[str, ...] = ()
         self._lines: list[Line] = describe_node(None)
         self._rows: list[Line] = self._lines  # _lines wrapped to the pane's width
         self._rows_width = -1
@@ -171,13 +174,24 @@ class NodeDetails(Widget):
     def plain(self) -> str:
         return "\n".join("".join(text for text, _ in line) for line in self._lines)
 
-    def show(self, node: Node | None, *, scope_reason: str = "", stale: bool = False) -> None:
+    def show(
+        self,
+        node: Node | None,
+        *,
+        scope_reason: str = "",
+        stale: bool = False,
+        notes: tuple[str, ...] = (),
+    ) -> None:
         self.node = node
-        self._scope_reason, self._stale = scope_reason, stale
+        self._scope_reason, self._stale, self._notes = scope_reason, stale, notes
         width = self.content_region.width
         old = self._wrapped(width)
         self._lines = describe_node(
-            node, scope_reason=scope_reason, stale=stale, preferences=self._prefs_for(node)
+            node,
+            scope_reason=scope_reason,
+            stale=stale,
+            preferences=self._prefs_for(node),
+            notes=notes,
         )
         self._rows_width = -1
         new = self._wrapped(width)
@@ -199,7 +213,7 @@ class NodeDetails(Widget):
     def set_preferences(self, preferences: Any) -> None:
         """Per-region preferences {region: SessionPreferences}; shown for the node's region."""
         self.preferences = preferences
-        self.show(self.node, scope_reason=self._scope_reason, stale=self._stale)
+        self.show(self.node, scope_reason=self._scope_reason, stale=self._stale, notes=self._notes)
 
     def _prefs_for(self, node: Node | None) -> Any:
         if node is None or not isinstance(self.preferences, dict):
