@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from sessiontui.sandbox import sigv4, ssm_api, sts_api
+from sessiontui.sandbox import sigv4, ssm_access, ssm_api, sts_api
 from sessiontui.sandbox.demo import (
     DEMO_ACCESS_KEY_ID,
     DEMO_MFA_SERIAL,
@@ -261,6 +261,8 @@ class SandboxApp:
             with self.state.lock:
                 calls = {f"{s}:{a}": n for (s, a), n in sorted(self.state.calls.items())}
             return json_reply({"calls": calls})
+        if path == "/_sandbox/access":  # the demo approver's view of the access requests
+            return json_reply({"access_requests": self.state.access.listing(self.state.now())})
         if path == "/_sandbox/totp":
             return json_reply({"code": self.state.unused_code(), "serial": DEMO_MFA_SERIAL})
         return json_reply({"error": "no such sandbox endpoint"}, 404)
@@ -268,6 +270,7 @@ class SandboxApp:
     def apply_control(self, data: Any) -> None:
         if not isinstance(data, dict):
             raise ValueError("control body must be a JSON object")
+        data = ssm_access.apply_control(self.state, data)  # approve / reject / revoke
         faults = self.state.faults
         unknown = set(data) - {"throttle_rate", "down", "silent_agents", "clock_offset"}
         if unknown:
