@@ -41,7 +41,10 @@ def connect(
     if access is None:
         factory.require_credentials()
     node = _resolve(rt, factory, args.connect, say)
-    scope = dict(access.role.scope) if access else {}
+    from sessiontui.request_access import token_credentials
+
+    jit = token_credentials(rt, factory, node)  # an approved access request covers the node
+    scope = dict(access.role.scope) if access and jit is None else {}
     if why := out_of_scope_reason(node, scope):
         raise AuthError(
             f"{node.display_name} ({node.id}) is {why}",
@@ -58,6 +61,10 @@ def connect(
         ask_line,
     )
     credentials = access.credentials if access else factory.frozen_credentials()
+    if jit is not None:
+        credentials, request_id = jit
+        factory = factory.with_credentials(credentials)
+        say(f"using just-in-time access {request_id} (until {credentials.expiration:%H:%M:%S} UTC)")
 
     from sessiontui.plugin.signals import ShutdownRequested
     from sessiontui.plugin.supervisor import SessionSupervisor
