@@ -124,7 +124,7 @@ def test_auto_approved_request_then_a_shell_on_the_target(
     assert events[0]["reason"] == "INC-1234" and events[0]["targets"] == [node["id"]]
     assert events[1]["status"] == "Approved"
     started = next(e for e in events if e["event"] == "session_started")
-    assert started["role"] == f"jit:{line['access_request_id']}"
+    assert started["role"] == line["access_request_id"]
     assert session_status(sandbox, "us-east-1", started["session_id"]) == "Terminated"
 
     # a second request for the same node reuses the approved one

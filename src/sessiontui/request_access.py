@@ -13,24 +13,21 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from sessiontui.core.errors import ExitCode, UsageError
+from sessiontui.core.errors import ExitCode, SessiontuiError
 from sessiontui.core.node import Node
 from sessiontui.core.node_access import (
     APPROVED,
     PENDING,
     AccessRequest,
-    Target,
     check_reason,
     check_target_count,
 )
 
 if TYPE_CHECKING:
-    from sessiontui.access_store import AccessStore
-    from sessiontui.aws.node_access import TokenAnswer
-    from sessiontui.core.credentials import Credentials
+    from sessiontui.access.node_access import NodeAccessSource
+    from sessiontui.core.access import Access
     from sessiontui.runtime import Runtime
 
 Say = Callable[[str], None]
@@ -74,46 +71,35 @@ def _iso(when: Any) -> str | None:
     return str(when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"))
 
 
-def request_access(rt: Runtime, args: argparse.Namespace, say: Say, emit: Say) -> int:
-    from sessiontui.access_store import AccessStore
-    from sessiontui.aws.node_access import start_access_request, wait_for_decision
+def source_of(rt: Runtime) -> NodeAccessSource:
+    from sessiontui.access.node_access import node_access_source
 
-    access = rt.assume_role() if args.role else None
-    factory = access.factory if access else rt.factory
+    source = node_access_source(rt.access_book)
+    if source is None:  # build_book always adds it; a book without it is a programming error
+        raise SessiontuiError("just-in-time node access is not available in this run")
+    return source
+
+
+def request_access(rt: Runtime, args: argparse.Namespace, say: Say, emit: Say) -> int:
+    access = rt.access() if args.role else None
+    if access is not None and access.warning:
+        say(f"warning: {access.warning}")
+    factory = rt.factory_for(access) if access else rt.factory
     if access is None:
         factory.require_credentials()
     nodes = _resolve_all(rt, factory, list(args.request_access), say)
-    regions = {n.region for n in nodes}
-    if len(regions) > 1:
-        raise UsageError(
-            "an access request is regional: these targets are in " + ", ".join(sorted(regions)),
-            "request each region's nodes on their own",
-        )
-    region = nodes[0].region
-    ssm = factory.client("ssm", region)
-    store = AccessStore()
+    source = source_of(rt)
     wait = parse_wait(args.wait)
 
-    reused = reuse_for(rt, ssm, store, nodes)
+    reused = _reusable(source, nodes, factory)
     if reused is not None:
         say(f"{reused.request_id}: already Approved for {reused.targets_text()}; reusing it")
         emit(approved_line(reused))
         return 0
 
-    node_ids = tuple(dict.fromkeys(n.id for n in nodes))
-    request_id = start_access_request(ssm, args.reason, Target(node_ids=node_ids))
-    request = AccessRequest(
-        request_id=request_id,
-        region=region,
-        reason=args.reason,
-        node_ids=node_ids,
-        names=tuple(n.display_name for n in nodes),
-        created_at=rt.clock.now(),
-        account_id=str(getattr(nodes[0], "account_id", "") or ""),
-    )
-    store.put(request)
-    audit_requested(rt, request)
-    say(f"{request_id}: access requested for {request.targets_text()} ({region})")
+    request = source.file(args.reason, nodes, factory=factory)
+    request_id = request.request_id
+    say(f"{request_id}: access requested for {request.targets_text()} ({request.region})")
     if rt.sandbox is not None:
         from sessiontui.sandbox.approver import approve_command
 
@@ -128,23 +114,29 @@ def request_access(rt: Runtime, args: argparse.Namespace, say: Say, emit: Say) -
             say(f"{request_id}: {status}")
         last[0] = status
 
-    answer = wait_for_decision(ssm, request_id, wait, on_poll=on_poll, clock=rt.clock)
-    request = record_answer(rt, store, request, answer)
+    request = source.wait(request, wait, on_poll=on_poll, factory=factory)
     if request.status == APPROVED:
         emit(approved_line(request))
         return 0
     if request.status == PENDING:
-        say(
-            f"{request_id}: still Pending after {_took(wait)}; "
-            f"run again to keep waiting (sessiontui --request-access … --wait D)"
-            if wait
-            else f"{request_id}: Pending; it is kept, and --connect uses it once approved"
-        )
-        if not wait:
+        if wait:
+            say(f"{request_id}: still Pending after {_took(wait)}; it is kept")
+        else:
+            say(f"{request_id}: Pending; it is kept, and --connect uses it once approved")
             emit(approved_line(request))
         return int(ExitCode.AUTH)
     say(f"{request_id}: {request.status}; no access to {request.targets_text()}")
     return int(ExitCode.AUTH)
+
+
+def _reusable(source: NodeAccessSource, nodes: list[Node], factory: Any) -> AccessRequest | None:
+    """A kept approved request that covers every node, confirmed with GetAccessToken."""
+    access = source.for_node(nodes[0], factory)
+    if access is None or access.targets is None:
+        return None
+    if not all(n.id in access.targets for n in nodes):
+        return None
+    return source.store.get(access.name)
 
 
 def _took(seconds: int) -> str:
@@ -164,87 +156,6 @@ def _resolve_all(rt: Runtime, factory: Any, targets: list[str], say: Say) -> lis
     return [resolve_target(result.nodes, t) for t in targets]
 
 
-def record_answer(
-    rt: Runtime, store: AccessStore, request: AccessRequest, answer: TokenAnswer
-) -> AccessRequest:
-    """Keep what GetAccessToken said, and audit a decision the first time it is seen."""
-    updated = request.with_status(answer.status, answer.expires_at)
-    if updated.status != request.status:
-        audit_decided(rt, updated)
-    store.put(updated)
-    return updated
-
-
-def audit_requested(rt: Runtime, request: AccessRequest) -> None:
-    import contextlib
-
-    with contextlib.suppress(OSError):
-        rt.audit.write(
-            "access_requested",
-            access_request_id=request.request_id,
-            region=request.region,
-            targets=list(request.node_ids),
-            names=list(request.names),
-            reason=request.reason,
-        )
-
-
-def audit_decided(rt: Runtime, request: AccessRequest) -> None:
-    import contextlib
-
-    with contextlib.suppress(OSError):
-        rt.audit.write(
-            "access_decided",
-            access_request_id=request.request_id,
-            status=request.status,
-            expires_at=request.expires_at,
-        )
-
-
-# -- reuse -------------------------------------------------------------------------------------------
-
-
-def reuse_for(rt: Runtime, ssm: Any, store: AccessStore, nodes: list[Node]) -> AccessRequest | None:
-    """An approved request in the store that covers every node and still has time, confirmed
-    with GetAccessToken (it may have been revoked since)."""
-    now = rt.clock.now()
-    first = store.reusable(nodes[0].id, nodes[0].region, now)
-    if first is None or not all(first.covers(n.id, n.region, now) for n in nodes):
-        return None
-    answer = _token(ssm, first.request_id)
-    if answer is None:
-        return None
-    request = record_answer(rt, store, first, answer)
-    return request if request.status == APPROVED else None
-
-
-def _token(ssm: Any, request_id: str) -> TokenAnswer | None:
-    from botocore.exceptions import ClientError
-
-    from sessiontui.aws.node_access import get_access_token
-    from sessiontui.core.errors import SessiontuiError
-
-    try:
-        return get_access_token(ssm, request_id)
-    except (ClientError, SessiontuiError):
-        return None  # throttled, or gone: not reusable now
-
-
-def token_credentials(rt: Runtime, factory: Any, node: Node) -> tuple[Credentials, str] | None:
-    """For `--connect`: the access token's credentials of a kept request that covers `node`
-    (approved with time left, or pending and approved since), and its id; None when none does."""
-    from sessiontui.access_store import AccessStore
-
-    store = AccessStore()
-    now = rt.clock.now()
-    candidate = store.reusable(node.id, node.region, now) or store.pending(node.id, node.region)
-    if candidate is None:
-        return None
-    answer = _token(factory.client("ssm", node.region), candidate.request_id)
-    if answer is None:
-        return None
-    request = record_answer(rt, store, candidate, answer)
-    if request.status != APPROVED or answer.credentials is None:
-        return None
-    creds = replace(answer.credentials, role_name=f"jit:{request.request_id}")
-    return creds, request.request_id
+def node_access_for(rt: Runtime, factory: Any, node: Node) -> Access | None:
+    """For `--connect`: access from a kept request that covers `node`, if one does."""
+    return source_of(rt).for_node(node, factory)
