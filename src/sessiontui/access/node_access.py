@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from sessiontui.core.node import Node
 
 KIND = "node-access"
-ENDS_BECAUSE = "its just-in-time access expired"
+ENDS_BECAUSE = "just-in-time access"
 
 
 def offer_for(request: AccessRequest) -> Offer:
