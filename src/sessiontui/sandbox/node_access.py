@@ -163,7 +163,7 @@ GOVERNED_NODES: tuple[tuple[str, str, dict[str, str], str], ...] = (
     (
         "us-east-1",
         "pay-hsm-gw-01",
-        {"project": "Payments", "Role": "gateway", POLICY_TAG: MANUAL, "site": "nyc"},
+        {"project": "Payments", "Role": "gateway", POLICY_TAG: MANUAL},
         "ubuntu",
     ),
     (
