@@ -66,6 +66,7 @@ def is_governed(tags: dict[str, str]) -> bool:
 class AccessRequest:
     request_id: str
     region: str
+    account: str  # the caller's account: requests, like nodes, belong to one
     requester: str  # the caller's ARN
     requester_name: str  # its session name, which the token's sessions carry
     reason: str
@@ -88,6 +89,7 @@ class AccessRequest:
         return {
             "access_request_id": self.request_id,
             "region": self.region,
+            "account": self.account,
             "requester": self.requester,
             "reason": self.reason,
             "targets": self.targets,

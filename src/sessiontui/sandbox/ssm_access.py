@@ -150,12 +150,14 @@ def _validate_request_id(value: Any) -> str:
 # -- targets and policies ---------------------------------------------------------------------------
 
 
-def _resolve(state: SandboxState, region: str, targets: list[dict[str, Any]]) -> list[str]:
+def _resolve(
+    state: SandboxState, region: str, account: str, targets: list[dict[str, Any]]
+) -> list[str]:
     """Node ids the targets name, in order. InstanceIds must exist; a tag target keeps only the
     nodes a just-in-time policy governs (the others take sessions as usual)."""
     found: list[str] = []
     with state.lock:
-        nodes = dict(state.nodes.get(region, {}))
+        nodes = {k: n for k, n in state.nodes.get(region, {}).items() if n.account == account}
     for target in targets:
         key, values = str(target["Key"]), [str(v) for v in target.get("Values") or []]
         if not values:
@@ -191,10 +193,10 @@ def _resolve(state: SandboxState, region: str, targets: list[dict[str, Any]]) ->
     return list(dict.fromkeys(found))
 
 
-def _arn(region: str, node_id: str) -> str:
+def _arn(region: str, node_id: str, account: str = DEMO_ACCOUNT) -> str:
     if node_id.startswith("mi-"):
-        return f"arn:aws:ssm:{region}:{DEMO_ACCOUNT}:managed-instance/{node_id}"
-    return f"arn:aws:ec2:{region}:{DEMO_ACCOUNT}:instance/{node_id}"
+        return f"arn:aws:ssm:{region}:{account}:managed-instance/{node_id}"
+    return f"arn:aws:ec2:{region}:{account}:instance/{node_id}"
 
 
 def _decide_policy(state: SandboxState, req: SsmRequest, node_ids: list[str]) -> str:
@@ -202,20 +204,20 @@ def _decide_policy(state: SandboxState, req: SsmRequest, node_ids: list[str]) ->
     a deny-access policy covers a node, or no policy does."""
     policies = []
     for node_id in node_ids:
-        tags = node_tags(req.region, state.find_node(req.region, node_id), node_id)
-        policy = policy_for(tags)
+        node = state.find_node(req.region, node_id, req.account)
+        policy = policy_for(node_tags(req.region, node, node_id, req.account))
         if policy == DENIED:
             raise AwsError(
                 "AccessDeniedException",
                 f"User: {req.caller.arn} is not authorized to perform: ssm:StartAccessRequest on "
-                f"resource: {_arn(req.region, node_id)} with an explicit deny in a deny-access "
+                f"resource: {_arn(req.region, node_id, req.account)} with an explicit deny in a deny-access "
                 "policy",
                 message_key="Message",
             )
         if not policy:
             raise AwsError(
                 "AccessDeniedException",
-                f"No approval policy applies to {_arn(req.region, node_id)}: access to it cannot "
+                f"No approval policy applies to {_arn(req.region, node_id, req.account)}: access to it cannot "
                 "be requested with just-in-time node access",
                 message_key="Message",
             )
@@ -240,12 +242,13 @@ def start_access_request(state: SandboxState, req: SsmRequest) -> dict[str, Any]
     targets = [
         {"Key": str(t["Key"]), "Values": list(t.get("Values") or [])} for t in params["Targets"]
     ]
-    node_ids = _resolve(state, req.region, targets)
+    node_ids = _resolve(state, req.region, req.account, targets)
     policy = _decide_policy(state, req, node_ids)
     now = state.now()
     request = AccessRequest(
         request_id=_new_request_id(state),
         region=req.region,
+        account=req.account,
         requester=req.caller.arn,
         requester_name=req.caller.session_name,
         reason=str(params["Reason"]),
@@ -268,11 +271,13 @@ def _approve(state: SandboxState, request: AccessRequest, hours: int) -> None:
     now = state.now()
     key = issue_key(
         state,
-        f"arn:aws:iam::{DEMO_ACCOUNT}:role/{TOKEN_ROLE}",
+        f"arn:aws:iam::{request.account}:role/{TOKEN_ROLE}",
         request.requester_name or "operator",
         hours * 3600,
         False,
         role_id="AROASANDBOXJITACCESS",
+        account=request.account,
+        scope={},
     )
     with state.access.lock:
         request.status = APPROVED
@@ -286,7 +291,7 @@ def _approve(state: SandboxState, request: AccessRequest, hours: int) -> None:
 def get_access_token(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
     request_id = _validate_request_id(req.params.get("AccessRequestId"))
     request = state.access.get(request_id)
-    if request is None or request.region != req.region:
+    if request is None or request.region != req.region or request.account != req.account:
         raise modeled("ResourceNotFoundException", f"Access request {request_id} was not found.")
     with state.access.lock:
         now_mono = time.monotonic()
@@ -315,7 +320,8 @@ def check_session_target(state: SandboxState, caller: Caller, region: str, targe
     apply), "ok" when an approved token covers the node, else AccessDeniedException."""
     key = caller.key
     request = state.access.for_key(key.access_key_id) if key is not None else None
-    resource = _arn(region, target)
+    account = caller.account
+    resource = _arn(region, target, account)
     if request is not None:
         status = state.access.refresh(request, state.now())
         if status == APPROVED and region == request.region and target in request.node_ids:
@@ -330,7 +336,7 @@ def check_session_target(state: SandboxState, caller: Caller, region: str, targe
             f"User: {caller.arn} is not authorized to perform: ssm:StartSession on resource: "
             f"{resource} because {because}",
         )
-    tags = node_tags(region, state.find_node(region, target), target)
+    tags = node_tags(region, state.find_node(region, target, account), target, account)
     if not is_governed(tags):
         return ""
     raise AwsError(

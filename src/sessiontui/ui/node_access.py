@@ -138,8 +138,7 @@ class NodeAccessController:
             except SessiontuiError as exc:
                 self.host.post_message(AccessRequestChanged(None, error="\n".join(exc.lines())))
                 return
-            self.host.post_message(AccessRequestChanged(request))
-            self._wait(request, then)
+            self._wait(request, then)  # its first poll says whether it is Pending at all
 
         self.host.run_worker(work, thread=True, group="access-request", exit_on_error=False)
 
