@@ -6,6 +6,7 @@ access policies govern. The requests and policies themselves are in `node_access
 from __future__ import annotations
 
 import re
+import secrets
 import time
 from typing import Any
 
@@ -231,7 +232,8 @@ def _decide_policy(state: SandboxState, req: SsmRequest, node_ids: list[str]) ->
 def _new_request_id(state: SandboxState) -> str:
     with state.lock:
         while True:
-            request_id = f"oi-{state.rng.getrandbits(48):012x}"
+            # random, as AWS's: a request id never comes back after a restart of the sandbox
+            request_id = f"oi-{secrets.token_hex(6)}"
             if state.access.get(request_id) is None:
                 return request_id
 
