@@ -27,6 +27,7 @@ examples:
   sessiontui --list --json --tag project=Production   nodes as JSON
   sessiontui --connect web-01 --role ProdOps --reason "TICKET-1"
   sessiontui --connect i-0abc --forward 15432:db.internal:5432 --json
+  sessiontui --request-access pay-api-01 --reason "INC-1234" && sessiontui --connect pay-api-01
 """
 
 
@@ -74,6 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mode.add_argument("--logout", action="store_true", help="wipe cached role credentials and exit")
     mode.add_argument(
+        "--request-access",
+        metavar="TARGET",
+        action="append",
+        help="just-in-time node access: request it (repeat for up to 5 nodes) with --reason",
+    )
+    p.add_argument(
+        "--wait", metavar="D", help="with --request-access: wait this long (default 15m; 0: not)"
+    )
+    mode.add_argument(
         "--credentials",
         metavar="ROLE",
         help="print ROLE's credentials for credential_process in ~/.aws/config, and exit",
@@ -112,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(UsageError("--connect needs a target: an instance id, a Name tag or K=V"))
     if args.forward and not args.connect:
         return _fail(UsageError("--forward needs --connect TARGET"))
+    if args.wait is not None and not args.request_access:
+        return _fail(UsageError("--wait goes with --request-access TARGET"))
     if args.json and not (args.list or args.forward):
         return _fail(UsageError("--json goes with --list or --connect --forward"))
     try:
@@ -143,12 +155,16 @@ def _check_args(args: argparse.Namespace) -> None:
         if not (len(code) == 6 and code.isdigit()):
             raise UsageError("--mfa-code must be the six digits your MFA device shows")
         args.mfa_code = code
+    if args.request_access:
+        from sessiontui.request_access import check_args
+
+        check_args(args)
 
 
 def _run(args: argparse.Namespace) -> int:
     from sessiontui.runtime import Runtime
 
-    if not (args.logout or args.list or args.connect or args.credentials):
+    if not (args.logout or args.list or args.connect or args.credentials or args.request_access):
         # Start-up makes hundreds of thousands of objects (Textual's classes and CSS, the cached
         # rows) and none of them is garbage: collector passes over them cost 50-80 ms of the first
         # frame. The fleet screen freezes what start-up made and turns the collector back on
@@ -160,6 +176,10 @@ def _run(args: argparse.Namespace) -> int:
             return 0
         if args.list:
             return _list(rt, args)
+        if args.request_access:
+            from sessiontui.request_access import request_access
+
+            return request_access(rt, args, _say, _emit)
         if args.credentials:
             from sessiontui.credential_process import credentials_json
 

@@ -47,6 +47,11 @@ def connect(
 
     marks = MarksStore()
     node = _resolve(rt, factory, args.connect, say, marks.load())
+    from sessiontui.request_access import node_access_for
+
+    if (jit := node_access_for(rt, factory, node)) is not None:  # a kept, approved request
+        say(f"using just-in-time access {jit.name} (until {jit.ends_at:%H:%M:%S} UTC)")
+        access, factory = jit, rt.factory_for(jit)
     if access is not None and (why := access.refuses(node)):
         raise AuthError(f"{node.display_name} ({node.id}) is {why}", f"role {access.name}")
     if not node.connectable:

@@ -42,6 +42,11 @@ def state_dir() -> Path:
     return user_state_path(APP)
 
 
+def access_requests_file() -> Path:
+    """The operator's just-in-time node access requests (ids and states, never credentials)."""
+    return state_dir() / "access-requests.json"
+
+
 def log_dir() -> Path:
     return user_log_path(APP)
 

@@ -172,6 +172,7 @@ def _start_demo() -> Any:
     from sessiontui.sandbox import Sandbox
 
     sb = Sandbox().start()
+    sb.announce()  # before XDG_STATE_HOME moves: the approver's terminal reads the real one
     for key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
         os.environ.pop(key, None)
     os.environ.update(sb.env())

@@ -44,4 +44,7 @@ def build_book(ctx: AccessContext) -> AccessBook:
             base_label=getattr(ctx.factory, "profile", None) or "default",
         ),
     ]
+    from sessiontui.access.node_access import NodeAccessSource
+
+    sources.append(NodeAccessSource(ctx.factory, ctx.clock, audit=ctx.audit))
     return AccessBook(sources)

@@ -18,6 +18,7 @@ from sessiontui.core.errors import (
     NotConnectableError,
     SessiontuiError,
 )
+from sessiontui.core.node_access import GOVERNED_MARK, GovernedNodeError
 
 SHELL_PREFERENCES_DOCUMENT = "SSM-SessionManagerRunShell"
 REAUTH_HINT = (
@@ -82,6 +83,12 @@ def map_client_error(err: Exception, action: str, target: str | None = None) -> 
     code, msg = _code(err), _message(err)
     if code in _EXPIRED:
         return AuthError(f"{action} refused: the credentials have expired", REAUTH_HINT)
+    if code == "AccessDeniedException" and GOVERNED_MARK in msg and action == "StartSession":
+        return GovernedNodeError(
+            f"{target or 'the node'} is governed by just-in-time node access: no role may start "
+            "a session on it; an approved access request may",
+            target or "",
+        )
     if code in ("AccessDeniedException", "AccessDenied", "UnauthorizedOperation"):
         detail = f": {msg}" if msg else ""
         return AuthError(

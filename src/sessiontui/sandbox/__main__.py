@@ -11,6 +11,11 @@ from types import FrameType
 
 
 def main(argv: list[str] | None = None) -> int:
+    from sessiontui.sandbox import approver
+
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in approver.COMMANDS:  # the demo's approver, from another terminal
+        return approver.main(argv)
     parser = argparse.ArgumentParser(
         prog="python -m sessiontui.sandbox",
         description="Run the sessiontui sandbox (local AWS) until Ctrl-C; "
@@ -45,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         fleet=args.fleet, size=args.size, host=args.host, port=args.port, accounts=args.accounts
     ) as sb:
         sb.sso_auto_approve = args.sso_auto_approve
+        sb.announce()
         for key, value in sorted(sb.env().items()):
             print(f"export {key}={shlex.quote(value)}")
         approval = (
@@ -59,6 +65,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"# sandbox on {sb.endpoint_url}, started in {sb.start_seconds:.2f}s; "
             f"current MFA code: {sb.totp_now()}; Ctrl-C stops it",
+            flush=True,
+        )
+        print(
+            "# approve just-in-time access requests from another terminal: "
+            f"{approver.approve_command('oi-…')} (or reject, revoke; `requests` lists them)",
             flush=True,
         )
         while not stop.wait(0.5):

@@ -370,6 +370,9 @@ def seed_demo(state: SandboxState) -> None:
         {"Name": "fileserver-fra", "project": "Staging", "Role": "fileserver", "site": "fra"},
         os="windows",
     )
+    from sessiontui.sandbox.node_access import seed_governed
+
+    seed_governed(state, rng)  # last, so the nodes above keep their ids
 
 
 def seed_large(

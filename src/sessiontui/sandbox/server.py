@@ -78,6 +78,7 @@ class Sandbox:
         self._thread: threading.Thread | None = None
         self._app: SandboxApp | None = None
         self._services: LocalServices | None = None
+        self._announced: Path | None = None
         self.sso_accounts: tuple[DemoAccount, ...] = ()
 
     # -- life -----------------------------------------------------------------------------------
@@ -160,6 +161,11 @@ class Sandbox:
         if self._services is not None:
             self._services.close()
             self._services = None
+        if self._announced is not None:
+            from sessiontui.sandbox.approver import forget
+
+            forget(self._announced, self.endpoint_url)
+            self._announced = None
         if self.tmpdir is not None:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
             self.tmpdir = None
@@ -231,6 +237,13 @@ class Sandbox:
             log.warning("stand-in plugin unavailable: %s", exc)
         else:
             self.plugin_path = install_plugin(self.tmpdir / "bin")
+
+    def announce(self) -> None:
+        """Tell the demo's approver command where this sandbox listens (sandbox/approver.py).
+        Foreground sandboxes only: a test's sandbox must not write into the user's state dir."""
+        from sessiontui.sandbox.approver import announce
+
+        self._announced = announce(self.endpoint_url)
 
     # -- helpers for tests and the demo ---------------------------------------------------------------
     def totp_now(self) -> str:

@@ -6,6 +6,7 @@ what they share (request, errors, paging) in `ssm_protocol`.
 
 from __future__ import annotations
 
+from sessiontui.sandbox.ssm_access import get_access_token, start_access_request
 from sessiontui.sandbox.ssm_nodes import (
     add_tags_to_resource,
     describe_instance_information,
@@ -35,4 +36,6 @@ HANDLERS: dict[str, Handler] = {
     "ResumeSession": resume_session,
     "DescribeSessions": describe_sessions,
     "GetConnectionStatus": get_connection_status,
+    "StartAccessRequest": start_access_request,
+    "GetAccessToken": get_access_token,
 }

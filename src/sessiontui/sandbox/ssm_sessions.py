@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sessiontui.sandbox.demo import DEMO_ACCOUNT
+from sessiontui.sandbox.ssm_access import check_session_target, note_session
 from sessiontui.sandbox.ssm_nodes import ec2_state, node_name, node_tags
 from sessiontui.sandbox.ssm_protocol import (
     SsmRequest,
@@ -69,6 +70,8 @@ def _denied(req: SsmRequest, action: str, resource: str) -> AwsError:
 
 def _authorize_target(state: SandboxState, req: SsmRequest, action: str, target: str) -> None:
     """The demo policies: the base user may only look; a role reaches nodes carrying its scope."""
+    if check_session_target(state, req.caller, req.region, target) == "ok":
+        return  # an approved just-in-time access token that names this node
     resource = _resource_arn(req.region, target, req.account)
     key = req.caller.key
     if key is None or not key.can_start_sessions:
@@ -149,6 +152,7 @@ def start_session(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
             platform=node.platform_type if node else "",
         )
         state.sessions[session_id] = record
+    note_session(state, req.caller, session_id)
     record.destination = _destination(state, target, name, document, parameters)
     return {
         "SessionId": record.session_id,

@@ -23,6 +23,7 @@ from sessiontui.sandbox.demo import (
     MAX_SESSION_MINUTES,
 )
 from sessiontui.sandbox.identity_center import IdentityCenter
+from sessiontui.sandbox.node_access import AccessBook
 
 EC2_INSTANCE = "EC2Instance"
 MANAGED_INSTANCE = "ManagedInstance"
@@ -169,6 +170,7 @@ class SandboxState:
         self.version = 0  # bumps whenever nodes change, so cached query results go stale
         self.services: Any = None  # services.LocalServices, set by the Sandbox
         self.totp = pyotp.TOTP(DEMO_TOTP_SECRET)
+        self.access = AccessBook()  # just-in-time node access requests (ssm_access)
         self.identity_center = IdentityCenter()
 
     # The sandbox clock: real time plus the clock_offset fault.

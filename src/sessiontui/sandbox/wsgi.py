@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from sessiontui.sandbox import garble, identity_wsgi, regions, sigv4, ssm_api, sts_api
+from sessiontui.sandbox import garble, identity_wsgi, regions, sigv4, ssm_access, ssm_api, sts_api
 from sessiontui.sandbox.demo import (
     DEMO_ACCESS_KEY_ID,
     DEMO_MFA_SERIAL,
@@ -287,6 +287,8 @@ class SandboxApp:
             with self.state.lock:
                 calls = {f"{s}:{a}": n for (s, a), n in sorted(self.state.calls.items())}
             return json_reply({"calls": calls})
+        if path == "/_sandbox/access":  # the demo approver's view of the access requests
+            return json_reply({"access_requests": self.state.access.listing(self.state.now())})
         if path.rstrip("/") in identity_wsgi.PAGES:
             answer = identity_wsgi.page(self.state, environ, method, path.rstrip("/"))
             return Reply(answer[0], answer[1], answer[2], **answer[3])
@@ -297,6 +299,7 @@ class SandboxApp:
     def apply_control(self, data: Any) -> None:
         if not isinstance(data, dict):
             raise ValueError("control body must be a JSON object")
+        data = ssm_access.apply_control(self.state, data)  # approve / reject / revoke
         faults = self.state.faults
         unknown = set(data) - {"throttle_rate", "down", "silent_agents", "clock_offset", "garble"}
         unknown -= set(identity_wsgi.CONTROL_KEYS)

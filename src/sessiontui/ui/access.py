@@ -244,6 +244,10 @@ class AccessController:
             AssumeScreen(offer, duration, obtain, self.services.clock, typed_code=typed), done
         )
 
+    def activate(self, access: Access) -> None:
+        """Hold access another part obtained (an approved just-in-time request)."""
+        self._set_active(access)
+
     def _set_active(self, access: Access) -> None:
         base = self.services.factory
         factory = (

@@ -16,8 +16,9 @@ from sessiontui.ui.access import AccessController
 from sessiontui.ui.commands import SessiontuiCommands
 from sessiontui.ui.favourites import MarksKeeper
 from sessiontui.ui.forwarding import ForwardBook
-from sessiontui.ui.keys import APP_BINDINGS, FORWARDS_BINDINGS
+from sessiontui.ui.keys import ACCESS_REQUESTS_BINDINGS, APP_BINDINGS, FORWARDS_BINDINGS
 from sessiontui.ui.messages import ForwardChanged, ForwardFailed, SessionsStopped
+from sessiontui.ui.node_access import AccessRequestChanged, NodeAccessController
 from sessiontui.ui.opening import SessionOpener
 from sessiontui.ui.screens.main import MainScreen
 from sessiontui.ui.services import AppServices
@@ -47,6 +48,14 @@ class SessiontuiApp(App[int]):
         self.opener = SessionOpener(
             self, services, self.access, self.forwards, lambda: self.main_screen.node_list.nodes
         )
+        self.node_access = NodeAccessController(
+            self,
+            services,
+            self.access,
+            lambda: self.main_screen.node_list.nodes,
+            lambda: self.main_screen.node_list.selected_node,
+        )
+        self.opener.node_access = self.node_access
         self.marks = MarksKeeper(self, services.marks_store)
         self.opener.on_opened = self.marks.touch
         self.windows = WindowShells(
@@ -62,6 +71,7 @@ class SessiontuiApp(App[int]):
             ("fleet", list(MainScreen.BINDINGS)),
             ("node list", list(NodeList.BINDINGS)),
             ("forwards panel", list(FORWARDS_BINDINGS)),
+            ("access requests panel", list(ACCESS_REQUESTS_BINDINGS)),
         ]
 
     def on_mount(self) -> None:
@@ -161,6 +171,13 @@ class SessiontuiApp(App[int]):
     @on(WindowReport)
     def _window_report(self, message: WindowReport) -> None:
         self.windows.report(message)
+
+    @on(AccessRequestChanged)
+    def _access_request_changed(self, message: AccessRequestChanged) -> None:
+        self.node_access.changed(message)
+
+    def on_unmount(self) -> None:
+        self.node_access.stop()  # waits for a pending request stop polling
 
     @on(SessionsStopped)
     def _sessions_stopped(self, message: SessionsStopped) -> None:

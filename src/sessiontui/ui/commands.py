@@ -27,6 +27,14 @@ PALETTE: tuple[PaletteCommand, ...] = (
     PaletteCommand("session: forwards panel", "forwards", "Running port forwards"),
     PaletteCommand("role: switch", "role", "Choose a role and take it with MFA"),
     PaletteCommand("role: re-authenticate", "reauthenticate", "Take the current role again"),
+    PaletteCommand(
+        "access: request node access",
+        "request_access",
+        "Ask for just-in-time access to the selected node, with a reason",
+    ),
+    PaletteCommand(
+        "access: requests panel", "access_requests", "Your just-in-time access requests"
+    ),
     PaletteCommand("fleet: refresh", "refresh", "List the fleet again"),
     PaletteCommand("fleet: filter", "focus_filter", "Type a filter"),
     PaletteCommand("fleet: clear filter", "clear_filter", "Show every node"),

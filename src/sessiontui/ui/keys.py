@@ -24,6 +24,8 @@ MAIN_BINDINGS: list[BindingType] = [
     Binding("asterisk", "toggle_favourite", "Favourite", key_display="*", id="favourite"),
     Binding("F", "forwards", "Forwards", key_display="F", id="forwards"),
     Binding("r", "role", "Role", id="role"),
+    Binding("a", "request_access", "Request access", id="request-access"),
+    Binding("A", "access_requests", "Requests", key_display="A", show=False, id="access-requests"),
     Binding("slash", "focus_filter", "Filter", key_display="/", id="filter"),
     Binding("t", "facets", "Tags", id="facets"),
     Binding("R", "refresh", "Refresh", key_display="R", id="refresh"),
@@ -38,4 +40,12 @@ FORWARDS_BINDINGS: list[BindingType] = [
     Binding("s", "restart", "Restart expired", id="forwards.restart"),
     Binding("c", "copy", "Copy client", id="forwards.copy"),
     Binding("escape,F", "close", "Close", id="forwards.close"),
+]
+
+# the just-in-time access requests panel (A)
+ACCESS_REQUESTS_BINDINGS: list[BindingType] = [
+    Binding("enter", "use", "Use approved", id="access-requests.use"),
+    Binding("a", "new", "New request", id="access-requests.new"),
+    Binding("g", "check", "Check now", id="access-requests.check"),
+    Binding("escape,A", "close", "Close", id="access-requests.close"),
 ]

@@ -13,6 +13,7 @@ from sessiontui.core.credentials import Credentials
 from sessiontui.core.durations import format_remaining
 from sessiontui.core.errors import SessiontuiError, TargetError
 from sessiontui.core.node import Node
+from sessiontui.core.node_access import GovernedNodeError
 from sessiontui.core.query import parse_query
 from sessiontui.core.target import resolve_target
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
     from sessiontui.ui.access import AccessController
     from sessiontui.ui.forwarding import ForwardBook
+    from sessiontui.ui.node_access import NodeAccessController
     from sessiontui.ui.screens.forward import ForwardRequest
     from sessiontui.ui.services import AppServices
 
@@ -49,6 +51,22 @@ class SessionOpener:
         self.nodes = nodes  # the fleet as listed, for a preset's target
         # told of each shell or forward opened (the app makes its node a recent target)
         self.on_opened: Callable[[Node], None] = lambda node: None
+        self.node_access: NodeAccessController | None = None  # set by the app
+
+    def _under_kept_request(self, node: Node | None, then: Callable[[], None]) -> bool:
+        """When a kept, approved just-in-time request names the node and the access held does
+        not open it: work under that request first (it is checked with AWS), then `then`."""
+        jit = self.node_access
+        if jit is None or node is None:
+            return False
+        held = self.access.active
+        if held is not None and held.access.targets is not None and node.id in held.access.targets:
+            return False
+        request = jit.covering(node)
+        if request is None:
+            return False
+        jit.use(request, then=then)
+        return True
 
     def session_credentials(self) -> Credentials | None:
         if self.access.active is not None:
@@ -127,6 +145,8 @@ class SessionOpener:
         self.app.push_screen(ReasonScreen(held.name, what, self.services.reason), answered)
 
     def connect(self, node: Node | None) -> None:
+        if self._under_kept_request(node, lambda: self.connect(node)):
+            return
         if not self._ready(node, "a shell", lambda: self.connect(node)):
             return
         assert node is not None
@@ -147,6 +167,12 @@ class SessionOpener:
         except ShutdownRequested:
             self.app.exit(1)
             return
+        except GovernedNodeError as exc:  # offer the way in: a just-in-time access request
+            if self.node_access is not None:
+                self.node_access.offer_after_refusal(node, exc.message, lambda: self.connect(node))
+                return
+            self.app.notify("\n".join(exc.lines()), title="just-in-time access", severity="error")
+            return
         except SessiontuiError as exc:
             self.app.notify(
                 "\n".join(exc.lines()), title=f"shell on {node.display_name}", severity="error"
@@ -160,6 +186,8 @@ class SessionOpener:
     def forward(self, node: Node | None) -> None:
         from sessiontui.ui.screens.forward import ForwardScreen
 
+        if self._under_kept_request(node, lambda: self.forward(node)):
+            return
         if not self._ready(node, "a port forward", lambda: self.forward(node)):
             return
         assert node is not None

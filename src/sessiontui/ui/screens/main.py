@@ -403,6 +403,12 @@ class MainScreen(Screen[None]):
     def action_role(self) -> None:
         self.tui.choose_role()
 
+    def action_request_access(self) -> None:
+        self.tui.node_access.request(self.node_list.selected_node)
+
+    def action_access_requests(self) -> None:
+        self.tui.node_access.show_panel()
+
     def action_reauthenticate(self) -> None:
         self.tui.reauthenticate()
 

@@ -1,0 +1,259 @@
+"""Just-in-time node access in the TUI: the request dialog, waiting for the decision in a worker,
+the requests panel, and working under an approved request.
+
+An approved request becomes the access held (AccessController), like a role: the header counts
+down to the token's ExpirationTime, shells and forwards use the token's credentials and open only
+the request's nodes, and at expiry the sessions end as they do when a role expires. The source
+itself (`access.node_access`) does the AWS work; this only decides what the operator sees.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from textual.message import Message
+
+from sessiontui.core.durations import format_remaining
+from sessiontui.core.errors import SessiontuiError
+from sessiontui.core.node_access import APPROVED, PENDING, AccessRequest
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+    from sessiontui.access.node_access import NodeAccessSource
+    from sessiontui.core.access import Access
+    from sessiontui.core.node import Node
+    from sessiontui.ui.access import AccessController
+    from sessiontui.ui.screens.access_request import AccessAsk
+    from sessiontui.ui.services import AppServices
+
+WAIT_SECONDS = 15 * 60  # how long a worker polls a pending request (as --request-access waits)
+
+
+class AccessRequestChanged(Message):
+    """A worker heard something about a request: filed, its state, an error, or its access."""
+
+    def __init__(
+        self,
+        request: AccessRequest | None,
+        *,
+        access: Access | None = None,
+        error: str = "",
+        then: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.request = request
+        self.access = access
+        self.error = error
+        self.then = then
+
+
+class NodeAccessController:
+    def __init__(
+        self,
+        host: App[Any],
+        services: AppServices,
+        access: AccessController,
+        nodes: Callable[[], list[Node]],
+        selected: Callable[[], Node | None],
+    ) -> None:
+        self.host = host
+        self.services = services
+        self.access = access
+        self.nodes = nodes  # the fleet as listed, to resolve what the dialog names
+        self.selected = selected
+        self._cancel = threading.Event()  # set on quit: pending waits stop polling
+        self._announced: set[str] = set()
+
+    @property
+    def source(self) -> NodeAccessSource:
+        from sessiontui.access.node_access import node_access_source
+
+        found = node_access_source(self.access.book)
+        if found is None:
+            raise SessiontuiError("just-in-time node access is not available")
+        return found
+
+    def requests(self) -> list[AccessRequest]:
+        try:
+            return self.source.requests()
+        except SessiontuiError:
+            return []
+
+    # ---- asking --------------------------------------------------------------------------
+
+    def request(
+        self, node: Node | None, why: str = "", then: Callable[[], None] | None = None
+    ) -> None:
+        """Open the dialog for `node` (or the selected one); file the request in a worker."""
+        from sessiontui.ui.screens.access_request import AccessRequestScreen
+
+        node = node or self.selected()
+        prefill = node.display_name if node is not None and node.name else (node.id if node else "")
+
+        def answered(ask: AccessAsk | None) -> None:
+            if ask is not None:
+                self._file(ask, then)
+
+        self.host.push_screen(
+            AccessRequestScreen(prefill, why=why, reason=self.services.reason or ""), answered
+        )
+
+    def offer_after_refusal(self, node: Node, message: str, then: Callable[[], None]) -> None:
+        """StartSession said the node is governed by just-in-time access: say why, and ask."""
+        self.request(node, why=message, then=then)
+
+    def _resolve(self, ask: AccessAsk) -> tuple[list[Node], tuple[str, str] | None]:
+        from sessiontui.core.query import parse_query
+        from sessiontui.core.target import resolve_target
+
+        listed = self.nodes()
+        if len(ask.targets) == 1 and "=" in ask.targets[0]:
+            key, _, value = ask.targets[0].partition("=")
+            query = parse_query(ask.targets[0])
+            matched = [n for n in listed if query.matches(n)]
+            if not matched:
+                raise SessiontuiError(f"no listed node carries {ask.targets[0]}")
+            return matched, (key.strip(), value.strip())
+        return [resolve_target(listed, t) for t in ask.targets], None
+
+    def _file(self, ask: AccessAsk, then: Callable[[], None] | None) -> None:
+        try:
+            nodes, tag = self._resolve(ask)
+        except SessiontuiError as exc:
+            self.host.notify("\n".join(exc.lines()), title="access request", severity="error")
+            return
+        if tag is not None:  # a tag target is one region's: the selected node's, else the first
+            sel = self.selected()
+            region = sel.region if sel is not None else nodes[0].region
+            nodes = [n for n in nodes if n.region == region]
+        source = self.source
+
+        def work() -> None:
+            try:
+                request = source.file(ask.reason, nodes, tag=tag)
+            except SessiontuiError as exc:
+                self.host.post_message(AccessRequestChanged(None, error="\n".join(exc.lines())))
+                return
+            self._wait(request, then)  # its first poll says whether it is Pending at all
+
+        self.host.run_worker(work, thread=True, group="access-request", exit_on_error=False)
+
+    def _wait(self, request: AccessRequest, then: Callable[[], None] | None) -> None:
+        """In a worker: poll until decided, then fetch the access an approval gives."""
+        source = self.source
+
+        def on_poll(status: str, _next: float) -> None:
+            if status not in (PENDING, "Throttled"):
+                return
+            with contextlib.suppress(Exception):
+                kept = source.store.get(request.request_id)
+                if kept is not None:
+                    self.host.post_message(AccessRequestChanged(kept))
+
+        try:
+            decided = source.wait(request, WAIT_SECONDS, on_poll=on_poll, cancel=self._cancel)
+            access = source.access_for(decided) if decided.status == APPROVED else None
+        except SessiontuiError as exc:
+            self.host.post_message(AccessRequestChanged(request, error="\n".join(exc.lines())))
+            return
+        self.host.post_message(AccessRequestChanged(decided, access=access, then=then))
+
+    # ---- what the workers say --------------------------------------------------------------
+
+    def changed(self, message: AccessRequestChanged) -> None:
+        request = message.request
+        if message.error:
+            self.host.notify(message.error, title="access request", severity="error", timeout=10)
+        elif request is not None and request.status == PENDING:
+            if request.request_id not in self._announced:
+                self._announced.add(request.request_id)
+                self.host.notify(self._pending_text(request), title="access requested", timeout=15)
+        elif request is not None and message.access is not None:
+            self.work_under(message.access)
+            if message.then is not None:
+                message.then()
+        elif request is not None:
+            self.host.notify(
+                f"{request.request_id} is {request.status}: no access to {request.targets_text()}",
+                title="access request",
+                severity="error",
+                timeout=10,
+            )
+        self._refresh_panel()
+
+    def _pending_text(self, request: AccessRequest) -> str:
+        text = f"{request.request_id} for {request.targets_text()}: Pending, waiting for approval"
+        if getattr(self.services.runtime, "sandbox", None) is not None:
+            from sessiontui.sandbox.approver import approve_command
+
+            text += f"\ndemo approver: {approve_command(request.request_id)}"
+        return text
+
+    def work_under(self, access: Access) -> None:
+        left = access.remaining(self.services.clock.now())
+        until = f" for {format_remaining(left)}" if left is not None else ""
+        self.access.activate(access)
+        self.host.notify(
+            f"access {access.name} approved{until}: shells and forwards on its nodes use it",
+            title="just-in-time access",
+        )
+
+    def covering(self, node: Node) -> AccessRequest | None:
+        """A kept request approved with time left that names `node` (no AWS call)."""
+        now = self.services.clock.now()
+        for request in self.requests():
+            if request.covers(node.id, node.region, now) and request.status == APPROVED:
+                return request
+        return None
+
+    def use(self, request: AccessRequest, then: Callable[[], None] | None = None) -> None:
+        """Work under a kept request (the panel's Enter, or a node it covers): ask AWS in a
+        worker, since it may have been revoked or decided since."""
+        source = self.source
+
+        def work() -> None:
+            try:
+                updated = source.refresh(request)
+                access = source.access_for(updated) if updated.status == APPROVED else None
+            except SessiontuiError as exc:
+                self.host.post_message(AccessRequestChanged(request, error="\n".join(exc.lines())))
+                return
+            if updated.status == PENDING:
+                self.host.post_message(AccessRequestChanged(updated))
+                self._wait(updated, then)
+                return
+            self.host.post_message(AccessRequestChanged(updated, access=access, then=then))
+
+        self.host.run_worker(work, thread=True, group="access-use", exit_on_error=False)
+
+    def check_all(self) -> None:
+        """Ask AWS about every kept request still Pending or Approved (the panel's g)."""
+        source = self.source
+        rows = [r for r in self.requests() if r.status in (PENDING, APPROVED)]
+
+        def work() -> None:
+            for request in rows:
+                with contextlib.suppress(SessiontuiError):
+                    source.refresh(request)
+            self.host.post_message(AccessRequestChanged(None))
+
+        self.host.run_worker(work, thread=True, group="access-check", exit_on_error=False)
+
+    def show_panel(self) -> None:
+        from sessiontui.ui.screens.access_requests import AccessRequestsScreen
+
+        if not isinstance(self.host.screen, AccessRequestsScreen):
+            self.host.push_screen(AccessRequestsScreen(self, self.services.clock))
+
+    def _refresh_panel(self) -> None:
+        from sessiontui.ui.screens.access_requests import AccessRequestsScreen
+
+        if isinstance(self.host.screen, AccessRequestsScreen):
+            self.host.screen.refresh_rows()
+
+    def stop(self) -> None:
+        self._cancel.set()

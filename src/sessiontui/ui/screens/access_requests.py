@@ -1,0 +1,101 @@
+"""The requests panel (A): the operator's just-in-time access requests, kept across restarts,
+live: id, targets, reason, state, time left. Enter works under an approved one."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Static
+
+from sessiontui.core.durations import format_remaining
+from sessiontui.core.node_access import APPROVED
+from sessiontui.ui.keys import ACCESS_REQUESTS_BINDINGS
+
+if TYPE_CHECKING:
+    from sessiontui.core.node_access import AccessRequest
+    from sessiontui.ui.node_access import NodeAccessController
+
+
+def request_row(request: AccessRequest, now: Any) -> tuple[str, ...]:
+    status = request.live_status(now)
+    left = request.seconds_left(now) if status == APPROVED else None
+    return (
+        request.request_id,
+        request.targets_text(),
+        request.reason,
+        status,
+        format_remaining(left) if left is not None else "-",
+    )
+
+
+class AccessRequestsScreen(ModalScreen[None]):
+    BINDINGS = ACCESS_REQUESTS_BINDINGS
+
+    DEFAULT_CSS = """
+    AccessRequestsScreen { align: center middle; }
+    AccessRequestsScreen > Vertical {
+        width: 95%; height: 60%; border: round $primary; background: $surface; padding: 0 1;
+    }
+    AccessRequestsScreen DataTable { height: 1fr; }
+    AccessRequestsScreen .hint { color: $text-muted; }
+    """
+
+    COLUMNS = ("Request", "Targets", "Reason", "State", "Left")
+
+    def __init__(self, controller: NodeAccessController, clock: Any) -> None:
+        super().__init__()
+        self.controller = controller
+        self.clock = clock
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = "Just-in-time access requests"
+            table: DataTable[str] = DataTable(cursor_type="row", id="access-requests-table")
+            table.add_columns(*self.COLUMNS)
+            yield table
+            yield Static(
+                "Enter work under an approved request · a new request · g check states now · "
+                "Esc close",
+                classes="hint",
+            )
+
+    def on_mount(self) -> None:
+        self.refresh_rows()
+        self.set_interval(1.0, self.refresh_rows)
+        self.query_one(DataTable).focus()
+
+    def refresh_rows(self) -> None:
+        table: DataTable[str] = self.query_one(DataTable)
+        now = self.clock.now()
+        keep = table.cursor_row
+        rows = self.controller.requests()
+        table.clear()
+        for request in rows:
+            table.add_row(*request_row(request, now), key=request.request_id)
+        if rows:
+            table.move_cursor(row=min(max(keep, 0), len(rows) - 1))
+
+    def _selected(self) -> AccessRequest | None:
+        table: DataTable[str] = self.query_one(DataTable)
+        rows = self.controller.requests()
+        if not rows or not 0 <= table.cursor_row < len(rows):
+            return None
+        return rows[table.cursor_row]
+
+    def action_use(self) -> None:
+        request = self._selected()
+        if request is not None:
+            self.controller.use(request)
+
+    def action_check(self) -> None:
+        self.controller.check_all()
+
+    def action_new(self) -> None:
+        self.dismiss(None)
+        self.controller.request(None)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

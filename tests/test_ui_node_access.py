@@ -1,0 +1,158 @@
+"""The TUI under just-in-time node access, against the real sandbox: a refused shell leads to the
+request dialog, an auto-approved request becomes the access held (header countdown, the token's
+credentials on StartSession), the requests panel, a manual approval, expiry, bad input."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import pytest
+from textual.widgets import DataTable, Static
+
+import test_ui_access
+from sessiontui.access.iam_role import role_access
+from sessiontui.config import load_config
+from sessiontui.plugin.output import Ending
+from sessiontui.plugin.shell import ShellResult
+from sessiontui.plugin.supervisor import SessionSupervisor
+from sessiontui.sandbox import ssm_access
+from sessiontui.ui.app import SessiontuiApp
+from sessiontui.ui.screens.access_request import AccessRequestScreen
+from sessiontui.ui.screens.access_requests import AccessRequestsScreen
+from test_ui_access import Env, messages, role_credentials, services, wait_for
+from test_ui_support import settle
+
+env = test_ui_access.env  # the fixture: the app's FakeClock and the sandbox's clock together
+
+
+@pytest.fixture
+def shells(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """run_shell with a real StartSession (and TerminateSession) but no terminal hand-over."""
+    calls: list[dict[str, Any]] = []
+
+    def run_shell(self: SessionSupervisor, target: Any, **kw: Any) -> ShellResult:
+        started = self._start(target.id, None, {}, kw.get("reason"))
+        calls.append({"node": target.name, "access": self.access_name, "id": started.session_id})
+        self.ssm.terminate_session(SessionId=started.session_id)
+        return ShellResult(
+            started.session_id, 5.0, Ending.EXITED, "session exited normally", 0, None
+        )
+
+    monkeypatch.setattr(SessionSupervisor, "run_shell", run_shell)
+    return calls
+
+
+async def select(app: SessiontuiApp, pilot: Any, name: str) -> None:
+    app.main_screen.filter_input.value = name
+    await pilot.pause()
+    app.main_screen.node_list.focus()
+    await wait_for(
+        pilot, lambda: getattr(app.main_screen.node_list.selected_node, "name", "") == name
+    )
+
+
+def fleet_admin(env: Env) -> Any:
+    spec = load_config().roles["FleetAdmin"]
+    return role_access(spec, role_credentials(env, "FleetAdmin", 3600))
+
+
+async def test_refused_shell_leads_to_a_request_then_the_shell_under_it(
+    env: Env, shells: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = SessiontuiApp(services(env, access=fleet_admin(env)))
+    async with app.run_test(size=(180, 50)) as pilot:
+        monkeypatch.setattr(app, "suspend", contextlib.nullcontext)
+        await settle(app, pilot)
+        await select(app, pilot, "pay-api-01")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccessRequestScreen))
+        why = str(app.screen.query_one("#access-why", Static).render())
+        assert "governed by just-in-time node access" in why
+        assert not shells
+        await pilot.press(*"INC-1234", "enter")
+        await wait_for(pilot, lambda: bool(shells))
+        header = app.main_screen.header
+        request_id = str(header.role_name)
+        assert request_id.startswith("oi-")
+        assert shells[0] == {"node": "pay-api-01", "access": request_id, "id": shells[0]["id"]}
+        left = header.remaining()
+        assert left is not None and 3500 < left <= 3660  # the app clock is fake, the sandbox's runs
+        assert "just-in-time access ends" in header.role_text().plain
+        assert any("approved for 0:59" in m or "approved for 1:00" in m for m in messages(app))
+
+        # the panel: id, targets, reason, state, time left
+        await pilot.press("A")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccessRequestsScreen))
+        table = app.screen.query_one(DataTable)
+        row = [str(c) for c in table.get_row_at(0)]
+        assert row[:4] == [request_id, "pay-api-01", "INC-1234", "Approved"]
+        assert row[4].startswith("0:59") or row[4].startswith("1:00")
+        await pilot.press("escape")
+
+        # the token opens only its nodes: another governed node is refused in words
+        await select(app, pilot, "pay-api-02")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert any("not among the nodes this access was granted for" in m for m in messages(app))
+
+        # at expiry the access ends like a role: the header says so
+        env.advance(3700)
+        await wait_for(pilot, lambda: header.expired)
+        assert app.access.active is None and app.access.expired is not None
+        assert app.access.expired.name == request_id
+        assert "expired" in header.role_text().plain
+
+
+async def test_manual_request_from_the_key_approved_while_waiting(
+    env: Env, shells: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = SessiontuiApp(services(env, access=fleet_admin(env)))
+    async with app.run_test(size=(180, 50)) as pilot:
+        monkeypatch.setattr(app, "suspend", contextlib.nullcontext)
+        await settle(app, pilot)
+        await select(app, pilot, "pay-ledger-01")
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccessRequestScreen))
+        assert app.screen.query_one("#access-targets").value == "pay-ledger-01"  # type: ignore[attr-defined]
+        await pilot.press("enter")  # no reason yet
+        error = app.screen.query_one("#access-error", Static)
+        assert "a reason is required" in str(error.render())
+        await pilot.press(*"CHG-77 ledger repair", "enter")
+        await wait_for(pilot, lambda: any("Pending" in m for m in messages(app)))
+        (request,) = [
+            r
+            for r in env.sandbox.state.access.requests.values()
+            if r.reason == "CHG-77 ledger repair"
+        ]
+        assert app.main_screen.header.role_name == "FleetAdmin"  # nothing changed while pending
+        ssm_access.decide(env.sandbox.state, "approve", request.request_id)
+        await wait_for(
+            pilot, lambda: app.main_screen.header.role_name == request.request_id, timeout=20
+        )
+        left = app.main_screen.header.remaining()
+        assert left is not None and 7100 < left <= 7260  # the manual policy's two hours
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: bool(shells))
+        assert shells[0]["node"] == "pay-ledger-01"
+
+
+async def test_the_dialog_refuses_bad_targets(env: Env) -> None:
+    app = SessiontuiApp(services(env, access=fleet_admin(env)))
+    async with app.run_test(size=(180, 50)) as pilot:
+        await settle(app, pilot)
+        await select(app, pilot, "pay-api-01")
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccessRequestScreen))
+        app.screen.query_one("#access-targets").value = ",".join(["pay-api-01"] * 6)  # type: ignore[attr-defined]
+        await pilot.press(*"INC-1", "enter")
+        assert "at most 5 nodes" in str(app.screen.query_one("#access-error", Static).render())
+        app.screen.query_one("#access-targets").value = "project=Payments, pay-api-01"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        assert "a tag target stands alone" in str(
+            app.screen.query_one("#access-error", Static).render()
+        )
+        # a tag target that takes in the restricted vault: the deny policy's words come back
+        app.screen.query_one("#access-targets").value = "project=Payments"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: any("deny-access policy" in m for m in messages(app)))
