@@ -135,6 +135,8 @@ def _run(args: argparse.Namespace) -> int:
         # right after its first frame (MainScreen._startup_done).
         gc.disable()
     with Runtime.open(args) as rt:
+        if args.logout or args.list or args.connect:
+            _recover(rt)  # the TUI does this in a worker, after its first frame
         if args.logout:
             _say(f"removed {rt.logout()} cached credential file(s)")
             return 0
@@ -147,6 +149,19 @@ def _run(args: argparse.Namespace) -> int:
         from sessiontui.ui.launch import run_tui
 
         return run_tui(rt)
+
+
+def _recover(rt: object) -> None:
+    """Terminate the sessions a killed sessiontui left open, and say which."""
+    from sessiontui.runtime import Runtime
+
+    assert isinstance(rt, Runtime)
+    try:
+        lines = rt.recover_sessions()
+    except Exception as exc:  # never the reason a command fails: the journal stays for next time
+        lines = [f"could not check the session journal: {exc}"]
+    for line in lines:
+        _say(line)
 
 
 def _list(rt: object, args: argparse.Namespace) -> int:

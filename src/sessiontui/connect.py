@@ -68,6 +68,7 @@ def connect(
         plugin=plugin,
         audit=rt.audit,
         clock=rt.clock,
+        journal=rt.journal.bound(access.role.source_profile if access else None),
     )
     try:
         if spec is None:

@@ -38,6 +38,7 @@ from sessiontui.plugin.signals import (
     keyboard_signals_ignored,
     shutdown_signals,
 )
+from sessiontui.session_journal import SessionJournal
 
 PORT_FORWARD_DOCUMENT = "AWS-StartPortForwardingSession"
 REMOTE_HOST_DOCUMENT = "AWS-StartPortForwardingSessionToRemoteHost"
@@ -128,6 +129,8 @@ class _Closer:
             except Exception as e:  # the way out must complete whatever AWS does
                 self.terminated = False
                 self.error = f"TerminateSession failed: {e}"
+            if self.terminated:
+                self._sup._journal_remove(self.started.session_id)
             self._sup._audit_ended(
                 self.started,
                 how,
@@ -230,6 +233,7 @@ class SessionSupervisor:
     registry: ActiveSessions = ACTIVE_SESSIONS
     clock: Clock = SYSTEM_CLOCK
     base_env: Mapping[str, str] | None = None  # the plugin's environment before ours; os.environ
+    journal: SessionJournal | None = None  # where sessions wait for their TerminateSession
 
     # --- shell ---------------------------------------------------------------------------------
 
@@ -250,6 +254,7 @@ class SessionSupervisor:
         guard = shutdown_signals(self._on_shutdown) if handle_signals else contextlib.nullcontext()
         with guard:
             started = self._start(target_id, None, {}, reason)
+            self._journal_record(started, "shell", node_name)
             began = time.monotonic()
             closer = _Closer(self, started, began)
             how: str = Ending.CRASHED
@@ -308,6 +313,7 @@ class SessionSupervisor:
         check_local_port(local_port)  # before StartSession: a busy port would hang the plugin
         document, params = forward_document(remote_port, host, local_port)
         started = self._start(target_id, document, params, reason)
+        self._journal_record(started, "forward", node_name)
         began = time.monotonic()
         closer = _Closer(self, started, began)
         self._audit_started(started, node_name, local_port or None, remote_port, host)
@@ -431,6 +437,28 @@ class SessionSupervisor:
         self, target: str, document: str | None, params: dict[str, list[str]], reason: str | None
     ) -> StartedSession:
         return start_session(self.ssm, target, document, params or None, reason)
+
+    def _journal_record(self, started: StartedSession, kind: str, node_name: str) -> None:
+        if self.journal is None:
+            return
+        with contextlib.suppress(OSError):  # as the audit: a full disk must not cost the session
+            self.journal.record(
+                session_id=started.session_id,
+                region=started.region,
+                endpoint_url=started.endpoint_url,
+                target=started.target,
+                kind=kind,
+                document=started.document,
+                node_name=node_name,
+                role_name=self.credentials.role_name,
+                role_arn=self.credentials.role_arn,
+                started_at=self.clock.now(),
+            )
+
+    def _journal_remove(self, session_id: str) -> None:
+        if self.journal is not None:
+            with contextlib.suppress(OSError):
+                self.journal.remove(session_id)
 
     def _audit_started(
         self,

@@ -57,6 +57,9 @@ class SessiontuiApp(App[int]):
             self.set_keymap(self.keymap)
         # `--version` of the plugin is a process spawn: not while the first frame is painted
         self.call_after_refresh(self.access.prefetch_plugin)
+        from sessiontui.ui.recovery import start_recovery
+
+        self.call_after_refresh(start_recovery, self)
 
     # ---- app-wide actions -------------------------------------------------------------------
 

@@ -68,7 +68,16 @@ class SessionOpener:
             plugin=self.access.plugin(),
             audit=self.access.audit,
             clock=self.services.clock,
+            journal=self.journal(),
         )
+
+    def journal(self) -> Any:
+        """The runtime's session journal, bound to the active role's source profile."""
+        runtime = self.services.runtime
+        if runtime is None:
+            return None
+        spec = self.access.active.spec if self.access.active is not None else None
+        return runtime.journal.bound(spec.source_profile if spec else None)
 
     def _ready(self, node: Node | None, what: str, then: Callable[[], None]) -> bool:
         """Checks before a session; False when it cannot start (and the operator was told)."""
