@@ -73,7 +73,10 @@ def connect(
     try:
         if spec is None:
             result = sup.run_shell(node, node_name=node.display_name, reason=reason)
-            say(f"{node.display_name}: {result.reason} after {_took(result.seconds)}")
+            from sessiontui.core.session_end import shell_time_left
+
+            left = shell_time_left(result.session_end, rt.clock.now())
+            say(f"{node.display_name}: {result.reason} after {_took(result.seconds)}{left}")
             return _exit_code(result.how)
         fw = sup.run_forward(
             node,

@@ -17,12 +17,14 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sessiontui.audit import AuditLog
+from sessiontui.aws.session_limits import session_limits
 from sessiontui.aws.sessions import StartedSession, start_session, terminate_session
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
 from sessiontui.core.credentials import Credentials
 from sessiontui.core.errors import PluginError, SessiontuiError
 from sessiontui.core.forwards import Forward
 from sessiontui.core.node import Node
+from sessiontui.core.session_end import session_end
 from sessiontui.plugin.command import build_command
 from sessiontui.plugin.forward import (
     DEFAULT_READY_TIMEOUT,
@@ -255,6 +257,8 @@ class SessionSupervisor:
         with guard:
             started = self._start(target_id, None, {}, reason)
             self._journal_record(started, "shell", node_name)
+            started_at = self.clock.now()
+            limits = session_limits(self.ssm, started.session_id)
             began = time.monotonic()
             closer = _Closer(self, started, began)
             how: str = Ending.CRASHED
@@ -288,7 +292,15 @@ class SessionSupervisor:
                 self.registry.remove(handle)
                 closer.close(how, why)
         assert result is not None
-        return replace(result, terminated=closer.terminated, terminate_error=closer.error)
+        end = session_end(
+            credentials_end=self.credentials.expiration,
+            started_at=started_at,
+            limits=limits,
+            idle=False,  # the operator typed: a shell's idle end is not knowable from here
+        )
+        return replace(
+            result, terminated=closer.terminated, terminate_error=closer.error, session_end=end
+        )
 
     # --- forwards ------------------------------------------------------------------------------
 
@@ -327,6 +339,7 @@ class SessionSupervisor:
             session_id=started.session_id,
             started_at=self.clock.now(),
             expires_at=self.credentials.expiration,
+            limits=session_limits(self.ssm, started.session_id),
         )
         holder: dict[str, Any] = {}
 

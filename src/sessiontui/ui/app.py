@@ -104,6 +104,7 @@ class SessiontuiApp(App[int]):
 
     def on_tick(self) -> None:
         self.access.tick()
+        self.forwards.tick()
 
     def connect(self, node: Node | None) -> None:
         self.opener.connect(node)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from sessiontui.config import DEFAULT_READY_TIMEOUT
+from sessiontui.core.durations import WARN_AT, format_remaining
 from sessiontui.core.errors import SessiontuiError
 from sessiontui.core.node import Node
+from sessiontui.core.session_end import EndCause, SessionEnd, describe_end
 from sessiontui.ui.messages import ForwardChanged, ForwardFailed
 
 if TYPE_CHECKING:
@@ -32,6 +34,7 @@ class ForwardEntry:
     session: Any = None  # plugin.supervisor.ForwardSession
     error: str = ""
     restarted: bool = False  # an expired forward already started again
+    warned: set[tuple[str, int]] = field(default_factory=set)  # (end cause, WARN_AT threshold)
 
     @property
     def running(self) -> bool:
@@ -59,6 +62,52 @@ class ForwardBook:
 
     def expired_count(self) -> int:
         return sum(1 for e in self._entries.values() if e.ended_by_expiry)
+
+    # ---- when they end ---------------------------------------------------------------------
+
+    def _live(self) -> list[tuple[ForwardEntry, SessionEnd]]:
+        out = []
+        for entry in self.entries():
+            fw = entry.forward
+            if entry.running and fw is not None:
+                end = fw.session_end()
+                if end is not None:
+                    out.append((entry, end))
+        return out
+
+    def soonest_end(self) -> SessionEnd | None:
+        """The first running forward's end, for the header."""
+        ends = [end for _, end in self._live()]
+        return min(ends, key=lambda e: e.at) if ends else None
+
+    def lines_for(self, node: Node | None, now: Any) -> list[tuple[str, str]]:
+        """(label, "time left (what ends it)") of this node's running forwards, for the details."""
+        if node is None:
+            return []
+        return [
+            (f"forward :{entry.forward.local_port or '…'}", describe_end(end, now))
+            for entry, end in self._live()
+            if entry.node.id == node.id
+        ]
+
+    def tick(self) -> None:
+        """Warn before a forward's own end, as the header does for the role's (WARN_AT)."""
+        now = self.app.services.clock.now()
+        for entry, end in self._live():
+            if end.cause is EndCause.CREDENTIALS:
+                continue  # the role's own warnings say it, once for all its sessions
+            left = end.remaining(now)
+            for threshold in WARN_AT:
+                if left <= threshold and (end.cause, threshold) not in entry.warned:
+                    entry.warned.add((end.cause, threshold))
+                    fw = entry.forward
+                    self.app.notify(
+                        f"127.0.0.1:{fw.local_port} → {fw.destination}: its session ends in "
+                        f"{format_remaining(left)} ({end.because})",
+                        title="forward ending",
+                        severity="error" if threshold <= min(WARN_AT) else "warning",
+                        timeout=15,
+                    )
 
     def start(self, node: Node, request: ForwardRequest, reason: str | None) -> ForwardEntry:
         entry = ForwardEntry(next(self._keys), node, request, reason)
@@ -105,6 +154,7 @@ class ForwardBook:
             return
         before = entry.forward
         fw = entry.forward = message.forward
+        self.app.main_screen.header.refresh()  # its forward countdown may have a new end
         was_ready = before is not None and before.is_ready
         was_ended = before is not None and before.ended
         if fw.is_ready and not was_ready:

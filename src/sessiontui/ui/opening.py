@@ -7,6 +7,7 @@ The role and its credentials come from the AccessController; running forwards li
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sessiontui.core.credentials import Credentials
@@ -15,6 +16,7 @@ from sessiontui.core.errors import SessiontuiError, TargetError
 from sessiontui.core.node import Node
 from sessiontui.core.query import parse_query
 from sessiontui.core.scope import out_of_scope_reason
+from sessiontui.core.session_end import shell_time_left
 from sessiontui.core.target import resolve_target
 
 if TYPE_CHECKING:
@@ -145,7 +147,9 @@ class SessionOpener:
         except KeyboardInterrupt:
             self.app.notify(f"shell on {node.display_name} interrupted", severity="warning")
             return
-        self.app.notify(shell_summary(node, result), title="shell ended", timeout=10)
+        self.app.notify(
+            shell_summary(node, result, self.services.clock.now()), title="shell ended", timeout=10
+        )
 
     def forward(self, node: Node | None) -> None:
         from sessiontui.ui.screens.forward import ForwardScreen
@@ -180,11 +184,12 @@ class SessionOpener:
         self.app.forwards.start(node, request, reason)
 
 
-def shell_summary(node: Node, result: Any) -> str:
+def shell_summary(node: Node, result: Any, now: datetime | None = None) -> str:
     took = format_remaining(getattr(result, "seconds", 0.0))
     how = str(getattr(result, "how", ""))
     reason = getattr(result, "reason", "") or how
     line = f"shell on {node.display_name} ended after {took}: {reason}"
+    line += shell_time_left(getattr(result, "session_end", None), now)
     error = getattr(result, "terminate_error", "")
     if error:
         line += f" (TerminateSession: {error})"
