@@ -73,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--connect", metavar="TARGET", help="shell (or with --forward, a port forward) to one node"
     )
     mode.add_argument("--logout", action="store_true", help="wipe cached role credentials and exit")
+    mode.add_argument(
+        "--sessions", action="store_true", help="the operator's Active sessions (table or --json)"
+    )
+    mode.add_argument(
+        "--terminate", metavar="SESSION_ID|all", help="end one of your Active sessions, or all"
+    )
     p.add_argument(
         "--forward", metavar="[LOCAL:][HOST:]REMOTE", help="with --connect: a port forward"
     )
@@ -92,8 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.forward and not args.connect:
         return _fail(UsageError("--forward needs --connect TARGET"))
-    if args.json and not (args.list or args.forward):
-        return _fail(UsageError("--json goes with --list or --connect --forward"))
+    if args.json and not (args.list or args.forward or args.sessions):
+        return _fail(UsageError("--json goes with --list, --sessions or --connect --forward"))
     try:
         _check_args(args)
         return _run(args)
@@ -128,20 +134,24 @@ def _check_args(args: argparse.Namespace) -> None:
 def _run(args: argparse.Namespace) -> int:
     from sessiontui.runtime import Runtime
 
-    if not (args.logout or args.list or args.connect):
+    if not (args.logout or args.list or args.connect or args.sessions or args.terminate):
         # Start-up makes hundreds of thousands of objects (Textual's classes and CSS, the cached
         # rows) and none of them is garbage: collector passes over them cost 50-80 ms of the first
         # frame. The fleet screen freezes what start-up made and turns the collector back on
         # right after its first frame (MainScreen._startup_done).
         gc.disable()
     with Runtime.open(args) as rt:
-        if args.logout or args.list or args.connect:
+        if args.logout or args.list or args.connect or args.sessions or args.terminate:
             _recover(rt)  # the TUI does this in a worker, after its first frame
         if args.logout:
             _say(f"removed {rt.logout()} cached credential file(s)")
             return 0
         if args.list:
             return _list(rt, args)
+        if args.sessions or args.terminate:
+            from sessiontui.sessions_cmd import run_sessions
+
+            return run_sessions(rt, args, _say, _emit)
         if args.connect:
             from sessiontui.connect import connect
 
