@@ -14,7 +14,7 @@ from sessiontui.core.node import Node
 from sessiontui.ui.access import AccessController
 from sessiontui.ui.commands import SessiontuiCommands
 from sessiontui.ui.forwarding import ForwardBook
-from sessiontui.ui.keys import APP_BINDINGS, FORWARDS_BINDINGS
+from sessiontui.ui.keys import APP_BINDINGS, FORWARDS_BINDINGS, SESSIONS_BINDINGS
 from sessiontui.ui.messages import ForwardChanged, ForwardFailed, SessionsStopped
 from sessiontui.ui.opening import SessionOpener
 from sessiontui.ui.screens.main import MainScreen
@@ -46,6 +46,7 @@ class SessiontuiApp(App[int]):
             ("fleet", list(MainScreen.BINDINGS)),
             ("node list", list(NodeList.BINDINGS)),
             ("forwards panel", list(FORWARDS_BINDINGS)),
+            ("sessions panel", list(SESSIONS_BINDINGS)),
         ]
 
     def on_mount(self) -> None:
@@ -117,6 +118,11 @@ class SessiontuiApp(App[int]):
 
         if not isinstance(self.screen, ForwardsScreen):
             self.push_screen(ForwardsScreen(self.forwards, self.services.clock))
+
+    def action_sessions(self) -> None:
+        from sessiontui.ui.screens.sessions import open_sessions
+
+        open_sessions(self)
 
     def choose_role(self) -> None:
         self.access.choose_role()

@@ -20,6 +20,8 @@ MAIN_BINDINGS: list[BindingType] = [
     Binding("enter", "connect", "Shell", id="connect"),
     Binding("f", "forward", "Forward", id="forward"),
     Binding("F", "forwards", "Forwards", key_display="F", id="forwards"),
+    # not in the footer (it is full at 80 columns); `?` and the palette list it
+    Binding("S", "app.sessions", "Sessions", key_display="S", show=False, id="sessions"),
     Binding("r", "role", "Role", id="role"),
     Binding("slash", "focus_filter", "Filter", key_display="/", id="filter"),
     Binding("t", "facets", "Tags", id="facets"),
@@ -35,4 +37,12 @@ FORWARDS_BINDINGS: list[BindingType] = [
     Binding("s", "restart", "Restart expired", id="forwards.restart"),
     Binding("c", "copy", "Copy client", id="forwards.copy"),
     Binding("escape,F", "close", "Close", id="forwards.close"),
+]
+
+# the sessions panel (S)
+SESSIONS_BINDINGS: list[BindingType] = [
+    Binding("x", "terminate", "Terminate", id="sessions.terminate"),
+    Binding("X", "terminate_all", "Terminate all", key_display="X", id="sessions.terminate-all"),
+    Binding("R", "refresh", "Refresh", key_display="R", id="sessions.refresh"),
+    Binding("escape,S", "close", "Close", id="sessions.close"),
 ]
