@@ -87,11 +87,32 @@ def connect(
             reason=reason,
             ready_timeout=float(rt.config.ready_timeout),
             on_ready=lambda f: emit(_ready_line(f, args.json)),
+            on_change=_heal_teller(say),
         )
         say(f"forward ended: {fw.reason}")
         return _exit_code(fw.how)
     except ShutdownRequested as stop:
         return 128 + int(stop.signum)
+
+
+def _heal_teller(say: Say) -> Callable[[Any], None]:
+    """Says on stderr when the forward's session is replaced (stdout keeps its one ready line)."""
+    seen: list[tuple[int, str]] = [(0, "")]
+
+    def told(fw: Any) -> None:
+        key = (fw.heals, fw.healing)
+        if key == seen[0]:
+            return
+        seen[0] = key
+        if fw.healing:
+            say(f"forward: {fw.healing}")
+        elif fw.heals and fw.is_ready:
+            say(
+                f"forward healed: new session {fw.session_id} on 127.0.0.1:{fw.local_port} "
+                f"({fw.heals} so far)"
+            )
+
+    return told
 
 
 def _exit_code(how: str) -> int:

@@ -58,6 +58,8 @@ class Forward:
     expires_at: datetime | None = None  # when the role's credentials end; the forward dies then
     limits: SessionLimits | None = None  # the account's max session / idle timeout, when known
     last_traffic_at: datetime | None = None  # the last local client that came through
+    heals: int = 0  # new sessions started on the same port after the server ended one
+    healing: str = ""  # while a new session is being started: what happened, in plain words
 
     @property
     def ended(self) -> bool:

@@ -400,9 +400,12 @@ class SessionSupervisor:
         Ctrl-C ends it normally (returns, how=stopped). SIGTERM/SIGHUP end it and then raise
         ShutdownRequested. A forward that never becomes ready raises PluginError (exit 5).
         """
+        from sessiontui.plugin.healing import start_healing_forward
+
         guard = shutdown_signals(self._on_shutdown) if handle_signals else contextlib.nullcontext()
         with guard:
-            session = self.start_forward(
+            session = start_healing_forward(
+                self,
                 target,
                 remote_port,
                 host=host,

@@ -119,8 +119,11 @@ class ForwardBook:
                 self.app.post_message(ForwardChanged(entry.key, fw.copy()))
 
             try:
+                from sessiontui.plugin.healing import start_healing_forward
+
                 supervisor = opener.supervisor(node.region)
-                session = supervisor.start_forward(
+                session = start_healing_forward(
+                    supervisor,
                     node,
                     request.remote_port,
                     host=request.host,
@@ -157,7 +160,20 @@ class ForwardBook:
         self.app.main_screen.header.refresh()  # its forward countdown may have a new end
         was_ready = before is not None and before.is_ready
         was_ended = before is not None and before.ended
-        if fw.is_ready and not was_ready:
+        if fw.healing and (before is None or before.healing != fw.healing):
+            self.app.notify(
+                f"127.0.0.1:{fw.local_port} → {fw.destination}: {fw.healing}",
+                title="forward healing",
+                severity="warning",
+                timeout=8,
+            )
+        if before is not None and fw.heals > before.heals and fw.is_ready:
+            self.app.notify(
+                f"127.0.0.1:{fw.local_port} → {fw.destination}: new session {fw.session_id}",
+                title="forward healed",
+                timeout=8,
+            )
+        elif fw.is_ready and not was_ready:
             self.app.notify(
                 f"127.0.0.1:{fw.local_port} → {fw.destination}   {fw.client}",
                 title=f"forward ready ({entry.node.display_name})",

@@ -29,6 +29,10 @@ def entry_row(entry: ForwardEntry, now: Any) -> tuple[str, ...]:
         state = str(fw.state)
         if fw.ended and fw.how:
             state = f"ended: {fw.how}"
+        elif fw.healing:
+            state = "healing"
+        if fw.heals:
+            state += f" (healed {fw.heals})"
     left = describe_end(fw.session_end(), now) if fw is not None and not fw.ended else "-"
     return (
         local,
@@ -37,7 +41,7 @@ def entry_row(entry: ForwardEntry, now: Any) -> tuple[str, ...]:
         state,
         str(fw.connections if fw else 0),
         left,
-        fw.client
+        (fw.healing or fw.client)
         if fw is not None and not fw.ended
         else (entry.error or (fw.reason if fw else "")),
     )
