@@ -23,6 +23,7 @@ from sessiontui.runtime import Runtime
 from sessiontui.sandbox.ssm_nodes import node_tags
 from sessiontui.session_journal import JournalEntry, SessionJournal
 from sessiontui.ui.app import SessiontuiApp
+from sessiontui.ui.screens.confirm import ConfirmScreen
 from sessiontui.ui.screens.sessions import SessionsScreen
 from sessiontui.ui.services import AppServices
 from test_ui_support import settle
@@ -120,6 +121,8 @@ async def test_sessions_panel_lists_and_ends_sessions_started_elsewhere(
             await wait_for(pilot, lambda: a not in [s.session_id for s in panel.sessions])
             assert session_status(sandbox, "us-east-1", b) != "Terminated"
             await pilot.press("X")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("y")
             await wait_for(pilot, lambda: session_status(sandbox, "us-east-1", b) == "Terminated")
             assert any(f"terminated {b}" in m for m in messages(app))
             await pilot.press("escape")

@@ -114,8 +114,19 @@ class SessionsScreen(ModalScreen[None]):
             self._terminate([selected])
 
     def action_terminate_all(self) -> None:
-        if self.sessions:
-            self._terminate(list(self.sessions))
+        from sessiontui.ui.screens.confirm import ConfirmScreen
+
+        targets = list(self.sessions)
+        if not targets:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._terminate(targets)
+
+        plural = "s" if len(targets) != 1 else ""
+        question = f"Terminate {len(targets)} Active session{plural} of yours?"
+        self.app.push_screen(ConfirmScreen(question, yes="Terminate", no="Keep"), answered)
 
     def action_refresh(self) -> None:
         self.reload()
