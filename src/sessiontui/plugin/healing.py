@@ -81,10 +81,16 @@ class HealingForward:
 
     @property
     def forward(self) -> Forward:
+        """The live session's forward; while healing or once over, the last state said."""
         with self._lock:
-            if self._last is not None:
-                return self._last.copy()
-        return self._decorate(self._session().forward)
+            last = self._last
+            if last is not None and (self._healing or self._final.is_set()):
+                return last.copy()
+        fw = self._decorate(self._session().forward)
+        if fw.ended and not self._final.is_set() and last is not None and not last.ended:
+            # the session ended and we have not yet decided whether it heals: not over yet
+            return last.copy()
+        return fw
 
     @property
     def heals(self) -> int:
@@ -103,11 +109,14 @@ class HealingForward:
         return self._session().output
 
     def wait_ready(self, timeout: float | None = None) -> Forward:
-        self._session().wait_ready(timeout)
-        return self.forward
+        # the session's own answer: our listener may not have heard of "ready" yet
+        return self._decorate(self._session().wait_ready(timeout))
 
     def wait(self, timeout: float | None = None) -> Forward:
         self._final.wait(timeout)
+        with self._lock:
+            if self._final.is_set() and self._last is not None:
+                return self._last.copy()
         return self.forward
 
     def stop(self, how: Ending = Ending.STOPPED, reason: str = "stopped by the operator") -> None:
@@ -226,7 +235,10 @@ class HealingForward:
             self._retry_note(attempt, last.reason or str(last.how))
         self._healing_done()
         if self._stopping.is_set():
-            self._finish(self._session().forward)
+            fw = self._session().forward
+            if self._stopped_as is not None:  # stopped while waiting: that is how it ended
+                fw.how, fw.reason = str(self._stopped_as[0]), self._stopped_as[1]
+            self._finish(fw)
             return
         self._finish(last, f"gave up after {len(self._backoff)} tries to start a new session")
 
