@@ -75,6 +75,8 @@ def test_shell_through_a_real_pty(sandbox: Any, home: Path, fleet: list[dict[str
     child.close()
     assert child.exitstatus == 0
     assert "exited normally" in child.before
+    # the summary says what was left and what would have ended it (credentials or max session)
+    assert "left (" in child.before
     events = audit_events(home)
     started = [e for e in events if e["event"] == "session_started"][-1]
     ended = [e for e in events if e["event"] == "session_ended"][-1]

@@ -53,6 +53,12 @@ async def test_forward_heals_on_the_same_port_and_the_panel_says_so(env: Env) ->
         assert entry.forward.session_id != first
         assert "hello from stg-web-01" in _http_get(port)
         assert any("forward healed" in m for m in messages(app))
+        # the details pane of the node shows the forward's time left and what ends it
+        ((label, left),) = book.lines_for(entry.node, env.clock.now())
+        assert label == f"forward :{port}" and left.endswith(")")
+        app.main_screen.tick()
+        shown = " ".join(t for line in app.main_screen.details._lines for t, _ in line)
+        assert "sessions (time left)" in shown and f"forward :{port}" in shown
         await pilot.press("F")
         await wait_for(pilot, lambda: isinstance(app.screen, ForwardsScreen))
         row = entry_row(entry, env.clock.now())
@@ -60,3 +66,20 @@ async def test_forward_heals_on_the_same_port_and_the_panel_says_so(env: Env) ->
         await pilot.press("x")
         await wait_for(pilot, lambda: entry.forward.ended, timeout=20)
         assert entry.forward.how == "stopped" and entry.session.terminated
+        await pilot.press("escape")
+        # a forward nobody uses: its idle end is warned about as the role's end is (WARN_AT)
+        app.main_screen.node_list.focus()
+        await pilot.press("f")
+        await pilot.pause()
+        await pilot.press(*"80", "enter")
+        await wait_for(
+            pilot, lambda: len(book.entries()) == 2 and book.entries()[1].forward is not None
+        )
+        idle = book.entries()[1]
+        await wait_for(pilot, lambda: idle.forward.is_ready, timeout=30)
+        assert "idle" in str(app.main_screen.header.render())
+        env.clock.advance(10 * 60 + 1)  # the app's clock only: 9:59 before the 20 min idle end
+        app.on_tick()
+        await pilot.pause()
+        assert any("forward ending" in m and "(idle)" in m for m in messages(app))
+        idle.session.stop()
