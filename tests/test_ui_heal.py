@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from sessiontui.access.iam_role import role_access
 from sessiontui.config import load_config
 from sessiontui.ui.app import SessiontuiApp
 from sessiontui.ui.screens.forwards import ForwardsScreen, entry_row
@@ -25,7 +26,7 @@ async def test_forward_heals_on_the_same_port_and_the_panel_says_so(env: Env) ->
         pytest.skip("the stand-in plugin is not available")
     spec = load_config().roles["FleetAdmin"]
     creds = role_credentials(env, "FleetAdmin", 7200)  # outlives the 60 min max session
-    app = SessiontuiApp(services(env, role=spec, role_credentials=creds))
+    app = SessiontuiApp(services(env, access=role_access(spec, creds)))
     async with app.run_test(size=(180, 50)) as pilot:
         await settle(app, pilot)
         app.main_screen.filter_input.value = "stg-web-01"

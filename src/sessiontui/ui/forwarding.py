@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -15,9 +16,9 @@ from sessiontui.core.session_end import EndCause, SessionEnd, describe_end
 from sessiontui.ui.messages import ForwardChanged, ForwardFailed
 
 if TYPE_CHECKING:
+    from textual.app import App
     from textual.notifications import SeverityLevel
 
-    from sessiontui.ui.app import SessiontuiApp
     from sessiontui.ui.screens.forward import ForwardRequest
 
 EXPIRED = "expired"  # plugin.output.Ending.EXPIRED, without importing pexpect for a constant
@@ -49,8 +50,18 @@ class ForwardEntry:
 
 
 class ForwardBook:
-    def __init__(self, app: SessiontuiApp) -> None:
-        self.app = app
+    def __init__(
+        self,
+        host: App[Any],
+        supervisor_for: Callable[[str], Any],
+        has_access: Callable[[], bool],
+        ready_timeout: float = DEFAULT_READY_TIMEOUT,
+    ) -> None:
+        self.app = host
+        # region -> plugin.supervisor.SessionSupervisor for the access held now (blocking)
+        self.supervisor_for = supervisor_for
+        self.has_access = has_access
+        self.ready_timeout = ready_timeout
         self._entries: dict[int, ForwardEntry] = {}
         self._keys = itertools.count(1)
 
@@ -92,7 +103,11 @@ class ForwardBook:
 
     def tick(self) -> None:
         """Warn before a forward's own end, as the header does for the role's (WARN_AT)."""
-        now = self.app.services.clock.now()
+        services = getattr(self.app, "services", None)
+        clock = getattr(services, "clock", None)
+        if clock is None:
+            return
+        now = clock.now()
         for entry, end in self._live():
             if end.cause is EndCause.CREDENTIALS:
                 continue  # the role's own warnings say it, once for all its sessions
@@ -112,7 +127,6 @@ class ForwardBook:
     def start(self, node: Node, request: ForwardRequest, reason: str | None) -> ForwardEntry:
         entry = ForwardEntry(next(self._keys), node, request, reason)
         self._entries[entry.key] = entry
-        opener = self.app.opener
 
         def work() -> None:
             def changed(fw: Any) -> None:
@@ -121,7 +135,7 @@ class ForwardBook:
             try:
                 from sessiontui.plugin.healing import start_healing_forward
 
-                supervisor = opener.supervisor(node.region)
+                supervisor = self.supervisor_for(node.region)
                 session = start_healing_forward(
                     supervisor,
                     node,
@@ -130,9 +144,7 @@ class ForwardBook:
                     local_port=request.local_port or 0,
                     node_name=node.display_name,
                     reason=reason,
-                    ready_timeout=float(
-                        getattr(self.app.services.config, "ready_timeout", DEFAULT_READY_TIMEOUT)
-                    ),
+                    ready_timeout=self.ready_timeout,
                     on_change=changed,
                 )
             except SessiontuiError as exc:
@@ -157,7 +169,9 @@ class ForwardBook:
             return
         before = entry.forward
         fw = entry.forward = message.forward
-        self.app.main_screen.header.refresh()  # its forward countdown may have a new end
+        screen = getattr(self.app, "main_screen", None)
+        if screen is not None:
+            screen.header.refresh()  # its forward countdown may have a new end
         was_ready = before is not None and before.is_ready
         was_ended = before is not None and before.ended
         if fw.healing and (before is None or before.healing != fw.healing):
@@ -227,7 +241,7 @@ class ForwardBook:
         if not waiting:
             self.app.notify("no forward was ended by expiry", timeout=3)
             return 0
-        if self.app.access.active is None:
+        if not self.has_access():
             self.app.notify("take the role again first (r)", severity="warning")
             return 0
         for entry in waiting:
