@@ -158,7 +158,8 @@ class HealingForward:
                 self._on_change(fw.copy())
 
     def _credentials_left(self) -> float | None:
-        exp = self._sup.credentials.expiration
+        # the access's real end (an Identity Center session, a request) when sooner
+        exp = self._sup._ends_at
         if exp is None:
             return None
         return (exp - self._sup.clock.now()).total_seconds()

@@ -501,7 +501,7 @@ class SessionSupervisor:
                 kind=kind,
                 document=started.document,
                 node_name=node_name,
-                role_name=self.credentials.role_name,
+                role_name=self.access_name or self.credentials.role_name,
                 role_arn=self.credentials.role_arn,
                 started_at=self.clock.now(),
             )
