@@ -7,12 +7,14 @@ The terminal stays the CLI's: what this says goes through `say` (stderr, for peo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
 
 from sessiontui.core.errors import AuthError, ExitCode, NotConnectableError, UsageError
 from sessiontui.core.forward_spec import parse_forward
+from sessiontui.core.marks import Marks
 from sessiontui.core.node import Node
 from sessiontui.core.target import resolve_target
 from sessiontui.runtime import AskCode, Runtime
@@ -35,13 +37,16 @@ def connect(
     plugin = locate_plugin(getattr(rt.config, "plugin_path", None))
     if plugin.warning:
         say(f"warning: {plugin.warning}")
-    access = rt.access(ask=ask) if args.role else None
+    access = rt.access(ask=ask, on_retry=say) if args.role else None
     if access is not None and access.warning:
         say(f"warning: {access.warning}")
     factory = rt.factory_for(access) if access else rt.factory
     if access is None:
         factory.require_credentials()
-    node = _resolve(rt, factory, args.connect, say)
+    from sessiontui.marks_store import MarksStore
+
+    marks = MarksStore()
+    node = _resolve(rt, factory, args.connect, say, marks.load())
     if access is not None and (why := access.refuses(node)):
         raise AuthError(f"{node.display_name} ({node.id}) is {why}", f"role {access.name}")
     if not node.connectable:
@@ -73,6 +78,8 @@ def connect(
             clock=rt.clock,
             journal=journal,
         )
+    with contextlib.suppress(OSError):  # a read-only state folder costs the jump nothing
+        marks.touch(node.id)
     try:
         if spec is None:
             result = sup.run_shell(node, node_name=node.display_name, reason=reason)
@@ -133,14 +140,14 @@ def _exit_code(how: str) -> int:
     return int(ExitCode.PLUGIN) if how in failed else int(ExitCode.OK)
 
 
-def _resolve(rt: Runtime, factory: Any, target: str, say: Say) -> Node:
+def _resolve(rt: Runtime, factory: Any, target: str, say: Say, marks: Marks) -> Node:
     from sessiontui.aws.inventory import list_fleet, raise_if_failed
 
     result = list_fleet(factory, rt.regions)
     raise_if_failed(result)
     for err in result.errors:
         say(f"warning: {err.region}: {err.message}")
-    return resolve_target(result.nodes, target)
+    return resolve_target(result.nodes, target, marks)
 
 
 def _reason(

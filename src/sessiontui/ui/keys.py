@@ -19,6 +19,7 @@ APP_BINDINGS: list[BindingType] = [
 MAIN_BINDINGS: list[BindingType] = [
     Binding("enter", "connect", "Shell", id="connect"),
     Binding("f", "forward", "Forward", id="forward"),
+    Binding("asterisk", "toggle_favourite", "Favourite", key_display="*", id="favourite"),
     Binding("F", "forwards", "Forwards", key_display="F", id="forwards"),
     # not in the footer (it is full at 80 columns); `?` and the palette list it
     Binding("S", "app.sessions", "Sessions", key_display="S", show=False, id="sessions"),
