@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,8 @@ def test_shell_through_a_real_pty(sandbox: Any, home: Path, fleet: list[dict[str
     child.close()
     assert child.exitstatus == 0
     assert "exited normally" in child.before
+    # the summary says what was left and what would have ended it (credentials or max session)
+    assert "left (" in child.before
     events = audit_events(home)
     started = [e for e in events if e["event"] == "session_started"][-1]
     ended = [e for e in events if e["event"] == "session_ended"][-1]
@@ -134,7 +137,15 @@ def test_forward_carries_bytes_and_every_signal_terminates_the_session(
             "host",
             "remote_port",
             "expires_at",
+            "ends_at",
+            "ends_because",
         }
+        # StagingDev's 1 h credentials, the sandbox's 60 min max session and 20 min idle
+        # timeout: nobody connected yet, so idle ends it first, and the ready line says so
+        assert ready["ends_because"] == "idle"
+        ends = datetime.fromisoformat(ready["ends_at"].replace("Z", "+00:00"))
+        assert abs((ends - datetime.now(UTC)).total_seconds() - 20 * 60) < 60
+        assert ready["ends_at"] < ready["expires_at"]
         assert (
             ready["target"] == node["id"] and ready["remote_port"] == 80 and ready["local_port"] > 0
         )

@@ -218,7 +218,16 @@ def ready_line(proc: subprocess.Popen[str]) -> dict[str, object]:
 def test_headless_forward_signals(aws: AwsUnderTest, tmp_path: Path, sig: signal.Signals) -> None:
     proc = run_driver(aws, tmp_path, aws.web_id, remote_port=80)
     ready = ready_line(proc)
-    assert set(ready) == {"session_id", "target", "local_port", "host", "remote_port", "expires_at"}
+    assert set(ready) == {
+        "session_id",
+        "target",
+        "local_port",
+        "host",
+        "remote_port",
+        "expires_at",
+        "ends_at",
+        "ends_because",
+    }
     assert ready["target"] == aws.web_id and ready["remote_port"] == 80
     assert str(ready["expires_at"]).endswith("Z")
     sid = str(ready["session_id"])

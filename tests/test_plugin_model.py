@@ -125,6 +125,9 @@ def test_forward_transitions() -> None:
         "host": "db.internal",
         "remote_port": 5432,
         "expires_at": "2026-11-21T14:00:00Z",
+        # no limits known: the credentials end it
+        "ends_at": "2026-11-21T14:00:00Z",
+        "ends_because": "credentials",
     }
 
 

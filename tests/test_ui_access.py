@@ -386,6 +386,9 @@ async def test_forward_dialog_panel_stop_and_quit(env: Env) -> None:
         await wait_for(pilot, lambda: entry.forward.is_ready or bool(entry.error), timeout=30)
         assert not entry.error, entry.error
         port = entry.forward.local_port
+        # nobody connected yet: the idle timeout (20 min) comes first, and the header says so
+        assert "forward 0:" in str(app.main_screen.header.render())
+        assert "idle" in str(app.main_screen.header.render())
         assert port and "hello from stg-web-01" in _http_get(port)
         assert any("forward ready" in m for m in messages(app))
         await pilot.press("F")
@@ -396,6 +399,11 @@ async def test_forward_dialog_panel_stop_and_quit(env: Env) -> None:
         row = table.get_row_at(0)  # type: ignore[attr-defined]
         assert row[0] == f"127.0.0.1:{port}" and "stg-web-01" in row[1]
         assert row[5].startswith("0:5")  # about an hour left
+        # a client came through, so idle does not end it; the hour's credentials and the
+        # account's 60 min max session end together, and the tie names the credentials
+        assert row[5].endswith(("(credentials)", "(max session 60 min)"))
+        # the role's countdown says when the credentials end it: the header does not repeat it
+        assert "forward" not in str(app.main_screen.header.render())
         assert row[6] == f"http://127.0.0.1:{port}"
         await pilot.press("x")
         await wait_for(pilot, lambda: entry.forward.ended, timeout=20)

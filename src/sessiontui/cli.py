@@ -93,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # what the completion scripts call at TAB time: names from local files, no network
     p.add_argument("--complete-names", metavar="KIND", help=argparse.SUPPRESS)
+    mode.add_argument(
+        "--sessions", action="store_true", help="the operator's Active sessions (table or --json)"
+    )
+    mode.add_argument(
+        "--terminate", metavar="SESSION_ID|all", help="end one of your Active sessions, or all"
+    )
     p.add_argument(
         "--forward", metavar="[LOCAL:][HOST:]REMOTE", help="with --connect: a port forward"
     )
@@ -124,8 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(UsageError("--forward needs --connect TARGET"))
     if args.wait is not None and not args.request_access:
         return _fail(UsageError("--wait goes with --request-access TARGET"))
-    if args.json and not (args.list or args.forward):
-        return _fail(UsageError("--json goes with --list or --connect --forward"))
+    if args.json and not (args.list or args.forward or args.sessions):
+        return _fail(UsageError("--json goes with --list, --sessions or --connect --forward"))
     try:
         _check_args(args)
         return _run(args)
@@ -164,13 +170,23 @@ def _check_args(args: argparse.Namespace) -> None:
 def _run(args: argparse.Namespace) -> int:
     from sessiontui.runtime import Runtime
 
-    if not (args.logout or args.list or args.connect or args.credentials or args.request_access):
+    if not (
+        args.logout
+        or args.list
+        or args.connect
+        or args.credentials
+        or args.request_access
+        or args.sessions
+        or args.terminate
+    ):
         # Start-up makes hundreds of thousands of objects (Textual's classes and CSS, the cached
         # rows) and none of them is garbage: collector passes over them cost 50-80 ms of the first
         # frame. The fleet screen freezes what start-up made and turns the collector back on
         # right after its first frame (MainScreen._startup_done).
         gc.disable()
     with Runtime.open(args) as rt:
+        if args.logout or args.list or args.connect or args.sessions or args.terminate:
+            _recover(rt)  # the TUI does this in a worker, after its first frame
         if args.logout:
             _say(f"removed {rt.logout()} cached credential file(s)")
             return 0
@@ -190,6 +206,10 @@ def _run(args: argparse.Namespace) -> int:
             )
             _emit(found)
             return 0
+        if args.sessions or args.terminate:
+            from sessiontui.sessions_cmd import run_sessions
+
+            return run_sessions(rt, args, _say, _emit)
         if args.connect:
             from sessiontui.connect import connect
 
@@ -198,6 +218,19 @@ def _run(args: argparse.Namespace) -> int:
         from sessiontui.ui.launch import run_tui
 
         return run_tui(rt)
+
+
+def _recover(rt: object) -> None:
+    """Terminate the sessions a killed sessiontui left open, and say which."""
+    from sessiontui.runtime import Runtime
+
+    assert isinstance(rt, Runtime)
+    try:
+        lines = rt.recover_sessions()
+    except Exception as exc:  # never the reason a command fails: the journal stays for next time
+        lines = [f"could not check the session journal: {exc}"]
+    for line in lines:
+        _say(line)
 
 
 def _require_terminal() -> None:

@@ -69,8 +69,11 @@ def connect(
     from sessiontui.plugin.supervisor import SessionSupervisor
 
     ssm = factory.client("ssm", node.region)
+    journal = rt.journal.bound(_source_profile(rt, access.name) if access else None)
     if access is not None:
-        sup = SessionSupervisor.for_access(ssm, access, plugin, audit=rt.audit, clock=rt.clock)
+        sup = SessionSupervisor.for_access(
+            ssm, access, plugin, audit=rt.audit, clock=rt.clock, journal=journal
+        )
     else:
         sup = SessionSupervisor(
             ssm=ssm,
@@ -78,13 +81,17 @@ def connect(
             plugin=plugin,
             audit=rt.audit,
             clock=rt.clock,
+            journal=journal,
         )
     with contextlib.suppress(OSError):  # a read-only state folder costs the jump nothing
         marks.touch(node.id)
     try:
         if spec is None:
             result = sup.run_shell(node, node_name=node.display_name, reason=reason)
-            say(f"{node.display_name}: {result.reason} after {_took(result.seconds)}")
+            from sessiontui.core.session_end import shell_time_left
+
+            left = shell_time_left(result.session_end, rt.clock.now())
+            say(f"{node.display_name}: {result.reason} after {_took(result.seconds)}{left}")
             return _exit_code(result.how)
         fw = sup.run_forward(
             node,
@@ -95,11 +102,39 @@ def connect(
             reason=reason,
             ready_timeout=float(rt.config.ready_timeout),
             on_ready=lambda f: emit(_ready_line(f, args.json)),
+            on_change=_heal_teller(say),
         )
         say(f"forward ended: {fw.reason}")
         return _exit_code(fw.how)
     except ShutdownRequested as stop:
         return 128 + int(stop.signum)
+
+
+def _source_profile(rt: Runtime, name: str) -> str | None:
+    """The profile whose credentials assume an IAM role (the credential cache's key), if any."""
+    roles = getattr(rt.config, "roles", {}) or {}
+    spec = roles.get(name) if isinstance(roles, dict) else None
+    return getattr(spec, "source_profile", None)
+
+
+def _heal_teller(say: Say) -> Callable[[Any], None]:
+    """Says on stderr when the forward's session is replaced (stdout keeps its one ready line)."""
+    seen: list[tuple[int, str]] = [(0, "")]
+
+    def told(fw: Any) -> None:
+        key = (fw.heals, fw.healing)
+        if key == seen[0]:
+            return
+        seen[0] = key
+        if fw.healing:
+            say(f"forward: {fw.healing}")
+        elif fw.heals and fw.is_ready:
+            say(
+                f"forward healed: new session {fw.session_id} on 127.0.0.1:{fw.local_port} "
+                f"({fw.heals} so far)"
+            )
+
+    return told
 
 
 def _exit_code(how: str) -> int:

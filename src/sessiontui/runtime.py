@@ -162,6 +162,32 @@ class Runtime:
 
         return AuditLog(clock=self.clock)
 
+    @functools.cached_property
+    def journal(self) -> Any:
+        from sessiontui.session_journal import SessionJournal
+
+        return SessionJournal(profile=self.factory.profile)
+
+    def recover_sessions(self) -> list[str]:
+        """End what an earlier, killed sessiontui left open (journal); lines for the operator."""
+        if not self.journal.has_entries():  # the usual case: one directory read, no AWS call
+            return []
+        from sessiontui.aws.credcache import CredentialCache
+        from sessiontui.aws.session_recovery import (
+            TERMINATE_MARGIN,
+            EntryClients,
+            recover_sessions,
+        )
+
+        def factory_for(profile: str | None) -> ClientFactory:
+            return self.factory if profile == self.factory.profile else ClientFactory(profile)
+
+        clients = EntryClients(
+            factory_for, CredentialCache(clock=self.clock, margin=TERMINATE_MARGIN)
+        )
+        report = recover_sessions(self.journal, clients.able, clients.base, clock=self.clock)
+        return report.lines()
+
     def logout(self) -> int:
         """Wipe every cached role credential; how many files went."""
         return int(self.identity.logout())

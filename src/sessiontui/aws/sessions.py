@@ -175,9 +175,15 @@ def terminate_session(ssm: Any, session_id: str, retry_delay: float = 1.0) -> bo
 
 
 def describe_sessions(
-    ssm: Any, state: str = "Active", target: str | None = None, owner: str | None = None
+    ssm: Any,
+    state: str = "Active",
+    target: str | None = None,
+    owner: str | None = None,
+    session_id: str | None = None,
 ) -> list[dict[str, Any]]:
     filters = []
+    if session_id:
+        filters.append({"key": "SessionId", "value": session_id})
     if target:
         filters.append({"key": "Target", "value": target})
     if owner:

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from sessiontui.core.session_end import SessionEnd, SessionLimits, session_end
+
 LOCALHOST = "127.0.0.1"
 
 
@@ -54,6 +56,10 @@ class Forward:
     started_at: datetime | None = None
     ended_at: datetime | None = None
     expires_at: datetime | None = None  # when the role's credentials end; the forward dies then
+    limits: SessionLimits | None = None  # the account's max session / idle timeout, when known
+    last_traffic_at: datetime | None = None  # the last local client that came through
+    heals: int = 0  # new sessions started on the same port after the server ended one
+    healing: str = ""  # while a new session is being started: what happened, in plain words
 
     @property
     def ended(self) -> bool:
@@ -75,11 +81,20 @@ class Forward:
         where = self.host or self.node_name or self.target
         return f"{where}:{self.remote_port}"
 
+    def session_end(self) -> SessionEnd | None:
+        """The session's real end: credentials, max session or (nobody connected yet) idle."""
+        return session_end(
+            credentials_end=self.expires_at,
+            started_at=self.started_at,
+            limits=self.limits,
+            idle=self.connections == 0,
+            last_traffic_at=self.last_traffic_at,
+        )
+
     def remaining(self, now: datetime) -> float | None:
-        """Seconds until the credentials expire; None when they do not."""
-        if self.expires_at is None:
-            return None
-        return max(0.0, (self.expires_at - now).total_seconds())
+        """Seconds until the session's real end (see session_end); None when nothing ends it."""
+        end = self.session_end()
+        return None if end is None else end.remaining(now)
 
     def copy(self) -> Forward:
         return replace(self)
@@ -99,10 +114,11 @@ class Forward:
         self.state = ForwardState.READY
         return True
 
-    def mark_connection(self) -> bool:
+    def mark_connection(self, when: datetime | None = None) -> bool:
         if self.ended:
             return False
         self.connections += 1
+        self.last_traffic_at = when or self.last_traffic_at
         self.state = ForwardState.CONNECTED
         return True
 
@@ -117,6 +133,7 @@ class Forward:
 
     def ready_json(self) -> dict[str, Any]:
         """The `--connect --forward --json` ready line (design.md)."""
+        end = self.session_end()
         return {
             "session_id": self.session_id,
             "target": self.target,
@@ -124,6 +141,8 @@ class Forward:
             "host": self.host,
             "remote_port": self.remote_port,
             "expires_at": _iso(self.expires_at),
+            "ends_at": _iso(end.at) if end else None,
+            "ends_because": end.because if end else None,
         }
 
 

@@ -155,7 +155,7 @@ class ForwardRunner:
             if line.kind is LineKind.PORT_OPENED and line.port is not None:
                 changed = fw.mark_ready(line.port)
             elif line.kind is LineKind.CONNECTION_ACCEPTED:
-                changed = fw.mark_connection()
+                changed = fw.mark_connection(self._clock.now())
             elif line.kind is LineKind.STARTING and line.session_id:
                 changed = fw.mark_session(line.session_id)
         if line.kind is LineKind.PORT_OPENED:

@@ -15,6 +15,7 @@ from typing import Any
 import pexpect
 
 from sessiontui.core.errors import PluginError
+from sessiontui.core.session_end import SessionEnd
 from sessiontui.plugin.command import PluginCommand
 from sessiontui.plugin.output import Ending, LineSplitter, Outcome, parse_line
 from sessiontui.plugin.signals import keyboard_signals_ignored
@@ -32,6 +33,7 @@ class ShellResult:
     signal_status: int | None
     terminated: bool | None = None  # TerminateSession accepted (None: not attempted yet)
     terminate_error: str = ""  # what AWS said when TerminateSession failed
+    session_end: SessionEnd | None = None  # when it would have ended, and why (the supervisor's)
 
 
 def terminal_size(fd: int = 0) -> tuple[int, int]:

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sessiontui.audit import AuditLog
+from sessiontui.aws.session_limits import session_limits
 from sessiontui.aws.sessions import StartedSession, start_session, terminate_session
 from sessiontui.core.access import ENDS_CREDENTIALS, Access
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
@@ -24,6 +25,7 @@ from sessiontui.core.credentials import Credentials
 from sessiontui.core.errors import PluginError, SessiontuiError
 from sessiontui.core.forwards import Forward
 from sessiontui.core.node import Node
+from sessiontui.core.session_end import session_end
 from sessiontui.plugin.command import build_command
 from sessiontui.plugin.forward import (
     DEFAULT_READY_TIMEOUT,
@@ -39,6 +41,7 @@ from sessiontui.plugin.signals import (
     keyboard_signals_ignored,
     shutdown_signals,
 )
+from sessiontui.session_journal import SessionJournal
 
 PORT_FORWARD_DOCUMENT = "AWS-StartPortForwardingSession"
 REMOTE_HOST_DOCUMENT = "AWS-StartPortForwardingSessionToRemoteHost"
@@ -129,6 +132,8 @@ class _Closer:
             except Exception as e:  # the way out must complete whatever AWS does
                 self.terminated = False
                 self.error = f"TerminateSession failed: {e}"
+            if self.terminated:
+                self._sup._journal_remove(self.started.session_id)
             self._sup._audit_ended(
                 self.started,
                 how,
@@ -231,6 +236,7 @@ class SessionSupervisor:
     registry: ActiveSessions = ACTIVE_SESSIONS
     clock: Clock = SYSTEM_CLOCK
     base_env: Mapping[str, str] | None = None  # the plugin's environment before ours; os.environ
+    journal: SessionJournal | None = None  # where sessions wait for their TerminateSession
     # when the access ends, if sooner than the credentials (an Identity Center session, a request)
     ends_at: datetime | None = None
     ends_because: str = "the role's credentials expired"
@@ -245,6 +251,7 @@ class SessionSupervisor:
         *,
         audit: AuditLog | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        journal: SessionJournal | None = None,
     ) -> SessionSupervisor:
         """Sessions under `access`: its credentials, ended at its real end."""
         return cls(
@@ -253,6 +260,7 @@ class SessionSupervisor:
             plugin=plugin,
             audit=audit,
             clock=clock,
+            journal=journal,
             ends_at=access.ends_at,
             ends_because=f"the access {access.name} ended ({access.ends_because})"
             if access.ends_because != ENDS_CREDENTIALS
@@ -283,6 +291,9 @@ class SessionSupervisor:
         guard = shutdown_signals(self._on_shutdown) if handle_signals else contextlib.nullcontext()
         with guard:
             started = self._start(target_id, None, {}, reason)
+            self._journal_record(started, "shell", node_name)
+            started_at = self.clock.now()
+            limits = session_limits(self.ssm, started.session_id)
             began = time.monotonic()
             closer = _Closer(self, started, began)
             how: str = Ending.CRASHED
@@ -316,7 +327,15 @@ class SessionSupervisor:
                 self.registry.remove(handle)
                 closer.close(how, why)
         assert result is not None
-        return replace(result, terminated=closer.terminated, terminate_error=closer.error)
+        end = session_end(
+            credentials_end=self._ends_at,
+            started_at=started_at,
+            limits=limits,
+            idle=False,  # the operator typed: a shell's idle end is not knowable from here
+        )
+        return replace(
+            result, terminated=closer.terminated, terminate_error=closer.error, session_end=end
+        )
 
     # --- forwards ------------------------------------------------------------------------------
 
@@ -341,6 +360,7 @@ class SessionSupervisor:
         check_local_port(local_port)  # before StartSession: a busy port would hang the plugin
         document, params = forward_document(remote_port, host, local_port)
         started = self._start(target_id, document, params, reason)
+        self._journal_record(started, "forward", node_name)
         began = time.monotonic()
         closer = _Closer(self, started, began)
         self._audit_started(started, node_name, local_port or None, remote_port, host)
@@ -354,6 +374,7 @@ class SessionSupervisor:
             session_id=started.session_id,
             started_at=self.clock.now(),
             expires_at=self._ends_at,
+            limits=session_limits(self.ssm, started.session_id),
         )
         holder: dict[str, Any] = {}
 
@@ -414,9 +435,12 @@ class SessionSupervisor:
         Ctrl-C ends it normally (returns, how=stopped). SIGTERM/SIGHUP end it and then raise
         ShutdownRequested. A forward that never becomes ready raises PluginError (exit 5).
         """
+        from sessiontui.plugin.healing import start_healing_forward
+
         guard = shutdown_signals(self._on_shutdown) if handle_signals else contextlib.nullcontext()
         with guard:
-            session = self.start_forward(
+            session = start_healing_forward(
+                self,
                 target,
                 remote_port,
                 host=host,
@@ -464,6 +488,28 @@ class SessionSupervisor:
         self, target: str, document: str | None, params: dict[str, list[str]], reason: str | None
     ) -> StartedSession:
         return start_session(self.ssm, target, document, params or None, reason)
+
+    def _journal_record(self, started: StartedSession, kind: str, node_name: str) -> None:
+        if self.journal is None:
+            return
+        with contextlib.suppress(OSError):  # as the audit: a full disk must not cost the session
+            self.journal.record(
+                session_id=started.session_id,
+                region=started.region,
+                endpoint_url=started.endpoint_url,
+                target=started.target,
+                kind=kind,
+                document=started.document,
+                node_name=node_name,
+                role_name=self.access_name or self.credentials.role_name,
+                role_arn=self.credentials.role_arn,
+                started_at=self.clock.now(),
+            )
+
+    def _journal_remove(self, session_id: str) -> None:
+        if self.journal is not None:
+            with contextlib.suppress(OSError):
+                self.journal.remove(session_id)
 
     def _audit_started(
         self,

@@ -16,7 +16,12 @@ from sessiontui.ui.access import AccessController
 from sessiontui.ui.commands import SessiontuiCommands
 from sessiontui.ui.favourites import MarksKeeper
 from sessiontui.ui.forwarding import ForwardBook
-from sessiontui.ui.keys import ACCESS_REQUESTS_BINDINGS, APP_BINDINGS, FORWARDS_BINDINGS
+from sessiontui.ui.keys import (
+    ACCESS_REQUESTS_BINDINGS,
+    APP_BINDINGS,
+    FORWARDS_BINDINGS,
+    SESSIONS_BINDINGS,
+)
 from sessiontui.ui.messages import ForwardChanged, ForwardFailed, SessionsStopped
 from sessiontui.ui.node_access import AccessRequestChanged, NodeAccessController
 from sessiontui.ui.opening import SessionOpener
@@ -72,6 +77,7 @@ class SessiontuiApp(App[int]):
             ("node list", list(NodeList.BINDINGS)),
             ("forwards panel", list(FORWARDS_BINDINGS)),
             ("access requests panel", list(ACCESS_REQUESTS_BINDINGS)),
+            ("sessions panel", list(SESSIONS_BINDINGS)),
         ]
 
     def on_mount(self) -> None:
@@ -84,6 +90,9 @@ class SessiontuiApp(App[int]):
         # `--version` of the plugin is a process spawn: not while the first frame is painted
         self.call_after_refresh(self.access.prefetch_plugin)
         self.call_after_refresh(self.marks.load)
+        from sessiontui.ui.recovery import start_recovery
+
+        self.call_after_refresh(start_recovery, self)
 
     # ---- app-wide actions -------------------------------------------------------------------
 
@@ -127,6 +136,7 @@ class SessiontuiApp(App[int]):
 
     def on_tick(self) -> None:
         self.access.tick()
+        self.forwards.tick()
 
     def connect(self, node: Node | None) -> None:
         self.opener.connect(node)
@@ -139,6 +149,11 @@ class SessiontuiApp(App[int]):
 
         if not isinstance(self.screen, ForwardsScreen):
             self.push_screen(ForwardsScreen(self.forwards, self.services.clock))
+
+    def action_sessions(self) -> None:
+        from sessiontui.ui.screens.sessions import open_sessions
+
+        open_sessions(self)
 
     def choose_role(self) -> None:
         self.access.choose_role()

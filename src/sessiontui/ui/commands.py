@@ -25,6 +25,9 @@ PALETTE: tuple[PaletteCommand, ...] = (
     ),
     PaletteCommand("session: port forward", "forward", "Forward a local port to the node"),
     PaletteCommand("session: forwards panel", "forwards", "Running port forwards"),
+    PaletteCommand(
+        "session: active sessions", "app.sessions", "Your Active sessions; terminate one or all"
+    ),
     PaletteCommand("role: switch", "role", "Choose a role and take it with MFA"),
     PaletteCommand("role: re-authenticate", "reauthenticate", "Take the current role again"),
     PaletteCommand(

@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from sessiontui.config import DEFAULT_READY_TIMEOUT
+from sessiontui.core.durations import WARN_AT, format_remaining
 from sessiontui.core.errors import SessiontuiError
 from sessiontui.core.node import Node
+from sessiontui.core.session_end import EndCause, SessionEnd, describe_end
 from sessiontui.ui.messages import ForwardChanged, ForwardFailed
 
 if TYPE_CHECKING:
@@ -33,6 +35,7 @@ class ForwardEntry:
     session: Any = None  # plugin.supervisor.ForwardSession
     error: str = ""
     restarted: bool = False  # an expired forward already started again
+    warned: set[tuple[str, int]] = field(default_factory=set)  # (end cause, WARN_AT threshold)
 
     @property
     def running(self) -> bool:
@@ -71,6 +74,56 @@ class ForwardBook:
     def expired_count(self) -> int:
         return sum(1 for e in self._entries.values() if e.ended_by_expiry)
 
+    # ---- when they end ---------------------------------------------------------------------
+
+    def _live(self) -> list[tuple[ForwardEntry, SessionEnd]]:
+        out = []
+        for entry in self.entries():
+            fw = entry.forward
+            if entry.running and fw is not None:
+                end = fw.session_end()
+                if end is not None:
+                    out.append((entry, end))
+        return out
+
+    def soonest_end(self) -> SessionEnd | None:
+        """The first running forward's end, for the header."""
+        ends = [end for _, end in self._live()]
+        return min(ends, key=lambda e: e.at) if ends else None
+
+    def lines_for(self, node: Node | None, now: Any) -> list[tuple[str, str]]:
+        """(label, "time left (what ends it)") of this node's running forwards, for the details."""
+        if node is None:
+            return []
+        return [
+            (f"forward :{entry.forward.local_port or '…'}", describe_end(end, now))
+            for entry, end in self._live()
+            if entry.node.id == node.id
+        ]
+
+    def tick(self) -> None:
+        """Warn before a forward's own end, as the header does for the role's (WARN_AT)."""
+        services = getattr(self.app, "services", None)
+        clock = getattr(services, "clock", None)
+        if clock is None:
+            return
+        now = clock.now()
+        for entry, end in self._live():
+            if end.cause is EndCause.CREDENTIALS:
+                continue  # the role's own warnings say it, once for all its sessions
+            left = end.remaining(now)
+            for threshold in WARN_AT:
+                if left <= threshold and (end.cause, threshold) not in entry.warned:
+                    entry.warned.add((end.cause, threshold))
+                    fw = entry.forward
+                    self.app.notify(
+                        f"127.0.0.1:{fw.local_port} → {fw.destination}: its session ends in "
+                        f"{format_remaining(left)} ({end.because})",
+                        title="forward ending",
+                        severity="error" if threshold <= min(WARN_AT) else "warning",
+                        timeout=15,
+                    )
+
     def start(self, node: Node, request: ForwardRequest, reason: str | None) -> ForwardEntry:
         entry = ForwardEntry(next(self._keys), node, request, reason)
         self._entries[entry.key] = entry
@@ -80,8 +133,11 @@ class ForwardBook:
                 self.app.post_message(ForwardChanged(entry.key, fw.copy()))
 
             try:
+                from sessiontui.plugin.healing import start_healing_forward
+
                 supervisor = self.supervisor_for(node.region)
-                session = supervisor.start_forward(
+                session = start_healing_forward(
+                    supervisor,
                     node,
                     request.remote_port,
                     host=request.host,
@@ -113,9 +169,25 @@ class ForwardBook:
             return
         before = entry.forward
         fw = entry.forward = message.forward
+        screen = getattr(self.app, "main_screen", None)
+        if screen is not None:
+            screen.header.refresh()  # its forward countdown may have a new end
         was_ready = before is not None and before.is_ready
         was_ended = before is not None and before.ended
-        if fw.is_ready and not was_ready:
+        if fw.healing and (before is None or before.healing != fw.healing):
+            self.app.notify(
+                f"127.0.0.1:{fw.local_port} → {fw.destination}: {fw.healing}",
+                title="forward healing",
+                severity="warning",
+                timeout=8,
+            )
+        if before is not None and fw.heals > before.heals and fw.is_ready:
+            self.app.notify(
+                f"127.0.0.1:{fw.local_port} → {fw.destination}: new session {fw.session_id}",
+                title="forward healed",
+                timeout=8,
+            )
+        elif fw.is_ready and not was_ready:
             self.app.notify(
                 f"127.0.0.1:{fw.local_port} → {fw.destination}   {fw.client}",
                 title=f"forward ready ({entry.node.display_name})",

@@ -23,6 +23,8 @@ MAIN_BINDINGS: list[BindingType] = [
     Binding("f", "forward", "Forward", id="forward"),
     Binding("asterisk", "toggle_favourite", "Favourite", key_display="*", id="favourite"),
     Binding("F", "forwards", "Forwards", key_display="F", id="forwards"),
+    # not in the footer (it is full at 80 columns); `?` and the palette list it
+    Binding("S", "app.sessions", "Sessions", key_display="S", show=False, id="sessions"),
     Binding("r", "role", "Role", id="role"),
     Binding("a", "request_access", "Request access", id="request-access"),
     Binding("A", "access_requests", "Requests", key_display="A", show=False, id="access-requests"),
@@ -48,4 +50,12 @@ ACCESS_REQUESTS_BINDINGS: list[BindingType] = [
     Binding("a", "new", "New request", id="access-requests.new"),
     Binding("g", "check", "Check now", id="access-requests.check"),
     Binding("escape,A", "close", "Close", id="access-requests.close"),
+]
+
+# the sessions panel (S)
+SESSIONS_BINDINGS: list[BindingType] = [
+    Binding("x", "terminate", "Terminate", id="sessions.terminate"),
+    Binding("X", "terminate_all", "Terminate all", key_display="X", id="sessions.terminate-all"),
+    Binding("R", "refresh", "Refresh", key_display="R", id="sessions.refresh"),
+    Binding("escape,S", "close", "Close", id="sessions.close"),
 ]

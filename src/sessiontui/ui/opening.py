@@ -7,6 +7,7 @@ The role and its credentials come from the AccessController; running forwards li
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sessiontui.core.credentials import Credentials
@@ -15,6 +16,7 @@ from sessiontui.core.errors import SessiontuiError, TargetError
 from sessiontui.core.node import Node
 from sessiontui.core.node_access import GovernedNodeError
 from sessiontui.core.query import parse_query
+from sessiontui.core.session_end import shell_time_left
 from sessiontui.core.target import resolve_target
 
 if TYPE_CHECKING:
@@ -94,6 +96,7 @@ class SessionOpener:
                 self.access.plugin(),
                 audit=self.access.audit,
                 clock=self.services.clock,
+                journal=self.journal(),
             )
         creds = self.session_credentials()
         if creds is None:
@@ -104,7 +107,20 @@ class SessionOpener:
             plugin=self.access.plugin(),
             audit=self.access.audit,
             clock=self.services.clock,
+            journal=self.journal(),
         )
+
+    def journal(self) -> Any:
+        """The runtime's session journal, bound to the active role's source profile."""
+        runtime = self.services.runtime
+        if runtime is None:
+            return None
+        active = self.access.active
+        if active is None:
+            return runtime.journal
+        roles = getattr(self.services.config, "roles", {}) or {}
+        spec = roles.get(active.access.name) if isinstance(roles, dict) else None
+        return runtime.journal.bound(getattr(spec, "source_profile", None))
 
     def _ready(self, node: Node | None, what: str, then: Callable[[], None]) -> bool:
         """Checks before a session; False when it cannot start (and the operator was told)."""
@@ -181,7 +197,9 @@ class SessionOpener:
         except KeyboardInterrupt:
             self.app.notify(f"shell on {node.display_name} interrupted", severity="warning")
             return
-        self.app.notify(shell_summary(node, result), title="shell ended", timeout=10)
+        self.app.notify(
+            shell_summary(node, result, self.services.clock.now()), title="shell ended", timeout=10
+        )
 
     def forward(self, node: Node | None) -> None:
         from sessiontui.ui.screens.forward import ForwardScreen
@@ -224,11 +242,12 @@ class SessionOpener:
         self._with_reason(what, go)
 
 
-def shell_summary(node: Node, result: Any) -> str:
+def shell_summary(node: Node, result: Any, now: datetime | None = None) -> str:
     took = format_remaining(getattr(result, "seconds", 0.0))
     how = str(getattr(result, "how", ""))
     reason = getattr(result, "reason", "") or how
     line = f"shell on {node.display_name} ended after {took}: {reason}"
+    line += shell_time_left(getattr(result, "session_end", None), now)
     error = getattr(result, "terminate_error", "")
     if error:
         line += f" (TerminateSession: {error})"

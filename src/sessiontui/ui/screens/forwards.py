@@ -9,7 +9,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from sessiontui.core.durations import format_remaining
+from sessiontui.core.session_end import describe_end
 from sessiontui.ui.keys import FORWARDS_BINDINGS
 
 if TYPE_CHECKING:
@@ -29,15 +29,19 @@ def entry_row(entry: ForwardEntry, now: Any) -> tuple[str, ...]:
         state = str(fw.state)
         if fw.ended and fw.how:
             state = f"ended: {fw.how}"
-    left = fw.remaining(now) if fw is not None and not fw.ended else None
+        elif fw.healing:
+            state = "healing"
+        if fw.heals:
+            state += f" (healed {fw.heals})"
+    left = describe_end(fw.session_end(), now) if fw is not None and not fw.ended else "-"
     return (
         local,
         target,
         remote,
         state,
         str(fw.connections if fw else 0),
-        format_remaining(left) if left is not None else "-",
-        fw.client
+        left,
+        (fw.healing or fw.client)
         if fw is not None and not fw.ended
         else (entry.error or (fw.reason if fw else "")),
     )

@@ -182,6 +182,7 @@ class MainScreen(Screen[None]):
     def tick(self) -> None:
         """Once a second: the countdown and the cache age move on."""
         self.header.refresh()
+        self.details.tick()
         self.tui.on_tick()
 
     # ---- listing ----------------------------------------------------------------------------

@@ -51,6 +51,7 @@ def describe_node(
     stale: bool = False,
     preferences: Any = None,
     notes: tuple[str, ...] = (),
+    sessions: list[tuple[str, str]] | None = None,
 ) -> list[Line]:
     if node is None:
         return [[("no node selected", "dim")]]
@@ -86,6 +87,9 @@ def describe_node(
         lines += [[], [("tags", "bold")]]
         for k in sorted(node.tags, key=str.casefold):
             lines.append([(f"  {k}", "cyan"), (f" = {node.tags[k]}", "")])
+    if sessions:
+        lines += [[], [("sessions (time left)", "bold")]]
+        lines += [[(f"  {label:<22}", "dim"), (value, "")] for label, value in sessions]
     prefs = _pref_lines(preferences)
     if prefs:
         lines += [[], [("Session Manager preferences", "bold")]]
@@ -165,6 +169,7 @@ class NodeDetails(Widget):
         self._scope_reason = ""
         self._stale = False
         self._notes: tuple[str, ...] = ()
+        self._had_sessions = False
         self._lines: list[Line] = describe_node(None)
         self._rows: list[Line] = self._lines  # _lines wrapped to the pane's width
         self._rows_width = -1
@@ -192,7 +197,9 @@ class NodeDetails(Widget):
             stale=stale,
             preferences=self._prefs_for(node),
             notes=notes,
+            sessions=(sessions := self._sessions_for(node)),
         )
+        self._had_sessions = bool(sessions)
         self._rows_width = -1
         new = self._wrapped(width)
         # repaint only the rows that differ: neighbouring nodes share most labels and tags
@@ -214,6 +221,21 @@ class NodeDetails(Widget):
         """Per-region preferences {region: SessionPreferences}; shown for the node's region."""
         self.preferences = preferences
         self.show(self.node, scope_reason=self._scope_reason, stale=self._stale, notes=self._notes)
+
+    def _sessions_for(self, node: Node | None) -> list[tuple[str, str]]:
+        book = getattr(self.app, "forwards", None)
+        clock = getattr(getattr(self.app, "services", None), "clock", None)
+        if book is None or clock is None or node is None:
+            return []
+        lines: list[tuple[str, str]] = book.lines_for(node, clock.now())
+        return lines
+
+    def tick(self) -> None:
+        """Once a second: the time left of the node's sessions moves on (nothing else does)."""
+        if self.node is not None and (self._had_sessions or self._sessions_for(self.node)):
+            self.show(
+                self.node, scope_reason=self._scope_reason, stale=self._stale, notes=self._notes
+            )
 
     def _prefs_for(self, node: Node | None) -> Any:
         if node is None or not isinstance(self.preferences, dict):

@@ -10,6 +10,7 @@ from textual.widget import Widget
 from sessiontui.core.access import ENDS_CREDENTIALS
 from sessiontui.core.clock import Clock
 from sessiontui.core.durations import CRITICAL_BELOW, format_remaining, remaining_seconds
+from sessiontui.core.session_end import EndCause
 
 
 def format_age(seconds: float) -> str:
@@ -95,6 +96,20 @@ class StatusHeader(Widget):
                 out.append(f" ({self.ends_because} ends)", style="dim")
         return out
 
+    def sessions_text(self) -> Text:
+        """The first running forward's end and its cause, when that comes before the role's
+        (the role's countdown already says when the credentials end everything)."""
+        book = getattr(self.app, "forwards", None)
+        end = book.soonest_end() if book is not None else None
+        if end is None or end.cause is EndCause.CREDENTIALS:
+            return Text()
+        left = end.remaining(self.clock.now())
+        out = Text()
+        out.append("forward ", style="dim")
+        out.append(format_remaining(left), style="bold red" if left < CRITICAL_BELOW else "bold")
+        out.append(f" {end.because}  ", style="dim")
+        return out
+
     def render(self) -> Text:
         left = Text(" sessiontui", style="bold")
         left.append(f"  {self.profile}", style="dim")
@@ -106,6 +121,9 @@ class StatusHeader(Widget):
         if self.activity:
             middle.append(f"  {self.activity}", style="italic")
         right = self.role_text()
+        sessions = self.sessions_text()
+        if sessions.cell_len:
+            right = sessions + right
         right.append(" ")
         width = self.size.width
         used = left.cell_len + middle.cell_len + right.cell_len
