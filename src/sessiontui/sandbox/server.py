@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Any
 
 from sessiontui.sandbox import sts_api
+from sessiontui.sandbox.datachannel.server import DataChannelServer
 from sessiontui.sandbox.demo import (
     DEMO_ACCESS_KEY_ID,
     DEMO_MFA_SERIAL,
@@ -68,6 +69,7 @@ class Sandbox:
         self._thread: threading.Thread | None = None
         self._app: SandboxApp | None = None
         self._services: LocalServices | None = None
+        self._datachannel: DataChannelServer | None = None
 
     # -- life -----------------------------------------------------------------------------------
     def start(self) -> Sandbox:
@@ -98,6 +100,8 @@ class Sandbox:
         self.tmpdir = Path(tempfile.mkdtemp(prefix="sessiontui-sandbox-"))
         self._services = LocalServices()
         self.state.services = self._services
+        self._datachannel = DataChannelServer(self.state, self.host).start()
+        self.state.datachannel = self._datachannel
         self._app = SandboxApp(self.state, DomainDispatcherApplication(create_backend_app))
         self._server = make_server(
             self.host, self.port, self._app, threaded=True, request_handler=quiet_handler()
@@ -141,6 +145,9 @@ class Sandbox:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        if self._datachannel is not None:
+            self._datachannel.stop()
+            self._datachannel = None
         if self._services is not None:
             self._services.close()
             self._services = None

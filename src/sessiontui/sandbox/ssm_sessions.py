@@ -1,5 +1,5 @@
 """Session Manager's session actions, as moto 5.2 lacks them: start, terminate, resume,
-describe, connection status, and the stream the stand-in plugin reads."""
+describe, connection status. The data channel the StreamUrl names is sandbox/datachannel."""
 
 from __future__ import annotations
 
@@ -108,6 +108,11 @@ def _destination(
     return result
 
 
+def stream_url(state: SandboxState, session_id: str) -> str:
+    """The data channel's websocket (sandbox/datachannel/server.py), as ssmmessages' would be."""
+    return str(state.datachannel.url(session_id)) if state.datachannel is not None else ""
+
+
 def start_session(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
     params = req.params
     target = params.get("Target")
@@ -147,7 +152,7 @@ def start_session(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
     return {
         "SessionId": record.session_id,
         "TokenValue": record.token,
-        "StreamUrl": f"{state.endpoint_url}/_sandbox/stream/{record.session_id}",
+        "StreamUrl": stream_url(state, record.session_id),
     }
 
 
@@ -167,6 +172,13 @@ def disconnect(state: SandboxState, record: SessionRecord) -> None:
     with state.lock:
         if state.session_status(record) != "Terminated":
             record.status = "Disconnected"
+
+
+def reconnect(state: SandboxState, record: SessionRecord) -> None:
+    """A data channel opened again with a good token: the session is Connected once more."""
+    with state.lock:
+        if state.session_status(record) == "Disconnected":
+            record.status = "Connected"
 
 
 def terminate_session(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
@@ -197,7 +209,7 @@ def resume_session(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
     return {
         "SessionId": record.session_id,
         "TokenValue": record.token,
-        "StreamUrl": f"{state.endpoint_url}/_sandbox/stream/{record.session_id}",
+        "StreamUrl": stream_url(state, record.session_id),
     }
 
 
@@ -281,21 +293,3 @@ def get_connection_status(state: SandboxState, req: SsmRequest) -> dict[str, Any
     target = str(req.params.get("Target", ""))
     connected = _connected(state, req.region, target)
     return {"Target": target, "Status": "connected" if connected else "notconnected"}
-
-
-def stream_json(state: SandboxState, record: SessionRecord) -> dict[str, Any]:
-    status = state.session_status(record)
-    dest = record.destination
-    return {
-        "session_id": record.session_id,
-        "target": record.target,
-        "node_name": record.node_name,
-        "platform": record.platform,
-        "region": record.region,
-        "document": record.document,
-        "parameters": record.parameters,
-        "status": status,
-        "reason": record.end_reason,
-        "agent": "silent" if record.target in state.faults.silent_agents else "ok",
-        "destination": {"host": dest[0], "port": dest[1]} if dest else None,
-    }
