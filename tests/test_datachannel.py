@@ -357,3 +357,13 @@ def test_ssh_documents_forward_standard_streams_to_the_destination_lookup(
     }
     # Nothing listens on 22 behind the sandbox's nodes (yet): the agent ends the session.
     assert "destination" in peer.closed_output()
+
+
+def test_a_session_ended_before_its_plugin_connects_is_closed_at_once(sandbox: Sandbox) -> None:
+    ssm = admin(sandbox)
+    started = ssm.start_session(Target=by_name(sandbox, "dev-web-01"))
+    ssm.terminate_session(SessionId=started["SessionId"])
+    peer = Peer(started["StreamUrl"], started["TokenValue"])
+    first = peer.recv_data()
+    assert first.message_type == frames.CHANNEL_CLOSED  # no handshake, no shell
+    assert frames.closed_output(first) == "Your session has been terminated."
