@@ -185,12 +185,9 @@ def test_a_stream_that_cannot_open_leaves_the_plugin_hanging(plugin_path: Path, 
     """AWS's plugin dials 7 times, then carries on and waits forever for a session type, having
     printed nothing but the Starting line (ssm-data-channel.md §2): only a watchdog ends it."""
     if kind == "real":
-        from sessiontui.plugin.locate import find_real_plugin
+        from test_plugin_support import real_plugin_or_skip
 
-        real, why = find_real_plugin()
-        if real is None:
-            pytest.skip(why)
-        plugin_path = real
+        plugin_path = real_plugin_or_skip()
     response = {"SessionId": "s-1", "TokenValue": "t", "StreamUrl": "http://127.0.0.1:9/nothing"}
     proc = subprocess.Popen(
         [
