@@ -32,6 +32,7 @@ from unittest import mock
 
 import pexpect
 
+from sessiontui.access.iam_role import role_access
 from sessiontui.core.clock import FakeClock
 from sessiontui.core.credentials import Credentials
 from sessiontui.core.node import Node, sort_key
@@ -148,11 +149,8 @@ def build_app(sandbox: Any, *, role: str | None = None) -> Stage:
         on_inventory=None,
     )
     if role is not None:
-        services = replace(
-            services,
-            role=config.roles[role],
-            role_credentials=pinned_credentials(sandbox, role, clock),
-        )
+        creds = pinned_credentials(sandbox, role, clock)
+        services = replace(services, access=role_access(config.roles[role], creds))
     return Stage(SessiontuiApp(services), sandbox, clock)
 
 
@@ -227,8 +225,19 @@ async def select_node(pilot: Any, name: str) -> None:
 
 
 async def scene_main(pilot: Any) -> None:
-    """First screen: the whole fleet, a node that cannot take a session explained."""
+    """First screen: the whole fleet, a favourite (*), a node that cannot take a session explained."""
     await settle(pilot)
+    await select_node(pilot, "prod-db-01")
+    await pilot.press("asterisk")
+    await wait_for(
+        pilot,
+        lambda: pilot.app.marks.marks.is_favourite(
+            pilot.app.main_screen.node_list.selected_node.id
+        ),
+        "favourite",
+    )
+    await pilot.app.workers.wait_for_complete()
+    pilot.app.clear_notifications()  # the "is a favourite" toast comes and goes on its own timer
     await select_node(pilot, "prod-cache-01")
     await still(pilot)
 

@@ -78,6 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--connect", metavar="TARGET", help="shell (or with --forward, a port forward) to one node"
     )
     mode.add_argument("--logout", action="store_true", help="wipe cached role credentials and exit")
+    mode.add_argument(
+        "--credentials",
+        metavar="ROLE",
+        help="print ROLE's credentials for credential_process in ~/.aws/config, and exit",
+    )
+    mode.add_argument(
+        "--completion", choices=("bash", "zsh", "fish"), help="print a shell completion script"
+    )
+    # what the completion scripts call at TAB time: names from local files, no network
+    p.add_argument("--complete-names", metavar="KIND", help=argparse.SUPPRESS)
     p.add_argument(
         "--forward", metavar="[LOCAL:][HOST:]REMOTE", help="with --connect: a port forward"
     )
@@ -95,6 +105,14 @@ def _fail(err: SessiontuiError) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.completion or args.complete_names:
+        from sessiontui.completion import names, script
+
+        if args.completion:
+            sys.stdout.write(script(args.completion, build_parser()))
+        else:
+            sys.stdout.write("".join(f"{name}\n" for name in names(args.complete_names)))
+        return 0
     if args.forward and not args.connect:
         return _fail(UsageError("--forward needs --connect TARGET"))
     if args.plugin and not args.demo:
@@ -135,7 +153,7 @@ def _check_args(args: argparse.Namespace) -> None:
 def _run(args: argparse.Namespace) -> int:
     from sessiontui.runtime import Runtime
 
-    if not (args.logout or args.list or args.connect):
+    if not (args.logout or args.list or args.connect or args.credentials):
         # Start-up makes hundreds of thousands of objects (Textual's classes and CSS, the cached
         # rows) and none of them is garbage: collector passes over them cost 50-80 ms of the first
         # frame. The fleet screen freezes what start-up made and turns the collector back on
@@ -147,6 +165,16 @@ def _run(args: argparse.Namespace) -> int:
             return 0
         if args.list:
             return _list(rt, args)
+        if args.credentials:
+            from sessiontui.credential_process import credentials_json
+
+            # without a terminal there is nobody to ask: the role's error then says what would do
+            ask = _ask_code_tty if _has_tty() else None
+            found = credentials_json(
+                rt, args.credentials, ask=ask, on_wait=_tty_countdown, warn=_say
+            )
+            _emit(found)
+            return 0
         if args.connect:
             from sessiontui.connect import connect
 
@@ -196,6 +224,42 @@ def _ask_code(serial: str) -> str | None:
         return getpass.getpass(f"MFA code for {serial}: ", stream=sys.stderr).strip() or None
     except (EOFError, KeyboardInterrupt):
         return None
+
+
+def _open_tty() -> int | None:
+    try:
+        return os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:  # no controlling terminal: a CI job, a daemon
+        return None
+
+
+def _has_tty() -> bool:
+    fd = _open_tty()
+    if fd is not None:
+        os.close(fd)
+    return fd is not None
+
+
+def _ask_code_tty(serial: str) -> str | None:
+    """--credentials: stdout (and often stderr) is the calling tool's pipe, so the prompt and the
+    answer go through the terminal itself."""
+    import getpass
+
+    try:  # with no stream, getpass prompts and reads on /dev/tty
+        return getpass.getpass(f"sessiontui: MFA code for {serial}: ").strip() or None
+    except (EOFError, KeyboardInterrupt):
+        return None
+
+
+def _tty_countdown(seconds_left: int) -> None:
+    fd = _open_tty()
+    if fd is None:
+        return
+    end = "\n" if seconds_left <= 0 else ""
+    os.write(
+        fd, f"\rsessiontui: waiting {seconds_left:2d}s for the next MFA code window{end}".encode()
+    )
+    os.close(fd)
 
 
 def _ask_line(prompt: str) -> str | None:

@@ -10,9 +10,11 @@ from textual.app import App
 from textual.binding import BindingType
 from textual.screen import ModalScreen, Screen
 
+from sessiontui.config import DEFAULT_READY_TIMEOUT
 from sessiontui.core.node import Node
 from sessiontui.ui.access import AccessController
 from sessiontui.ui.commands import SessiontuiCommands
+from sessiontui.ui.favourites import MarksKeeper
 from sessiontui.ui.forwarding import ForwardBook
 from sessiontui.ui.keys import APP_BINDINGS, FORWARDS_BINDINGS
 from sessiontui.ui.messages import ForwardChanged, ForwardFailed, SessionsStopped
@@ -33,9 +35,19 @@ class SessiontuiApp(App[int]):
         self.services = services
         self.keymap: dict[str, str] = services.keymap_overrides()
         self.main_screen = MainScreen(services)
-        self.forwards = ForwardBook(self)
-        self.access = AccessController(self)
-        self.opener = SessionOpener(self, self.access)
+        ready_timeout = getattr(services.config, "ready_timeout", None)
+        self.forwards = ForwardBook(
+            self,
+            supervisor_for=lambda region: self.opener.supervisor(region),
+            has_access=lambda: self.access.active is not None,
+            ready_timeout=float(ready_timeout or DEFAULT_READY_TIMEOUT),
+        )
+        self.access = AccessController(self, services, self.forwards, self.main_screen)
+        self.opener = SessionOpener(
+            self, services, self.access, self.forwards, lambda: self.main_screen.node_list.nodes
+        )
+        self.marks = MarksKeeper(self, services.marks_store)
+        self.opener.on_opened = self.marks.touch
 
     def get_default_screen(self) -> Screen[Any]:
         return self.main_screen
@@ -57,6 +69,7 @@ class SessiontuiApp(App[int]):
             self.set_keymap(self.keymap)
         # `--version` of the plugin is a process spawn: not while the first frame is painted
         self.call_after_refresh(self.access.prefetch_plugin)
+        self.call_after_refresh(self.marks.load)
 
     # ---- app-wide actions -------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import threading
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
@@ -31,6 +33,7 @@ from sessiontui.ui.widgets.header import StatusHeader
 from sessiontui.ui.widgets.node_list import NodeList
 
 if TYPE_CHECKING:
+    from sessiontui.core.access import Access
     from sessiontui.ui.app import SessiontuiApp
 
 
@@ -102,7 +105,25 @@ class MainScreen(Screen[None]):
         with Horizontal(id="body"):
             yield NodeList(id="nodes")
             yield NodeDetails(id="details")
-        yield Footer()
+        # the palette's key is an ordinary binding (with an id, so a keymap can move it); the
+        # footer's own palette entry would show ctrl+p a second time
+        yield Footer(show_command_palette=False)
+
+    # ---- the access held (AccessView) --------------------------------------------------------
+
+    def show_access(self, access: Access | None) -> None:
+        # before the screen is composed there is nothing to show it on; show_role() comes later
+        with contextlib.suppress(NoMatches):
+            if access is None:
+                self.header.set_role(None, None)
+                self.node_list.set_scope(None)
+            else:
+                self.header.set_role(access.name, access.ends_at, access.ends_because)
+                self.node_list.set_scope(access.scope)
+
+    def show_expired(self, name: str) -> None:
+        with contextlib.suppress(NoMatches):
+            self.header.set_expired(name)
 
     @property
     def node_list(self) -> NodeList:
@@ -359,6 +380,9 @@ class MainScreen(Screen[None]):
 
     def action_forward(self) -> None:
         self.tui.forward(self.node_list.selected_node)
+
+    def action_toggle_favourite(self) -> None:
+        self.tui.marks.toggle(self.node_list.selected_node)
 
     def action_forwards(self) -> None:
         self.tui.show_forwards()
