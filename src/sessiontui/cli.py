@@ -10,7 +10,7 @@ import gc
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from sessiontui import __version__
 from sessiontui.core.errors import ExitCode, SessiontuiError, UsageError
@@ -113,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             sys.stdout.write("".join(f"{name}\n" for name in names(args.complete_names)))
         return 0
+    if args.connect is not None and not args.connect.strip():
+        return _fail(UsageError("--connect needs a target: an instance id, a Name tag or K=V"))
     if args.forward and not args.connect:
         return _fail(UsageError("--forward needs --connect TARGET"))
     if args.plugin and not args.demo:
@@ -179,9 +181,28 @@ def _run(args: argparse.Namespace) -> int:
             from sessiontui.connect import connect
 
             return connect(rt, args, _say, _emit, ask=_ask_code, ask_line=_ask_line)
+        _require_terminal()
         from sessiontui.ui.launch import run_tui
 
         return run_tui(rt)
+
+
+def _require_terminal() -> None:
+    """The TUI draws on a terminal and reads keys from one; in a pipe it would write escapes."""
+    missing = [name for name, f in (("stdin", sys.stdin), ("stdout", sys.stdout)) if not _tty(f)]
+    if missing:
+        raise UsageError(
+            f"the TUI needs a terminal, and {' and '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not one",
+            "in scripts and pipes use --list [--json] or --connect TARGET",
+        )
+
+
+def _tty(stream: TextIO | None) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except ValueError:  # closed
+        return False
 
 
 def _list(rt: object, args: argparse.Namespace) -> int:
@@ -190,7 +211,7 @@ def _list(rt: object, args: argparse.Namespace) -> int:
     from sessiontui.runtime import Runtime
 
     assert isinstance(rt, Runtime)
-    nodes, warnings = rt.list_nodes(ask=_ask_code, on_wait=_mfa_countdown)
+    nodes, warnings = rt.list_nodes(ask=_ask_code, on_wait=_mfa_countdown, on_retry=_say)
     for w in warnings:
         _say(f"warning: {w}")
     if args.json:

@@ -37,7 +37,7 @@ def connect(
     plugin = locate_plugin(getattr(rt.config, "plugin_path", None))
     if plugin.warning:
         say(f"warning: {plugin.warning}")
-    access = rt.access(ask=ask) if args.role else None
+    access = rt.access(ask=ask, on_retry=say) if args.role else None
     if access is not None and access.warning:
         say(f"warning: {access.warning}")
     factory = rt.factory_for(access) if access else rt.factory

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 AskCode = Callable[[str], "str | None"]  # device serial -> six digits, or None
 OnWait = Callable[[int], None]  # seconds left until the next MFA window
+OnRetry = Callable[[str], None]  # a refused MFA code is retried with the next window's: why
 
 
 @dataclass
@@ -61,7 +62,10 @@ class Runtime:
         return " ".join([self.args.filter or "", *tag_terms(self.args.tag)]).strip()
 
     def list_nodes(
-        self, ask: AskCode | None = None, on_wait: OnWait | None = None
+        self,
+        ask: AskCode | None = None,
+        on_wait: OnWait | None = None,
+        on_retry: OnRetry | None = None,
     ) -> tuple[list[Node], list[str]]:
         """The fleet, filtered as the flags say, and warnings for the operator (failed regions)."""
         from sessiontui.aws.inventory import list_fleet, raise_if_failed
@@ -70,7 +74,7 @@ class Runtime:
         scope: dict[str, str] = {}
         warnings: list[str] = []
         if self.args.role:
-            access = self.access(ask=ask, on_wait=on_wait)
+            access = self.access(ask=ask, on_wait=on_wait, on_retry=on_retry)
             if access.warning:
                 warnings.append(access.warning)
             factory = self.factory_for(access)
@@ -132,14 +136,20 @@ class Runtime:
         )
 
     def access(
-        self, name: str | None = None, ask: AskCode | None = None, on_wait: OnWait | None = None
+        self,
+        name: str | None = None,
+        ask: AskCode | None = None,
+        on_wait: OnWait | None = None,
+        on_retry: OnRetry | None = None,
     ) -> Access:
         """Access for --role (or `name`): held already, else obtained, asking through `ask`."""
         from sessiontui.access import Prompts
         from sessiontui.core.durations import parse_duration
 
         duration = parse_duration(self.args.duration) if self.args.duration else None
-        prompts = Prompts(typed_code=self.args.mfa_code, ask_code=ask, on_wait=on_wait)
+        prompts = Prompts(
+            typed_code=self.args.mfa_code, ask_code=ask, on_wait=on_wait, on_retry=on_retry
+        )
         return self.access_book.access(name or self.args.role, duration, prompts)
 
     def factory_for(self, access: Access) -> ClientFactory:
