@@ -146,8 +146,10 @@ def environ(pid: int) -> dict[str, str]:
 
 
 def plugin_pids(root: int) -> list[int]:
-    """The session-manager-plugin processes under `root` (the sessiontui process)."""
-    return [pid for pid in descendants(root) if any(a.endswith(PLUGIN_NAME) for a in cmdline(pid))]
+    """The session-manager-plugin processes under `root` (the sessiontui process). A plugin's own
+    child between fork and exec (AWS's runs `stty`) still shows the plugin's argv: not counted."""
+    found = [pid for pid in descendants(root) if any(a.endswith(PLUGIN_NAME) for a in cmdline(pid))]
+    return [pid for pid in found if ppid_of(pid) not in found]
 
 
 def alive(pid: int) -> bool:

@@ -22,6 +22,7 @@ from typing import Any
 
 from sessiontui.sandbox import sts_api
 from sessiontui.sandbox.accounts import DemoAccount
+from sessiontui.sandbox.datachannel.server import DataChannelServer
 from sessiontui.sandbox.demo import (
     DEMO_ACCESS_KEY_ID,
     DEMO_MFA_SERIAL,
@@ -79,6 +80,7 @@ class Sandbox:
         self._app: SandboxApp | None = None
         self._services: LocalServices | None = None
         self._announced: Path | None = None
+        self._datachannel: DataChannelServer | None = None
         self.sso_accounts: tuple[DemoAccount, ...] = ()
 
     # -- life -----------------------------------------------------------------------------------
@@ -110,6 +112,8 @@ class Sandbox:
         self.tmpdir = Path(tempfile.mkdtemp(prefix="sessiontui-sandbox-"))
         self._services = LocalServices()
         self.state.services = self._services
+        self._datachannel = DataChannelServer(self.state, self.host).start()
+        self.state.datachannel = self._datachannel
         self._app = SandboxApp(self.state, DomainDispatcherApplication(create_backend_app))
         self._server = make_server(
             self.host, self.port, self._app, threaded=True, request_handler=quiet_handler()
@@ -158,6 +162,9 @@ class Sandbox:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        if self._datachannel is not None:
+            self._datachannel.stop()
+            self._datachannel = None
         if self._services is not None:
             self._services.close()
             self._services = None
@@ -308,6 +315,10 @@ class Sandbox:
     @clock_offset.setter
     def clock_offset(self, value: float) -> None:
         self._control({"clock_offset": value})
+
+    def drop_channels(self, session_ids: Iterable[str]) -> None:
+        """Cut these sessions' data channel websockets, as a network blip would."""
+        self._control({"drop_channels": list(session_ids)})
 
     @property
     def garble(self) -> dict[str, str]:

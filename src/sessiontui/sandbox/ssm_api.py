@@ -16,15 +16,13 @@ from sessiontui.sandbox.ssm_nodes import (
 from sessiontui.sandbox.ssm_protocol import Handler, SsmRequest
 from sessiontui.sandbox.ssm_sessions import (
     describe_sessions,
-    disconnect,
     get_connection_status,
     resume_session,
     start_session,
-    stream_json,
     terminate_session,
 )
 
-__all__ = ["HANDLERS", "SsmRequest", "disconnect", "stream_json"]
+__all__ = ["HANDLERS", "SsmRequest"]
 
 HANDLERS: dict[str, Handler] = {
     "DescribeInstanceInformation": describe_instance_information,

@@ -1,5 +1,5 @@
 """Session Manager's session actions, as moto 5.2 lacks them: start, terminate, resume,
-describe, connection status, and the stream the stand-in plugin reads."""
+describe, connection status. The data channel the StreamUrl names is sandbox/datachannel."""
 
 from __future__ import annotations
 
@@ -97,7 +97,10 @@ def _connected(state: SandboxState, region: str, target: str, account: str = DEM
 
 
 def _new_session_id(state: SandboxState, caller: Caller) -> str:
-    return f"{caller.session_name}-{state.rng.getrandbits(68):017x}"
+    # Unique across sandbox runs, as AWS's are: AWS's plugin names its mux socket after the id
+    # ($TMPDIR/<fnv32a(id)>_session_manager_plugin_mux.sock), and one it left behind when killed
+    # would refuse a later session with the same id ("bind: address already in use").
+    return f"{caller.session_name}-{secrets.randbits(68):017x}"
 
 
 def _destination(
@@ -115,6 +118,11 @@ def _destination(
         host = (params.get("host") or [""])[0]
     result: tuple[str, int] | None = state.services.get(node_id, name, host, port)
     return result
+
+
+def stream_url(state: SandboxState, session_id: str) -> str:
+    """The data channel's websocket (sandbox/datachannel/server.py), as ssmmessages' would be."""
+    return str(state.datachannel.url(session_id)) if state.datachannel is not None else ""
 
 
 def start_session(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
@@ -157,7 +165,7 @@ def start_session(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
     return {
         "SessionId": record.session_id,
         "TokenValue": record.token,
-        "StreamUrl": f"{state.endpoint_url}/_sandbox/stream/{record.session_id}",
+        "StreamUrl": stream_url(state, record.session_id),
     }
 
 
@@ -177,6 +185,13 @@ def disconnect(state: SandboxState, record: SessionRecord) -> None:
     with state.lock:
         if state.session_status(record) != "Terminated":
             record.status = "Disconnected"
+
+
+def reconnect(state: SandboxState, record: SessionRecord) -> None:
+    """A data channel opened again with a good token: the session is Connected once more."""
+    with state.lock:
+        if state.session_status(record) == "Disconnected":
+            record.status = "Connected"
 
 
 def terminate_session(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
@@ -207,7 +222,7 @@ def resume_session(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
     return {
         "SessionId": record.session_id,
         "TokenValue": record.token,
-        "StreamUrl": f"{state.endpoint_url}/_sandbox/stream/{record.session_id}",
+        "StreamUrl": stream_url(state, record.session_id),
     }
 
 
@@ -295,21 +310,3 @@ def get_connection_status(state: SandboxState, req: SsmRequest) -> dict[str, Any
     target = str(req.params.get("Target", ""))
     connected = _connected(state, req.region, target, req.account)
     return {"Target": target, "Status": "connected" if connected else "notconnected"}
-
-
-def stream_json(state: SandboxState, record: SessionRecord) -> dict[str, Any]:
-    status = state.session_status(record)
-    dest = record.destination
-    return {
-        "session_id": record.session_id,
-        "target": record.target,
-        "node_name": record.node_name,
-        "platform": record.platform,
-        "region": record.region,
-        "document": record.document,
-        "parameters": record.parameters,
-        "status": status,
-        "reason": record.end_reason,
-        "agent": "silent" if record.target in state.faults.silent_agents else "ok",
-        "destination": {"host": dest[0], "port": dest[1]} if dest else None,
-    }

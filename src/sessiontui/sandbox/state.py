@@ -169,6 +169,7 @@ class SandboxState:
         self.endpoint_url = ""
         self.version = 0  # bumps whenever nodes change, so cached query results go stale
         self.services: Any = None  # services.LocalServices, set by the Sandbox
+        self.datachannel: Any = None  # datachannel.server.DataChannelServer, set by the Sandbox
         self.totp = pyotp.TOTP(DEMO_TOTP_SECRET)
         self.access = AccessBook()  # just-in-time node access requests (ssm_access)
         self.identity_center = IdentityCenter()

@@ -1,5 +1,5 @@
 """The sandbox's WSGI layer in front of moto: AWS's error shapes, signature checks, faults, the
-actions moto lacks (SSM, STS), the sandbox's own control and stream endpoints, then moto."""
+actions moto lacks (SSM, STS), the sandbox's own control endpoints, then moto."""
 
 from __future__ import annotations
 
@@ -28,7 +28,6 @@ WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 JSON_SERVICES = {"ssm"}  # JSON 1.1 protocol: errors as {"__type", "message"}
 EC2_STYLE = {"ec2"}  # EC2's own XML: <Response><Errors><Error>
 THROTTLED_SERVICES = {"ssm", "ec2", "sso"}
-STREAM_PREFIX = "/_sandbox/stream/"
 
 
 class Reply:
@@ -266,8 +265,6 @@ class SandboxApp:
     # -- the sandbox's own endpoints --------------------------------------------------------------
     def _sandbox(self, environ: dict[str, Any], path: str) -> Reply:
         method = environ.get("REQUEST_METHOD", "GET")
-        if path.startswith(STREAM_PREFIX):
-            return self._stream(environ, method, path[len(STREAM_PREFIX) :])
         if path == "/_sandbox/control":
             if method == "POST":
                 try:
@@ -301,7 +298,14 @@ class SandboxApp:
             raise ValueError("control body must be a JSON object")
         data = ssm_access.apply_control(self.state, data)  # approve / reject / revoke
         faults = self.state.faults
-        unknown = set(data) - {"throttle_rate", "down", "silent_agents", "clock_offset", "garble"}
+        unknown = set(data) - {
+            "throttle_rate",
+            "down",
+            "silent_agents",
+            "clock_offset",
+            "garble",
+            "drop_channels",
+        }
         unknown -= set(identity_wsgi.CONTROL_KEYS)
         if unknown:
             raise ValueError(f"unknown control keys: {sorted(unknown)}")
@@ -320,27 +324,15 @@ class SandboxApp:
             if "garble" in data:
                 faults.garble = garble.validate(data["garble"])
             identity_wsgi.apply_control(self.state.identity_center, data)
+        if "drop_channels" in data and self.state.datachannel is not None:
+            # a one-off event, not a setting: sessions' websockets cut now (they resume)
+            self.state.datachannel.drop([str(x) for x in data["drop_channels"]])
 
     @staticmethod
     def _json_body(environ: dict[str, Any]) -> Any:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         raw = environ["wsgi.input"].read(length) if length else b""
         return json.loads(raw or b"{}")
-
-    def _stream(self, environ: dict[str, Any], method: str, rest: str) -> Reply:
-        close = rest.endswith("/close")
-        session_id = rest[: -len("/close")] if close else rest
-        record = self.state.sessions.get(session_id)
-        if record is None:
-            return json_reply({"error": "unknown session"}, 404)
-        auth = environ.get("HTTP_AUTHORIZATION", "")
-        if not secrets.compare_digest(auth.encode(), f"Bearer {record.token}".encode()):
-            return json_reply({"error": "bad token"}, 401)
-        if close:
-            if method != "POST":
-                return json_reply({"error": "use POST"}, 405)
-            ssm_api.disconnect(self.state, record)
-        return json_reply(ssm_api.stream_json(self.state, record))
 
 
 def quiet_handler() -> type:
