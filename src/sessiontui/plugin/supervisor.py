@@ -124,14 +124,22 @@ class _Closer:
             if self.done:
                 return
             self.done = True
-            try:
-                self.terminated = terminate_session(self._sup.ssm, self.started.session_id)
-            except SessiontuiError as e:
-                self.terminated = False
-                self.error = e.message
-            except Exception as e:  # the way out must complete whatever AWS does
-                self.terminated = False
-                self.error = f"TerminateSession failed: {e}"
+            interrupted: BaseException | None = None
+            for _ in range(2):
+                try:
+                    self.terminated = terminate_session(self._sup.ssm, self.started.session_id)
+                except SessiontuiError as e:
+                    self.terminated = False
+                    self.error = e.message
+                except Exception as e:  # the way out must complete whatever AWS does
+                    self.terminated = False
+                    self.error = f"TerminateSession failed: {e}"
+                except BaseException as e:
+                    # SIGTERM/SIGHUP (ShutdownRequested) or Ctrl-C landed inside the call: the
+                    # session must still end server-side, so try once more, then let it go on
+                    interrupted = interrupted or e
+                    continue
+                break
             if self.terminated:
                 self._sup._journal_remove(self.started.session_id)
             self._sup._audit_ended(
@@ -142,6 +150,8 @@ class _Closer:
                 local_port,
                 self.terminated,
             )
+            if interrupted is not None:
+                raise interrupted
 
 
 class _ExpiryWatch:
