@@ -27,6 +27,7 @@ examples:
   sessiontui --list --json --tag project=Production   nodes as JSON
   sessiontui --connect web-01 --role ProdOps --reason "TICKET-1"
   sessiontui --connect i-0abc --forward 15432:db.internal:5432 --json
+  sessiontui --sso-login my-sso                       Identity Center sign-in (as aws sso login)
 """
 
 
@@ -73,6 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--connect", metavar="TARGET", help="shell (or with --forward, a port forward) to one node"
     )
     mode.add_argument("--logout", action="store_true", help="wipe cached role credentials and exit")
+    mode.add_argument(
+        "--sso-login",
+        metavar="SESSION",
+        nargs="?",
+        const="",
+        help="Identity Center device sign-in (an sso-session of ~/.aws/config), as aws sso login",
+    )
+    p.add_argument(
+        "--no-browser", action="store_true", help="with --sso-login: do not open a browser"
+    )
     p.add_argument(
         "--forward", metavar="[LOCAL:][HOST:]REMOTE", help="with --connect: a port forward"
     )
@@ -128,6 +139,10 @@ def _check_args(args: argparse.Namespace) -> None:
 def _run(args: argparse.Namespace) -> int:
     from sessiontui.runtime import Runtime
 
+    if args.sso_login is not None:
+        from sessiontui.sso_login import sso_login
+
+        return sso_login(args, _say)
     if not (args.logout or args.list or args.connect):
         # Start-up makes hundreds of thousands of objects (Textual's classes and CSS, the cached
         # rows) and none of them is garbage: collector passes over them cost 50-80 ms of the first
