@@ -175,7 +175,7 @@ class DeviceSignIn:
             verification_uri_complete=reply.get("verificationUriComplete")
             or reply["verificationUri"],
             user_code=reply["userCode"],
-            expires_at=now + timedelta(seconds=int(reply["expiresIn"])),
+            expires_at=now.replace(microsecond=0) + timedelta(seconds=int(reply["expiresIn"])),
             interval=int(reply.get("interval") or DEFAULT_INTERVAL),
         )
         return shown, str(reply["deviceCode"])
@@ -228,7 +228,7 @@ class DeviceSignIn:
                 start_url=self.session.start_url,
                 region=self.session.region,
                 access_token=reply["accessToken"],
-                expires_at=now + timedelta(seconds=int(reply["expiresIn"])),
+                expires_at=now.replace(microsecond=0) + timedelta(seconds=int(reply["expiresIn"])),
                 refresh_token=reply.get("refreshToken") or None,
                 client_id=registration.client_id,
                 client_secret=registration.client_secret,

@@ -238,7 +238,7 @@ class TokenSource:
             start_url=self.session.start_url,
             region=self.session.region,
             access_token=reply["accessToken"],
-            expires_at=now + timedelta(seconds=int(reply["expiresIn"])),
+            expires_at=now.replace(microsecond=0) + timedelta(seconds=int(reply["expiresIn"])),
             refresh_token=reply.get("refreshToken") or token.refresh_token,
             client_id=token.client_id,
             client_secret=token.client_secret,
