@@ -55,7 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--region", metavar="R", action="append", help="region; repeat for several")
     p.add_argument(
-        "--role", metavar="NAME", help="just-in-time role from the config or ~/.aws/config"
+        "--role",
+        metavar="NAME",
+        action="append",
+        help="just-in-time role (config, ~/.aws/config) or Identity Center ACCOUNT/PERMISSION_SET;"
+        " repeat for one fleet across accounts",
     )
     p.add_argument("--duration", metavar="D", help="role duration: 900s, 45m, 2h")
     p.add_argument("--mfa-code", metavar="CODE", help="six-digit MFA code, for non-interactive use")

@@ -35,15 +35,25 @@ def connect(
     plugin = locate_plugin(getattr(rt.config, "plugin_path", None))
     if plugin.warning:
         say(f"warning: {plugin.warning}")
-    access = rt.access(ask=ask) if args.role else None
-    if access is not None and access.warning:
-        say(f"warning: {access.warning}")
-    factory = rt.factory_for(access) if access else rt.factory
+    accesses = rt.accesses(ask=ask) if rt.roles else []
+    for held in accesses:
+        if held.warning:
+            say(f"warning: {held.warning}")
+    access = accesses[0] if accesses else None
     if access is None:
-        factory.require_credentials()
-    node = _resolve(rt, factory, args.connect, say)
-    if access is not None and (why := access.refuses(node)):
-        raise AuthError(f"{node.display_name} ({node.id}) is {why}", f"role {access.name}")
+        rt.factory.require_credentials()
+        node = _resolve(rt, rt.factory, args.connect, say)
+    else:
+        # one fleet across the roles' accounts; the node's own account's access opens it
+        from sessiontui.fleets import access_for
+
+        node = _resolve_union(rt, accesses, args.connect, say)
+        access, why = access_for(node, accesses)
+        if access is None:
+            own = [a.name for a in accesses if a.account_id in ("", node.account_id)]
+            names = ", ".join(own or [a.name for a in accesses])
+            raise AuthError(f"{node.display_name} ({node.id}) is {why}", f"role {names}")
+    factory = rt.factory_for(access) if access else rt.factory
     if not node.connectable:
         raise NotConnectableError(
             f"{node.display_name} ({node.id}) cannot take a session: {node.why}"
@@ -102,6 +112,16 @@ def _resolve(rt: Runtime, factory: Any, target: str, say: Say) -> Node:
     from sessiontui.aws.inventory import list_fleet, raise_if_failed
 
     result = list_fleet(factory, rt.regions)
+    raise_if_failed(result)
+    for err in result.errors:
+        say(f"warning: {err.region}: {err.message}")
+    return resolve_target(result.nodes, target)
+
+
+def _resolve_union(rt: Runtime, accesses: list[Any], target: str, say: Say) -> Node:
+    from sessiontui.aws.inventory import raise_if_failed
+
+    result = rt.list_union(accesses)
     raise_if_failed(result)
     for err in result.errors:
         say(f"warning: {err.region}: {err.message}")

@@ -69,14 +69,21 @@ class Runtime:
         factory = self.factory
         scope: dict[str, str] = {}
         warnings: list[str] = []
-        if self.args.role:
-            access = self.access(ask=ask, on_wait=on_wait)
-            if access.warning:
-                warnings.append(access.warning)
-            factory = self.factory_for(access)
-            scope = dict(access.scope)
-        else:
-            factory.require_credentials()
+        if self.roles:
+            accesses = self.accesses(ask=ask, on_wait=on_wait)
+            warnings += [a.warning for a in accesses if a.warning]
+            result = self.list_union(accesses)
+            raise_if_failed(result)
+            self._save_inventory(result.nodes)
+            query = parse_query(self.query_text())
+            from sessiontui.fleets import access_for
+
+            nodes = sorted(
+                (n for n in result.nodes if query.matches(n) and access_for(n, accesses)[0]),
+                key=sort_key,
+            )
+            return nodes, warnings + [f"{e.region}: {e.message}" for e in result.errors]
+        factory.require_credentials()
         result = list_fleet(factory, self.regions)
         raise_if_failed(result)
         self._save_inventory(result.nodes)
@@ -86,6 +93,24 @@ class Runtime:
         )
         return nodes, warnings + [f"{e.region}: {e.message}" for e in result.errors]
 
+    @property
+    def roles(self) -> list[str]:
+        """--role, as given (repeatable: one fleet across accounts)."""
+        given = getattr(self.args, "role", None)
+        if not given:
+            return []
+        return [given] if isinstance(given, str) else list(dict.fromkeys(given))
+
+    def accesses(self, ask: AskCode | None = None, on_wait: OnWait | None = None) -> list[Access]:
+        return [self.access(name, ask=ask, on_wait=on_wait) for name in self.roles]
+
+    def list_union(self, accesses: list[Access]) -> Any:
+        """The fleet each access sees, in one list, each node stamped with its account."""
+        from sessiontui.fleets import AccessFleet, list_union
+
+        fleets = [AccessFleet(a, self.factory_for(a)) for a in accesses]
+        return list_union(fleets, self.regions)
+
     def _save_inventory(self, nodes: list[Node]) -> None:
         with contextlib.suppress(OSError):
             self.inventory_cache().save(nodes)
@@ -93,7 +118,8 @@ class Runtime:
     def inventory_cache(self) -> Any:
         from sessiontui.inventory_cache import InventoryCache
 
-        return InventoryCache(self.factory.profile, self.args.role, self.regions, self.endpoint_url)
+        role = ",".join(self.roles) or None  # per account and role: a name says both
+        return InventoryCache(self.factory.profile, role, self.regions, self.endpoint_url)
 
     @functools.cached_property
     def identity(self) -> Any:
@@ -134,7 +160,7 @@ class Runtime:
 
         duration = parse_duration(self.args.duration) if self.args.duration else None
         prompts = Prompts(typed_code=self.args.mfa_code, ask_code=ask, on_wait=on_wait)
-        return self.access_book.access(name or self.args.role, duration, prompts)
+        return self.access_book.access(name or self.roles[0], duration, prompts)
 
     def factory_for(self, access: Access) -> ClientFactory:
         """Clients that act with the access's credentials."""

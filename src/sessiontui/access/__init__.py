@@ -44,4 +44,7 @@ def build_book(ctx: AccessContext) -> AccessBook:
             base_label=getattr(ctx.factory, "profile", None) or "default",
         ),
     ]
+    from sessiontui.access.identity_center import identity_center_source
+
+    sources += identity_center_source(ctx)
     return AccessBook(sources)
