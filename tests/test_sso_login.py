@@ -244,13 +244,21 @@ def _read_code(proc: subprocess.Popen[str]) -> tuple[str, list[str]]:
     raise AssertionError("no code shown: " + "".join(lines))
 
 
+def _finish(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    """The rest of the output: read through the same buffered pipes as `_read_code` (communicate()
+    would read the raw fds and lose what the buffer already holds)."""
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.wait(timeout=30)
+    return proc.stdout.read(), proc.stderr.read()
+
+
 def test_sso_login_command(sandbox: Sandbox, env: dict[str, str]) -> None:
     proc = _popen(env, "sandbox", "--no-browser")
     code, lines = _read_code(proc)
     assert f"open {sandbox.endpoint_url}/_sandbox/device and enter the code {code}" in lines[-1]
     cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().decode()
     _answer(sandbox, code, "approve")
-    out, err = proc.communicate(timeout=30)
+    out, err = _finish(proc)
     assert proc.returncode == 0, err
     err = "".join(lines) + err
     assert "not opening a browser (--no-browser)" in err
@@ -267,7 +275,7 @@ def test_sso_login_command_denied_and_no_display(sandbox: Sandbox, env: dict[str
     proc = _popen(env)  # the only sso-session; DISPLAY unset: no browser
     code, lines = _read_code(proc)
     _answer(sandbox, code, "deny")
-    _, err = proc.communicate(timeout=30)
+    _, err = _finish(proc)
     assert proc.returncode == 3
     err = "".join(lines) + err
     assert "no display here" in err

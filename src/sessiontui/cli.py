@@ -235,6 +235,8 @@ COLUMNS = ("NAME", "ID", "PING", "PLATFORM", "PROJECT", "ROLE", "IP", "REGION")
 
 
 def format_table(nodes: Sequence[Node]) -> str:
+    accounts = any(n.account_label for n in nodes)  # a fleet across accounts says whose node
+    columns = (*COLUMNS, "ACCOUNT") if accounts else COLUMNS
     rows = [
         (
             n.display_name,
@@ -245,10 +247,11 @@ def format_table(nodes: Sequence[Node]) -> str:
             n.tag("Role") or "-",
             n.private_ip or "-",
             n.region,
+            *((n.account_label or "-",) if accounts else ()),
         )
         for n in nodes
     ]
-    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(COLUMNS)]
+    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
     widths[0] = min(widths[0], 40)
 
     def line(cells: Sequence[str]) -> str:
@@ -258,7 +261,7 @@ def format_table(nodes: Sequence[Node]) -> str:
             + [c.ljust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
         ).rstrip()
 
-    return "\n".join([line(COLUMNS), *(line(r) for r in rows)]) + "\n"
+    return "\n".join([line(columns), *(line(r) for r in rows)]) + "\n"
 
 
 if __name__ == "__main__":

@@ -22,8 +22,9 @@ from sessiontui.core.sso import SsoSession, SsoToken, parse_time
 if TYPE_CHECKING:
     from sessiontui.aws.clients import ClientFactory
 
-# botocore's SSOTokenProvider refreshes in the last 15 minutes; so do we.
+# botocore's SSOTokenProvider refreshes in the last 15 minutes, at most once a minute; so do we.
 REFRESH_WINDOW = 15 * 60
+REFRESH_AT_MOST_EVERY = 60
 REFRESH_GRANT = "refresh_token"
 
 
@@ -181,6 +182,7 @@ class TokenSource:
         self.factory = factory
         self.cache = cache if cache is not None else TokenCache()
         self.clock = clock
+        self._refreshed_at: datetime | None = None
 
     def oidc(self) -> Any:
         return self.factory.unsigned_client("sso-oidc", self.session.region)
@@ -194,6 +196,11 @@ class TokenSource:
             raise SignInRequired(self.session, "not signed in (no cached token)")
         if token.seconds_left(now) >= window:
             return token
+        recently = self._refreshed_at is not None and (
+            (now - self._refreshed_at).total_seconds() < REFRESH_AT_MOST_EVERY
+        )
+        if recently and token.seconds_left(now) > 0:
+            return token  # a token this short-lived is what Identity Center gives now
         if token.can_refresh(now):
             try:
                 return self.refresh(token)
@@ -245,6 +252,7 @@ class TokenSource:
             registration_expires_at=token.registration_expires_at,
         )
         self.cache.save(self.session, fresh)
+        self._refreshed_at = now
         return fresh
 
 
