@@ -26,6 +26,7 @@ from sessiontui.aws.sso_portal import (
 from sessiontui.aws.sso_token import SignInRequired, TokenSource
 from sessiontui.core.access import ENDS_CREDENTIALS, Access, Offer, earliest_end
 from sessiontui.core.credentials import Credentials
+from sessiontui.core.durations import format_duration
 from sessiontui.core.errors import UsageError
 from sessiontui.core.sso import DeviceCode, SsoSession, SsoToken
 
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 KIND = "identity-center"
 LISTING_FRESH = 3600  # seconds a portal listing is used without asking the portal again
 T = TypeVar("T")
+NEEDS_LISTING = "listing"  # Offer.needs of the line that signs in and lists the portal
 ENDS_SESSION = "the Identity Center session ends (its sign-in cannot be renewed)"
 
 
@@ -95,12 +97,28 @@ class IdentityCenterSource:
         return accounts
 
     def offers(self) -> list[Offer]:
-        """Every account's permission sets; [] while not signed in and nothing is cached."""
-        try:
-            accounts = self.accounts()
-        except SignInRequired:
-            return []
-        return [self._offer(a, ps) for a in accounts for ps in a.permission_sets]
+        """Every account's permission sets from the cached listing (no AWS call: the picker
+        opens at once); without one, a single offer to sign in and list them (`needs_listing`)."""
+        cached = self.portal.load()
+        if cached is None:
+            return [self.listing_offer()]
+        accounts, age = cached
+        self.listing_age = age
+        listed = (
+            "listed just now" if age < 60 else f"listed {format_duration(int(age) // 60 * 60)} ago"
+        )
+        return [self._offer(a, ps, listed) for a in accounts for ps in a.permission_sets]
+
+    def listing_offer(self) -> Offer:
+        """What the picker shows before the portal was asked: choosing it signs in (when needed)
+        and lists the accounts and permission sets."""
+        return Offer(
+            name=f"Identity Center ({self.session.label}): sign in and list accounts",
+            source=KIND,
+            detail=self.session.start_url,
+            fixed_duration=True,
+            needs=NEEDS_LISTING,
+        )
 
     def find(self, name: str) -> Offer | None:
         if "/" not in name:
@@ -134,12 +152,12 @@ class IdentityCenterSource:
                         return self._offer(account, ps)
         return None
 
-    def _offer(self, account: PortalAccount, permission_set: str) -> Offer:
+    def _offer(self, account: PortalAccount, permission_set: str, listed: str = "") -> Offer:
         return Offer(
             name=f"{account.name}/{permission_set}",
             source=KIND,
-            detail=f"Identity Center: account {account.account_id} ({account.name}), "
-            f"permission set {permission_set}",
+            detail=f"Identity Center account {account.account_id}"
+            + (f" · {listed}" if listed else ""),
             default_duration=None,
             fixed_duration=True,
             account_id=account.account_id,
@@ -150,6 +168,8 @@ class IdentityCenterSource:
     # -- holding it ----------------------------------------------------------------------------
 
     def cached(self, offer: Offer) -> Access | None:
+        if offer.needs == NEEDS_LISTING:
+            return None
         creds = self.credentials.get(self._key(offer), None, self.session.cache_key)
         if creds is None:
             return None
@@ -160,12 +180,16 @@ class IdentityCenterSource:
         return self._access(offer, creds, token)
 
     def cached_seconds(self, offer: Offer) -> float | None:
+        if offer.needs == NEEDS_LISTING:
+            return None
         creds = self.credentials.get(self._key(offer), None, self.session.cache_key)
         if creds is None or creds.expiration is None:
             return None
         return (creds.expiration - self.clock.now()).total_seconds()
 
     def obtain(self, offer: Offer, duration: int | None, prompts: Prompts) -> Access:
+        if offer.needs == NEEDS_LISTING:
+            raise UsageError("choose a permission set: this line only lists them")
         account_id, permission_set = offer.account_id, offer.name.rsplit("/", 1)[1]
         token = self._token(prompts)
         creds = self._with_token(

@@ -82,7 +82,9 @@ class AccessController:
 
     def has_offers(self) -> bool:
         """Whether any access can be asked for (without calling AWS)."""
-        return bool(getattr(self.config, "roles", None))
+        if getattr(self.config, "roles", None):
+            return True
+        return any(s.kind == "identity-center" for s in self.book.sources)
 
     @property
     def book(self) -> AccessBook:
@@ -159,6 +161,14 @@ class AccessController:
 
     # ---- the access held --------------------------------------------------------------------
 
+    def stamp_nodes(self, nodes: list[Any]) -> list[Any]:
+        """The account the active access lists in, on each node (the ACCOUNT column, account:)."""
+        if self.active is None:
+            return nodes
+        from sessiontui.fleets import stamp
+
+        return stamp(nodes, self.active.access)
+
     def listing_factory(self) -> Any:
         if self.active is not None and self.active.factory is not None:
             left = self.active.remaining(self.services.clock.now())
@@ -173,8 +183,8 @@ class AccessController:
 
         if not self.has_offers():
             self.host.notify(
-                "no roles configured: add [roles.NAME] to config.toml, or a profile with "
-                "role_arn in ~/.aws/config",
+                "no roles configured: add [roles.NAME] to config.toml, a profile with "
+                "role_arn in ~/.aws/config, or an Identity Center sso-session",
                 severity="error",
             )
             return
@@ -193,7 +203,19 @@ class AccessController:
             return ident.caller(role.source_profile).chained, ident.role_max(role)
 
         def chosen(choice: RoleChoice | None) -> None:
-            if choice is not None:
+            if choice is not None and choice.offer.needs == "listing":
+                # Identity Center's line: sign in if needed, list the portal, pick again
+                from sessiontui.ui.identity_center import list_portal
+
+                source: Any = book.source(choice.offer)
+                list_portal(
+                    self.host,
+                    source,
+                    self.services.clock,
+                    lambda: self.choose_role(then, preselect),
+                    open_browser=not self.services.no_browser,
+                )
+            elif choice is not None:
                 self.take_role(choice, then)
 
         self.host.push_screen(
@@ -241,7 +263,15 @@ class AccessController:
                 then()
 
         self.host.push_screen(
-            AssumeScreen(offer, duration, obtain, self.services.clock, typed_code=typed), done
+            AssumeScreen(
+                offer,
+                duration,
+                obtain,
+                self.services.clock,
+                typed_code=typed,
+                open_browser=not self.services.no_browser,
+            ),
+            done,
         )
 
     def _set_active(self, access: Access) -> None:

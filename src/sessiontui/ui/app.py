@@ -108,6 +108,9 @@ class SessiontuiApp(App[int]):
     def listing_factory(self) -> Any:
         return self.access.listing_factory()
 
+    def stamp_nodes(self, nodes: list[Node]) -> list[Node]:
+        return self.access.stamp_nodes(nodes)
+
     def on_tick(self) -> None:
         self.access.tick()
 

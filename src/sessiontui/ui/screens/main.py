@@ -204,7 +204,7 @@ class MainScreen(Screen[None]):
             if self._closing or generation != self._generation:
                 # nobody will read these pages: stop paging, so quitting does not wait on AWS
                 raise ListingAbandoned(region)
-            self.post_message(NodesArrived(generation, region, list(nodes)))
+            self.post_message(NodesArrived(generation, region, self.tui.stamp_nodes(list(nodes))))
 
         def on_error(region: str, message: str) -> None:
             self.post_message(RegionFailed(generation, region, message))

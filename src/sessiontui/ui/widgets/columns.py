@@ -33,6 +33,8 @@ COLUMNS: tuple[Column, ...] = (
 )
 # what goes first when the terminal is narrow: the least useful for picking a node
 _DROP_ORDER = ("note", "platform", "role", "region", "project", "ip", "ping")
+# shown only when the fleet spans accounts (Identity Center roles in several accounts)
+ACCOUNT = Column("account", "ACCOUNT", 14)
 
 
 def cell_text(node: Node, key: str) -> str:
@@ -52,6 +54,8 @@ def cell_text(node: Node, key: str) -> str:
         return node.private_ip
     if key == "region":
         return node.region
+    if key == "account":
+        return node.account_label
     return ""
 
 
@@ -76,10 +80,14 @@ def fit(text: str, width: int) -> str:
     return "".join(out) + "…" + " " * (width - 1 - used)
 
 
-def layout(width: int) -> list[tuple[Column, int]]:
-    """Columns that fit in `width` cells and their widths (one-cell gaps, one-cell margin)."""
+def layout(width: int, accounts: bool = False) -> list[tuple[Column, int]]:
+    """Columns that fit in `width` cells and their widths (one-cell gaps, one-cell margin);
+    with `accounts`, an ACCOUNT column after the name (dropped after the note when narrow)."""
     cols = list(COLUMNS)
     dropping = list(_DROP_ORDER)
+    if accounts:
+        cols.insert(1, ACCOUNT)
+        dropping.insert(1, ACCOUNT.key)
     while True:
         keys = {c.key for c in cols}
         fixed = sum(c.width for c in cols) + len(cols) + 1

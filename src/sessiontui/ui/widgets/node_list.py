@@ -102,7 +102,7 @@ class NodeList(ScrollView, can_focus=True):
         self._highlight_key: tuple[str, int] | None = None
         self._line_cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._styles: dict[str, Style] | None = None
-        self._columns_cache: tuple[int, list[tuple[Column, int]]] | None = None
+        self._columns_cache: tuple[tuple[int, bool], list[tuple[Column, int]]] | None = None
 
     # ---- data: FleetRows holds it; every change ends in _show ---------------------------------
 
@@ -382,8 +382,10 @@ class NodeList(ScrollView, can_focus=True):
         return self._styles[name]
 
     def _columns(self, width: int) -> list[tuple[Column, int]]:
-        if self._columns_cache is None or self._columns_cache[0] != width:
-            self._columns_cache = (width, layout(width))
+        # the ACCOUNT column appears once the fleet spans accounts (nodes carry one)
+        accounts = any(n.account_label for n in self.rows.nodes[:1])
+        if self._columns_cache is None or self._columns_cache[0] != (width, accounts):
+            self._columns_cache = ((width, accounts), layout(width, accounts))
         return self._columns_cache[1]
 
     def render_line(self, y: int) -> Strip:
@@ -399,7 +401,8 @@ class NodeList(ScrollView, can_focus=True):
         row = rows.visible[pos]
         selected = pos == self._cursor
         show_reason = rows.show_out_of_scope and bool(rows.scope_reason[row])
-        key = (row, rows.version[row], width, selected, show_reason, self.has_focus)
+        columns = len(self._columns(width))  # the ACCOUNT column may come and go
+        key = (row, rows.version[row], width, selected, show_reason, self.has_focus, columns)
         strip = self._line_cache.get(key)
         if strip is None:
             strip = self._row_strip(row, width, selected, show_reason)
@@ -414,7 +417,7 @@ class NodeList(ScrollView, can_focus=True):
 
     def _header_strip(self, width: int) -> Strip:
         position = self._position()
-        key = ("header", width, position)
+        key = ("header", width, position, len(self._columns(width)))
         strip = self._line_cache.get(key)
         if strip is None:
             style = self._style("header")
