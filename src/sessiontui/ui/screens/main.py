@@ -118,6 +118,11 @@ class MainScreen(Screen[None]):
             else:
                 self.header.set_role(access.name, access.ends_at, access.ends_because)
                 self.node_list.set_scope(access.scope)
+                # an Identity Center role lives in its own account: list what that account has
+                account = access.account_id if access.offer.account_name else ""
+                if account and account != getattr(self, "_listed_account", ""):
+                    self._listed_account = account
+                    self.refresh_fleet()
 
     def show_expired(self, name: str) -> None:
         with contextlib.suppress(NoMatches):
