@@ -236,3 +236,43 @@ def test_the_access_ends_with_a_sign_in_that_cannot_be_renewed(
     assert access.ends_at == access.credentials.expiration
     left = (access.ends_at - datetime.now(UTC)).total_seconds() - sandbox.clock_offset
     assert 3500 < left <= 3600  # ProductionAccess lasts one hour
+
+
+PREPARE = """
+import sys
+from sessiontui.aws.clients import ClientFactory
+from sessiontui.aws.identity import IdentityService
+from sessiontui.config import load_config
+from sessiontui.core.roles import RoleSpec
+
+role = RoleSpec("ViaSSO", "arn:aws:iam::123456789012:role/FleetAdmin", 7200,
+                source_profile="SharedServices-AdminAccess")
+config = load_config()
+service = IdentityService.from_config(config, lambda p: ClientFactory(profile=p), region="us-east-1")
+plan = service.prepare(role)
+print(plan.duration, plan.chained)
+print(plan.warning)
+"""
+
+
+def test_a_jit_role_from_an_identity_center_profile_is_capped_at_an_hour(
+    sandbox: Sandbox, home: Path
+) -> None:
+    """The role's source_profile is an Identity Center profile: botocore gets its credentials
+    from our token (the AWS CLI's cache), and its 2h default is cut to AWS's chaining cap, saying
+    why. (Another process: botocore fixes the token cache's folder from HOME at import.)"""
+    import subprocess
+
+    aws_cli_login(sandbox, home)
+    out = subprocess.run(
+        [sys.executable, "-c", PREPARE],
+        capture_output=True,
+        text=True,
+        env=cli_env(sandbox, home),
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    first, warning = out.stdout.splitlines()[:2]
+    assert first == "3600 True"
+    assert "1h instead of its 2h" in warning and "caps role chaining at 1h" in warning
+    assert "SharedServices-AdminAccess" in warning
