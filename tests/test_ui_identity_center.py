@@ -132,3 +132,86 @@ async def test_escape_cancels_the_sign_in(sandbox: Any, app_services: AppService
         await wait_for(pilot, lambda: any("sign-in cancelled" in m for m in messages(app)))
         assert not isinstance(app.screen, SignInScreen | RolePickerScreen)
         assert app.access.active is None
+
+
+def _signed_in(sandbox: Any) -> None:
+    """A sign-in already done (as by `sessiontui --sso-login` or `aws sso login`)."""
+    from sessiontui.aws.sso_device import DeviceSignIn
+    from sessiontui.aws_profiles import find_sso_session
+
+    sandbox.sso_auto_approve = True
+    try:
+        DeviceSignIn(find_sso_session("sandbox"), ClientFactory()).run(lambda code: None)
+    finally:
+        sandbox.sso_auto_approve = False
+
+
+async def _take(app: SessiontuiApp, pilot: Any, search: str, name: str) -> None:
+    await pilot.press("r")
+    await pilot.pause()
+    picker = app.screen
+    assert isinstance(picker, RolePickerScreen)
+    if any(line.offer.needs == "listing" for line in picker.lines):
+        await pilot.press(*"identity", "enter")
+        await pilot.pause()
+        await pilot.press("enter")  # signed in already: it only lists the portal
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, RolePickerScreen)
+                and any(line.offer.account_name for line in app.screen.lines)
+            ),
+        )
+        picker = app.screen
+        assert isinstance(picker, RolePickerScreen)
+    await pilot.press(*search)
+    await pilot.pause()
+    assert [line.offer.name for line in picker.shown] == [name]
+    await pilot.press("enter")
+    await pilot.pause()
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: app.access.active is not None and app.access.active.name == name)
+
+
+async def test_two_accounts_one_fleet_and_a_forward_in_the_second(
+    sandbox: Any, app_services: AppServices
+) -> None:
+    if sandbox.plugin_path is None:
+        pytest.skip("the stand-in plugin is not available")
+    _signed_in(sandbox)
+    app = SessiontuiApp(app_services)
+    async with app.run_test(size=(180, 50)) as pilot:
+        await settle(app, pilot)
+        await _take(app, pilot, "productionacc", "Production/ProductionAccess")
+        await _take(app, pilot, "developer", "Staging/DeveloperAccess")
+        nodes = app.main_screen.node_list
+        await wait_for(
+            pilot,
+            lambda: {n.account_name for n in nodes.nodes} == {"Production", "Staging"},
+            timeout=30,
+        )
+        assert "(+1 more)" in app.main_screen.header.render().plain
+        app.main_screen.filter_input.value = "account:Production api-01"
+        await pilot.pause()
+        assert [n.name for n in nodes.visible_nodes()] == ["prod-api-01"]
+        # a forward on a Production node uses Production's credentials, though Staging was last
+        assert nodes.select_id(nodes.visible_nodes()[0].id)
+        nodes.focus()
+        await pilot.press("f")
+        await pilot.pause()
+        await pilot.press(*"80", "enter")
+        book = app.forwards
+        await wait_for(
+            pilot, lambda: bool(book.entries()) and book.entries()[0].forward is not None
+        )
+        entry = book.entries()[0]
+        await wait_for(pilot, lambda: entry.forward.is_ready or bool(entry.error), timeout=30)
+        assert not entry.error, entry.error
+        record = [r for r in sandbox.state.sessions.values() if r.node_name == "prod-api-01"][-1]
+        assert record.owner.startswith(
+            "arn:aws:sts::210987654321:assumed-role/AWSReservedSSO_ProductionAccess_"
+        )
+        active = app.access.active
+        assert active is not None and active.name == "Production/ProductionAccess"
+        entry.session.stop()
+        await wait_for(pilot, lambda: entry.forward.ended, timeout=20)

@@ -3,6 +3,7 @@ AccessController, forwards in ForwardBook."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual import on
@@ -110,6 +111,9 @@ class SessiontuiApp(App[int]):
 
     def stamp_nodes(self, nodes: list[Node]) -> list[Node]:
         return self.access.stamp_nodes(nodes)
+
+    def listings(self) -> list[tuple[Any, Callable[[list[Node]], list[Node]]]]:
+        return self.access.listings()
 
     def on_tick(self) -> None:
         self.access.tick()
