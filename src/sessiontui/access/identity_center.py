@@ -115,7 +115,7 @@ class IdentityCenterSource:
         return Offer(
             name=f"Identity Center ({self.session.label}): sign in and list accounts",
             source=KIND,
-            detail=self.session.start_url,
+            detail="signs in when needed, then lists the portal's permission sets",
             fixed_duration=True,
             needs=NEEDS_LISTING,
         )

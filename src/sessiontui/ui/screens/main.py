@@ -116,12 +116,13 @@ class MainScreen(Screen[None]):
                 self.header.set_role(None, None)
                 self.node_list.set_scope(None)
             else:
-                others = len(self.tui.access.alive()) - 1  # roles held in other accounts
+                held = self.tui.access if self.is_attached else None  # none before the app runs
+                others = len(held.alive()) - 1 if held is not None else 0  # in other accounts
                 name = f"{access.name} (+{others} more)" if others > 0 else access.name
                 self.header.set_role(name, access.ends_at, access.ends_because)
                 self.node_list.set_scope(access.scope)
                 # an Identity Center role lives in its own account: list what the accounts have
-                listed = self.tui.access.listing_key()
+                listed = held.listing_key() if held is not None else ()
                 if listed and listed != getattr(self, "_listed_accounts", ()):
                     self._listed_accounts = listed
                     self.refresh_fleet()

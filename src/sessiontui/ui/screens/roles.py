@@ -46,7 +46,7 @@ class RoleLine:
 def role_label(line: RoleLine) -> str:
     offer = line.offer
     if offer.fixed_duration and not line.duration:
-        parts = ["duration set by the permission set" if offer.account_name else "no duration"]
+        parts = ["duration set by the permission set"] if offer.account_name else []
     elif offer.fixed_duration:
         parts = [f"{format_duration(line.duration)} (set by {offer.source})"]
     else:
