@@ -243,3 +243,26 @@ class IdentityCenter:
                 if other.user == token.user and other.session_ends_at == token.session_ends_at:
                     other.logged_out = True
             return True
+
+
+def cli_cache_token(ic: IdentityCenter, now: float, user: str = "") -> dict[str, str]:
+    """A whole sign-in done in-process, as the AWS CLI caches it in ~/.aws/sso/cache: for tests
+    and tools that need a signed-in operator without walking through the page."""
+    from datetime import UTC, datetime
+
+    def iso(at: float) -> str:
+        return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    client = ic.register("sandbox-cli-cache", ["sso:account:access"], now)
+    token = ic.issue_token(client, user or ic.default_user, now, now + ic.session_seconds)
+    assert token.refresh_token is not None  # registered with scopes
+    return {
+        "startUrl": ic.start_url,
+        "region": ic.region,
+        "accessToken": token.access_token,
+        "expiresAt": iso(token.expires_at),
+        "refreshToken": token.refresh_token,
+        "clientId": client.client_id,
+        "clientSecret": client.client_secret,
+        "registrationExpiresAt": iso(client.secret_expires_at),
+    }

@@ -307,6 +307,13 @@ class Sandbox:
     def sso_start_url(self) -> str:
         return self.state.identity_center.start_url
 
+    def sso_cache_token(self) -> dict[str, str]:
+        """The demo user signed in without the page, in the AWS CLI's cache format (the file
+        ~/.aws/sso/cache/<sha1 of "sandbox">.json would hold it)."""
+        from sessiontui.sandbox.identity_center import cli_cache_token
+
+        return cli_cache_token(self.state.identity_center, self.state.time())
+
     @property
     def sso_auto_approve(self) -> bool:
         """Device codes are approved as soon as they are issued (the demo's choice)."""

@@ -12,13 +12,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from sessiontui.sandbox import sigv4, ssm_api, sso_api, sso_oidc_api, sso_page, sts_api
+from sessiontui.sandbox import identity_wsgi, sigv4, ssm_api, sts_api
 from sessiontui.sandbox.demo import (
     DEMO_ACCESS_KEY_ID,
     DEMO_MFA_SERIAL,
     DEMO_SECRET_ACCESS_KEY,
 )
-from sessiontui.sandbox.identity_center import DEVICE_PATH, START_PATH, RestError
 from sessiontui.sandbox.state import AwsError, SandboxState
 
 log = logging.getLogger("sessiontui.sandbox")
@@ -29,14 +28,7 @@ WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 JSON_SERVICES = {"ssm"}  # JSON 1.1 protocol: errors as {"__type", "message"}
 EC2_STYLE = {"ec2"}  # EC2's own XML: <Response><Errors><Error>
 THROTTLED_SERVICES = {"ssm", "ec2", "sso"}
-IDENTITY_CENTER = {"sso", "sso-oidc"}  # rest-json, unsigned: recognised by method and path
 STREAM_PREFIX = "/_sandbox/stream/"
-# POST /_sandbox/control keys for Identity Center -> IdentityCenter attributes
-SSO_CONTROL_KEYS = {
-    "sso_auto_approve": "auto_approve",
-    "sso_access_token_seconds": "access_token_seconds",
-    "sso_session_seconds": "session_seconds",
-}
 
 
 class Reply:
@@ -69,7 +61,7 @@ def aws_json_reply(data: Any, request_id: str) -> Reply:
 
 
 def error_reply(service: str, err: AwsError, request_id: str) -> Reply:
-    if service in JSON_SERVICES:
+    if service in JSON_SERVICES or service in identity_wsgi.SERVICES:
         body = json.dumps({"__type": err.code, err.message_key: err.message}).encode()
         return Reply(
             err.status,
@@ -200,7 +192,7 @@ class SandboxApp:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         form: dict[str, str] = {}
         method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
-        identity_op = None if access_key else identity_center_route(method, path)
+        identity_op = None if access_key else identity_wsgi.route(method, path)
         if identity_op is not None:
             service, action = identity_op
         elif target:
@@ -230,7 +222,8 @@ class SandboxApp:
             err = AwsError(code, "The security token included in the request is expired", 400)
             return error_reply(service, err, request_id)(start_response)
         if identity_op is not None:
-            return self._identity_center(environ, service, action, body, throttled)(start_response)
+            answer = identity_wsgi.call(state, environ, service, action, body, throttled)
+            return Reply(answer[0], answer[1], answer[2], **answer[3])(start_response)
         if throttled:
             if service == "ec2":
                 err = AwsError("RequestLimitExceeded", "Request limit exceeded.", 503)
@@ -260,33 +253,6 @@ class SandboxApp:
             return error_reply(service, err, request_id)(start_response)
         return self.moto_app(environ, start_response)
 
-    def _identity_center(
-        self, environ: dict[str, Any], service: str, action: str, body: bytes, throttled: bool
-    ) -> Reply:
-        """sso-oidc and sso (portal): rest-json, the error code in x-amzn-ErrorType."""
-        request_id = secrets.token_hex(16)
-        state = self.state
-        try:
-            if throttled:
-                raise sso_api.portal_error("TooManyRequestsException", "Too many requests")
-            if service == "sso-oidc":
-                data = sso_oidc_api.handle(
-                    state.identity_center, action, body, state.time(), state.endpoint_url
-                )
-            else:
-                token = str(environ.get(sso_api.BEARER_ENVIRON_KEY, ""))
-                data = sso_api.handle(state, action, token, environ.get("QUERY_STRING", ""))
-        except RestError as err:
-            return Reply(
-                err.status,
-                json.dumps(err.body).encode(),
-                "application/json",
-                **{"x-amzn-RequestId": request_id, "x-amzn-ErrorType": err.code},
-            )
-        return Reply(
-            200, json.dumps(data).encode(), "application/json", **{"x-amzn-RequestId": request_id}
-        )
-
     # -- the sandbox's own endpoints --------------------------------------------------------------
     def _sandbox(self, environ: dict[str, Any], path: str) -> Reply:
         method = environ.get("REQUEST_METHOD", "GET")
@@ -298,7 +264,12 @@ class SandboxApp:
                     self.apply_control(self._json_body(environ))
                 except (ValueError, TypeError) as exc:
                     return json_reply({"error": str(exc)}, 400)
-            return json_reply({**self.state.faults.to_json(), **self._sso_settings()})
+            return json_reply(
+                {
+                    **self.state.faults.to_json(),
+                    **identity_wsgi.settings(self.state.identity_center),
+                }
+            )
         if path == "/_sandbox/calls":
             if method == "DELETE":
                 with self.state.lock:
@@ -306,8 +277,9 @@ class SandboxApp:
             with self.state.lock:
                 calls = {f"{s}:{a}": n for (s, a), n in sorted(self.state.calls.items())}
             return json_reply({"calls": calls})
-        if path.rstrip("/") in (DEVICE_PATH, START_PATH):
-            return self._sso_page(environ, method, path.rstrip("/"))
+        if path.rstrip("/") in identity_wsgi.PAGES:
+            answer = identity_wsgi.page(self.state, environ, method, path.rstrip("/"))
+            return Reply(answer[0], answer[1], answer[2], **answer[3])
         if path == "/_sandbox/totp":
             return json_reply({"code": self.state.unused_code(), "serial": DEMO_MFA_SERIAL})
         return json_reply({"error": "no such sandbox endpoint"}, 404)
@@ -317,7 +289,7 @@ class SandboxApp:
             raise ValueError("control body must be a JSON object")
         faults = self.state.faults
         unknown = set(data) - {"throttle_rate", "down", "silent_agents", "clock_offset"}
-        unknown -= set(SSO_CONTROL_KEYS)
+        unknown -= set(identity_wsgi.CONTROL_KEYS)
         if unknown:
             raise ValueError(f"unknown control keys: {sorted(unknown)}")
         with self.state.lock:
@@ -332,35 +304,7 @@ class SandboxApp:
                 faults.silent_agents = {str(x) for x in data["silent_agents"]}
             if "clock_offset" in data:
                 faults.clock_offset = float(data["clock_offset"])
-            self._apply_sso_control(data)
-
-    def _apply_sso_control(self, data: dict[str, Any]) -> None:
-        ic = self.state.identity_center
-        if "sso_auto_approve" in data:
-            ic.auto_approve = bool(data["sso_auto_approve"])
-        for key in ("sso_access_token_seconds", "sso_session_seconds"):
-            if key in data:
-                value = int(data[key])
-                if value < 1:
-                    raise ValueError(f"{key} must be at least 1")
-                setattr(ic, SSO_CONTROL_KEYS[key], value)
-
-    def _sso_settings(self) -> dict[str, Any]:
-        ic = self.state.identity_center
-        return {key: getattr(ic, attr) for key, attr in SSO_CONTROL_KEYS.items()}
-
-    def _sso_page(self, environ: dict[str, Any], method: str, path: str) -> Reply:
-        ic, now = self.state.identity_center, self.state.time()
-        html = "text/html; charset=utf-8"
-        if path == START_PATH:
-            return Reply(200, sso_page.start_page(ic), html)
-        if method == "POST":
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            body = environ["wsgi.input"].read(length) if length else b""
-            status, page = sso_page.decide(ic, body, now)
-        else:
-            status, page = sso_page.device_page(ic, environ.get("QUERY_STRING", ""), now)
-        return Reply(status, page, html)
+            identity_wsgi.apply_control(self.state.identity_center, data)
 
     @staticmethod
     def _json_body(environ: dict[str, Any]) -> Any:
@@ -384,17 +328,6 @@ class SandboxApp:
         return json_reply(ssm_api.stream_json(self.state, record))
 
 
-def identity_center_route(method: str, path: str) -> tuple[str, str] | None:
-    """(service, operation) for an Identity Center call, which AWS leaves unsigned."""
-    operation = sso_oidc_api.route(method, path)
-    if operation is not None:
-        return "sso-oidc", operation
-    operation = sso_api.route(method, path)
-    if operation is not None:
-        return "sso", operation
-    return None
-
-
 def quiet_handler() -> type:
     """moto's request handler, quiet (access logs would scribble over the TUI) and tracked."""
     from moto.moto_server.werkzeug_app import MotoRequestHandler
@@ -414,13 +347,8 @@ def quiet_handler() -> type:
                 super().finish()
 
         def make_environ(self) -> dict[str, Any]:
-            # werkzeug drops headers with an underscore in their name (they would be ambiguous
-            # as CGI variables); Identity Center's portal authenticates with one, so keep it
-            # under a key of our own.
             environ: dict[str, Any] = super().make_environ()
-            token = self.headers.get(sso_api.BEARER_HEADER)
-            if token is not None:
-                environ[sso_api.BEARER_ENVIRON_KEY] = token
+            identity_wsgi.keep_bearer_token(self.headers, environ)
             return environ
 
         def log_request(self, code: Any = "-", size: Any = "-") -> None:
