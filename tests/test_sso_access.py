@@ -276,3 +276,36 @@ def test_a_jit_role_from_an_identity_center_profile_is_capped_at_an_hour(
     assert first == "3600 True"
     assert "1h instead of its 2h" in warning and "caps role chaining at 1h" in warning
     assert "SharedServices-AdminAccess" in warning
+
+
+def test_a_forward_ends_with_a_sign_in_that_cannot_be_renewed(sandbox: Sandbox, home: Path) -> None:
+    """`--connect --forward --json` with a legacy sign-in (no refresh token) that ends in 30 min:
+    the ready line's end is the sign-in's, not the permission set's hour."""
+    import subprocess
+
+    if sandbox.plugin_path is None:
+        pytest.skip("the stand-in plugin is not available")
+    sandbox.sso_access_token_seconds = 1800
+    record = aws_cli_login(sandbox, home, scopes=False)
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "sessiontui", "--connect", "prod-api-01",
+            "--role", "Production/ProductionAccess", "--forward", "80", "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(sandbox, home),
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line, proc.stderr.read() if proc.stderr else ""
+        ready = json.loads(line)
+        ends = datetime.fromisoformat(ready["expires_at"].replace("Z", "+00:00"))
+        assert abs((ends - record["expiresAt"]).total_seconds()) < 5
+    finally:
+        proc.send_signal(2)
+        proc.wait(timeout=30)
+    assert proc.returncode in (0, 130), proc.stderr.read() if proc.stderr else ""
