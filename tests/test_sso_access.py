@@ -309,3 +309,28 @@ def test_a_forward_ends_with_a_sign_in_that_cannot_be_renewed(sandbox: Sandbox, 
         proc.send_signal(2)
         proc.wait(timeout=30)
     assert proc.returncode in (0, 130), proc.stderr.read() if proc.stderr else ""
+
+
+def test_list_at_a_terminal_signs_in_when_needed(sandbox: Sandbox, home: Path) -> None:
+    """No token yet and a person at the terminal: the device sign-in is shown on stderr (no
+    browser without a display), approved on the page, and the listing goes on."""
+    from test_sso_login import _answer
+
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "sessiontui", "--list", "--role", "Staging/DeveloperAccess"],
+        env=cli_env(sandbox, home),
+        encoding="utf-8",
+        timeout=40,
+        dimensions=(30, 160),
+    )
+    child.expect(r"enter the code ([A-Z]{4}-[A-Z]{4})")
+    code = child.match.group(1)
+    child.expect("no display here")
+    _answer(sandbox, code, "approve")
+    child.expect("staging-api-01")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    path = home / ".aws/sso/cache" / f"{hashlib.sha1(b'sandbox').hexdigest()}.json"
+    assert json.loads(path.read_text())["startUrl"] == sandbox.sso_start_url

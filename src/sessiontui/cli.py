@@ -154,6 +154,10 @@ def _run(args: argparse.Namespace) -> int:
         # right after its first frame (MainScreen._startup_done).
         gc.disable()
     with Runtime.open(args) as rt:
+        if sys.stdin.isatty() and (args.list or args.connect):
+            from sessiontui.sso_login import sign_in_prompt
+
+            rt.on_sign_in = sign_in_prompt(args, _say, rt.clock)  # Identity Center, when needed
         if args.logout:
             _say(f"removed {rt.logout()} cached credential file(s)")
             return 0

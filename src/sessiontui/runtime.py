@@ -36,6 +36,8 @@ class Runtime:
     clock: Clock = SYSTEM_CLOCK
     sandbox: Any = None  # sessiontui.sandbox.Sandbox in --demo
     warnings: list[str] = field(default_factory=list)
+    # shows a device sign-in (Identity Center) when a person is at the terminal; None: exit 3
+    on_sign_in: Callable[[Any], None] | None = None
 
     @classmethod
     @contextlib.contextmanager
@@ -159,7 +161,12 @@ class Runtime:
         from sessiontui.core.durations import parse_duration
 
         duration = parse_duration(self.args.duration) if self.args.duration else None
-        prompts = Prompts(typed_code=self.args.mfa_code, ask_code=ask, on_wait=on_wait)
+        prompts = Prompts(
+            typed_code=self.args.mfa_code,
+            ask_code=ask,
+            on_wait=on_wait,
+            on_sign_in=self.on_sign_in,
+        )
         return self.access_book.access(name or self.roles[0], duration, prompts)
 
     def factory_for(self, access: Access) -> ClientFactory:

@@ -16,7 +16,7 @@ from typing import Any
 
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
 from sessiontui.core.durations import format_remaining
-from sessiontui.core.sso import DeviceCode, SsoSession, SsoToken
+from sessiontui.core.sso import SsoSession, SsoToken
 
 Say = Callable[[str], None]
 
@@ -31,21 +31,15 @@ def sso_login(args: argparse.Namespace, say: Say, clock: Clock = SYSTEM_CLOCK) -
         session = find_sso_session(args.sso_login or None, config.identity_center.session, profile)
         say(f"Identity Center sign-in: {session.label}, {session.start_url}")
 
-        def show(code: DeviceCode) -> None:
-            left = format_remaining((code.expires_at - clock.now()).total_seconds())
-            say(f"open {code.verification_uri} and enter the code {code.user_code}")
-            say(f"  (or open {code.verification_uri_complete}); the code expires in {left}")
-            from sessiontui.browser import has_display, open_browser
-
-            if args.no_browser:
-                say("  not opening a browser (--no-browser)")
-            elif not has_display():
-                say("  no display here: open the address on any device")
-            elif open_browser(code.verification_uri_complete):
-                say("  opened in your browser")
-            say("waiting for approval (Ctrl-C cancels)")
-
-        token = DeviceSignIn(session, factory, clock=clock).run(show)
+        show = _shower(args, say, clock)
+        token = DeviceSignIn(session, factory, clock=clock).run(
+            lambda code: show(
+                code.verification_uri,
+                code.verification_uri_complete,
+                code.user_code,
+                code.expires_at,
+            )
+        )
         AuditLog(clock=clock).write(
             "sso_signed_in",
             sso_session=session.name,
@@ -54,6 +48,39 @@ def sso_login(args: argparse.Namespace, say: Say, clock: Clock = SYSTEM_CLOCK) -
         )
         say(_signed_in(session, token, clock.now()))
         return 0
+
+
+def _shower(
+    args: argparse.Namespace, say: Say, clock: Clock
+) -> Callable[[str, str, str, datetime], None]:
+    """What the operator reads on stderr for a device code, and the browser opened on it."""
+
+    def show(uri: str, complete: str, user_code: str, expires_at: datetime) -> None:
+        from sessiontui.browser import has_display, open_browser
+
+        left = format_remaining((expires_at - clock.now()).total_seconds())
+        say(f"open {uri} and enter the code {user_code}")
+        say(f"  (or open {complete}); the code expires in {left}")
+        if getattr(args, "no_browser", False):
+            say("  not opening a browser (--no-browser)")
+        elif not has_display():
+            say("  no display here: open the address on any device")
+        elif open_browser(complete):
+            say("  opened in your browser")
+        say("waiting for approval (Ctrl-C cancels)")
+
+    return show
+
+
+def sign_in_prompt(args: argparse.Namespace, say: Say, clock: Clock) -> Callable[[Any], None]:
+    """`Prompts.on_sign_in` for --list/--connect at a terminal: the sign-in on stderr."""
+
+    def on_sign_in(prompt: Any) -> None:
+        say(f"Identity Center sign-in needed: {prompt.session}")
+        page = prompt.url.split("?", 1)[0]  # the page without the code, to type it there
+        _shower(args, say, clock)(page, prompt.url, prompt.user_code, prompt.expires_at)
+
+    return on_sign_in
 
 
 def _signed_in(session: SsoSession, token: SsoToken, now: datetime) -> str:

@@ -124,7 +124,19 @@ class IdentityCenterSource:
         if "/" not in name:
             return None
         account_part, _, permission_set = name.partition("/")
-        accounts = self.accounts()
+        try:
+            accounts = self.accounts()
+        except SignInRequired:
+            # not signed in and nothing listed: `obtain` signs in (when prompts allow) and
+            # resolves the name then
+            return Offer(
+                name=name,
+                source=KIND,
+                detail="resolved after the sign-in",
+                fixed_duration=True,
+                account_id=account_part if account_part.isdigit() else "",
+                needs="sign-in",
+            )
         found = self._match(accounts, account_part, permission_set)
         if found is None and self.listing_age:
             # an old listing may predate a new assignment: ask the portal once
@@ -190,6 +202,12 @@ class IdentityCenterSource:
     def obtain(self, offer: Offer, duration: int | None, prompts: Prompts) -> Access:
         if offer.needs == NEEDS_LISTING:
             raise UsageError("choose a permission set: this line only lists them")
+        if not offer.account_name:  # named before any listing: sign in, then resolve the name
+            self._token(prompts)
+            resolved = self.find(offer.name)
+            if resolved is None or not resolved.account_name:
+                raise SignInRequired(self.session, "not signed in (no cached token)")
+            offer = resolved
         account_id, permission_set = offer.account_id, offer.name.rsplit("/", 1)[1]
         token = self._token(prompts)
         creds = self._with_token(
