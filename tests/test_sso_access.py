@@ -334,3 +334,18 @@ def test_list_at_a_terminal_signs_in_when_needed(sandbox: Sandbox, home: Path) -
     assert child.exitstatus == 0, child.before
     path = home / ".aws/sso/cache" / f"{hashlib.sha1(b'sandbox').hexdigest()}.json"
     assert json.loads(path.read_text())["startUrl"] == sandbox.sso_start_url
+
+
+def test_logout_wipes_role_credentials_and_listing_not_the_sign_in(
+    sandbox: Sandbox, home: Path
+) -> None:
+    aws_cli_login(sandbox, home)
+    assert _list(sandbox, home, "Production/ProductionAccess").returncode == 0
+    out = run(sandbox, home, "--logout")
+    assert out.returncode == 0, out.stderr
+    assert "removed 2 cached credential file(s)" in out.stderr  # the role's keys, the listing
+    token = home / ".aws/sso/cache" / f"{hashlib.sha1(b'sandbox').hexdigest()}.json"
+    assert token.exists()  # the AWS CLI's sign-in is the AWS CLI's too
+    sandbox.reset_calls()
+    assert _list(sandbox, home, "Production/ProductionAccess").returncode == 0
+    assert sandbox.calls[("sso", "GetRoleCredentials")] == 1  # fetched again

@@ -180,8 +180,8 @@ class Runtime:
         return AuditLog(clock=self.clock)
 
     def logout(self) -> int:
-        """Wipe every cached role credential; how many files went."""
-        return int(self.identity.logout())
+        """Wipe every cached role credential (every source's); how many files went."""
+        return int(self.access_book.forget())
 
 
 def _start_demo() -> Any:
