@@ -290,10 +290,13 @@ def test_aws_config_without_config_file(private_home: Path, tmp_path: Path) -> N
     assert set(config.roles) == {"ops", "ProdOps"}
 
 
-def test_unreadable_aws_config_is_ignored(private_home: Path) -> None:
-    (private_home / "aws-config").write_text("[default\nnot ini at all")
-    assert read_aws_profiles() == {}
+def test_missing_aws_config_is_no_profiles_and_a_broken_one_an_error(private_home: Path) -> None:
+    # issue 13: a broken file was read as "no profiles", and then as "no AWS credentials found"
+    assert read_aws_profiles(private_home / "no-such-file") == {}
     assert aws_profile_roles({}) == {}
+    (private_home / "aws-config").write_text("[default\nnot ini at all")
+    with pytest.raises(ConfigError, match=r"aws-config:1: a setting before any \[section\]"):
+        read_aws_profiles()
 
 
 def test_config_does_not_import_textual() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.cells import cell_len
 
-from sessiontui.ui.widgets.columns import cell_text, fit, layout
+from sessiontui.ui.widgets.columns import cell_text, content_widths, fit, fit_keeping_end, layout
 from test_ui_support import make_fleet
 
 
@@ -33,3 +33,27 @@ def test_cells_read_the_node() -> None:
     assert cell_text(node, "name") == node.display_name
     assert cell_text(node, "project") == node.tags["project"]
     assert cell_text(node, "region") == node.region
+
+
+def test_the_name_gets_its_width_before_less_useful_columns() -> None:
+    nodes = make_fleet(40)
+    longest = content_widths(nodes)
+    cols = dict((col.key, w) for col, w in layout(94, longest))
+    # every name fits whole; the id and ping keep their full widths
+    assert cols["name"] >= longest["name"] and cols["id"] == 20 and cols["ping"] >= 7
+    # a name longer than the name column's maximum still leaves room for the others
+    longest["name"] = 120
+    wide = dict((col.key, w) for col, w in layout(94, longest))
+    assert 12 <= wide["name"] <= 30 and {"id", "ping", "ip"} <= set(wide)
+    # narrow: the name keeps at least its minimum, whatever else goes
+    assert dict((c.key, w) for c, w in layout(40, longest))["name"] >= 12
+
+
+def test_a_cut_name_keeps_its_distinguishing_end() -> None:
+    assert fit_keeping_end("onprem-router-01", 12) == "onprem-r…-01"
+    assert fit_keeping_end("onprem-router-02", 12) == "onprem-r…-02"
+    assert fit_keeping_end("web", 12) == "web" + " " * 9
+    assert fit_keeping_end("a" * 40, 12) == "a" * 7 + "…" + "a" * 4
+    for text in ("東京-web-server-01", "naïve-node-with-a-long-name", "🚀-launcher-01"):
+        for width in (1, 5, 8, 12, 20):
+            assert cell_len(fit_keeping_end(text, width)) == width, (text, width)

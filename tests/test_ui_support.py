@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sessiontui.aws.inventory import FleetResult, RegionError
 from sessiontui.core.clock import FakeClock
 from sessiontui.core.node import HYBRID, Node
+from sessiontui.marks_store import MarksStore
 from sessiontui.ui.services import AppServices
 
 PROJECTS = ("Production", "Staging", "Shared")
@@ -99,6 +102,8 @@ class FakeFleet:
 
 def fake_services(fleet: FakeFleet, **kw: Any) -> AppServices:
     kw.setdefault("clock", FakeClock())
+    # favourites and recent targets in a folder of their own, never the real state folder
+    kw.setdefault("marks_store", MarksStore(Path(tempfile.mkdtemp(prefix="sessiontui-marks-"))))
     return AppServices(factory=None, regions=list(REGIONS), list_fleet=fleet, **kw)  # type: ignore[arg-type]
 
 

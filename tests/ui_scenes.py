@@ -225,8 +225,19 @@ async def select_node(pilot: Any, name: str) -> None:
 
 
 async def scene_main(pilot: Any) -> None:
-    """First screen: the whole fleet, a node that cannot take a session explained."""
+    """First screen: the whole fleet, a favourite (*), a node that cannot take a session explained."""
     await settle(pilot)
+    await select_node(pilot, "prod-db-01")
+    await pilot.press("asterisk")
+    await wait_for(
+        pilot,
+        lambda: pilot.app.marks.marks.is_favourite(
+            pilot.app.main_screen.node_list.selected_node.id
+        ),
+        "favourite",
+    )
+    await pilot.app.workers.wait_for_complete()
+    pilot.app.clear_notifications()  # the "is a favourite" toast comes and goes on its own timer
     await select_node(pilot, "prod-cache-01")
     await still(pilot)
 

@@ -10,7 +10,7 @@ import gc
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from sessiontui import __version__
 from sessiontui.core.errors import ExitCode, SessiontuiError, UsageError
@@ -88,6 +88,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-browser", action="store_true", help="with --sso-login: do not open a browser"
     )
+    mode.add_argument(
+        "--credentials",
+        metavar="ROLE",
+        help="print ROLE's credentials for credential_process in ~/.aws/config, and exit",
+    )
+    mode.add_argument(
+        "--completion", choices=("bash", "zsh", "fish"), help="print a shell completion script"
+    )
+    # what the completion scripts call at TAB time: names from local files, no network
+    p.add_argument("--complete-names", metavar="KIND", help=argparse.SUPPRESS)
     p.add_argument(
         "--forward", metavar="[LOCAL:][HOST:]REMOTE", help="with --connect: a port forward"
     )
@@ -105,6 +115,16 @@ def _fail(err: SessiontuiError) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.completion or args.complete_names:
+        from sessiontui.completion import names, script
+
+        if args.completion:
+            sys.stdout.write(script(args.completion, build_parser()))
+        else:
+            sys.stdout.write("".join(f"{name}\n" for name in names(args.complete_names)))
+        return 0
+    if args.connect is not None and not args.connect.strip():
+        return _fail(UsageError("--connect needs a target: an instance id, a Name tag or K=V"))
     if args.forward and not args.connect:
         return _fail(UsageError("--forward needs --connect TARGET"))
     if args.json and not (args.list or args.forward):
@@ -147,7 +167,7 @@ def _run(args: argparse.Namespace) -> int:
         from sessiontui.sso_login import sso_login
 
         return sso_login(args, _say)
-    if not (args.logout or args.list or args.connect):
+    if not (args.logout or args.list or args.connect or args.credentials):
         # Start-up makes hundreds of thousands of objects (Textual's classes and CSS, the cached
         # rows) and none of them is garbage: collector passes over them cost 50-80 ms of the first
         # frame. The fleet screen freezes what start-up made and turns the collector back on
@@ -163,13 +183,42 @@ def _run(args: argparse.Namespace) -> int:
             return 0
         if args.list:
             return _list(rt, args)
+        if args.credentials:
+            from sessiontui.credential_process import credentials_json
+
+            # without a terminal there is nobody to ask: the role's error then says what would do
+            ask = _ask_code_tty if _has_tty() else None
+            found = credentials_json(
+                rt, args.credentials, ask=ask, on_wait=_tty_countdown, warn=_say
+            )
+            _emit(found)
+            return 0
         if args.connect:
             from sessiontui.connect import connect
 
             return connect(rt, args, _say, _emit, ask=_ask_code, ask_line=_ask_line)
+        _require_terminal()
         from sessiontui.ui.launch import run_tui
 
         return run_tui(rt)
+
+
+def _require_terminal() -> None:
+    """The TUI draws on a terminal and reads keys from one; in a pipe it would write escapes."""
+    missing = [name for name, f in (("stdin", sys.stdin), ("stdout", sys.stdout)) if not _tty(f)]
+    if missing:
+        raise UsageError(
+            f"the TUI needs a terminal, and {' and '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not one",
+            "in scripts and pipes use --list [--json] or --connect TARGET",
+        )
+
+
+def _tty(stream: TextIO | None) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except ValueError:  # closed
+        return False
 
 
 def _list(rt: object, args: argparse.Namespace) -> int:
@@ -178,7 +227,7 @@ def _list(rt: object, args: argparse.Namespace) -> int:
     from sessiontui.runtime import Runtime
 
     assert isinstance(rt, Runtime)
-    nodes, warnings = rt.list_nodes(ask=_ask_code, on_wait=_mfa_countdown)
+    nodes, warnings = rt.list_nodes(ask=_ask_code, on_wait=_mfa_countdown, on_retry=_say)
     for w in warnings:
         _say(f"warning: {w}")
     if args.json:
@@ -212,6 +261,42 @@ def _ask_code(serial: str) -> str | None:
         return getpass.getpass(f"MFA code for {serial}: ", stream=sys.stderr).strip() or None
     except (EOFError, KeyboardInterrupt):
         return None
+
+
+def _open_tty() -> int | None:
+    try:
+        return os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:  # no controlling terminal: a CI job, a daemon
+        return None
+
+
+def _has_tty() -> bool:
+    fd = _open_tty()
+    if fd is not None:
+        os.close(fd)
+    return fd is not None
+
+
+def _ask_code_tty(serial: str) -> str | None:
+    """--credentials: stdout (and often stderr) is the calling tool's pipe, so the prompt and the
+    answer go through the terminal itself."""
+    import getpass
+
+    try:  # with no stream, getpass prompts and reads on /dev/tty
+        return getpass.getpass(f"sessiontui: MFA code for {serial}: ").strip() or None
+    except (EOFError, KeyboardInterrupt):
+        return None
+
+
+def _tty_countdown(seconds_left: int) -> None:
+    fd = _open_tty()
+    if fd is None:
+        return
+    end = "\n" if seconds_left <= 0 else ""
+    os.write(
+        fd, f"\rsessiontui: waiting {seconds_left:2d}s for the next MFA code window{end}".encode()
+    )
+    os.close(fd)
 
 
 def _ask_line(prompt: str) -> str | None:

@@ -487,6 +487,13 @@ def load_config(path: Path | None = None, *, aws_config: Path | None = None) -> 
     try:
         raw = file.read_bytes()
     except FileNotFoundError:
+        if path is None and paths.config_file_from_env():
+            # named on purpose: a typo in the name must not silently mean "no config at all"
+            raise ConfigError(
+                f"config file not found: {file}",
+                "SESSIONTUI_CONFIG names it; fix the name, or unset SESSIONTUI_CONFIG to use "
+                f"{paths.default_config_file()}",
+            ) from None
         config = Config()
     except OSError as exc:
         raise ConfigError(

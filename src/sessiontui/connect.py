@@ -7,12 +7,14 @@ The terminal stays the CLI's: what this says goes through `say` (stderr, for peo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
 
 from sessiontui.core.errors import AuthError, ExitCode, NotConnectableError, UsageError
 from sessiontui.core.forward_spec import parse_forward
+from sessiontui.core.marks import Marks
 from sessiontui.core.node import Node
 from sessiontui.core.target import resolve_target
 from sessiontui.runtime import AskCode, Runtime
@@ -35,19 +37,22 @@ def connect(
     plugin = locate_plugin(getattr(rt.config, "plugin_path", None))
     if plugin.warning:
         say(f"warning: {plugin.warning}")
-    accesses = rt.accesses(ask=ask) if rt.roles else []
+    accesses = rt.accesses(ask=ask, on_retry=say) if rt.roles else []
     for held in accesses:
         if held.warning:
             say(f"warning: {held.warning}")
     access = accesses[0] if accesses else None
+    from sessiontui.marks_store import MarksStore
+
+    marks = MarksStore()
     if access is None:
         rt.factory.require_credentials()
-        node = _resolve(rt, rt.factory, args.connect, say)
+        node = _resolve(rt, rt.factory, args.connect, say, marks.load())
     else:
         # one fleet across the roles' accounts; the node's own account's access opens it
         from sessiontui.fleets import access_for
 
-        node = _resolve_union(rt, accesses, args.connect, say)
+        node = _resolve_union(rt, accesses, args.connect, say, marks.load())
         access, why = access_for(node, accesses)
         if access is None:
             own = [a.name for a in accesses if a.account_id in ("", node.account_id)]
@@ -79,6 +84,8 @@ def connect(
             audit=rt.audit,
             clock=rt.clock,
         )
+    with contextlib.suppress(OSError):  # a read-only state folder costs the jump nothing
+        marks.touch(node.id)
     try:
         if spec is None:
             result = sup.run_shell(node, node_name=node.display_name, reason=reason)
@@ -108,24 +115,24 @@ def _exit_code(how: str) -> int:
     return int(ExitCode.PLUGIN) if how in failed else int(ExitCode.OK)
 
 
-def _resolve(rt: Runtime, factory: Any, target: str, say: Say) -> Node:
+def _resolve(rt: Runtime, factory: Any, target: str, say: Say, marks: Marks) -> Node:
     from sessiontui.aws.inventory import list_fleet, raise_if_failed
 
     result = list_fleet(factory, rt.regions)
     raise_if_failed(result)
     for err in result.errors:
         say(f"warning: {err.region}: {err.message}")
-    return resolve_target(result.nodes, target)
+    return resolve_target(result.nodes, target, marks)
 
 
-def _resolve_union(rt: Runtime, accesses: list[Any], target: str, say: Say) -> Node:
+def _resolve_union(rt: Runtime, accesses: list[Any], target: str, say: Say, marks: Marks) -> Node:
     from sessiontui.aws.inventory import raise_if_failed
 
     result = rt.list_union(accesses)
     raise_if_failed(result)
     for err in result.errors:
         say(f"warning: {err.region}: {err.message}")
-    return resolve_target(result.nodes, target)
+    return resolve_target(result.nodes, target, marks)
 
 
 def _reason(

@@ -14,7 +14,16 @@ APP = "sessiontui"
 
 def config_file() -> Path:
     env = os.environ.get("SESSIONTUI_CONFIG")
-    return Path(env).expanduser() if env else user_config_path(APP) / "config.toml"
+    return Path(env).expanduser() if env else default_config_file()
+
+
+def default_config_file() -> Path:
+    return user_config_path(APP) / "config.toml"
+
+
+def config_file_from_env() -> bool:
+    """The config file is the one SESSIONTUI_CONFIG names (so it must exist)."""
+    return bool(os.environ.get("SESSIONTUI_CONFIG"))
 
 
 def cache_dir() -> Path:

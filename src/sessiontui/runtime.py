@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 AskCode = Callable[[str], "str | None"]  # device serial -> six digits, or None
 OnWait = Callable[[int], None]  # seconds left until the next MFA window
+OnRetry = Callable[[str], None]  # a refused MFA code is retried with the next window's: why
 
 
 @dataclass
@@ -63,7 +64,10 @@ class Runtime:
         return " ".join([self.args.filter or "", *tag_terms(self.args.tag)]).strip()
 
     def list_nodes(
-        self, ask: AskCode | None = None, on_wait: OnWait | None = None
+        self,
+        ask: AskCode | None = None,
+        on_wait: OnWait | None = None,
+        on_retry: OnRetry | None = None,
     ) -> tuple[list[Node], list[str]]:
         """The fleet, filtered as the flags say, and warnings for the operator (failed regions)."""
         from sessiontui.aws.inventory import list_fleet, raise_if_failed
@@ -72,12 +76,12 @@ class Runtime:
         scope: dict[str, str] = {}
         warnings: list[str] = []
         if self.roles:
-            accesses = self.accesses(ask=ask, on_wait=on_wait)
+            accesses = self.accesses(ask=ask, on_wait=on_wait, on_retry=on_retry)
             warnings += [a.warning for a in accesses if a.warning]
             result = self.list_union(accesses)
             raise_if_failed(result)
             self._save_inventory(result.nodes)
-            query = parse_query(self.query_text())
+            query = parse_query(self.query_text(), marks=self._marks())
             from sessiontui.fleets import access_for
 
             nodes = sorted(
@@ -89,7 +93,7 @@ class Runtime:
         result = list_fleet(factory, self.regions)
         raise_if_failed(result)
         self._save_inventory(result.nodes)
-        query = parse_query(self.query_text())
+        query = parse_query(self.query_text(), marks=self._marks())
         nodes = sorted(
             (n for n in result.nodes if query.matches(n) and in_scope(n, scope)), key=sort_key
         )
@@ -103,8 +107,15 @@ class Runtime:
             return []
         return [given] if isinstance(given, str) else list(dict.fromkeys(given))
 
-    def accesses(self, ask: AskCode | None = None, on_wait: OnWait | None = None) -> list[Access]:
-        return [self.access(name, ask=ask, on_wait=on_wait) for name in self.roles]
+    def accesses(
+        self,
+        ask: AskCode | None = None,
+        on_wait: OnWait | None = None,
+        on_retry: OnRetry | None = None,
+    ) -> list[Access]:
+        return [
+            self.access(name, ask=ask, on_wait=on_wait, on_retry=on_retry) for name in self.roles
+        ]
 
     def list_union(self, accesses: list[Access]) -> Any:
         """The fleet each access sees, in one list, each node stamped with its account."""
@@ -112,6 +123,12 @@ class Runtime:
 
         fleets = [AccessFleet(a, self.factory_for(a)) for a in accesses]
         return list_union(fleets, self.regions)
+
+    def _marks(self) -> Any:
+        """Favourites and recent targets, for is:fav / is:recent in --filter."""
+        from sessiontui.marks_store import MarksStore
+
+        return MarksStore().load() if "is:" in self.query_text().casefold() else None
 
     def _save_inventory(self, nodes: list[Node]) -> None:
         with contextlib.suppress(OSError):
@@ -154,7 +171,11 @@ class Runtime:
         )
 
     def access(
-        self, name: str | None = None, ask: AskCode | None = None, on_wait: OnWait | None = None
+        self,
+        name: str | None = None,
+        ask: AskCode | None = None,
+        on_wait: OnWait | None = None,
+        on_retry: OnRetry | None = None,
     ) -> Access:
         """Access for --role (or `name`): held already, else obtained, asking through `ask`."""
         from sessiontui.access import Prompts
@@ -165,6 +186,7 @@ class Runtime:
             typed_code=self.args.mfa_code,
             ask_code=ask,
             on_wait=on_wait,
+            on_retry=on_retry,
             on_sign_in=self.on_sign_in,
         )
         return self.access_book.access(name or self.roles[0], duration, prompts)

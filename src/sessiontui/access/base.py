@@ -17,6 +17,7 @@ from sessiontui.core.access import Access, Offer
 
 AskCode = Callable[[str], "str | None"]  # device serial -> six digits, or None when cancelled
 OnWait = Callable[[int], None]  # seconds left until the next MFA window
+OnRetry = Callable[[str], None]  # a refused MFA code is retried with the next window's: why
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Prompts:
     typed_code: str | None = None  # --mfa-code: one code, used at most once
     ask_code: AskCode | None = None  # a prompt for an MFA code
     on_wait: OnWait | None = None  # the countdown while waiting for a fresh MFA window
+    on_retry: OnRetry | None = None  # AWS refused a renewable code; the next window's is tried
     # a code a configured source produced (code, seconds left in its window, where it came from)
     on_code_filled: Callable[[str, float, str], None] | None = None
     on_sign_in: Callable[[SignInPrompt], None] | None = None  # show a device code

@@ -121,7 +121,12 @@ class IamRoleSource:
         plan = self.identity.prepare(spec, duration)
         source = self._code_source(prompts)
         creds = self.identity.assume(
-            spec, plan.duration, source, on_wait=prompts.on_wait, use_cache=False
+            spec,
+            plan.duration,
+            source,
+            on_wait=prompts.on_wait,
+            use_cache=False,
+            on_retry=prompts.on_retry,
         )
         if self.audit is not None:
             with contextlib.suppress(OSError, ValueError):

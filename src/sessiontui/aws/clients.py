@@ -10,13 +10,16 @@ paid for it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from sessiontui.core.credentials import Credentials
-from sessiontui.core.errors import AuthError, UsageError
+from sessiontui.core.errors import AuthError, ConfigError, UsageError
 
 NO_CREDENTIALS_HINT = (
     "no AWS credentials found: set AWS_PROFILE or use --profile, run `aws configure` or "
@@ -54,6 +57,29 @@ def profile_region(profile: str | None) -> str | None:
     return read_aws_profiles().get(name, {}).get("region") or None
 
 
+def config_parse_error(exc: BaseException) -> ConfigError | None:
+    """botocore's ConfigParseError (a broken config or credentials file) as FILE:LINE, exit 2."""
+    if type(exc).__name__ != "ConfigParseError":
+        return None
+    from sessiontui.aws_profiles import parse_error
+
+    kwargs = getattr(exc, "kwargs", {}) or {}
+    inner = kwargs.get("error")
+    return parse_error(Path(str(kwargs.get("path", "?"))), inner if inner is not None else exc)
+
+
+@contextlib.contextmanager
+def _config_files_readable() -> Iterator[None]:
+    """botocore reads the config and credentials files lazily, on any of these calls."""
+    try:
+        yield
+    except Exception as exc:
+        found = config_parse_error(exc)
+        if found is not None:
+            raise found from None
+        raise
+
+
 class ClientFactory:
     """Clients per (service, region) for one identity: a profile, or a role's credentials."""
 
@@ -75,9 +101,10 @@ class ClientFactory:
         from botocore.exceptions import ProfileNotFound
 
         try:
-            if self.credentials is not None:
-                return boto3.Session(region_name=env_region(), **self.credentials.boto_kwargs())
-            return boto3.Session(profile_name=self.profile, region_name=env_region())
+            with _config_files_readable():
+                if self.credentials is not None:
+                    return boto3.Session(region_name=env_region(), **self.credentials.boto_kwargs())
+                return boto3.Session(profile_name=self.profile, region_name=env_region())
         except ProfileNotFound as exc:
             raise UsageError(
                 f"AWS profile not found: {self.profile}", "see `aws configure list-profiles`"
@@ -86,7 +113,8 @@ class ClientFactory:
     def default_region(self) -> str | None:
         if self.credentials is None and (found := env_region() or profile_region(self.profile)):
             return found
-        return env_region() or self.session.region_name
+        with _config_files_readable():
+            return env_region() or self.session.region_name
 
     def regions(
         self, requested: list[str] | None = None, configured: list[str] | None = None
@@ -111,9 +139,10 @@ class ClientFactory:
             found = self._clients.get(key)
             if found is None:
                 try:
-                    found = self.session.client(
-                        service, region_name=region, config=self._config or retry_config()
-                    )
+                    with _config_files_readable():
+                        found = self.session.client(
+                            service, region_name=region, config=self._config or retry_config()
+                        )
                 except NoRegionError as exc:
                     raise UsageError("no AWS region: set AWS_REGION or use --region") from exc
                 self._clients[key] = found
@@ -136,7 +165,12 @@ class ClientFactory:
     def has_credentials(self) -> bool:
         try:
             return self.session.get_credentials() is not None
-        except Exception:
+        except ConfigError:
+            raise
+        except Exception as exc:
+            found = config_parse_error(exc)
+            if found is not None:
+                raise found from None  # a broken file is not "no credentials"
             return False
 
     def require_credentials(self) -> None:
@@ -145,7 +179,8 @@ class ClientFactory:
 
     def frozen_credentials(self) -> Credentials:
         """The base identity's keys as they are now, for a plugin run without a JIT role."""
-        found = self.session.get_credentials()
+        with _config_files_readable():
+            found = self.session.get_credentials()
         if found is None:
             raise AuthError(NO_CREDENTIALS_HINT)
         frozen = found.get_frozen_credentials()

@@ -27,8 +27,10 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
+from sessiontui.aws.clients import config_parse_error
 from sessiontui.aws.credcache import CredentialCache
-from sessiontui.aws.mfa import AskCode, CodeSource, MfaState, make_code_source, obtain_code
+from sessiontui.aws.mfa import AskCode, CodeSource, MfaState, make_code_source
+from sessiontui.aws.mfa_retry import assume_with_mfa, is_mfa_refusal
 from sessiontui.aws_profiles import profile_mfa_serial
 from sessiontui.config import Config, MfaConfig
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
@@ -147,6 +149,8 @@ def translate_error(exc: BaseException, role: RoleSpec | None, profile: str | No
     """botocore's exceptions -> SessiontuiError in plain words (AuthError, exit 3, mostly)."""
     if isinstance(exc, SessiontuiError):
         return exc
+    if (broken := config_parse_error(exc)) is not None:
+        return broken
     name = type(exc).__name__
     who = f" for profile {profile}" if profile else ""
     if name in _SSO_ERRORS:
@@ -175,7 +179,7 @@ def translate_error(exc: BaseException, role: RoleSpec | None, profile: str | No
             )
         if code in ("InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException"):
             return AuthError(f"the base credentials{who} were refused by AWS ({code})")
-        if code == "AccessDenied" and ("MultiFactor" in message or "MFA" in message):
+        if is_mfa_refusal(exc):
             return AuthError(MFA_REFUSED)
         if code == "AccessDenied":
             return AuthError(
@@ -372,10 +376,12 @@ class IdentityService:
         *,
         on_wait: Callable[[int], None] | None = None,
         use_cache: bool = True,
+        on_retry: Callable[[str], None] | None = None,
     ) -> Credentials:
         """The role's credentials: from the cache, else AssumeRole with an unused MFA code.
 
-        `on_wait(seconds_left)` is called each second while waiting for the next TOTP window.
+        `on_wait(seconds_left)` is called each second while waiting for the next TOTP window;
+        `on_retry(notice)` when a refused code is retried with the next window's (mfa_retry).
         """
         if use_cache:
             found = self.cached(role)
@@ -389,28 +395,23 @@ class IdentityService:
         }
         if role.external_id:
             kwargs["ExternalId"] = role.external_id
-        if plan.mfa_serial:
-            if code_source is None:
-                raise AuthError(
-                    f"role {role.name} needs an MFA code",
-                    "pass --mfa-code, or set [mfa] totp_secret_env or totp_command in the config",
-                )
-            code = obtain_code(
-                plan.mfa_serial,
-                code_source,
-                self.mfa_state,
-                clock=self.clock,
-                sleep=self.sleep,
-                on_wait=on_wait,
+        if plan.mfa_serial and code_source is None:
+            raise AuthError(
+                f"role {role.name} needs an MFA code",
+                "pass --mfa-code, or set [mfa] totp_secret_env or totp_command in the config",
             )
-            kwargs["SerialNumber"] = plan.mfa_serial
-            kwargs["TokenCode"] = code.code
-        try:
-            answer = self._sts(role.source_profile).assume_role(**kwargs)
-        except Exception as exc:
-            raise translate_error(exc, role, role.source_profile) from None
-        finally:
-            kwargs.pop("TokenCode", None)
+        answer = assume_with_mfa(
+            lambda args: self._sts(role.source_profile).assume_role(**args),
+            kwargs,
+            plan.mfa_serial,
+            code_source,
+            self.mfa_state,
+            lambda exc: translate_error(exc, role, role.source_profile),
+            clock=self.clock,
+            sleep=self.sleep,
+            on_wait=on_wait,
+            on_retry=on_retry,
+        )
         raw = answer["Credentials"]
         expiration = raw["Expiration"]
         if isinstance(expiration, str):

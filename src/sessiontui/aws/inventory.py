@@ -16,6 +16,14 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from sessiontui.aws.bad_answers import (
+    PARSE_ERRORS,
+    BadAnswer,
+    check_page,
+    client_error_text,
+    one_line,
+    parse_failure,
+)
 from sessiontui.aws.clients import NO_CREDENTIALS_HINT, ClientFactory
 from sessiontui.aws.metering import CallMeter
 from sessiontui.core.errors import AuthError, SessiontuiError
@@ -36,6 +44,9 @@ AUTH_CODES = {
     "AuthFailure",
     "SignatureDoesNotMatch",
 }
+
+# what an AWS call may raise that is about AWS (or what stands in its way), not about us
+AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError, *PARSE_ERRORS)
 
 OnNodes = Callable[[str, list[Node]], None]
 OnError = Callable[[str, str], None]
@@ -68,14 +79,19 @@ def describe_error(exc: BaseException) -> tuple[str, bool]:
         err = exc.response.get("Error", {})
         code = str(err.get("Code", "Error"))
         msg = str(err.get("Message", "")).strip()
-        op = exc.operation_name
-        text = f"{op}: {code}" + (f": {msg}" if msg else "")
+        text = client_error_text(exc.operation_name, code, msg)
         if code in ("ExpiredToken", "ExpiredTokenException"):
             text += " (credentials expired: re-authenticate)"
+        if "scoped to a valid region" in msg:
+            return text + " (no such region?)", False  # the region's name, not the identity
         return text, code in AUTH_CODES
-    if isinstance(exc, BotoCoreError):
+    if isinstance(exc, BadAnswer):
         return str(exc), False
-    return f"{type(exc).__name__}: {exc}", False
+    if isinstance(exc, PARSE_ERRORS):
+        return str(parse_failure("AWS call", exc)), False
+    if isinstance(exc, BotoCoreError):
+        return one_line(str(exc)), False
+    return one_line(f"{type(exc).__name__}: {exc}"), False
 
 
 def _iso(value: Any) -> str:
@@ -170,7 +186,8 @@ class _RegionLister:
         self.nodes: dict[str, Node] = {}
         self.hybrid_tags: dict[str, dict[str, str]] = {}
         self.ec2_info: dict[str, _Ec2Info] | None = None
-        self.ec2_error: BaseException | None = None
+        self.ec2_error: BaseException | None = None  # AWS trouble: the region lists without names
+        self.ec2_crash: BaseException | None = None  # anything else: the region fails
 
     def _stopping(self) -> bool:
         return self.stop.is_set() or self.cancel.is_set()
@@ -180,13 +197,21 @@ class _RegionLister:
             self.on_nodes(self.region, nodes)
 
     def _list_ec2(self) -> None:
+        """In its own thread: every way out is recorded, none prints a traceback."""
+        try:
+            self._list_ec2_pages()
+        except BaseException as exc:  # the caller's on_nodes gave up, or a bug: the region fails
+            self.ec2_crash = exc
+            self.stop.set()
+
+    def _list_ec2_pages(self) -> None:
         info: dict[str, _Ec2Info] = {}
         try:
             pages = self.ec2.get_paginator("describe_instances").paginate(
                 Filters=[{"Name": "instance-state-name", "Values": LIVE_STATES}],
                 PaginationConfig={"PageSize": EC2_PAGE},
             )
-            for page in pages:
+            for page in _pages(pages, "DescribeInstances"):
                 if self._stopping():
                     return
                 for reservation in page.get("Reservations", []):
@@ -197,7 +222,7 @@ class _RegionLister:
                             private_ip=str(inst.get("PrivateIpAddress") or ""),
                             platform="Windows" if inst.get("Platform") == "windows" else "Linux",
                         )
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_ERRORS as exc:
             self.ec2_error = exc
         with self._lock:
             self.ec2_info = info
@@ -215,7 +240,8 @@ class _RegionLister:
             resp = self.ssm.list_tags_for_resource(
                 ResourceType="ManagedInstance", ResourceId=node_id
             )
-        except (ClientError, BotoCoreError):
+            check_page("ListTagsForResource", resp, "TagList")
+        except AWS_ERRORS:
             return  # a node without readable tags is still listed
         tags = _tags(resp.get("TagList"))
         with self._lock:
@@ -235,7 +261,8 @@ class _RegionLister:
             pages = self.ssm.get_paginator("describe_instance_information").paginate(
                 PaginationConfig={"PageSize": SSM_PAGE}
             )
-            for page in pages:
+            for page in _pages(pages, "DescribeInstanceInformation"):
+                check_page("DescribeInstanceInformation", page, "InstanceInformationList")
                 if self.cancel.is_set():
                     raise ListingCancelled(self.region)
                 batch: list[Node] = []
@@ -261,6 +288,8 @@ class _RegionLister:
             for job in tag_jobs:
                 if not job.cancelled():
                     job.result()
+        if self.ec2_crash is not None:
+            raise self.ec2_crash
         with self._lock:
             extra = [
                 _unmanaged(iid, self.region, info)
@@ -296,6 +325,19 @@ def list_region(
             pool.shutdown(wait=True)
 
 
+def _pages(pages: Iterable[dict[str, Any]], operation: str) -> Iterable[dict[str, Any]]:
+    """A paginator's pages, with botocore's parse failures named after the operation."""
+    iterator = iter(pages)
+    while True:
+        try:
+            page = next(iterator)
+        except StopIteration:
+            return
+        except PARSE_ERRORS as exc:
+            raise parse_failure(operation, exc) from None
+        yield page
+
+
 class ListingCancelled(Exception):
     """The caller set `cancel`: the listing stopped at a page boundary."""
 
@@ -325,7 +367,25 @@ def list_fleet(
     result = FleetResult()
     lock = threading.Lock()
 
+    def fail(region: str, text: str, auth: bool) -> None:
+        err = RegionError(region, text, auth)
+        with lock:
+            result.errors.append(err)
+        if on_error:
+            try:
+                on_error(region, text)
+            except Exception:  # the caller's reporting failed: the error is in the result anyway
+                cancel.set()
+
     def one(region: str) -> None:
+        """One region's thread; it records every failure and never dies with a traceback."""
+        try:
+            listed(region)
+        except Exception as exc:  # a bug on the way: this region fails, and the listing stops
+            cancel.set()
+            fail(region, *describe_error(exc))
+
+    def listed(region: str) -> None:
         if cancel.is_set():
             return
         try:
@@ -333,24 +393,15 @@ def list_fleet(
         except _PartialRegion as partial:
             nodes = partial.nodes
             text, auth = describe_error(partial.cause)
-            err = RegionError(region, f"names and states missing: {text}", auth)
-            with lock:
-                result.errors.append(err)
-            if on_error:
-                on_error(region, err.message)
+            fail(region, f"names and states missing: {text}", auth)
         except ListingCancelled:
             result.cancelled = True
             return
         except Exception as exc:
-            if not isinstance(exc, ClientError | BotoCoreError):
+            if not isinstance(exc, AWS_ERRORS):
                 # the caller's on_nodes gave up (or a bug): the other regions stop as well
                 cancel.set()
-            text, auth = describe_error(exc)
-            err = RegionError(region, text, auth)
-            with lock:
-                result.errors.append(err)
-            if on_error:
-                on_error(region, text)
+            fail(region, *describe_error(exc))
             return
         with lock:
             result.nodes.extend(nodes)

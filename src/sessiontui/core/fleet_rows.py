@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from sessiontui.core.marks import Marks
 from sessiontui.core.node import Node, sort_key
 from sessiontui.core.query import Query, haystack, parse_query
 from sessiontui.core.scope import out_of_scope_reason
@@ -21,6 +22,7 @@ class FleetRows:
         self.stale: list[bool] = []  # from the cached inventory, not yet seen by a listing
         self.scope_reason: list[str] = []  # why a row is outside the role's scope, or ""
         self.visible: list[int] = []  # row indexes that pass scope and query, in display order
+        self.marks = Marks()  # favourites and recent targets: is:fav / is:recent, the ★
         self.query: Query = parse_query("")
         self.scope: Mapping[str, str] | None = None
         self.show_out_of_scope = False
@@ -132,7 +134,7 @@ class FleetRows:
         return dropped
 
     def set_query(self, query: Query | str) -> None:
-        self.query = parse_query(query) if isinstance(query, str) else query
+        self.query = parse_query(query, marks=self.marks) if isinstance(query, str) else query
         self.refilter()
 
     def set_scope(self, scope: Mapping[str, str] | None) -> None:

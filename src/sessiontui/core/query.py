@@ -8,6 +8,8 @@ Terms are separated by spaces and all must hold:
   region:R      region starts with R
   type:ec2|hybrid
   account:A     the node's account: its name or id equals A (case-insensitive; wildcards too)
+  is:fav        a favourite (`*` in the TUI)
+  is:recent     a recently used target (a shell or forward opened on it)
 Quotes group words with spaces: `Name="web 01"` or `"web 01"`.
 """
 
@@ -17,8 +19,12 @@ import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
 
 from sessiontui.core.node import Node
+
+if TYPE_CHECKING:
+    from sessiontui.core.marks import Marks
 
 Predicate = Callable[[Node], bool]
 
@@ -98,7 +104,16 @@ class Query:
         return [n for n in nodes if self.matches(n)]
 
 
-def parse_query(text: str, extra_tags: Iterable[str] = ()) -> Query:
+def _marked(marks: Marks | None, recent: bool) -> Predicate:
+    # the marks object is read at match time: the TUI changes it in place, then refilters
+    if marks is None:
+        return lambda n: False
+    if recent:
+        return lambda n: marks.is_recent(n.id)
+    return lambda n: marks.is_favourite(n.id)
+
+
+def parse_query(text: str, extra_tags: Iterable[str] = (), marks: Marks | None = None) -> Query:
     words: list[str] = []
     tags: list[tuple[str, str]] = []
     preds: list[Predicate] = []
@@ -118,6 +133,8 @@ def parse_query(text: str, extra_tags: Iterable[str] = ()) -> Query:
             preds.append(_account(low[8:]))
         elif low in ("type:ec2", "type:hybrid"):
             preds.append(_hybrid(low == "type:hybrid"))
+        elif low in ("is:fav", "is:favourite", "is:favorite", "is:recent"):
+            preds.append(_marked(marks, low == "is:recent"))
         else:
             words.append(low)
     return Query(text=text, words=tuple(words), tags=tuple(tags), predicates=tuple(preds))

@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sessiontui.core.errors import TargetError
 from sessiontui.core.node import Node
 from sessiontui.core.query import parse_query
 
+if TYPE_CHECKING:
+    from sessiontui.core.marks import Marks
 
-def describe(node: Node) -> str:
+
+def describe(node: Node, marks: Marks | None = None) -> str:
     tags = " ".join(f"{k}={v}" for k, v in sorted(node.tags.items()) if k != "Name")
-    return (
-        f"{node.id}  {node.display_name}  {node.region}  {node.ping_status or '-'}  {tags}".rstrip()
-    )
+    line = f"{node.id}  {node.display_name}  {node.region}  {node.ping_status or '-'}  {tags}"
+    label = marks.label(node.id) if marks is not None else ""
+    return f"{line.rstrip()}  ({label})" if label else line.rstrip()
 
 
-def resolve_target(nodes: Sequence[Node], target: str) -> Node:
+def _candidates(nodes: Sequence[Node], marks: Marks | None) -> list[str]:
+    """Favourites and recent targets first: the node meant is most likely one of them."""
+    ordered = marks.first(nodes, lambda n: n.id) if marks is not None else list(nodes)
+    return [describe(n, marks) for n in ordered]
+
+
+def resolve_target(nodes: Sequence[Node], target: str, marks: Marks | None = None) -> Node:
     t = target.strip()
     if not t:
         raise TargetError("empty target")
@@ -29,7 +39,7 @@ def resolve_target(nodes: Sequence[Node], target: str) -> Node:
     if len(by_name) > 1:
         raise TargetError(
             f"{len(by_name)} nodes are named {t!r}; use an instance id",
-            [describe(n) for n in by_name],
+            _candidates(by_name, marks),
         )
     if "=" in t:
         matched = parse_query(t).filter(nodes)
@@ -37,12 +47,12 @@ def resolve_target(nodes: Sequence[Node], target: str) -> Node:
             return matched[0]
         if matched:
             raise TargetError(
-                f"{len(matched)} nodes match {t!r}; pick one by id", [describe(n) for n in matched]
+                f"{len(matched)} nodes match {t!r}; pick one by id", _candidates(matched, marks)
             )
     partial = parse_query(t).filter(nodes) if "=" not in t else []
     if partial:
         raise TargetError(
             f"no node is exactly {t!r}; did you mean one of these?",
-            [describe(n) for n in partial[:20]],
+            _candidates(partial, marks)[:20],
         )
     raise TargetError(f"no node matches {t!r}", ["list the fleet with: sessiontui --list"])

@@ -296,8 +296,18 @@ class Sandbox:
     def clock_offset(self, value: float) -> None:
         self._control({"clock_offset": value})
 
+    @property
+    def garble(self) -> dict[str, str]:
+        """Region (or "REGION/ssm", "REGION/ec2") -> "html502" | "truncated" | "reset"."""
+        return dict(self.state.faults.garble)
+
+    @garble.setter
+    def garble(self, value: dict[str, str]) -> None:
+        self._control({"garble": dict(value)})
+
     def clear_faults(self) -> None:
         self._control({"throttle_rate": 0, "down": False, "silent_agents": [], "clock_offset": 0})
+        self._control({"garble": {}})
 
     def _control(self, data: dict[str, Any]) -> None:
         SandboxApp(self.state, lambda e, s: []).apply_control(data)

@@ -48,6 +48,7 @@ class Faults:
     down: bool = False
     silent_agents: set[str] = field(default_factory=set)
     clock_offset: float = 0.0
+    garble: dict[str, str] = field(default_factory=dict)  # region -> kind (sandbox/garble.py)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,6 +56,7 @@ class Faults:
             "down": self.down,
             "silent_agents": sorted(self.silent_agents),
             "clock_offset": self.clock_offset,
+            "garble": dict(self.garble),
         }
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from sessiontui.sandbox import identity_wsgi, sigv4, ssm_api, sts_api
+from sessiontui.sandbox import garble, identity_wsgi, regions, sigv4, ssm_api, sts_api
 from sessiontui.sandbox.demo import (
     DEMO_ACCESS_KEY_ID,
     DEMO_MFA_SERIAL,
@@ -138,6 +138,8 @@ class SandboxApp:
             if path.startswith("/_sandbox/"):
                 return self._sandbox(environ, path)(start_response)
             return self._aws(environ, start_response)
+        except ConnectionError:
+            raise  # the reset fault: werkzeug drops the connection without a reply
         except Exception:
             log.exception("sandbox request failed: %s", path)
             return json_reply({"__type": "InternalServerError", "message": "sandbox error"}, 500)(
@@ -202,10 +204,13 @@ class SandboxApp:
             form = {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
             action = form.get("Action", "")
         request_id = secrets.token_hex(16)
+        inner = bool(environ.get(garble.INNER))  # the truncated fault's real answer: counted once
         with state.lock:
-            state.calls[(service, action)] += 1
+            if not inner:
+                state.calls[(service, action)] += 1
             faults = state.faults
             down = faults.down
+            garbled = None if inner else garble.kind_for(faults.garble, region, service)
             throttled = (
                 service in THROTTLED_SERVICES
                 and faults.throttle_rate > 0
@@ -214,7 +219,12 @@ class SandboxApp:
         if down:
             err = AwsError("ServiceUnavailable", "Service Unavailable", 503)
             return error_reply(service, err, request_id)(start_response)
-        refused = self._check_signature(environ, body, access_key, service)
+        if garbled is not None:
+            environ[garble.INNER] = True
+            return garble.serve(garbled, environ, start_response, self._aws)
+        refused = regions.refusal(service, region) or self._check_signature(
+            environ, body, access_key, service
+        )
         if refused is not None:
             return error_reply(service, refused, request_id)(start_response)
         if access_key and state.is_expired(access_key):
@@ -288,7 +298,7 @@ class SandboxApp:
         if not isinstance(data, dict):
             raise ValueError("control body must be a JSON object")
         faults = self.state.faults
-        unknown = set(data) - {"throttle_rate", "down", "silent_agents", "clock_offset"}
+        unknown = set(data) - {"throttle_rate", "down", "silent_agents", "clock_offset", "garble"}
         unknown -= set(identity_wsgi.CONTROL_KEYS)
         if unknown:
             raise ValueError(f"unknown control keys: {sorted(unknown)}")
@@ -304,6 +314,8 @@ class SandboxApp:
                 faults.silent_agents = {str(x) for x in data["silent_agents"]}
             if "clock_offset" in data:
                 faults.clock_offset = float(data["clock_offset"])
+            if "garble" in data:
+                faults.garble = garble.validate(data["garble"])
             identity_wsgi.apply_control(self.state.identity_center, data)
 
     @staticmethod

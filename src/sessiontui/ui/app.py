@@ -15,6 +15,7 @@ from sessiontui.config import DEFAULT_READY_TIMEOUT
 from sessiontui.core.node import Node
 from sessiontui.ui.access import AccessController
 from sessiontui.ui.commands import SessiontuiCommands
+from sessiontui.ui.favourites import MarksKeeper
 from sessiontui.ui.forwarding import ForwardBook
 from sessiontui.ui.keys import APP_BINDINGS, FORWARDS_BINDINGS
 from sessiontui.ui.messages import ForwardChanged, ForwardFailed, SessionsStopped
@@ -46,6 +47,8 @@ class SessiontuiApp(App[int]):
         self.opener = SessionOpener(
             self, services, self.access, self.forwards, lambda: self.main_screen.node_list.nodes
         )
+        self.marks = MarksKeeper(self, services.marks_store)
+        self.opener.on_opened = self.marks.touch
 
     def get_default_screen(self) -> Screen[Any]:
         return self.main_screen
@@ -67,6 +70,7 @@ class SessiontuiApp(App[int]):
             self.set_keymap(self.keymap)
         # `--version` of the plugin is a process spawn: not while the first frame is painted
         self.call_after_refresh(self.access.prefetch_plugin)
+        self.call_after_refresh(self.marks.load)
 
     # ---- app-wide actions -------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ APP_BINDINGS: list[BindingType] = [
 MAIN_BINDINGS: list[BindingType] = [
     Binding("enter", "connect", "Shell", id="connect"),
     Binding("f", "forward", "Forward", id="forward"),
+    Binding("asterisk", "toggle_favourite", "Favourite", key_display="*", id="favourite"),
     Binding("F", "forwards", "Forwards", key_display="F", id="forwards"),
     Binding("r", "role", "Role", id="role"),
     Binding("slash", "focus_filter", "Filter", key_display="/", id="filter"),

@@ -47,6 +47,8 @@ class SessionOpener:
         self.access = access
         self.forwards = forwards
         self.nodes = nodes  # the fleet as listed, for a preset's target
+        # told of each shell or forward opened (the app makes its node a recent target)
+        self.on_opened: Callable[[Node], None] = lambda node: None
 
     def session_credentials(self) -> Credentials | None:
         if self.access.active is not None:
@@ -136,6 +138,7 @@ class SessionOpener:
 
         from sessiontui.plugin.signals import ShutdownRequested
 
+        self.on_opened(node)
         try:
             with self.app.suspend():
                 result = self.supervisor(node.region).run_shell(node, reason=reason)
@@ -183,6 +186,7 @@ class SessionOpener:
         self.app.push_screen(ForwardScreen(node, presets), chosen)
 
     def _start_forward(self, node: Node, request: ForwardRequest, reason: str | None) -> None:
+        self.on_opened(node)
         self.forwards.start(node, request, reason)
 
 

@@ -74,6 +74,7 @@ class AppServices:
     runtime: Any = None  # sessiontui.runtime.Runtime when the CLI built us
     identity: Any = None  # aws.identity.IdentityService; built from config when None
     audit: Any = None  # audit.AuditLog; the default log when None
+    marks_store: Any = None  # marks_store.MarksStore; the private state folder's when None
 
     @property
     def profile_label(self) -> str:

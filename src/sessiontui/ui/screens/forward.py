@@ -14,7 +14,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from sessiontui.core.node import Node
-from sessiontui.ui.widgets.dialog_input import DialogInput
+from sessiontui.ui.widgets.dialog_input import DialogInput, StepList
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,10 @@ def preset_label(preset: Any) -> str:
     return f"{preset.name:<16} {preset.target} {where} -> local {local}"
 
 
+# Placeholders say "empty" first: a dimmed "5432" in an empty field was read as a value
+_HINT = "Enter in a field starts the forward. Esc cancels."
+
+
 class ForwardScreen(ModalScreen[ForwardRequest | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="forward.cancel")]
 
@@ -73,25 +77,30 @@ class ForwardScreen(ModalScreen[ForwardRequest | None]):
             box.border_title = f"Forward a port through {self.node.display_name} ({self.node.id})"
             if self.presets:
                 yield Static("Presets (Enter fills the fields):")
-                yield OptionList(
+                yield StepList(
                     *[
                         Option(preset_label(p), id=f"preset-{i}")
                         for i, p in enumerate(self.presets)
                     ],
                     id="presets",
+                    next_field="#remote-port",
                 )
             with Horizontal():
                 with Vertical():
-                    yield Static("Remote port")
-                    yield DialogInput(placeholder="5432", restrict=r"\d*", id="remote-port")
+                    yield Static("Remote port (required)")
+                    yield DialogInput(
+                        placeholder="empty, e.g. 5432", restrict=r"\d*", id="remote-port"
+                    )
                 with Vertical():
                     yield Static("Host behind the node (optional)")
-                    yield DialogInput(placeholder="db.internal", id="host")
+                    yield DialogInput(placeholder="empty: the node, e.g. db.internal", id="host")
                 with Vertical():
-                    yield Static("Local port (empty: auto)")
-                    yield DialogInput(placeholder="auto", restrict=r"\d*", id="local-port")
+                    yield Static("Local port")
+                    yield DialogInput(
+                        placeholder="empty: a free port", restrict=r"\d*", id="local-port"
+                    )
             yield Static("", id="forward-error", classes="error")
-            yield Static("Enter in a field starts the forward. Esc cancels.", classes="hint")
+            yield Static(_HINT, id="forward-hint", classes="hint")
 
     def on_mount(self) -> None:
         self.query_one("#remote-port", Input).focus()
@@ -103,6 +112,10 @@ class ForwardScreen(ModalScreen[ForwardRequest | None]):
         self.query_one("#remote-port", Input).value = str(preset.remote_port)
         self.query_one("#host", Input).value = preset.host or ""
         self.query_one("#local-port", Input).value = str(preset.local_port or "")
+        self.query_one("#forward-hint", Static).update(
+            f"Preset {preset.name} (target {preset.target}) filled the fields: Enter starts it. "
+            "Esc cancels."
+        )
         self.set_focus(self.query_one("#remote-port", Input))
 
     def request(self) -> tuple[ForwardRequest | None, str]:

@@ -105,7 +105,9 @@ class MainScreen(Screen[None]):
         with Horizontal(id="body"):
             yield NodeList(id="nodes")
             yield NodeDetails(id="details")
-        yield Footer()
+        # the palette's key is an ordinary binding (with an id, so a keymap can move it); the
+        # footer's own palette entry would show ctrl+p a second time
+        yield Footer(show_command_palette=False)
 
     # ---- the access held (AccessView) --------------------------------------------------------
 
@@ -395,6 +397,9 @@ class MainScreen(Screen[None]):
 
     def action_forward(self) -> None:
         self.tui.forward(self.node_list.selected_node)
+
+    def action_toggle_favourite(self) -> None:
+        self.tui.marks.toggle(self.node_list.selected_node)
 
     def action_forwards(self) -> None:
         self.tui.show_forwards()

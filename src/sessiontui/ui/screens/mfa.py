@@ -53,6 +53,14 @@ class _Waiting(Message):
         self.seconds = seconds
 
 
+class _Retrying(Message):
+    """AWS refused the code; the worker waits for the next window and tries once more."""
+
+    def __init__(self, notice: str) -> None:
+        super().__init__()
+        self.notice = notice
+
+
 class _Finished(Message):
     def __init__(self, attempt: int, access: Access | None, error: str = "") -> None:
         super().__init__()
@@ -108,6 +116,7 @@ class AssumeScreen(ModalScreen[Access | None]):
         self._cancelled = threading.Event()
         self.serial = ""
         self.status_text = ""
+        self.retrying = False  # the current wait follows a code AWS refused
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -148,6 +157,7 @@ class AssumeScreen(ModalScreen[Access | None]):
     def _start(self) -> None:
         self.attempt += 1
         self.failed = False
+        self.retrying = False  # the current wait follows a code AWS refused
         self._answered.clear()
         self._status("checking cached credentials and the duration…")
         typed, self.typed_code = self.typed_code, None  # a typed code is good for one try
@@ -163,6 +173,7 @@ class AssumeScreen(ModalScreen[Access | None]):
             typed_code=typed,
             ask_code=self._ask,
             on_wait=self._on_wait,
+            on_retry=self._on_retry,
             on_code_filled=self._report,
             on_sign_in=self._on_sign_in,
             cancel=self._cancelled,
@@ -195,6 +206,11 @@ class AssumeScreen(ModalScreen[Access | None]):
         if self._cancelled.is_set():
             raise AuthError("MFA cancelled")
         self.post_message(_Waiting(seconds))
+
+    def _on_retry(self, notice: str) -> None:
+        if self._cancelled.is_set():
+            raise AuthError("MFA cancelled")
+        self.post_message(_Retrying(notice))
 
     # ---- what the worker says ---------------------------------------------------------------
 
@@ -240,9 +256,21 @@ class AssumeScreen(ModalScreen[Access | None]):
 
     @on(_Waiting)
     def _waiting(self, message: _Waiting) -> None:
+        if self.retrying:
+            self._status(
+                "AWS refused the code (another sessiontui or machine may have used this "
+                f"window's): trying once more with the next code in {message.seconds}s"
+            )
+            return
         self._status(
             f"this window's code was already used: next code in {message.seconds}s",
         )
+
+    @on(_Retrying)
+    def _retrying(self, message: _Retrying) -> None:
+        self.retrying = True
+        self.query_one("#code", Input).disabled = True
+        self._status(message.notice)
 
     @on(_Finished)
     def _finished(self, message: _Finished) -> None:

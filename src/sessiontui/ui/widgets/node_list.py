@@ -21,9 +21,12 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from sessiontui.core.fleet_rows import FleetRows
+from sessiontui.core.marks import Marks
 from sessiontui.core.node import Node
 from sessiontui.core.query import Query
-from sessiontui.ui.widgets.columns import Column, cell_text, fit, layout
+from sessiontui.ui.widgets.columns import Column, cell_text, content_widths, fit, fit_cell, layout
+
+FAVOURITE = "★ "  # before a favourite's name
 
 
 class NodeList(ScrollView, can_focus=True):
@@ -102,7 +105,8 @@ class NodeList(ScrollView, can_focus=True):
         self._highlight_key: tuple[str, int] | None = None
         self._line_cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._styles: dict[str, Style] | None = None
-        self._columns_cache: tuple[tuple[int, bool], list[tuple[Column, int]]] | None = None
+        self._columns_cache: tuple[int, list[tuple[Column, int]]] | None = None
+        self._longest: dict[str, int] = {}  # widest cell per column over the fleet
 
     # ---- data: FleetRows holds it; every change ends in _show ---------------------------------
 
@@ -155,12 +159,16 @@ class NodeList(ScrollView, can_focus=True):
         """Replace every row (the cached inventory at start, or a test's fleet)."""
         self._line_cache.clear()  # cache keys hold row indexes
         self.rows.replace(nodes, stale=stale)
+        self._longest = {}
+        self._measure(self.rows.nodes)
         self._show()
 
     def upsert(self, nodes: Iterable[Node]) -> int:
         """Add new rows and update known ones in place; returns how many rows changed."""
+        nodes = list(nodes)
         changed = self.rows.upsert(nodes)
         if changed:
+            self._measure(nodes)
             self._show()
         return changed
 
@@ -187,6 +195,12 @@ class NodeList(ScrollView, can_focus=True):
 
     def set_query(self, query: Query | str) -> None:
         self.rows.set_query(query)
+        self._show()
+
+    def set_marks(self, marks: Marks) -> None:
+        """New favourites / recent targets: the ★ and an is:fav or is:recent filter follow."""
+        self.rows.marks.replace_with(marks)
+        self.rows.refilter()
         self._show()
 
     def set_scope(self, scope: Mapping[str, str] | None) -> None:
@@ -381,11 +395,17 @@ class NodeList(ScrollView, can_focus=True):
             }
         return self._styles[name]
 
+    def _measure(self, nodes: Iterable[Node]) -> None:
+        """Column widths follow the longest cells: a longer name re-lays the columns."""
+        longest = content_widths(nodes, self._longest)
+        if longest != self._longest:
+            self._longest = longest
+            self._columns_cache = None
+            self._line_cache.clear()
+
     def _columns(self, width: int) -> list[tuple[Column, int]]:
-        # the ACCOUNT column appears once the fleet spans accounts (nodes carry one)
-        accounts = any(n.account_label for n in self.rows.nodes[:1])
-        if self._columns_cache is None or self._columns_cache[0] != (width, accounts):
-            self._columns_cache = ((width, accounts), layout(width, accounts))
+        if self._columns_cache is None or self._columns_cache[0] != width:
+            self._columns_cache = (width, layout(width, self._longest))
         return self._columns_cache[1]
 
     def render_line(self, y: int) -> Strip:
@@ -401,11 +421,11 @@ class NodeList(ScrollView, can_focus=True):
         row = rows.visible[pos]
         selected = pos == self._cursor
         show_reason = rows.show_out_of_scope and bool(rows.scope_reason[row])
-        columns = len(self._columns(width))  # the ACCOUNT column may come and go
-        key = (row, rows.version[row], width, selected, show_reason, self.has_focus, columns)
+        favourite = rows.marks.is_favourite(rows.nodes[row].id)
+        key = (row, rows.version[row], width, selected, show_reason, self.has_focus, favourite)
         strip = self._line_cache.get(key)
         if strip is None:
-            strip = self._row_strip(row, width, selected, show_reason)
+            strip = self._row_strip(row, width, selected, show_reason, favourite)
             self._line_cache[key] = strip
         return strip
 
@@ -417,18 +437,16 @@ class NodeList(ScrollView, can_focus=True):
 
     def _header_strip(self, width: int) -> Strip:
         position = self._position()
-        key = ("header", width, position, len(self._columns(width)))
+        key = ("header", width, position)
         strip = self._line_cache.get(key)
         if strip is None:
             style = self._style("header")
             text = " " + "".join(fit(col.title, w) + " " for col, w in self._columns(width))
             titles = text.rstrip()
             gap = width - len(titles) - len(position)
-            line = (
-                titles + " " * gap + position
-                if gap >= 1
-                else fit(text, max(0, width - len(position))) + position
-            )
+            # where the columns fill the width, the position gives way: it stood over the last
+            # title ("PROJEC…5/61"), and the border's title still counts the rows
+            line = titles + " " * gap + position if gap >= 1 else fit(text, width)
             strip = Strip([Segment(line, style)], width)
             self._line_cache[key] = strip
         return strip
@@ -437,7 +455,9 @@ class NodeList(ScrollView, can_focus=True):
         text = " no node matches the filter" if self.rows.nodes else " no nodes yet"
         return Strip([Segment(fit(text, width), self._style("empty"))], width)
 
-    def _row_strip(self, row: int, width: int, selected: bool, show_reason: bool) -> Strip:
+    def _row_strip(
+        self, row: int, width: int, selected: bool, show_reason: bool, favourite: bool = False
+    ) -> Strip:
         node = self.rows.nodes[row]
         why = node.why
         if show_reason:
@@ -465,7 +485,13 @@ class NodeList(ScrollView, can_focus=True):
         parts: list[str] = [" "]
         segs: list[Segment] = []
         for col, w in self._columns(width):
-            text = fit(note if col.key == "note" else cell_text(node, col.key), w)
+            if col.key == "note":
+                cell = note
+            elif col.key == "name" and favourite:
+                cell = FAVOURITE + cell_text(node, "name")
+            else:
+                cell = cell_text(node, col.key)
+            text = fit_cell(col.key, cell, w)
             if col.key == "ping" and colour_ping:
                 segs.append(Segment("".join(parts), base))
                 segs.append(Segment(text, base + self._style("online")))
