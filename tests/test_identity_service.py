@@ -275,7 +275,7 @@ def test_error_words(exc: Exception, words: str) -> None:
     assert isinstance(out, SessiontuiError)
     assert words in out.message
     if "SSO" in words:
-        assert out.hint == "run: aws sso login --profile ops"
+        assert out.hint == "run: sessiontui --sso-login ops (or aws sso login --profile ops)"
     if words != "AssumeRole ProdOps failed: Throttling":
         assert out.exit_code == ExitCode.AUTH
 
@@ -289,7 +289,7 @@ def test_sso_error_while_resolving_base_credentials(aws: FakeAws, clock: FakeClo
     assert ids.cached(role) is None
     with pytest.raises(AuthError) as info:
         ids.assume(role, None, secret())
-    assert info.value.hint == "run: aws sso login --profile corp"
+    assert info.value.hint == "run: sessiontui --sso-login corp (or aws sso login --profile corp)"
 
 
 @pytest.mark.parametrize(

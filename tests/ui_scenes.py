@@ -258,7 +258,10 @@ async def _open_picker(pilot: Any) -> Any:
     picker = pilot.app.screen
     # IAM tells each role's maximum in a worker; the frame shows them all
     await wait_for(
-        pilot, lambda: all(line.max_duration for line in picker.lines), "role maxima from IAM"
+        pilot,
+        # Identity Center's lines have no maximum: their duration is the permission set's
+        lambda: all(line.max_duration or line.offer.fixed_duration for line in picker.lines),
+        "role maxima from IAM",
     )
     await pilot.press("down")  # StagingDev
     return picker

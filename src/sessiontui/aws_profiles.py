@@ -1,4 +1,5 @@
-"""~/.aws/config read directly (no boto3): its profiles, the roles they assume, their MFA serials.
+"""~/.aws/config read directly (no boto3): its profiles, the roles they assume, their MFA serials,
+and Identity Center's sso-sessions and the profiles that use them.
 
 configparser, as the AWS CLI reads it (botocore's rules: strict, one level of nested values);
 AWS_CONFIG_FILE is honoured through `paths`. A file botocore could not parse either is a
@@ -17,6 +18,7 @@ from sessiontui import paths
 from sessiontui.core.durations import DEFAULT_ROLE_MAX, parse_duration
 from sessiontui.core.errors import ConfigError, UsageError
 from sessiontui.core.roles import ROLE_ARN, RoleSpec
+from sessiontui.core.sso import DEFAULT_SCOPES, SsoProfile, SsoSession
 
 
 def _shown(file: Path) -> str:
@@ -62,11 +64,7 @@ def _check_nested(file: Path, parser: configparser.RawConfigParser) -> None:
                         raise parse_error(file, ValueError(f"{option} in [{section}]"))
 
 
-def read_aws_profiles(path: Path | None = None) -> dict[str, dict[str, str]]:
-    """Profiles of ~/.aws/config (AWS_CONFIG_FILE honoured): name -> settings.
-
-    {} when the file is missing or unreadable; ConfigError (exit 2) when it cannot be parsed.
-    """
+def read_aws_sections(path: Path | None, prefix: str) -> dict[str, dict[str, str]]:
     file = path if path is not None else paths.aws_config_file()
     parser = configparser.RawConfigParser()  # strict, as botocore's
     try:
@@ -79,14 +77,118 @@ def read_aws_profiles(path: Path | None = None) -> dict[str, dict[str, str]]:
     _check_nested(file, parser)
     out: dict[str, dict[str, str]] = {}
     for section in parser.sections():
-        if section == "default":
+        if prefix == "profile " and section == "default":
             name = "default"
-        elif section.startswith("profile "):
-            name = section[len("profile ") :].strip()
+        elif section.startswith(prefix):
+            name = section[len(prefix) :].strip()
         else:
-            continue  # sso-session, services, ...
+            continue
         out[name] = {k: v.strip() for k, v in parser.items(section)}
     return out
+
+
+def read_aws_profiles(path: Path | None = None) -> dict[str, dict[str, str]]:
+    """Profiles of ~/.aws/config (AWS_CONFIG_FILE honoured): name -> settings.
+
+    {} when the file is missing or unreadable; ConfigError (exit 2) when it cannot be parsed.
+    """
+    return read_aws_sections(path, "profile ")
+
+
+def read_sso_sessions(path: Path | None = None) -> dict[str, SsoSession]:
+    """The `[sso-session NAME]` sections that name a start URL and a region."""
+    out: dict[str, SsoSession] = {}
+    for name, settings in read_aws_sections(path, "sso-session ").items():
+        start_url, region = settings.get("sso_start_url"), settings.get("sso_region")
+        if not (name and start_url and region):
+            continue  # the AWS CLI refuses these too; `find_sso_session` says what is missing
+        scopes = tuple(
+            s.strip() for s in settings.get("sso_registration_scopes", "").split(",") if s.strip()
+        )
+        out[name] = SsoSession(name, start_url, region, scopes or DEFAULT_SCOPES)
+    return out
+
+
+def profile_sso_session(
+    name: str, settings: Mapping[str, str], sessions: Mapping[str, SsoSession]
+) -> SsoSession | None:
+    """The sso-session a profile signs in with: its `sso_session`, or its own legacy start URL."""
+    if settings.get("sso_session"):
+        return sessions.get(settings["sso_session"])
+    if settings.get("sso_start_url") and settings.get("sso_region"):
+        return SsoSession(
+            f"profile {name}", settings["sso_start_url"], settings["sso_region"], (), legacy=True
+        )
+    return None
+
+
+def sso_profiles(path: Path | None = None) -> dict[str, SsoProfile]:
+    """Profiles with an account and a role (permission set) through Identity Center."""
+    sessions = read_sso_sessions(path)
+    out: dict[str, SsoProfile] = {}
+    for name, settings in read_aws_profiles(path).items():
+        session = profile_sso_session(name, settings, sessions)
+        account, role = settings.get("sso_account_id"), settings.get("sso_role_name")
+        if session is None or not account or not role:
+            continue
+        out[name] = SsoProfile(name, session, account, role, settings.get("region") or None)
+    return out
+
+
+NO_SSO_SESSION_HINT = (
+    "add one with `aws configure sso-session`, or write [sso-session NAME] with sso_start_url "
+    "and sso_region in ~/.aws/config"
+)
+
+
+def find_sso_session(
+    requested: str | None = None,
+    configured: str | None = None,
+    profile: str | None = None,
+    path: Path | None = None,
+) -> SsoSession:
+    """The sso-session to sign in with; UsageError (exit 2) in words when there is none.
+
+    In order: the name asked for (an sso-session, or a profile that uses one), config.toml's
+    `[identity_center] session`, the active profile's, and the only sso-session there is.
+    """
+    sessions = read_sso_sessions(path)
+    profiles = read_aws_profiles(path)
+    raw = read_aws_sections(path, "sso-session ")
+    for name in (requested, configured):
+        if not name:
+            continue
+        if name in sessions:
+            return sessions[name]
+        if name in profiles and (found := profile_sso_session(name, profiles[name], sessions)):
+            return found
+        if name in raw:
+            missing = [k for k in ("sso_start_url", "sso_region") if not raw[name].get(k)]
+            raise UsageError(
+                f"[sso-session {name}] in {paths.aws_config_file()} has no {' or '.join(missing)}",
+                NO_SSO_SESSION_HINT,
+            )
+        known = ", ".join(sorted(sessions)) or "none"
+        raise UsageError(
+            f"no sso-session or Identity Center profile named {name!r} (sso-sessions: {known})",
+            NO_SSO_SESSION_HINT,
+        )
+    if profile and profile in profiles:
+        found = profile_sso_session(profile, profiles[profile], sessions)
+        if found is not None:
+            return found
+    if len(sessions) == 1:
+        return next(iter(sessions.values()))
+    if not sessions:
+        raise UsageError(
+            f"no Identity Center sso-session is configured in {paths.aws_config_file()}",
+            NO_SSO_SESSION_HINT,
+        )
+    raise UsageError(
+        f"several sso-sessions are configured ({', '.join(sorted(sessions))}): name one, "
+        "as in --sso-login NAME",
+        'or set [identity_center] session = "NAME" in config.toml',
+    )
 
 
 def aws_profile_roles(

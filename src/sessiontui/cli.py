@@ -28,6 +28,7 @@ examples:
   sessiontui --connect web-01 --role ProdOps --reason "TICKET-1"
   sessiontui --connect i-0abc --forward 15432:db.internal:5432 --json
   sessiontui --request-access pay-api-01 --reason "INC-1234" && sessiontui --connect pay-api-01
+  sessiontui --sso-login my-sso                       Identity Center sign-in (as aws sso login)
 """
 
 
@@ -60,7 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--region", metavar="R", action="append", help="region; repeat for several")
     p.add_argument(
-        "--role", metavar="NAME", help="just-in-time role from the config or ~/.aws/config"
+        "--role",
+        metavar="NAME",
+        action="append",
+        help="just-in-time role (config, ~/.aws/config) or Identity Center ACCOUNT/PERMISSION_SET;"
+        " repeat for one fleet across accounts",
     )
     p.add_argument("--duration", metavar="D", help="role duration: 900s, 45m, 2h")
     p.add_argument("--mfa-code", metavar="CODE", help="six-digit MFA code, for non-interactive use")
@@ -87,6 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--wait", metavar="D", help="with --request-access: wait this long (default 15m; 0: not)"
+    )
+    mode.add_argument(
+        "--sso-login",
+        metavar="SESSION",
+        nargs="?",
+        const="",
+        help="Identity Center device sign-in (an sso-session of ~/.aws/config), as aws sso login",
+    )
+    p.add_argument(
+        "--no-browser", action="store_true", help="with --sso-login: do not open a browser"
     )
     mode.add_argument(
         "--credentials",
@@ -177,6 +192,10 @@ def _check_args(args: argparse.Namespace) -> None:
 def _run(args: argparse.Namespace) -> int:
     from sessiontui.runtime import Runtime
 
+    if args.sso_login is not None:
+        from sessiontui.sso_login import sso_login
+
+        return sso_login(args, _say)
     if not (
         args.logout
         or args.list
@@ -194,6 +213,10 @@ def _run(args: argparse.Namespace) -> int:
     with Runtime.open(args) as rt:
         if args.logout or args.list or args.connect or args.sessions or args.terminate:
             _recover(rt)  # the TUI does this in a worker, after its first frame
+        if sys.stdin.isatty() and (args.list or args.connect):
+            from sessiontui.sso_login import sign_in_prompt
+
+            rt.on_sign_in = sign_in_prompt(args, _say, rt.clock)  # Identity Center, when needed
         if args.logout:
             _say(f"removed {rt.logout()} cached credential file(s)")
             return 0
@@ -361,6 +384,8 @@ COLUMNS = ("NAME", "ID", "PING", "PLATFORM", "PROJECT", "ROLE", "IP", "REGION")
 
 
 def format_table(nodes: Sequence[Node]) -> str:
+    accounts = any(n.account_label for n in nodes)  # a fleet across accounts says whose node
+    columns = (*COLUMNS, "ACCOUNT") if accounts else COLUMNS
     rows = [
         (
             n.display_name,
@@ -371,10 +396,11 @@ def format_table(nodes: Sequence[Node]) -> str:
             n.tag("Role") or "-",
             n.private_ip or "-",
             n.region,
+            *((n.account_label or "-",) if accounts else ()),
         )
         for n in nodes
     ]
-    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(COLUMNS)]
+    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
     widths[0] = min(widths[0], 40)
 
     def line(cells: Sequence[str]) -> str:
@@ -384,7 +410,7 @@ def format_table(nodes: Sequence[Node]) -> str:
             + [c.ljust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
         ).rstrip()
 
-    return "\n".join([line(COLUMNS), *(line(r) for r in rows)]) + "\n"
+    return "\n".join([line(columns), *(line(r) for r in rows)]) + "\n"
 
 
 if __name__ == "__main__":

@@ -19,7 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from sessiontui import paths
-from sessiontui.aws_profiles import aws_profile_roles, read_aws_profiles
+from sessiontui.aws_profiles import (
+    aws_profile_roles,
+    read_aws_profiles,
+    read_aws_sections,
+    read_sso_sessions,
+)
 from sessiontui.core.durations import ABSOLUTE_MAX, DEFAULT_ROLE_MAX, MIN_DURATION, parse_duration
 from sessiontui.core.errors import ConfigError, UsageError
 from sessiontui.core.roles import ROLE_ARN, RoleSpec
@@ -41,7 +46,9 @@ TOP_KEYS = (
     "profile",
     "ready_timeout",
     "terminal_command",
+    "identity_center",
 )
+IDENTITY_CENTER_KEYS = ("session",)
 DEFAULT_READY_TIMEOUT = 30  # seconds a forward's plugin may take to say its port is open
 MFA_KEYS = ("serial", "totp_secret_env", "totp_command")
 ROLE_KEYS = (
@@ -92,6 +99,11 @@ class ForwardPreset:
     local_port: int | None = None  # None or 0: a free port is picked
 
 
+@dataclass(frozen=True)
+class IdentityCenterConfig:
+    session: str | None = None  # an [sso-session NAME] of ~/.aws/config to offer
+
+
 @dataclass
 class Config:
     regions: list[str] = field(default_factory=list)
@@ -104,6 +116,7 @@ class Config:
     ready_timeout: int = DEFAULT_READY_TIMEOUT
     # argv (shlex) that opens a new terminal window running the argv appended to it
     terminal_command: tuple[str, ...] = ()
+    identity_center: IdentityCenterConfig = field(default_factory=lambda: IdentityCenterConfig())
     source: Path | None = None  # the file read; None when there was none
     warnings: list[str] = field(default_factory=list)  # ~/.aws/config entries skipped, and why
 
@@ -402,12 +415,31 @@ def _forwards(c: _Checker, value: Any) -> list[ForwardPreset]:
     return out
 
 
+def _identity_center(c: _Checker, value: Any, aws_config: Path | None) -> IdentityCenterConfig:
+    path: KeyPath = ("identity_center",)
+    table = c.table(value, path)
+    c.keys(table, path, IDENTITY_CENTER_KEYS)
+    if "session" not in table:
+        return IdentityCenterConfig()
+    name = c.string(table["session"], (*path, "session"))
+    if name not in read_sso_sessions(aws_config):
+        raw = read_aws_sections(aws_config, "sso-session ")
+        if name in raw:
+            what = f"[sso-session {name}] has no sso_start_url or sso_region"
+        else:
+            known = ", ".join(sorted(raw)) or "none"
+            what = f"there is no [sso-session {name}] (sso-sessions: {known})"
+        where = aws_config if aws_config is not None else paths.aws_config_file()
+        raise c.fail((*path, "session"), f"identity_center.session: {what} in {where}")
+    return IdentityCenterConfig(session=name)
+
+
 def _keymap(c: _Checker, value: Any) -> dict[str, str]:
     table = c.table(value, ("keymap",))
     return {k: c.string(v, ("keymap", k)) for k, v in table.items()}
 
 
-def parse_config(text: str, file: Path) -> Config:
+def parse_config(text: str, file: Path, aws_config: Path | None = None) -> Config:
     """Validate the text of a config file; `file` names it in messages."""
     c = _Checker(file, text)
     try:
@@ -446,6 +478,8 @@ def parse_config(text: str, file: Path) -> Config:
         config.ready_timeout = seconds
     if "terminal_command" in data:
         config.terminal_command = _terminal_command(c, data["terminal_command"])
+    if "identity_center" in data:
+        config.identity_center = _identity_center(c, data["identity_center"], aws_config)
     return config
 
 
@@ -493,7 +527,7 @@ def load_config(path: Path | None = None, *, aws_config: Path | None = None) -> 
         except UnicodeDecodeError as exc:
             line = raw[: exc.start].count(b"\n") + 1
             raise ConfigError(f"{file.name}:{line}: not UTF-8 text", f"in {file}") from None
-        config = parse_config(text, file)
+        config = parse_config(text, file, aws_config)
     profile_roles = aws_profile_roles(read_aws_profiles(aws_config), config.warnings)
     for name, role in profile_roles.items():
         config.roles.setdefault(name, role)

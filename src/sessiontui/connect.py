@@ -37,23 +37,36 @@ def connect(
     plugin = locate_plugin(getattr(rt.config, "plugin_path", None))
     if plugin.warning:
         say(f"warning: {plugin.warning}")
-    access = rt.access(ask=ask, on_retry=say) if args.role else None
-    if access is not None and access.warning:
-        say(f"warning: {access.warning}")
-    factory = rt.factory_for(access) if access else rt.factory
-    if access is None:
-        factory.require_credentials()
+    accesses = rt.accesses(ask=ask, on_retry=say) if rt.roles else []
+    for held in accesses:
+        if held.warning:
+            say(f"warning: {held.warning}")
+    access = accesses[0] if accesses else None
     from sessiontui.marks_store import MarksStore
 
     marks = MarksStore()
-    node = _resolve(rt, factory, args.connect, say, marks.load())
+    why: str | None = None
+    if access is None:
+        rt.factory.require_credentials()
+        node = _resolve(rt, rt.factory, args.connect, say, marks.load())
+    else:
+        # one fleet across the roles' accounts; the node's own account's access opens it
+        from sessiontui.fleets import access_for
+
+        node = _resolve_union(rt, accesses, args.connect, say, marks.load())
+        access, why = access_for(node, accesses)
     from sessiontui.request_access import node_access_for
 
-    if (jit := node_access_for(rt, factory, node)) is not None:  # a kept, approved request
+    asking = access or (accesses[0] if accesses else None)
+    jit = node_access_for(rt, rt.factory_for(asking) if asking else rt.factory, node)
+    if jit is not None:  # a kept, approved request for this node wins over the roles
         say(f"using just-in-time access {jit.name} (until {jit.ends_at:%H:%M:%S} UTC)")
-        access, factory = jit, rt.factory_for(jit)
-    if access is not None and (why := access.refuses(node)):
-        raise AuthError(f"{node.display_name} ({node.id}) is {why}", f"role {access.name}")
+        access, why = jit, jit.refuses(node)
+    if why:
+        own = [a.name for a in accesses if a.account_id in ("", node.account_id)]
+        names = access.name if access else ", ".join(own or [a.name for a in accesses])
+        raise AuthError(f"{node.display_name} ({node.id}) is {why}", f"role {names}")
+    factory = rt.factory_for(access) if access else rt.factory
     if not node.connectable:
         raise NotConnectableError(
             f"{node.display_name} ({node.id}) cannot take a session: {node.why}"
@@ -149,6 +162,16 @@ def _resolve(rt: Runtime, factory: Any, target: str, say: Say, marks: Marks) -> 
     from sessiontui.aws.inventory import list_fleet, raise_if_failed
 
     result = list_fleet(factory, rt.regions)
+    raise_if_failed(result)
+    for err in result.errors:
+        say(f"warning: {err.region}: {err.message}")
+    return resolve_target(result.nodes, target, marks)
+
+
+def _resolve_union(rt: Runtime, accesses: list[Any], target: str, say: Say, marks: Marks) -> Node:
+    from sessiontui.aws.inventory import raise_if_failed
+
+    result = rt.list_union(accesses)
     raise_if_failed(result)
     for err in result.errors:
         say(f"warning: {err.region}: {err.message}")

@@ -59,6 +59,11 @@ def aws_config_file() -> Path:
     return Path(os.environ.get("AWS_CONFIG_FILE", "~/.aws/config")).expanduser()
 
 
+def aws_sso_cache_dir() -> Path:
+    """Where the AWS CLI (botocore) keeps Identity Center tokens; no variable moves it."""
+    return Path("~/.aws/sso/cache").expanduser()
+
+
 def ensure_private_dir(path: Path) -> Path:
     """Create `path` (and parents) and make it 0700, even if it already existed wider.
 

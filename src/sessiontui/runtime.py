@@ -37,6 +37,8 @@ class Runtime:
     clock: Clock = SYSTEM_CLOCK
     sandbox: Any = None  # sessiontui.sandbox.Sandbox in --demo
     warnings: list[str] = field(default_factory=list)
+    # shows a device sign-in (Identity Center) when a person is at the terminal; None: exit 3
+    on_sign_in: Callable[[Any], None] | None = None
 
     @classmethod
     @contextlib.contextmanager
@@ -73,14 +75,21 @@ class Runtime:
         factory = self.factory
         scope: dict[str, str] = {}
         warnings: list[str] = []
-        if self.args.role:
-            access = self.access(ask=ask, on_wait=on_wait, on_retry=on_retry)
-            if access.warning:
-                warnings.append(access.warning)
-            factory = self.factory_for(access)
-            scope = dict(access.scope)
-        else:
-            factory.require_credentials()
+        if self.roles:
+            accesses = self.accesses(ask=ask, on_wait=on_wait, on_retry=on_retry)
+            warnings += [a.warning for a in accesses if a.warning]
+            result = self.list_union(accesses)
+            raise_if_failed(result)
+            self._save_inventory(result.nodes)
+            query = parse_query(self.query_text(), marks=self._marks())
+            from sessiontui.fleets import access_for
+
+            nodes = sorted(
+                (n for n in result.nodes if query.matches(n) and access_for(n, accesses)[0]),
+                key=sort_key,
+            )
+            return nodes, warnings + [f"{e.region}: {e.message}" for e in result.errors]
+        factory.require_credentials()
         result = list_fleet(factory, self.regions)
         raise_if_failed(result)
         self._save_inventory(result.nodes)
@@ -89,6 +98,31 @@ class Runtime:
             (n for n in result.nodes if query.matches(n) and in_scope(n, scope)), key=sort_key
         )
         return nodes, warnings + [f"{e.region}: {e.message}" for e in result.errors]
+
+    @property
+    def roles(self) -> list[str]:
+        """--role, as given (repeatable: one fleet across accounts)."""
+        given = getattr(self.args, "role", None)
+        if not given:
+            return []
+        return [given] if isinstance(given, str) else list(dict.fromkeys(given))
+
+    def accesses(
+        self,
+        ask: AskCode | None = None,
+        on_wait: OnWait | None = None,
+        on_retry: OnRetry | None = None,
+    ) -> list[Access]:
+        return [
+            self.access(name, ask=ask, on_wait=on_wait, on_retry=on_retry) for name in self.roles
+        ]
+
+    def list_union(self, accesses: list[Access]) -> Any:
+        """The fleet each access sees, in one list, each node stamped with its account."""
+        from sessiontui.fleets import AccessFleet, list_union
+
+        fleets = [AccessFleet(a, self.factory_for(a)) for a in accesses]
+        return list_union(fleets, self.regions)
 
     def _marks(self) -> Any:
         """Favourites and recent targets, for is:fav / is:recent in --filter."""
@@ -103,7 +137,8 @@ class Runtime:
     def inventory_cache(self) -> Any:
         from sessiontui.inventory_cache import InventoryCache
 
-        return InventoryCache(self.factory.profile, self.args.role, self.regions, self.endpoint_url)
+        role = ",".join(self.roles) or None  # per account and role: a name says both
+        return InventoryCache(self.factory.profile, role, self.regions, self.endpoint_url)
 
     @functools.cached_property
     def identity(self) -> Any:
@@ -148,9 +183,13 @@ class Runtime:
 
         duration = parse_duration(self.args.duration) if self.args.duration else None
         prompts = Prompts(
-            typed_code=self.args.mfa_code, ask_code=ask, on_wait=on_wait, on_retry=on_retry
+            typed_code=self.args.mfa_code,
+            ask_code=ask,
+            on_wait=on_wait,
+            on_retry=on_retry,
+            on_sign_in=self.on_sign_in,
         )
-        return self.access_book.access(name or self.args.role, duration, prompts)
+        return self.access_book.access(name or self.roles[0], duration, prompts)
 
     def factory_for(self, access: Access) -> ClientFactory:
         """Clients that act with the access's credentials."""
@@ -189,8 +228,8 @@ class Runtime:
         return report.lines()
 
     def logout(self) -> int:
-        """Wipe every cached role credential; how many files went."""
-        return int(self.identity.logout())
+        """Wipe every cached role credential (every source's); how many files went."""
+        return int(self.access_book.forget())
 
 
 def _start_demo(plugin: str | None = None) -> Any:

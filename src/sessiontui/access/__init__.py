@@ -44,6 +44,10 @@ def build_book(ctx: AccessContext) -> AccessBook:
             base_label=getattr(ctx.factory, "profile", None) or "default",
         ),
     ]
+    from sessiontui.access.identity_center import identity_center_source
+
+    sources += identity_center_source(ctx)
+
     from sessiontui.access.node_access import NodeAccessSource
 
     sources.append(NodeAccessSource(ctx.factory, ctx.clock, audit=ctx.audit))

@@ -148,6 +148,20 @@ class ClientFactory:
                 self._clients[key] = found
             return found
 
+    def unsigned_client(self, service: str, region: str) -> Any:
+        """A client whose calls are not signed: sso-oidc, and the sso portal (a bearer token)."""
+        from botocore import UNSIGNED
+        from botocore.config import Config
+
+        key = (f"{service}:unsigned", region)
+        with self._lock:
+            found = self._clients.get(key)
+            if found is None:
+                config = (self._config or retry_config()).merge(Config(signature_version=UNSIGNED))
+                found = self.session.client(service, region_name=region, config=config)
+                self._clients[key] = found
+            return found
+
     def has_credentials(self) -> bool:
         try:
             return self.session.get_credentials() is not None

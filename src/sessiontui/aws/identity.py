@@ -35,7 +35,12 @@ from sessiontui.aws_profiles import profile_mfa_serial
 from sessiontui.config import Config, MfaConfig
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
 from sessiontui.core.credentials import Credentials
-from sessiontui.core.durations import CHAINED_MAX, chaining_warning, check_duration
+from sessiontui.core.durations import (
+    CHAINED_MAX,
+    chaining_warning,
+    check_duration,
+    format_duration,
+)
 from sessiontui.core.errors import AuthError, SessiontuiError, UsageError
 from sessiontui.core.roles import RoleSpec
 
@@ -151,7 +156,9 @@ def translate_error(exc: BaseException, role: RoleSpec | None, profile: str | No
     if name in _SSO_ERRORS:
         return AuthError(
             f"the AWS SSO session{who} has expired or was never started",
-            f"run: aws sso login --profile {profile}" if profile else "run: aws sso login",
+            f"run: sessiontui --sso-login {profile} (or aws sso login --profile {profile})"
+            if profile
+            else "run: sessiontui --sso-login (or aws sso login)",
         )
     if isinstance(exc, NoCredentialsError):
         return AuthError(NO_CREDENTIALS, NO_CREDENTIALS_HINT)
@@ -272,11 +279,13 @@ class IdentityService:
         """The base credentials' key id; resolving them is where SSO and missing keys show up."""
         try:
             creds = self._factory(source_profile).session.get_credentials()
+            # refreshable credentials (an SSO profile's) are only fetched here
+            key = str(creds.access_key) if creds is not None else None
         except Exception as exc:
             raise translate_error(exc, None, source_profile) from None
-        if creds is None:
+        if key is None:
             raise AuthError(NO_CREDENTIALS, NO_CREDENTIALS_HINT)
-        return str(creds.access_key)
+        return key
 
     def caller(self, source_profile: str | None) -> CallerIdentity:
         with self._lock:
@@ -339,6 +348,15 @@ class IdentityService:
         seconds = duration if duration is not None else role.duration
         caller = self.caller(role.source_profile)
         role_max = self.role_max(role)
+        warning = None
+        if duration is None and caller.chained and seconds > CHAINED_MAX:
+            # the role's default, not the operator's ask: apply AWS's cap and say so
+            seconds = CHAINED_MAX
+            warning = (
+                f"role {role.name}: 1h instead of its {format_duration(role.duration)}: its "
+                f"source ({role.source_profile or 'the default credentials'}) gives role "
+                "credentials (Identity Center's are), and AWS caps role chaining at 1h"
+            )
         check_duration(seconds, role_max, caller.chained)
         return AssumePlan(
             role=role,
@@ -347,7 +365,7 @@ class IdentityService:
             chained=caller.chained,
             mfa_serial=self.mfa_serial(role),
             session_name=session_name_for(caller.arn),
-            warning=chaining_warning(caller.chained, seconds),
+            warning=warning or chaining_warning(caller.chained, seconds),
         )
 
     def assume(

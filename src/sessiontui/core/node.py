@@ -28,6 +28,12 @@ class Node:
     last_ping: str = ""  # ISO 8601
     managed: bool = True  # registered with SSM
     computer_name: str = ""
+    account_id: str = ""  # the account the node was listed in ("" when not known)
+    account_name: str = ""  # that account's name, from Identity Center's portal when known
+
+    @property
+    def account_label(self) -> str:
+        return self.account_name or self.account_id
 
     @property
     def is_hybrid(self) -> bool:
@@ -79,6 +85,8 @@ class Node:
             "managed": self.managed,
             "connectable": self.connectable,
             "why": self.why,
+            "account_id": self.account_id,
+            "account_name": self.account_name,
         }
 
     @classmethod
@@ -100,6 +108,8 @@ class Node:
             computer_name=str(data.get("computer_name", "")),
             platform_version=str(data.get("platform_version", "")),
             managed=bool(data["managed"]) if "managed" in data else bool(data.get("ping_status")),
+            account_id=str(data.get("account_id", "")),
+            account_name=str(data.get("account_name", "")),
         )
 
 

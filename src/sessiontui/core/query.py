@@ -7,6 +7,7 @@ Terms are separated by spaces and all must hold:
   ping:STATUS   ping status starts with STATUS (online, connectionlost, inactive)
   region:R      region starts with R
   type:ec2|hybrid
+  account:A     the node's account: its name or id equals A (case-insensitive; wildcards too)
   is:fav        a favourite (`*` in the TUI)
   is:recent     a recently used target (a shell or forward opened on it)
 Quotes group words with spaces: `Name="web 01"` or `"web 01"`.
@@ -63,6 +64,18 @@ def _starts(attr: str, text: str) -> Predicate:
     return lambda n: str(getattr(n, attr)).casefold().startswith(text)
 
 
+def _account(text: str) -> Predicate:
+    wild = any(c in text for c in "*?[")
+
+    def match(node: Node) -> bool:
+        for value in (node.account_name.casefold(), node.account_id):
+            if fnmatchcase(value, text) if wild else value == text:
+                return True
+        return False
+
+    return match
+
+
 def _hybrid(want: bool) -> Predicate:
     return lambda n: n.is_hybrid == want
 
@@ -116,6 +129,8 @@ def parse_query(text: str, extra_tags: Iterable[str] = (), marks: Marks | None =
             preds.append(_starts("ping_status", low[5:]))
         elif low.startswith("region:") and len(term) > 7:
             preds.append(_starts("region", low[7:]))
+        elif low.startswith("account:") and len(term) > 8:
+            preds.append(_account(low[8:]))
         elif low in ("type:ec2", "type:hybrid"):
             preds.append(_hybrid(low == "type:hybrid"))
         elif low in ("is:fav", "is:favourite", "is:favorite", "is:recent"):

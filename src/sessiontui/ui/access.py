@@ -9,6 +9,7 @@ screens it opens report back through their dismiss callbacks.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -52,6 +53,12 @@ class ActiveAccess:
         return self.access.remaining(now)
 
 
+def _stamp(access: Access, nodes: list[Any]) -> list[Any]:
+    from sessiontui.fleets import stamp
+
+    return stamp(nodes, access)
+
+
 class AccessController:
     def __init__(
         self,
@@ -66,6 +73,9 @@ class AccessController:
         self.view = view
         self.active: ActiveAccess | None = None
         self.expired: ActiveAccess | None = None
+        # every access held, one per account (several accounts: one fleet); `active` is one of
+        # them: the one shown in the header, and the one a session on its account's node uses
+        self.held: dict[str, ActiveAccess] = {}
         self._identity: Any = self.services.identity
         self._audit: Any = self.services.audit
         self._book: AccessBook | None = None
@@ -82,7 +92,9 @@ class AccessController:
 
     def has_offers(self) -> bool:
         """Whether any access can be asked for (without calling AWS)."""
-        return bool(getattr(self.config, "roles", None))
+        if getattr(self.config, "roles", None):
+            return True
+        return any(s.kind == "identity-center" for s in self.book.sources)
 
     @property
     def book(self) -> AccessBook:
@@ -159,6 +171,47 @@ class AccessController:
 
     # ---- the access held --------------------------------------------------------------------
 
+    def stamp_nodes(self, nodes: list[Any]) -> list[Any]:
+        """The account the active access lists in, on each node (the ACCOUNT column, account:)."""
+        if self.active is None:
+            return nodes
+        from sessiontui.fleets import stamp
+
+        return stamp(nodes, self.active.access)
+
+    def alive(self) -> list[ActiveAccess]:
+        """The accesses held with time left, the active one first."""
+        now = self.services.clock.now()
+        found = [h for h in self.held.values() if (h.remaining(now) or 1) > 0]
+        return sorted(found, key=lambda h: h is not self.active)
+
+    def listings(self) -> list[tuple[Any, Callable[[list[Any]], list[Any]]]]:
+        """(factory, stamp) per account to list: the union is the fleet."""
+        held = self.alive()
+        if len(held) <= 1:
+            return [(self.listing_factory(), self.stamp_nodes)]
+        return [
+            (h.factory or self.services.factory, functools.partial(_stamp, h.access)) for h in held
+        ]
+
+    def listing_key(self) -> tuple[str, ...]:
+        """What the fleet was listed for: it is listed again when this changes."""
+        return tuple(
+            sorted(h.access.account_id for h in self.alive() if h.access.offer.account_name)
+        )
+
+    def use_for(self, node: Any) -> None:
+        """Several accounts held: make the node's own account's access the active one."""
+        active = self.active
+        account = getattr(node, "account_id", "")
+        if active is None or not account or active.access.account_id in ("", account):
+            return
+        for held in self.alive():
+            if held.access.account_id == account:
+                self.active = held
+                self.view.show_access(held.access)
+                return
+
     def listing_factory(self) -> Any:
         if self.active is not None and self.active.factory is not None:
             left = self.active.remaining(self.services.clock.now())
@@ -173,8 +226,8 @@ class AccessController:
 
         if not self.has_offers():
             self.host.notify(
-                "no roles configured: add [roles.NAME] to config.toml, or a profile with "
-                "role_arn in ~/.aws/config",
+                "no roles configured: add [roles.NAME] to config.toml, a profile with "
+                "role_arn in ~/.aws/config, or an Identity Center sso-session",
                 severity="error",
             )
             return
@@ -193,7 +246,19 @@ class AccessController:
             return ident.caller(role.source_profile).chained, ident.role_max(role)
 
         def chosen(choice: RoleChoice | None) -> None:
-            if choice is not None:
+            if choice is not None and choice.offer.needs == "listing":
+                # Identity Center's line: sign in if needed, list the portal, pick again
+                from sessiontui.ui.identity_center import list_portal
+
+                source: Any = book.source(choice.offer)
+                list_portal(
+                    self.host,
+                    source,
+                    self.services.clock,
+                    lambda: self.choose_role(then, preselect),
+                    open_browser=not self.services.no_browser,
+                )
+            elif choice is not None:
                 self.take_role(choice, then)
 
         self.host.push_screen(
@@ -241,7 +306,15 @@ class AccessController:
                 then()
 
         self.host.push_screen(
-            AssumeScreen(offer, duration, obtain, self.services.clock, typed_code=typed), done
+            AssumeScreen(
+                offer,
+                duration,
+                obtain,
+                self.services.clock,
+                typed_code=typed,
+                open_browser=not self.services.no_browser,
+            ),
+            done,
         )
 
     def activate(self, access: Access) -> None:
@@ -255,6 +328,9 @@ class AccessController:
         )
         self.active = ActiveAccess(access, factory)
         self.expired = None
+        key = access.account_id or access.name
+        self.held.pop(key, None)
+        self.held[key] = self.active
         left = self.active.remaining(self.services.clock.now())
         # thresholds already behind us at activation are not news
         if left is not None:
@@ -313,6 +389,7 @@ class AccessController:
             return
         self.active = None
         self.expired = active
+        self.held = {k: h for k, h in self.held.items() if h is not active}
         self.view.show_expired(active.name)
         self.end_sessions("the role's credentials expired", expired=True)
         self.host.notify(
@@ -357,6 +434,7 @@ class AccessController:
 
         self.active = None
         self.expired = None
+        self.held.clear()
         self.view.show_access(None)
         self.end_sessions("logged out")
         self.host.run_worker(work, thread=True, group="logout", exit_on_error=False)

@@ -3,6 +3,7 @@ AccessController, forwards in ForwardBook."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual import on
@@ -133,6 +134,12 @@ class SessiontuiApp(App[int]):
 
     def listing_factory(self) -> Any:
         return self.access.listing_factory()
+
+    def stamp_nodes(self, nodes: list[Node]) -> list[Node]:
+        return self.access.stamp_nodes(nodes)
+
+    def listings(self) -> list[tuple[Any, Callable[[list[Node]], list[Node]]]]:
+        return self.access.listings()
 
     def on_tick(self) -> None:
         self.access.tick()

@@ -51,7 +51,8 @@ def services_from_runtime(rt: Any) -> AppServices:
         cached_age_seconds=age,
         cached_rest=rest,
         on_inventory=save,
-        initial_role=getattr(args, "role", None),
+        initial_role=_first(getattr(args, "role", None)),
+        no_browser=bool(getattr(args, "no_browser", False)),
         initial_duration=parse_duration(args.duration) if getattr(args, "duration", None) else None,
         mfa_code=getattr(args, "mfa_code", None),
         reason=getattr(args, "reason", None),
@@ -60,6 +61,13 @@ def services_from_runtime(rt: Any) -> AppServices:
         # them here would import boto3's side of the house before the first frame.
         runtime=rt,
     )
+
+
+def _first(roles: Any) -> str | None:
+    """--role repeats for the CLI's fleet across accounts; the TUI takes the first at start."""
+    if isinstance(roles, list):
+        return roles[0] if roles else None
+    return roles if isinstance(roles, str) else None
 
 
 def _rest_loader(cache: Any) -> Callable[[], list[Node] | None]:

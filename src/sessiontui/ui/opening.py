@@ -136,6 +136,7 @@ class SessionOpener:
             self.access.choose_role(then=then)
             return False
         if self.access.active is not None:
+            self.access.use_for(node)  # several accounts held: the node's own account's access
             why = self.access.active.access.refuses(node)
             if why:
                 self.app.notify(

@@ -70,6 +70,7 @@ class AppServices:
     initial_duration: int | None = None
     mfa_code: str | None = None
     reason: str | None = None
+    no_browser: bool = False  # --no-browser: a device sign-in shows its page, never opens it
     runtime: Any = None  # sessiontui.runtime.Runtime when the CLI built us
     identity: Any = None  # aws.identity.IdentityService; built from config when None
     audit: Any = None  # audit.AuditLog; the default log when None

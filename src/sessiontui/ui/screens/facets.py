@@ -11,10 +11,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from sessiontui.core.facets import ACCOUNT_KEY
+
 
 def facet_term(key: str, value: str) -> str:
     """A K=V term the query parser reads back exactly, quoting when spaces need it."""
-    term = f"{key}={value}"
+    term = f"account:{value}" if key == ACCOUNT_KEY else f"{key}={value}"
     return shlex.quote(term) if any(c.isspace() or c in "\"'" for c in term) else term
 
 
@@ -60,7 +62,7 @@ class FacetsScreen(ModalScreen[str | None]):
         low = needle.casefold()
         items = []
         for k, v, n in self.terms:
-            label = f"{k}={v} ({n})"
+            label = f"{k}{v} ({n})" if k == ACCOUNT_KEY else f"{k}={v} ({n})"
             if low and low not in label.casefold():
                 continue
             items.append(Option(label, id=facet_term(k, v)))

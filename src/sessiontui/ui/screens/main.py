@@ -118,8 +118,16 @@ class MainScreen(Screen[None]):
                 self.header.set_role(None, None)
                 self.node_list.set_scope(None)
             else:
-                self.header.set_role(access.name, access.ends_at, access.ends_because)
+                held = self.tui.access if self.is_attached else None  # none before the app runs
+                others = len(held.alive()) - 1 if held is not None else 0  # in other accounts
+                name = f"{access.name} (+{others} more)" if others > 0 else access.name
+                self.header.set_role(name, access.ends_at, access.ends_because)
                 self.node_list.set_scope(access.scope)
+                # an Identity Center role lives in its own account: list what the accounts have
+                listed = held.listing_key() if held is not None else ()
+                if listed and listed != getattr(self, "_listed_accounts", ()):
+                    self._listed_accounts = listed
+                    self.refresh_fleet()
 
     def show_expired(self, name: str) -> None:
         with contextlib.suppress(NoMatches):
@@ -197,25 +205,34 @@ class MainScreen(Screen[None]):
         self._listed_regions = list(self.services.regions)
         self.node_list.begin_listing()
         self._show_progress()
-        self._list_worker(self._generation, self.tui.listing_factory(), self._cancel_listing)
+        self._list_worker(self._generation, self.tui.listings(), self._cancel_listing)
 
     @work(thread=True, exclusive=True, group="inventory", exit_on_error=False)
-    def _list_worker(self, generation: int, factory: Any, cancel: threading.Event) -> None:
+    def _list_worker(
+        self,
+        generation: int,
+        listings: list[tuple[Any, Callable[[list[Node]], list[Node]]]],
+        cancel: threading.Event,
+    ) -> None:
         svc = self.services
 
-        def on_nodes(region: str, nodes: list[Node]) -> None:
-            if self._closing or generation != self._generation:
-                # nobody will read these pages: stop paging, so quitting does not wait on AWS
-                raise ListingAbandoned(region)
-            self.post_message(NodesArrived(generation, region, list(nodes)))
+        def one(factory: Any, stamp: Callable[[list[Node]], list[Node]]) -> Any:
+            def on_nodes(region: str, nodes: list[Node]) -> None:
+                if self._closing or generation != self._generation:
+                    # nobody will read these pages: stop paging, so quitting does not wait on AWS
+                    raise ListingAbandoned(region)
+                self.post_message(NodesArrived(generation, region, stamp(list(nodes))))
 
-        def on_error(region: str, message: str) -> None:
-            self.post_message(RegionFailed(generation, region, message))
+            def on_error(region: str, message: str) -> None:
+                self.post_message(RegionFailed(generation, region, message))
 
-        try:
-            result = svc.list_fleet(
+            return svc.list_fleet(
                 factory, svc.regions, on_nodes=on_nodes, on_error=on_error, cancel=cancel
             )
+
+        try:
+            # one listing per account held (one fleet across accounts), side by side
+            result = one(*listings[0]) if len(listings) == 1 else _union(one, listings)
         except SessiontuiError as exc:
             self.post_message(ListingFinished(generation, None, " ".join(exc.lines())))
         except Exception as exc:  # a crash must still end the progress line and say why
@@ -415,3 +432,19 @@ class MainScreen(Screen[None]):
 
     def action_logout(self) -> None:
         self.tui.logout()
+
+
+def _union(one: Callable[..., Any], listings: list[tuple[Any, Any]]) -> Any:
+    """Every listing in its own thread; one FleetResult of them all (errors kept)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sessiontui.aws.inventory import FleetResult
+
+    union = FleetResult()
+    with ThreadPoolExecutor(max_workers=len(listings)) as pool:
+        for result in pool.map(lambda pair: one(*pair), listings):
+            union.nodes.extend(result.nodes)
+            union.errors.extend(result.errors)
+            union.seconds = max(union.seconds, result.seconds)
+            union.cancelled = union.cancelled or result.cancelled
+    return union

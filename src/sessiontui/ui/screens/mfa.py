@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from sessiontui.access.base import Prompts
+from sessiontui.access.base import Prompts, SignInPrompt
 from sessiontui.core.access import Access, Offer
 from sessiontui.core.clock import Clock
 from sessiontui.core.durations import format_duration
@@ -69,6 +69,12 @@ class _Finished(Message):
         self.error = error
 
 
+class _SignIn(Message):
+    def __init__(self, prompt: SignInPrompt) -> None:
+        super().__init__()
+        self.prompt = prompt
+
+
 class AssumeScreen(ModalScreen[Access | None]):
     """Dismissed with the access obtained, or None when cancelled."""
 
@@ -93,8 +99,11 @@ class AssumeScreen(ModalScreen[Access | None]):
         clock: Clock,
         *,
         typed_code: str | None = None,
+        open_browser: bool = True,
     ) -> None:
         super().__init__()
+        self.open_browser = open_browser  # for a device sign-in: --no-browser says no
+        self.sign_in_screen: ModalScreen[None] | None = None
         self.offer = offer
         self.duration = duration
         self.obtain = obtain
@@ -132,6 +141,8 @@ class AssumeScreen(ModalScreen[Access | None]):
         self._start()
 
     def _tick(self) -> None:
+        if self.offer.needs != "mfa":
+            return  # no code window to watch (a sign-in, or nothing to type)
         left = whole_seconds(seconds_left_in_window(self.clock))
         self.query_one("#window", Static).update(f"current code window: {left}s left")
 
@@ -164,6 +175,7 @@ class AssumeScreen(ModalScreen[Access | None]):
             on_wait=self._on_wait,
             on_retry=self._on_retry,
             on_code_filled=self._report,
+            on_sign_in=self._on_sign_in,
             cancel=self._cancelled,
         )
         try:
@@ -183,6 +195,9 @@ class AssumeScreen(ModalScreen[Access | None]):
             if self._cancelled.is_set() or not self.app.is_running:
                 return None
         return self._answer
+
+    def _on_sign_in(self, prompt: SignInPrompt) -> None:
+        self.post_message(_SignIn(prompt))
 
     def _report(self, code: str, seconds_left: float, source: str) -> None:
         self.post_message(_CodeFilled(code, seconds_left, source))
@@ -208,6 +223,29 @@ class AssumeScreen(ModalScreen[Access | None]):
         box.value = ""
         box.focus()
         self._status("type the six digits your MFA device shows, then Enter")
+
+    @on(_SignIn)
+    def _sign_in(self, message: _SignIn) -> None:
+        from sessiontui.ui.screens.sign_in import SignInScreen
+
+        self._status("waiting for the sign-in in the browser…")
+        screen = SignInScreen(
+            message.prompt, self.clock, self._cancelled, open_browser=self.open_browser
+        )
+        self.sign_in_screen = screen
+
+        def closed(_: None) -> None:
+            self.sign_in_screen = None
+            if self._cancelled.is_set() and self.is_attached:
+                # Esc on the sign-in gives up the whole attempt, once that screen is gone
+                self.call_after_refresh(self.dismiss, None)
+
+        self.app.push_screen(screen, closed)
+
+    def _close_sign_in(self) -> None:
+        screen, self.sign_in_screen = self.sign_in_screen, None
+        if screen is not None and screen.is_attached:
+            screen.dismiss(None)
 
     @on(_CodeFilled)
     def _filled(self, message: _CodeFilled) -> None:
@@ -238,6 +276,7 @@ class AssumeScreen(ModalScreen[Access | None]):
     def _finished(self, message: _Finished) -> None:
         if message.attempt != self.attempt or self._cancelled.is_set():
             return
+        self._close_sign_in()
         if message.access is not None:
             self.dismiss(message.access)
             return

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -45,7 +45,9 @@ class RoleLine:
 
 def role_label(line: RoleLine) -> str:
     offer = line.offer
-    if offer.fixed_duration:
+    if offer.fixed_duration and not line.duration:
+        parts = ["duration set by the permission set"] if offer.account_name else []
+    elif offer.fixed_duration:
         parts = [f"{format_duration(line.duration)} (set by {offer.source})"]
     else:
         parts = [f"default {format_duration(line.duration)}"]
@@ -104,6 +106,8 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
         # (chained, role max) learnt from AWS in a worker; the picker works without them
         self.probe = probe
         self.chained: dict[str, bool] = {}  # offer name -> its credentials would chain
+        self.search = ""  # typed while the list has focus: narrows it (many accounts' sets)
+        self.shown: list[RoleLine] = list(lines)
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -113,6 +117,7 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
                 next_field="#duration",
                 id="role-options",
             )
+            yield Static("type to search", id="role-search", classes="hint")
             yield Static("Duration (15m minimum; e.g. 45m, 2h, 1h30m):")
             yield DialogInput(id="duration", placeholder="2h")
             yield Static("", id="duration-check", classes="error")
@@ -137,14 +142,52 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
     @property
     def current(self) -> RoleLine | None:
         index = self.query_one(OptionList).highlighted
-        return self.lines[index] if index is not None and 0 <= index < len(self.lines) else None
+        return self.shown[index] if index is not None and 0 <= index < len(self.shown) else None
+
+    def on_key(self, event: events.Key) -> None:
+        """Letters typed on the list narrow it; Backspace widens it again."""
+        options = self.query_one(OptionList)
+        if self.focused is not options:
+            return
+        if event.key == "backspace" and self.search:
+            self._search(self.search[:-1])
+        elif event.is_printable and event.character and event.character not in " ":
+            self._search(self.search + event.character)
+        else:
+            return
+        event.stop()
+        event.prevent_default()
+
+    def _search(self, text: str) -> None:
+        self.search = text
+        words = text.casefold().split()
+        self.shown = [
+            line
+            for line in self.lines
+            if all(w in f"{line.offer.name} {line.offer.detail}".casefold() for w in words)
+        ]
+        options = self.query_one(OptionList)
+        options.clear_options()
+        options.add_options([Option(role_label(line), id=line.offer.name) for line in self.shown])
+        options.highlighted = 0 if self.shown else None
+        found = f"{len(self.shown)} of {len(self.lines)}"
+        label = f"search: {text}  ({found}; Backspace widens)" if text else "type to search"
+        self.query_one("#role-search", Static).update(label)
+        self._fill_duration()
 
     def _fill_duration(self) -> None:
         line = self.current
         if line is None:
             return
+        box = self.query_one("#duration", Input)
+        if line.offer.fixed_duration:
+            box.value = ""  # nothing to choose: the source fixes it
+            box.placeholder = "fixed" if not line.offer.account_name else "the permission set's"
+            self._check()
+            return
+        box.placeholder = "2h"
         seconds = self.duration_override or line.duration
-        self.query_one("#duration", Input).value = format_duration(seconds)
+        box.value = format_duration(seconds)
         self._check()
 
     @work(thread=True, exclusive=True, group="role-probe", exit_on_error=False)
@@ -163,7 +206,7 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
         if role_max is not None and line.max_duration is None:
             line.max_duration = role_max
         options = self.query_one(OptionList)
-        for i, candidate in enumerate(self.lines):
+        for i, candidate in enumerate(self.shown):
             if candidate is line:
                 options.replace_option_prompt_at_index(i, role_label(line))
         self._check()
@@ -176,7 +219,11 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
             return None
         if line.offer.fixed_duration:
             check.update("")
-            chaining.update(f"the duration is set by the {line.offer.source}")
+            chaining.update(
+                "the permission set's session duration decides (set by the administrator)"
+                if line.offer.account_name
+                else ""
+            )
             return line.duration
         chained = self.chained.get(line.offer.name, False)
         seconds, why = validate_duration(

@@ -32,6 +32,8 @@ class Column:
 
 COLUMNS: tuple[Column, ...] = (
     Column("name", "NAME", 12, 24, 0),
+    # only when nodes carry an account (Identity Center roles: one fleet across accounts)
+    Column("account", "ACCOUNT", 7, 16, 3),
     Column("id", "ID", 20, 20, 1, sized_by_content=False),  # i-… and mi-… ids are 19/20
     Column("ping", "PING", 7, 14, 2),  # "ConnectionLost" is 14
     Column("platform", "PLATFORM", 7, 8, 7),
@@ -43,6 +45,7 @@ COLUMNS: tuple[Column, ...] = (
 )
 _NAME = "name"
 _FLEX = "note"
+_NAMED_ACCOUNTS = "account:named"  # in content_widths: the longest account name
 # the cells whose longest text the widget measures over the fleet (see content_widths)
 CONTENT_KEYS: tuple[str, ...] = tuple(
     c.key for c in COLUMNS if c.sized_by_content and c.max and c.key != _FLEX
@@ -66,6 +69,8 @@ def cell_text(node: Node, key: str) -> str:
         return node.private_ip
     if key == "region":
         return node.region
+    if key == "account":
+        return node.account_label
     return ""
 
 
@@ -77,6 +82,10 @@ def content_widths(nodes: Iterable[Node], into: dict[str, int] | None = None) ->
         texts = {cell_text(n, key) for n in nodes}  # few distinct values in most columns
         longest = max((len(t) if t.isascii() else cell_len(t) for t in texts), default=0)
         widths[key] = max(widths.get(key, 0), longest)
+    # the ACCOUNT column is for a fleet from Identity Center's accounts (named by the portal);
+    # an IAM role's one account (an id on every node) is no news
+    named = max((len(n.account_name) for n in nodes), default=0)
+    widths[_NAMED_ACCOUNTS] = max(widths.get(_NAMED_ACCOUNTS, 0), named)
     return widths
 
 
@@ -154,6 +163,8 @@ def layout(width: int, longest: Mapping[str, int] | None = None) -> list[tuple[C
     free = width - 1  # the left margin
     widths: dict[str, int] = {}
     for col in sorted(COLUMNS, key=lambda c: c.priority):
+        if col.key == "account" and not longest.get(_NAMED_ACCOUNTS):
+            continue
         if col.max == 0:  # flexible: only its minimum now, the rest at the end
             want = col.min
         elif col.sized_by_content and col.key in longest:
