@@ -1,4 +1,4 @@
-"""core, aws, plugin and config never import Textual (only ui/ may)."""
+"""core, aws, plugin, access and config never import Textual (only ui/ may)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import sys
 
 PROBE = """
 import importlib, pkgutil, sys
-import sessiontui.core, sessiontui.aws, sessiontui.plugin
-for pkg in (sessiontui.core, sessiontui.aws, sessiontui.plugin):
+import sessiontui.core, sessiontui.aws, sessiontui.plugin, sessiontui.access
+for pkg in (sessiontui.core, sessiontui.aws, sessiontui.plugin, sessiontui.access):
     for info in pkgutil.iter_modules(pkg.__path__, pkg.__name__ + "."):
         importlib.import_module(info.name)
 import sessiontui.config

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from sessiontui.access.iam_role import role_access, role_offer
 from sessiontui.aws.clients import ClientFactory
 from sessiontui.config import MfaConfig, load_config
 from sessiontui.core.clock import FakeClock
@@ -132,7 +133,7 @@ async def test_role_picker_then_mfa_fills_itself(env: Env) -> None:
         await pilot.pause()
         picker = app.screen
         assert isinstance(picker, RolePickerScreen)
-        names = [line.spec.name for line in picker.lines]
+        names = [line.offer.name for line in picker.lines]
         assert names[:3] == ["ProdOps", "StagingDev", "FleetAdmin"]
         await pilot.press("down", "enter")  # StagingDev, then its duration
         await pilot.pause()
@@ -191,7 +192,7 @@ async def test_mfa_modal_asks_and_checks_six_digits(env: Env) -> None:
         spec = config.roles["StagingDev"]
         from sessiontui.ui.screens.roles import RoleChoice
 
-        app.access.take_role(RoleChoice(spec, 1800))
+        app.access.take_role(RoleChoice(role_offer(spec), 1800))
         await pilot.pause()
         modal = app.screen
         assert isinstance(modal, AssumeScreen)
@@ -205,7 +206,7 @@ async def test_mfa_modal_asks_and_checks_six_digits(env: Env) -> None:
         code_box.value = env.sandbox.totp_now()  # type: ignore[attr-defined]
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.access.active is not None)
-        assert app.access.active is not None and app.access.active.spec.name == "StagingDev"
+        assert app.access.active is not None and app.access.active.name == "StagingDev"
 
 
 async def test_mfa_waits_with_countdown_when_window_used(env: Env) -> None:
@@ -238,15 +239,17 @@ async def test_mfa_waits_with_countdown_when_window_used(env: Env) -> None:
         from sessiontui.ui.screens.roles import RoleChoice
 
         spec = config.roles["StagingDev"]
-        app.access.take_role(RoleChoice(spec, 900))
+        app.access.take_role(RoleChoice(role_offer(spec), 900))
         await wait_for(pilot, lambda: app.access.active is not None)
-        app.access.take_role(RoleChoice(config.roles["FleetAdmin"], 900), use_cache=False)
+        app.access.take_role(
+            RoleChoice(role_offer(config.roles["FleetAdmin"]), 900), use_cache=False
+        )
         modal = app.screen  # pushed at once; its worker starts when it mounts
         assert isinstance(modal, AssumeScreen)
         shown.append(modal)
         await wait_for(
             pilot,
-            lambda: app.access.active is not None and app.access.active.spec.name == "FleetAdmin",
+            lambda: app.access.active is not None and app.access.active.name == "FleetAdmin",
         )
         assert any("already used: next code in" in s for s in seen), seen
 
@@ -257,7 +260,7 @@ async def test_countdown_notices_then_expiry_ends_sessions_and_reauth(env: Env) 
     creds = role_credentials(env, "StagingDev", 900)
     # counted from the app's clock, so the countdown reads whole numbers
     creds = replace(creds, expiration=env.clock.now() + timedelta(seconds=900))
-    app = SessiontuiApp(services(env, role=spec, role_credentials=creds))
+    app = SessiontuiApp(services(env, access=role_access(spec, creds)))
     async with app.run_test(size=(180, 50)) as pilot:
         await settle(app, pilot)
         header = app.main_screen.header
@@ -283,7 +286,7 @@ async def test_countdown_notices_then_expiry_ends_sessions_and_reauth(env: Env) 
         await pilot.press("y")  # re-authenticate: MFA fills itself from the demo secret
         await wait_for(pilot, lambda: app.access.active is not None)
         assert app.access.active is not None
-        assert app.access.active.credentials.access_key_id != creds.access_key_id
+        assert app.access.active.access.credentials.access_key_id != creds.access_key_id
         assert "expired" not in header.render().plain
 
 
@@ -304,7 +307,7 @@ async def test_shell_with_reason_then_summary(env: Env, monkeypatch: pytest.Monk
     config = load_config()
     spec = config.roles["ProdOps"]
     creds = role_credentials(env, "ProdOps", 3600)
-    app = SessiontuiApp(services(env, role=spec, role_credentials=creds))
+    app = SessiontuiApp(services(env, access=role_access(spec, creds)))
     async with app.run_test(size=(180, 50)) as pilot:
         monkeypatch.setattr(app, "suspend", contextlib.nullcontext)
         await settle(app, pilot)
@@ -362,7 +365,7 @@ async def test_forward_dialog_panel_stop_and_quit(env: Env) -> None:
     config = load_config()
     spec = config.roles["StagingDev"]
     creds = role_credentials(env, "StagingDev", 3600)
-    app = SessiontuiApp(services(env, role=spec, role_credentials=creds))
+    app = SessiontuiApp(services(env, access=role_access(spec, creds)))
     async with app.run_test(size=(180, 50)) as pilot:
         await settle(app, pilot)
         nodes = app.main_screen.node_list
@@ -420,7 +423,7 @@ async def test_forward_ended_by_expiry_restarts_on_same_port_after_reauth(env: E
     spec = config.roles["StagingDev"]
     creds = role_credentials(env, "StagingDev", 3600)
     creds = replace(creds, expiration=env.clock.now() + timedelta(seconds=900))
-    app = SessiontuiApp(services(env, role=spec, role_credentials=creds))
+    app = SessiontuiApp(services(env, access=role_access(spec, creds)))
     async with app.run_test(size=(180, 50)) as pilot:
         await settle(app, pilot)
         nodes = app.main_screen.node_list
@@ -486,8 +489,8 @@ async def test_keys_typed_ahead_go_where_the_operator_meant(env: Env) -> None:
         burst(app, "down", "enter", "enter")  # StagingDev, its default duration (1h)
         await wait_for(pilot, lambda: app.access.active is not None)
         assert app.access.active is not None
-        assert app.access.active.spec.name == "StagingDev"
-        assert app.access.active.duration == 3600
+        assert app.access.active.name == "StagingDev"
+        assert app.access.active.access.duration == 3600
         await pilot.pause()
 
         app.main_screen.filter_input.value = "stg-web-01"

@@ -32,6 +32,7 @@ from unittest import mock
 
 import pexpect
 
+from sessiontui.access.iam_role import role_access
 from sessiontui.core.clock import FakeClock
 from sessiontui.core.credentials import Credentials
 from sessiontui.core.node import Node, sort_key
@@ -148,11 +149,8 @@ def build_app(sandbox: Any, *, role: str | None = None) -> Stage:
         on_inventory=None,
     )
     if role is not None:
-        services = replace(
-            services,
-            role=config.roles[role],
-            role_credentials=pinned_credentials(sandbox, role, clock),
-        )
+        creds = pinned_credentials(sandbox, role, clock)
+        services = replace(services, access=role_access(config.roles[role], creds))
     return Stage(SessiontuiApp(services), sandbox, clock)
 
 

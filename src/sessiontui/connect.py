@@ -14,7 +14,6 @@ from typing import Any
 from sessiontui.core.errors import AuthError, ExitCode, NotConnectableError, UsageError
 from sessiontui.core.forward_spec import parse_forward
 from sessiontui.core.node import Node
-from sessiontui.core.scope import out_of_scope_reason
 from sessiontui.core.target import resolve_target
 from sessiontui.runtime import AskCode, Runtime
 
@@ -36,39 +35,40 @@ def connect(
     plugin = locate_plugin(getattr(rt.config, "plugin_path", None))
     if plugin.warning:
         say(f"warning: {plugin.warning}")
-    access = rt.assume_role(ask=ask) if args.role else None
-    factory = access.factory if access else rt.factory
+    access = rt.access(ask=ask) if args.role else None
+    if access is not None and access.warning:
+        say(f"warning: {access.warning}")
+    factory = rt.factory_for(access) if access else rt.factory
     if access is None:
         factory.require_credentials()
     node = _resolve(rt, factory, args.connect, say)
-    scope = dict(access.role.scope) if access else {}
-    if why := out_of_scope_reason(node, scope):
-        raise AuthError(
-            f"{node.display_name} ({node.id}) is {why}",
-            f"role {access.role.name if access else ''}",
-        )
+    if access is not None and (why := access.refuses(node)):
+        raise AuthError(f"{node.display_name} ({node.id}) is {why}", f"role {access.name}")
     if not node.connectable:
         raise NotConnectableError(
             f"{node.display_name} ({node.id}) cannot take a session: {node.why}"
         )
     reason = _reason(
         args.reason,
-        access.role.reason_required if access else False,
-        access.role.name if access else "",
+        access.reason_required if access else False,
+        access.name if access else "",
         ask_line,
     )
-    credentials = access.credentials if access else factory.frozen_credentials()
 
     from sessiontui.plugin.signals import ShutdownRequested
     from sessiontui.plugin.supervisor import SessionSupervisor
 
-    sup = SessionSupervisor(
-        ssm=factory.client("ssm", node.region),
-        credentials=credentials,
-        plugin=plugin,
-        audit=rt.audit,
-        clock=rt.clock,
-    )
+    ssm = factory.client("ssm", node.region)
+    if access is not None:
+        sup = SessionSupervisor.for_access(ssm, access, plugin, audit=rt.audit, clock=rt.clock)
+    else:
+        sup = SessionSupervisor(
+            ssm=ssm,
+            credentials=factory.frozen_credentials(),
+            plugin=plugin,
+            audit=rt.audit,
+            clock=rt.clock,
+        )
     try:
         if spec is None:
             result = sup.run_shell(node, node_name=node.display_name, reason=reason)

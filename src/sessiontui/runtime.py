@@ -11,16 +11,17 @@ import functools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sessiontui.aws.clients import ClientFactory
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
-from sessiontui.core.credentials import Credentials
-from sessiontui.core.errors import UsageError
 from sessiontui.core.node import Node, sort_key
 from sessiontui.core.query import parse_query, tag_terms
-from sessiontui.core.roles import RoleSpec
 from sessiontui.core.scope import in_scope
+
+if TYPE_CHECKING:
+    from sessiontui.access import AccessBook
+    from sessiontui.core.access import Access
 
 AskCode = Callable[[str], "str | None"]  # device serial -> six digits, or None
 OnWait = Callable[[int], None]  # seconds left until the next MFA window
@@ -69,11 +70,11 @@ class Runtime:
         scope: dict[str, str] = {}
         warnings: list[str] = []
         if self.args.role:
-            access = self.assume_role(ask=ask, on_wait=on_wait)
+            access = self.access(ask=ask, on_wait=on_wait)
             if access.warning:
                 warnings.append(access.warning)
-            factory = access.factory
-            scope = dict(access.role.scope)
+            factory = self.factory_for(access)
+            scope = dict(access.scope)
         else:
             factory.require_credentials()
         result = list_fleet(factory, self.regions)
@@ -109,45 +110,35 @@ class Runtime:
             self.config, factory_for, clock=self.clock, region=self.regions[0]
         )
 
-    def role_spec(self, name: str) -> RoleSpec:
-        roles = getattr(self.config, "roles", {}) or {}
-        if name not in roles:
-            known = ", ".join(sorted(roles)) or "none configured"
-            raise UsageError(
-                f"unknown role {name!r} (known: {known})",
-                "add it under [roles.NAME] in the config, or as a profile with role_arn in ~/.aws/config",
-            )
-        return roles[name]
+    @functools.cached_property
+    def access_book(self) -> AccessBook:
+        from sessiontui.access import AccessContext, build_book
 
-    def assume_role(
-        self, name: str | None = None, ask: Any = None, on_wait: Any = None
-    ) -> RoleAccess:
-        """The role's credentials (cached or freshly assumed with MFA) and clients that use them."""
-        from sessiontui.aws.identity import code_source_for
+        return build_book(
+            AccessContext(
+                config=self.config,
+                identity=self.identity,
+                factory=self.factory,
+                regions=self.regions,
+                clock=self.clock,
+                audit=self.audit,
+            )
+        )
+
+    def access(
+        self, name: str | None = None, ask: AskCode | None = None, on_wait: OnWait | None = None
+    ) -> Access:
+        """Access for --role (or `name`): held already, else obtained, asking through `ask`."""
+        from sessiontui.access import Prompts
         from sessiontui.core.durations import parse_duration
 
-        role = self.role_spec(name or self.args.role)
         duration = parse_duration(self.args.duration) if self.args.duration else None
-        identity = self.identity
-        creds = identity.cached(role) if duration is None else None
-        plan = None
-        if creds is None:
-            plan = identity.prepare(role, duration)
-            source = code_source_for(self.config.mfa, typed=self.args.mfa_code, ask=ask)
-            creds = identity.assume(role, plan.duration, source, on_wait=on_wait, use_cache=False)
-            self.audit.role_assumed(
-                role=role.name,
-                arn=role.arn,
-                duration=plan.duration,
-                expires_at=creds.expiration,
-                source=role.source_profile or self.factory.profile or "default",
-            )
-        return RoleAccess(
-            role=role,
-            credentials=creds,
-            factory=self.factory.with_credentials(creds),
-            warning=plan.warning if plan else None,
-        )
+        prompts = Prompts(typed_code=self.args.mfa_code, ask_code=ask, on_wait=on_wait)
+        return self.access_book.access(name or self.args.role, duration, prompts)
+
+    def factory_for(self, access: Access) -> ClientFactory:
+        """Clients that act with the access's credentials."""
+        return self.factory.with_credentials(access.credentials)
 
     @functools.cached_property
     def audit(self) -> Any:
@@ -158,14 +149,6 @@ class Runtime:
     def logout(self) -> int:
         """Wipe every cached role credential; how many files went."""
         return int(self.identity.logout())
-
-
-@dataclass
-class RoleAccess:
-    role: RoleSpec
-    credentials: Credentials
-    factory: ClientFactory
-    warning: str | None = None
 
 
 def _start_demo() -> Any:

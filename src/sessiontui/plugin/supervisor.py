@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from sessiontui.audit import AuditLog
 from sessiontui.aws.sessions import StartedSession, start_session, terminate_session
+from sessiontui.core.access import ENDS_CREDENTIALS, Access
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
 from sessiontui.core.credentials import Credentials
 from sessiontui.core.errors import PluginError, SessiontuiError
@@ -230,6 +231,38 @@ class SessionSupervisor:
     registry: ActiveSessions = ACTIVE_SESSIONS
     clock: Clock = SYSTEM_CLOCK
     base_env: Mapping[str, str] | None = None  # the plugin's environment before ours; os.environ
+    # when the access ends, if sooner than the credentials (an Identity Center session, a request)
+    ends_at: datetime | None = None
+    ends_because: str = "the role's credentials expired"
+    access_name: str = ""  # the access the sessions run under, for the audit log
+
+    @classmethod
+    def for_access(
+        cls,
+        ssm: Any,
+        access: Access,
+        plugin: PluginInfo,
+        *,
+        audit: AuditLog | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> SessionSupervisor:
+        """Sessions under `access`: its credentials, ended at its real end."""
+        return cls(
+            ssm=ssm,
+            credentials=access.credentials,
+            plugin=plugin,
+            audit=audit,
+            clock=clock,
+            ends_at=access.ends_at,
+            ends_because=f"the access {access.name} ended ({access.ends_because})"
+            if access.ends_because != ENDS_CREDENTIALS
+            else "the role's credentials expired",
+            access_name=access.name,
+        )
+
+    @property
+    def _ends_at(self) -> datetime | None:
+        return self.ends_at if self.ends_at is not None else self.credentials.expiration
 
     # --- shell ---------------------------------------------------------------------------------
 
@@ -263,8 +296,8 @@ class SessionSupervisor:
             self.registry.add(handle)
             watch = _ExpiryWatch(
                 self.clock,
-                self.credentials.expiration,
-                lambda: runner.stop(Ending.EXPIRED, "the role's credentials expired"),
+                self._ends_at,
+                lambda: runner.stop(Ending.EXPIRED, self.ends_because),
             )
             try:
                 result = runner.run()
@@ -320,7 +353,7 @@ class SessionSupervisor:
             region=started.region,
             session_id=started.session_id,
             started_at=self.clock.now(),
-            expires_at=self.credentials.expiration,
+            expires_at=self._ends_at,
         )
         holder: dict[str, Any] = {}
 
@@ -354,8 +387,8 @@ class SessionSupervisor:
             raise
         holder["watch"] = _ExpiryWatch(
             self.clock,
-            self.credentials.expiration,
-            lambda: runner.stop(Ending.EXPIRED, "the role's credentials expired"),
+            self._ends_at,
+            lambda: runner.stop(Ending.EXPIRED, self.ends_because),
         )
         if runner.forward.ended:  # it may have died before the watch existed
             holder["watch"].cancel()
@@ -450,7 +483,7 @@ class SessionSupervisor:
                 region=started.region,
                 document=started.document,
                 reason=started.reason,
-                role=self.credentials.role_name,
+                role=self.access_name or self.credentials.role_name,
                 local_port=local_port,
                 remote_port=remote_port,
                 host=host,

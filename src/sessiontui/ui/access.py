@@ -1,58 +1,78 @@
-"""Who the operator is right now: the role, its MFA, its clock, and what ends when it expires.
-Opening shells and forwards with it is `opening.SessionOpener`'s part.
+"""Who the operator is right now: the access held (a role, or another source's), its clock, and
+what ends when it expires. Opening shells and forwards with it is `opening.SessionOpener`'s part.
 
-A plain object the app owns. Blocking work goes to workers (`app.run_worker(thread=True)`);
+A plain object the app owns; it sees the app only as a Textual host (workers, screens,
+notifications) and the fleet screen only as an `AccessView`. Blocking work goes to workers;
 screens it opens report back through their dismiss callbacks.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
-from textual.css.query import NoMatches
-
-from sessiontui.core.credentials import Credentials
+from sessiontui.access.base import Prompts
+from sessiontui.core.access import Access, Offer
 from sessiontui.core.durations import WARN_AT, format_duration, format_remaining
 from sessiontui.core.errors import SessiontuiError
-from sessiontui.core.roles import RoleSpec
 from sessiontui.ui.messages import SessionsStopped
 
 # The dialogs are imported where they open: none of them is needed for the first frame.
 if TYPE_CHECKING:
-    from sessiontui.ui.app import SessiontuiApp
+    from textual.app import App
+
+    from sessiontui.access import AccessBook
+    from sessiontui.ui.forwarding import ForwardBook
     from sessiontui.ui.screens.roles import RoleChoice
+    from sessiontui.ui.services import AppServices
+
+
+class AccessView(Protocol):
+    """Where the access held is shown: the header's countdown and the node list's scope."""
+
+    def show_access(self, access: Access | None) -> None: ...
+
+    def show_expired(self, name: str) -> None: ...
 
 
 @dataclass
-class ActiveRole:
-    spec: RoleSpec
-    credentials: Credentials
-    factory: Any  # ClientFactory with the role's credentials
-    duration: int
+class ActiveAccess:
+    access: Access
+    factory: Any  # ClientFactory with the access's credentials
     warned: set[int] = field(default_factory=set)
 
-    def remaining(self, now: Any) -> float | None:
-        exp = self.credentials.expiration
-        return None if exp is None else max(0.0, (exp - now).total_seconds())
+    @property
+    def name(self) -> str:
+        return self.access.name
+
+    def remaining(self, now: datetime) -> float | None:
+        return self.access.remaining(now)
 
 
 class AccessController:
-    def __init__(self, app: SessiontuiApp) -> None:
-        self.app = app
-        self.services = app.services
-        self.active: ActiveRole | None = None
-        self.expired: ActiveRole | None = None
+    def __init__(
+        self,
+        host: App[Any],
+        services: AppServices,
+        forwards: ForwardBook,
+        view: AccessView,
+    ) -> None:
+        self.host = host
+        self.services = services
+        self.forwards = forwards
+        self.view = view
+        self.active: ActiveAccess | None = None
+        self.expired: ActiveAccess | None = None
         self._identity: Any = self.services.identity
         self._audit: Any = self.services.audit
+        self._book: AccessBook | None = None
         self._plugin: Any = None
         self._typed_code = self.services.mfa_code
-        if self.services.role is not None and self.services.role_credentials is not None:
-            creds = self.services.role_credentials
-            self._set_active(self.services.role, creds, self.services.role.duration)
+        if self.services.access is not None:
+            self._set_active(self.services.access)
 
     # ---- collaborators, built on first use --------------------------------------------------
 
@@ -60,8 +80,30 @@ class AccessController:
     def config(self) -> Any:
         return self.services.config
 
-    def roles(self) -> Mapping[str, RoleSpec]:
-        return dict(getattr(self.config, "roles", None) or {})
+    def has_offers(self) -> bool:
+        """Whether any access can be asked for (without calling AWS)."""
+        return bool(getattr(self.config, "roles", None))
+
+    @property
+    def book(self) -> AccessBook:
+        runtime = self.services.runtime
+        if self._book is None and runtime is not None:
+            self._book = runtime.access_book
+        if self._book is None:
+            from sessiontui.access import AccessContext, build_book
+            from sessiontui.config import Config
+
+            self._book = build_book(
+                AccessContext(
+                    config=self.config or Config(),
+                    identity=self.identity,
+                    factory=self.services.factory,
+                    regions=list(self.services.regions),
+                    clock=self.services.clock,
+                    audit=self.audit,
+                )
+            )
+        return self._book
 
     @property
     def identity(self) -> Any:
@@ -113,9 +155,9 @@ class AccessController:
             with contextlib.suppress(SessiontuiError, OSError):
                 self.plugin()
 
-        self.app.run_worker(work, thread=True, group="plugin", exit_on_error=False)
+        self.host.run_worker(work, thread=True, group="plugin", exit_on_error=False)
 
-    # ---- the role ---------------------------------------------------------------------------
+    # ---- the access held --------------------------------------------------------------------
 
     def listing_factory(self) -> Any:
         if self.active is not None and self.active.factory is not None:
@@ -129,31 +171,34 @@ class AccessController:
     ) -> None:
         from sessiontui.ui.screens.roles import RolePickerScreen, role_lines
 
-        specs = self.roles()
-        if not specs:
-            self.app.notify(
+        if not self.has_offers():
+            self.host.notify(
                 "no roles configured: add [roles.NAME] to config.toml, or a profile with "
                 "role_arn in ~/.aws/config",
                 severity="error",
             )
             return
-        from sessiontui.aws.identity import roles_for_picker
-
+        book = self.book
+        lines = role_lines(book.offers(), book.cached_seconds)
+        current = preselect or (self.active.name if self.active else None)
         ident = self.identity
-        rows = roles_for_picker(specs, ident.cache, self.services.clock, ident.known_maxima())
-        current = preselect or (self.active.spec.name if self.active else None)
 
-        def probe(spec: RoleSpec) -> tuple[bool | None, int | None]:
-            chained = ident.caller(spec.source_profile).chained
-            return chained, ident.role_max(spec)
+        def probe(offer: Offer) -> tuple[bool | None, int | None]:
+            # what AWS will allow for a role: whether it chains, and its MaxSessionDuration
+            source = book.source(offer)
+            spec = getattr(source, "spec", None)
+            if spec is None:
+                return None, offer.max_duration
+            role = spec(offer)
+            return ident.caller(role.source_profile).chained, ident.role_max(role)
 
         def chosen(choice: RoleChoice | None) -> None:
             if choice is not None:
                 self.take_role(choice, then)
 
-        self.app.push_screen(
+        self.host.push_screen(
             RolePickerScreen(
-                role_lines(rows, specs),
+                lines,
                 preselect=current or self.services.initial_role,
                 duration=self.services.initial_duration,
                 probe=probe,
@@ -166,23 +211,28 @@ class AccessController:
     ) -> None:
         from sessiontui.ui.screens.mfa import AssumeScreen
 
-        role, duration = choice.role, choice.duration
+        offer, duration = choice.offer, choice.duration
         typed, self._typed_code = self._typed_code, None
+        book = self.book
 
-        def assume(source: Any, on_wait: Callable[[int], None]) -> Credentials:
-            return self._assume(role, duration, source, on_wait, use_cache)
+        def obtain(prompts: Prompts) -> Access:
+            # blocking, in the modal's worker: what is held already, else new access
+            if use_cache:
+                held = book.cached(offer)
+                if held is not None:
+                    return held
+            return book.obtain(offer, duration, prompts)
 
-        def done(creds: Credentials | None) -> None:
-            if creds is None:
+        def done(access: Access | None) -> None:
+            if access is None:
                 return
-            self._set_active(role, creds, duration)
-            left = self.active.remaining(self.services.clock.now()) if self.active else None
+            self._set_active(access)
+            left = access.remaining(self.services.clock.now())
             until = f" for {format_remaining(left)}" if left is not None else ""
-            self.app.notify(f"role {role.name} taken{until}", title="role")
-            book = self.app.forwards
-            waiting = book.expired_count()
+            self.host.notify(f"role {access.name} taken{until}", title="role")
+            waiting = self.forwards.expired_count()
             if waiting:
-                self.app.notify(
+                self.host.notify(
                     f"{waiting} forward(s) ended when the role expired: press s in the forwards "
                     "panel (F) to start them again on the same local ports",
                     timeout=10,
@@ -190,84 +240,39 @@ class AccessController:
             if then is not None:
                 then()
 
-        self.app.push_screen(
-            AssumeScreen(
-                role,
-                duration,
-                assume,
-                self._code_source,
-                self.services.clock,
-                typed_code=typed,
-            ),
-            done,
+        self.host.push_screen(
+            AssumeScreen(offer, duration, obtain, self.services.clock, typed_code=typed), done
         )
 
-    def _assume(
-        self,
-        role: RoleSpec,
-        duration: int,
-        source: Any,
-        on_wait: Callable[[int], None],
-        use_cache: bool,
-    ) -> Credentials:
-        """Blocking: cached credentials, else AssumeRole with MFA (and an audit line)."""
-        ident = self.identity
-        if use_cache:
-            found = ident.cached(role)
-            if found is not None:
-                return found
-        creds: Credentials = ident.assume(role, duration, source, on_wait=on_wait, use_cache=False)
-        with contextlib.suppress(OSError, ValueError):
-            self.audit.role_assumed(
-                role=role.name,
-                arn=role.arn,
-                duration=duration,
-                expires_at=creds.expiration,
-                source=role.source_profile or self.services.profile_label,
-            )
-        return creds
-
-    def _code_source(self, ask: Callable[[str], str | None]) -> Any:
-        """The configured secret or command when usable, else the modal's prompt."""
-        from sessiontui.aws.mfa import InteractiveSource, make_code_source
-
-        mfa = getattr(self.config, "mfa", None)
-        env_name = getattr(mfa, "totp_secret_env", None)
-        if env_name and not os.environ.get(env_name):
-            env_name = None  # configured but not set in this shell: ask rather than fail
-        source = make_code_source(env_name, getattr(mfa, "totp_command", None), ask=ask)
-        return source or InteractiveSource(ask)
-
-    def _set_active(self, role: RoleSpec, creds: Credentials, duration: int) -> None:
+    def _set_active(self, access: Access) -> None:
         base = self.services.factory
-        factory = base.with_credentials(creds) if hasattr(base, "with_credentials") else None
-        self.active = ActiveRole(role, creds, factory, duration)
+        factory = (
+            base.with_credentials(access.credentials) if hasattr(base, "with_credentials") else None
+        )
+        self.active = ActiveAccess(access, factory)
         self.expired = None
         left = self.active.remaining(self.services.clock.now())
         # thresholds already behind us at activation are not news
         if left is not None:
             self.active.warned = {t for t in WARN_AT if left <= t}
-        screen = self.app.main_screen
-        # before the fleet screen is composed there is nothing to show it on; show_role() will
-        with contextlib.suppress(NoMatches):
-            screen.header.set_role(role.name, creds.expiration)
-            screen.node_list.set_scope(role.scope)
+        self.view.show_access(access)
 
     def show_role(self) -> None:
-        """Once the fleet screen exists: show the role taken before the TUI, or take --role."""
+        """Once the fleet screen exists: show the access taken before the TUI, or take --role."""
         if self.active is not None:
-            self._set_active(self.active.spec, self.active.credentials, self.active.duration)
+            self.view.show_access(self.active.access)
             return
         name = self.services.initial_role
         if not name:
             return
-        spec = self.roles().get(name)
-        if spec is None:
-            self.app.notify(f"unknown role {name!r}", severity="error")
+        try:
+            offer = self.book.find(name)
+        except SessiontuiError as exc:
+            self.host.notify(exc.message, severity="error")
             return
         from sessiontui.ui.screens.roles import RoleChoice
 
-        self.take_role(RoleChoice(spec, self.services.initial_duration or spec.duration))
+        self.take_role(RoleChoice(offer, self.services.initial_duration or offer.default_duration))
 
     def tick(self) -> None:
         active = self.active
@@ -282,28 +287,32 @@ class AccessController:
         for threshold in WARN_AT:
             if left <= threshold and threshold not in active.warned:
                 active.warned.add(threshold)
-                self.app.notify(
-                    f"role {active.spec.name}: {format_remaining(left)} left; its sessions end "
+                self.host.notify(
+                    f"role {active.name}: {format_remaining(left)} left; its sessions end "
                     "when it expires",
                     title="role expiring",
                     severity="error" if threshold <= min(WARN_AT) else "warning",
                     timeout=15,
                 )
 
-    def expire(self) -> None:
-        """The role ran out: end its sessions, say so, and offer to take it again."""
-        from sessiontui.ui.screens.confirm import ConfirmScreen
+    def _again(self, active: ActiveAccess) -> RoleChoice:
         from sessiontui.ui.screens.roles import RoleChoice
+
+        return RoleChoice(active.access.offer, active.access.duration)
+
+    def expire(self) -> None:
+        """The access ran out: end its sessions, say so, and offer to take it again."""
+        from sessiontui.ui.screens.confirm import ConfirmScreen
 
         active = self.active
         if active is None:
             return
         self.active = None
         self.expired = active
-        self.app.main_screen.header.set_expired(active.spec.name)
+        self.view.show_expired(active.name)
         self.end_sessions("the role's credentials expired", expired=True)
-        self.app.notify(
-            f"role {active.spec.name} expired; its sessions are being ended",
+        self.host.notify(
+            f"role {active.name} expired; its sessions are being ended",
             title="role expired",
             severity="error",
             timeout=15,
@@ -311,12 +320,13 @@ class AccessController:
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.take_role(RoleChoice(active.spec, active.duration), use_cache=False)
+                self.take_role(self._again(active), use_cache=False)
 
-        self.app.push_screen(
+        duration = active.access.duration
+        how = f"{format_duration(duration)}, " if duration else ""
+        self.host.push_screen(
             ConfirmScreen(
-                f"Role {active.spec.name} expired. Take it again now "
-                f"({format_duration(active.duration)}, MFA)?",
+                f"Role {active.name} expired. Take it again now ({how}MFA)?",
                 yes="Re-authenticate",
                 no="Later",
             ),
@@ -324,32 +334,28 @@ class AccessController:
         )
 
     def reauthenticate(self) -> None:
-        from sessiontui.ui.screens.roles import RoleChoice
-
         current = self.active or self.expired
         if current is None:
             self.choose_role()
             return
-        self.take_role(RoleChoice(current.spec, current.duration), use_cache=False)
+        self.take_role(self._again(current), use_cache=False)
 
     def logout(self) -> None:
-        """Forget every cached role credential, drop the role, end what it opened."""
+        """Forget every cached credential, drop the access, end what it opened."""
 
         def work() -> None:
             removed = 0
             with contextlib.suppress(SessiontuiError, OSError):
-                removed = int(self.identity.logout())
-            self.app.call_from_thread(
-                self.app.notify, f"logged out: {removed} cached credential file(s) removed"
+                removed = self.book.forget()
+            self.host.call_from_thread(
+                self.host.notify, f"logged out: {removed} cached credential file(s) removed"
             )
 
         self.active = None
         self.expired = None
-        screen = self.app.main_screen
-        screen.header.set_role(None, None)
-        screen.node_list.set_scope(None)
+        self.view.show_access(None)
         self.end_sessions("logged out")
-        self.app.run_worker(work, thread=True, group="logout", exit_on_error=False)
+        self.host.run_worker(work, thread=True, group="logout", exit_on_error=False)
 
     def end_sessions(
         self, why: str, *, expired: bool = False, then: Callable[[], None] | None = None
@@ -358,12 +364,12 @@ class AccessController:
         from sessiontui.plugin.output import Ending
         from sessiontui.plugin.supervisor import ACTIVE_SESSIONS
 
-        book = self.app.forwards
+        book = self.forwards
 
         def work() -> None:
             how = Ending.EXPIRED if expired else Ending.STOPPED
             count = book.stop_all_blocking(how, why)
             count += ACTIVE_SESSIONS.terminate_all(why, how)
-            self.app.post_message(SessionsStopped(count, why, then))
+            self.host.post_message(SessionsStopped(count, why, then))
 
-        self.app.run_worker(work, thread=True, group="end-sessions", exit_on_error=False)
+        self.host.run_worker(work, thread=True, group="end-sessions", exit_on_error=False)

@@ -10,6 +10,7 @@ from textual.app import App
 from textual.binding import BindingType
 from textual.screen import ModalScreen, Screen
 
+from sessiontui.config import DEFAULT_READY_TIMEOUT
 from sessiontui.core.node import Node
 from sessiontui.ui.access import AccessController
 from sessiontui.ui.commands import SessiontuiCommands
@@ -33,9 +34,17 @@ class SessiontuiApp(App[int]):
         self.services = services
         self.keymap: dict[str, str] = services.keymap_overrides()
         self.main_screen = MainScreen(services)
-        self.forwards = ForwardBook(self)
-        self.access = AccessController(self)
-        self.opener = SessionOpener(self, self.access)
+        ready_timeout = getattr(services.config, "ready_timeout", None)
+        self.forwards = ForwardBook(
+            self,
+            supervisor_for=lambda region: self.opener.supervisor(region),
+            has_access=lambda: self.access.active is not None,
+            ready_timeout=float(ready_timeout or DEFAULT_READY_TIMEOUT),
+        )
+        self.access = AccessController(self, services, self.forwards, self.main_screen)
+        self.opener = SessionOpener(
+            self, services, self.access, self.forwards, lambda: self.main_screen.node_list.nodes
+        )
 
     def get_default_screen(self) -> Screen[Any]:
         return self.main_screen

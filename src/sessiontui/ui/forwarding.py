@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -13,9 +14,9 @@ from sessiontui.core.node import Node
 from sessiontui.ui.messages import ForwardChanged, ForwardFailed
 
 if TYPE_CHECKING:
+    from textual.app import App
     from textual.notifications import SeverityLevel
 
-    from sessiontui.ui.app import SessiontuiApp
     from sessiontui.ui.screens.forward import ForwardRequest
 
 EXPIRED = "expired"  # plugin.output.Ending.EXPIRED, without importing pexpect for a constant
@@ -46,8 +47,18 @@ class ForwardEntry:
 
 
 class ForwardBook:
-    def __init__(self, app: SessiontuiApp) -> None:
-        self.app = app
+    def __init__(
+        self,
+        host: App[Any],
+        supervisor_for: Callable[[str], Any],
+        has_access: Callable[[], bool],
+        ready_timeout: float = DEFAULT_READY_TIMEOUT,
+    ) -> None:
+        self.app = host
+        # region -> plugin.supervisor.SessionSupervisor for the access held now (blocking)
+        self.supervisor_for = supervisor_for
+        self.has_access = has_access
+        self.ready_timeout = ready_timeout
         self._entries: dict[int, ForwardEntry] = {}
         self._keys = itertools.count(1)
 
@@ -63,14 +74,13 @@ class ForwardBook:
     def start(self, node: Node, request: ForwardRequest, reason: str | None) -> ForwardEntry:
         entry = ForwardEntry(next(self._keys), node, request, reason)
         self._entries[entry.key] = entry
-        opener = self.app.opener
 
         def work() -> None:
             def changed(fw: Any) -> None:
                 self.app.post_message(ForwardChanged(entry.key, fw.copy()))
 
             try:
-                supervisor = opener.supervisor(node.region)
+                supervisor = self.supervisor_for(node.region)
                 session = supervisor.start_forward(
                     node,
                     request.remote_port,
@@ -78,9 +88,7 @@ class ForwardBook:
                     local_port=request.local_port or 0,
                     node_name=node.display_name,
                     reason=reason,
-                    ready_timeout=float(
-                        getattr(self.app.services.config, "ready_timeout", DEFAULT_READY_TIMEOUT)
-                    ),
+                    ready_timeout=self.ready_timeout,
                     on_change=changed,
                 )
             except SessiontuiError as exc:
@@ -161,7 +169,7 @@ class ForwardBook:
         if not waiting:
             self.app.notify("no forward was ended by expiry", timeout=3)
             return 0
-        if self.app.access.active is None:
+        if not self.has_access():
             self.app.notify("take the role again first (r)", severity="warning")
             return 0
         for entry in waiting:

@@ -14,13 +14,15 @@ from sessiontui.core.durations import format_remaining
 from sessiontui.core.errors import SessiontuiError, TargetError
 from sessiontui.core.node import Node
 from sessiontui.core.query import parse_query
-from sessiontui.core.scope import out_of_scope_reason
 from sessiontui.core.target import resolve_target
 
 if TYPE_CHECKING:
+    from textual.app import App
+
     from sessiontui.ui.access import AccessController
-    from sessiontui.ui.app import SessiontuiApp
+    from sessiontui.ui.forwarding import ForwardBook
     from sessiontui.ui.screens.forward import ForwardRequest
+    from sessiontui.ui.services import AppServices
 
 
 def node_matches_target(node: Node, target: str) -> bool:
@@ -32,15 +34,24 @@ def node_matches_target(node: Node, target: str) -> bool:
 
 
 class SessionOpener:
-    def __init__(self, app: SessiontuiApp, access: AccessController) -> None:
-        self.app = app
+    def __init__(
+        self,
+        host: App[Any],
+        services: AppServices,
+        access: AccessController,
+        forwards: ForwardBook,
+        nodes: Callable[[], list[Node]],
+    ) -> None:
+        self.app = host
+        self.services = services
         self.access = access
-        self.services = app.services
+        self.forwards = forwards
+        self.nodes = nodes  # the fleet as listed, for a preset's target
 
     def session_credentials(self) -> Credentials | None:
         if self.access.active is not None:
-            return self.access.active.credentials
-        if self.access.roles():
+            return self.access.active.access.credentials
+        if self.access.has_offers():
             return None
         # no JIT roles configured: the base identity opens sessions itself
         try:
@@ -54,16 +65,21 @@ class SessionOpener:
         """Blocking (client creation, plugin lookup): call from a worker or inside suspend."""
         from sessiontui.plugin.supervisor import SessionSupervisor
 
+        active = self.access.active
+        if active is not None:
+            factory = active.factory if active.factory is not None else self.services.factory
+            return SessionSupervisor.for_access(
+                factory.client("ssm", region),
+                active.access,
+                self.access.plugin(),
+                audit=self.access.audit,
+                clock=self.services.clock,
+            )
         creds = self.session_credentials()
         if creds is None:
             raise SessiontuiError("no role taken: press r to choose one")
-        factory = (
-            self.access.active.factory
-            if self.access.active is not None and self.access.active.factory is not None
-            else self.services.factory
-        )
         return SessionSupervisor(
-            ssm=factory.client("ssm", region),
+            ssm=self.services.factory.client("ssm", region),
             credentials=creds,
             plugin=self.access.plugin(),
             audit=self.access.audit,
@@ -84,11 +100,11 @@ class SessionOpener:
             self.access.choose_role(then=then)
             return False
         if self.access.active is not None:
-            why = out_of_scope_reason(node, self.access.active.spec.scope)
+            why = self.access.active.access.refuses(node)
             if why:
                 self.app.notify(
                     f"{node.display_name}: {why}",
-                    title=f"role {self.access.active.spec.name}",
+                    title=f"role {self.access.active.name}",
                     severity="error",
                 )
                 return False
@@ -97,8 +113,8 @@ class SessionOpener:
     def _with_reason(self, what: str, go: Callable[[str | None], None]) -> None:
         from sessiontui.ui.screens.reason import ReasonScreen
 
-        role = self.access.active.spec if self.access.active else None
-        if role is None or not role.reason_required:
+        held = self.access.active.access if self.access.active else None
+        if held is None or not held.reason_required:
             go(self.services.reason)
             return
 
@@ -106,7 +122,7 @@ class SessionOpener:
             if reason:
                 go(reason)
 
-        self.app.push_screen(ReasonScreen(role.name, what, self.services.reason), answered)
+        self.app.push_screen(ReasonScreen(held.name, what, self.services.reason), answered)
 
     def connect(self, node: Node | None) -> None:
         if not self._ready(node, "a shell", lambda: self.connect(node)):
@@ -152,9 +168,7 @@ class SessionOpener:
             target = node
             if request.preset_target and not node_matches_target(node, request.preset_target):
                 try:
-                    target = resolve_target(
-                        self.app.main_screen.node_list.nodes, request.preset_target
-                    )
+                    target = resolve_target(self.nodes(), request.preset_target)
                 except TargetError as exc:
                     self.app.notify("\n".join(exc.lines()), title="preset target", severity="error")
                     return
@@ -168,7 +182,7 @@ class SessionOpener:
         self.app.push_screen(ForwardScreen(node, presets), chosen)
 
     def _start_forward(self, node: Node, request: ForwardRequest, reason: str | None) -> None:
-        self.app.forwards.start(node, request, reason)
+        self.forwards.start(node, request, reason)
 
 
 def shell_summary(node: Node, result: Any) -> str:

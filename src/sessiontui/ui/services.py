@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
-from sessiontui.core.credentials import Credentials
 from sessiontui.core.node import Node
-from sessiontui.core.roles import RoleSpec
 
 if TYPE_CHECKING:
     from sessiontui.aws.clients import ClientFactory
     from sessiontui.aws.inventory import FleetResult
+    from sessiontui.core.access import Access
 
 
 class ListFleet(Protocol):
@@ -64,9 +63,8 @@ class AppServices:
     list_fleet: ListFleet = _aws_list_fleet
     on_inventory: Callable[[list[Node]], None] | None = None
     keymap: Mapping[str, str] | None = None  # overrides config.keymap when given
-    # a role already taken before the TUI opened (e.g. --role with --mfa-code)
-    role: RoleSpec | None = None
-    role_credentials: Credentials | None = None
+    # access already held before the TUI opened (e.g. --role with --mfa-code)
+    access: Access | None = None
     # --role/--duration/--mfa-code/--reason, for the TUI to act on at start
     initial_role: str | None = None
     initial_duration: int | None = None

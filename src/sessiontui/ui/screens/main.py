@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import threading
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
@@ -31,6 +33,7 @@ from sessiontui.ui.widgets.header import StatusHeader
 from sessiontui.ui.widgets.node_list import NodeList
 
 if TYPE_CHECKING:
+    from sessiontui.core.access import Access
     from sessiontui.ui.app import SessiontuiApp
 
 
@@ -103,6 +106,22 @@ class MainScreen(Screen[None]):
             yield NodeList(id="nodes")
             yield NodeDetails(id="details")
         yield Footer()
+
+    # ---- the access held (AccessView) --------------------------------------------------------
+
+    def show_access(self, access: Access | None) -> None:
+        # before the screen is composed there is nothing to show it on; show_role() comes later
+        with contextlib.suppress(NoMatches):
+            if access is None:
+                self.header.set_role(None, None)
+                self.node_list.set_scope(None)
+            else:
+                self.header.set_role(access.name, access.ends_at, access.ends_because)
+                self.node_list.set_scope(access.scope)
+
+    def show_expired(self, name: str) -> None:
+        with contextlib.suppress(NoMatches):
+            self.header.set_expired(name)
 
     @property
     def node_list(self) -> NodeList:

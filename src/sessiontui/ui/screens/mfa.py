@@ -1,8 +1,9 @@
-"""Take a role: MFA code (typed, or filled from a configured secret), AssumeRole in a worker.
+"""Obtain access: MFA code (typed, or filled from a configured secret), the source's call in a
+worker.
 
-The worker runs aws.identity's `assume`, which decides when a code is needed and waits for an
-unused TOTP window; this modal shows each step: the code window's seconds, the filled code, the
-countdown while waiting for a fresh window, and AWS's answer.
+The worker runs the source's `obtain`, which decides when a code is needed and waits for an
+unused TOTP window; this modal shows each step through the `Prompts` it hands over: the code
+window's seconds, the filled code, the countdown while waiting for a fresh window, and AWS's answer.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
-from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -20,19 +20,17 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from sessiontui.access.base import Prompts
+from sessiontui.core.access import Access, Offer
 from sessiontui.core.clock import Clock
-from sessiontui.core.credentials import Credentials
 from sessiontui.core.durations import format_duration
 from sessiontui.core.errors import AuthError, SessiontuiError
 from sessiontui.core.mfa_window import seconds_left_in_window, whole_seconds
-from sessiontui.core.roles import RoleSpec
 
 SIX_DIGITS = re.compile(r"\d{6}")
 
-# (ask) -> code source; `ask(serial)` blocks the worker until the operator typed a code
-SourceFactory = Callable[[Callable[[str], str | None]], Any]
-# (code source, on_wait) -> credentials; blocking, runs in the modal's worker
-AssumeFn = Callable[[Any, Callable[[int], None]], Credentials]
+# (prompts) -> access; blocking, runs in the modal's worker
+ObtainFn = Callable[[Prompts], Access]
 
 
 class _NeedCode(Message):
@@ -56,30 +54,15 @@ class _Waiting(Message):
 
 
 class _Finished(Message):
-    def __init__(self, attempt: int, credentials: Credentials | None, error: str = "") -> None:
+    def __init__(self, attempt: int, access: Access | None, error: str = "") -> None:
         super().__init__()
         self.attempt = attempt
-        self.credentials = credentials
+        self.access = access
         self.error = error
 
 
-class _Reporting:
-    """Wraps a code source that needs no typing, so the modal can show the code it produced."""
-
-    def __init__(self, inner: Any, report: Callable[[str, float, str], None]) -> None:
-        self.inner = inner
-        self.report = report
-        self.renewable = getattr(inner, "renewable", True)
-        self.description = getattr(inner, "description", "configured source")
-
-    def fetch(self, clock: Clock) -> Any:
-        code = self.inner.fetch(clock)
-        self.report(code.code, seconds_left_in_window(clock), self.description)
-        return code
-
-
-class AssumeScreen(ModalScreen[Credentials | None]):
-    """Dismissed with the role's credentials, or None when cancelled."""
+class AssumeScreen(ModalScreen[Access | None]):
+    """Dismissed with the access obtained, or None when cancelled."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="mfa.cancel")]
 
@@ -96,19 +79,17 @@ class AssumeScreen(ModalScreen[Credentials | None]):
 
     def __init__(
         self,
-        role: RoleSpec,
-        duration: int,
-        assume: AssumeFn,
-        make_source: SourceFactory,
+        offer: Offer,
+        duration: int | None,
+        obtain: ObtainFn,
         clock: Clock,
         *,
         typed_code: str | None = None,
     ) -> None:
         super().__init__()
-        self.role = role
+        self.offer = offer
         self.duration = duration
-        self.assume = assume
-        self.make_source = make_source
+        self.obtain = obtain
         self.clock = clock
         self.typed_code = typed_code
         self.attempt = 0
@@ -121,7 +102,8 @@ class AssumeScreen(ModalScreen[Credentials | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = f"Role {self.role.name} for {format_duration(self.duration)}"
+            until = f" for {format_duration(self.duration)}" if self.duration else ""
+            box.border_title = f"Role {self.offer.name}{until}"
             yield Static("", id="serial")
             yield Static("", id="window")
             yield Input(
@@ -166,19 +148,21 @@ class AssumeScreen(ModalScreen[Credentials | None]):
         )
 
     def _assume(self, attempt: int, typed: str | None) -> None:
-        from sessiontui.aws.mfa import InteractiveSource, TypedCode
-
+        prompts = Prompts(
+            typed_code=typed,
+            ask_code=self._ask,
+            on_wait=self._on_wait,
+            on_code_filled=self._report,
+            cancel=self._cancelled,
+        )
         try:
-            source = TypedCode(typed) if typed else self.make_source(self._ask)
-            if source is not None and not isinstance(source, InteractiveSource | TypedCode):
-                source = _Reporting(source, self._report)
-            creds = self.assume(source, self._on_wait)
+            access = self.obtain(prompts)
         except SessiontuiError as exc:
             self.post_message(_Finished(attempt, None, " ".join(exc.lines())))
         except Exception as exc:  # the modal must say something rather than hang
             self.post_message(_Finished(attempt, None, f"{type(exc).__name__}: {exc}"))
         else:
-            self.post_message(_Finished(attempt, creds))
+            self.post_message(_Finished(attempt, access))
 
     def _ask(self, serial: str) -> str | None:
         """Runs in the worker: open the code box and wait for the operator."""
@@ -226,8 +210,8 @@ class AssumeScreen(ModalScreen[Credentials | None]):
     def _finished(self, message: _Finished) -> None:
         if message.attempt != self.attempt or self._cancelled.is_set():
             return
-        if message.credentials is not None:
-            self.dismiss(message.credentials)
+        if message.access is not None:
+            self.dismiss(message.access)
             return
         self.failed = True
         self.query_one("#code", Input).disabled = True

@@ -1,10 +1,10 @@
-"""Choose a role and how long to hold it; checked against AWS's limits before any MFA code."""
+"""Choose access (a role, or another source's offer) and how long to hold it; checked against
+AWS's limits before any MFA code."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from sessiontui.core.access import Offer
 from sessiontui.core.durations import (
     ABSOLUTE_MAX,
     chaining_warning,
@@ -23,42 +24,43 @@ from sessiontui.core.durations import (
     parse_duration,
 )
 from sessiontui.core.errors import SessiontuiError
-from sessiontui.core.roles import RoleSpec
 from sessiontui.ui.widgets.dialog_input import DialogInput, StepList
 
 
 @dataclass(frozen=True)
 class RoleChoice:
-    role: RoleSpec
-    duration: int
+    offer: Offer
+    duration: int | None  # None where the source fixes it
 
 
 @dataclass
 class RoleLine:
-    """What the picker shows per role (aws.identity.RoleRow plus what we learn while open)."""
+    """What the picker shows per offer (plus what it learns while open)."""
 
-    spec: RoleSpec
+    offer: Offer
     duration: int
     max_duration: int | None
-    remaining: float | None
-    origin: str
+    remaining: float | None  # seconds of access already held
 
 
 def role_label(line: RoleLine) -> str:
-    spec = line.spec
-    parts = [f"default {format_duration(line.duration)}"]
-    parts.append(
-        f"max {format_duration(line.max_duration)}" if line.max_duration else "max unknown"
-    )
+    offer = line.offer
+    if offer.fixed_duration:
+        parts = [f"{format_duration(line.duration)} (set by {offer.source})"]
+    else:
+        parts = [f"default {format_duration(line.duration)}"]
+        parts.append(
+            f"max {format_duration(line.max_duration)}" if line.max_duration else "max unknown"
+        )
     if line.remaining:
         parts.append(f"cached {format_remaining(line.remaining)} left")
-    if spec.scope:
-        parts.append("scope " + " ".join(f"{k}={v}" for k, v in spec.scope.items()))
-    if spec.reason_required:
+    if offer.scope:
+        parts.append("scope " + " ".join(f"{k}={v}" for k, v in offer.scope.items()))
+    if offer.reason_required:
         parts.append("reason required")
-    if line.origin != "config":
-        parts.append(line.origin)
-    return f"{spec.name:<14} " + " · ".join(parts)
+    if offer.detail:
+        parts.append(offer.detail)
+    return f"{offer.name:<14} " + " · ".join(parts)
 
 
 def validate_duration(text: str, role_max: int | None, chained: bool) -> tuple[int | None, str]:
@@ -93,7 +95,7 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
         *,
         preselect: str | None = None,
         duration: int | None = None,
-        probe: Callable[[RoleSpec], tuple[bool | None, int | None]] | None = None,
+        probe: Callable[[Offer], tuple[bool | None, int | None]] | None = None,
     ) -> None:
         super().__init__()
         self.lines = lines
@@ -101,13 +103,13 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
         self.duration_override = duration
         # (chained, role max) learnt from AWS in a worker; the picker works without them
         self.probe = probe
-        self.chained: dict[str | None, bool] = {}
+        self.chained: dict[str, bool] = {}  # offer name -> its credentials would chain
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Take a role"
             yield StepList(
-                *[Option(role_label(line), id=line.spec.name) for line in self.lines],
+                *[Option(role_label(line), id=line.offer.name) for line in self.lines],
                 next_field="#duration",
                 id="role-options",
             )
@@ -124,7 +126,7 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
         options = self.query_one(OptionList)
         index = 0
         for i, line in enumerate(self.lines):
-            if line.spec.name == self.preselect:
+            if line.offer.name == self.preselect:
                 index = i
         options.highlighted = index if self.lines else None
         self._fill_duration()
@@ -150,14 +152,14 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
         assert self.probe is not None
         for line in list(self.lines):
             try:
-                chained, role_max = self.probe(line.spec)
+                chained, role_max = self.probe(line.offer)
             except Exception:
                 continue  # the picker still works; AWS will judge at AssumeRole
             self.app.call_from_thread(self._learnt, line, chained, role_max)
 
     def _learnt(self, line: RoleLine, chained: bool | None, role_max: int | None) -> None:
         if chained is not None:
-            self.chained[line.spec.source_profile] = chained
+            self.chained[line.offer.name] = chained
         if role_max is not None and line.max_duration is None:
             line.max_duration = role_max
         options = self.query_one(OptionList)
@@ -172,7 +174,11 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
         chaining = self.query_one("#chaining", Static)
         if line is None:
             return None
-        chained = self.chained.get(line.spec.source_profile, False)
+        if line.offer.fixed_duration:
+            check.update("")
+            chaining.update(f"the duration is set by the {line.offer.source}")
+            return line.duration
+        chained = self.chained.get(line.offer.name, False)
         seconds, why = validate_duration(
             self.query_one("#duration", Input).value, line.max_duration, chained
         )
@@ -198,18 +204,13 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
         line = self.current
         seconds = self._check()
         if line is not None and seconds is not None:
-            self.dismiss(RoleChoice(line.spec, seconds))
+            fixed = line.offer.fixed_duration
+            self.dismiss(RoleChoice(line.offer, None if fixed else seconds))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
 
 
-def role_lines(rows: list[Any], specs: Mapping[str, RoleSpec]) -> list[RoleLine]:
-    """aws.identity.RoleRow objects -> picker lines (keeping the RoleSpec for AssumeRole)."""
-    out = []
-    for row in rows:
-        spec = specs.get(row.name)
-        if spec is None:
-            continue
-        out.append(RoleLine(spec, row.duration, row.max_duration, row.remaining, row.origin))
-    return out
+def role_lines(offers: list[Offer], remaining: Callable[[Offer], float | None]) -> list[RoleLine]:
+    """Picker lines for the offers, with the seconds left on access already held."""
+    return [RoleLine(o, o.default_duration or 0, o.max_duration, remaining(o)) for o in offers]

@@ -7,6 +7,7 @@ from datetime import datetime
 from rich.text import Text
 from textual.widget import Widget
 
+from sessiontui.core.access import ENDS_CREDENTIALS
 from sessiontui.core.clock import Clock
 from sessiontui.core.durations import CRITICAL_BELOW, format_remaining, remaining_seconds
 
@@ -49,9 +50,12 @@ class StatusHeader(Widget):
         self.activity = ""  # e.g. "refreshing"
         self.expired = False
 
-    def set_role(self, name: str | None, expires_at: datetime | None) -> None:
+    def set_role(
+        self, name: str | None, expires_at: datetime | None, because: str = ENDS_CREDENTIALS
+    ) -> None:
         self.role_name = name
         self.expires_at = expires_at
+        self.ends_because = because
         self.expired = False
         self.refresh()
 
@@ -87,6 +91,8 @@ class StatusHeader(Widget):
             style = "bold red" if left < CRITICAL_BELOW else "bold"
             out.append(" ")
             out.append(format_remaining(left), style=style)
+            if self.ends_because != ENDS_CREDENTIALS:
+                out.append(f" ({self.ends_because} ends)", style="dim")
         return out
 
     def render(self) -> Text:
