@@ -15,8 +15,24 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 
 from sessiontui.core.credentials import Credentials
+
+# Every test that drives a plugin runs twice: with the stand-in and with AWS's own plugin.
+PLUGIN_KINDS = ["stand-in", "real"]
+
+
+def plugin_for(kind: str, sb: Any) -> Path:
+    """The plugin of that kind; the real half is skipped (one reason, one line) where none is."""
+    if kind == "stand-in":
+        return Path(sb.plugin_path)
+    from sessiontui.plugin.locate import find_real_plugin
+
+    path, why = find_real_plugin()
+    if path is None:
+        pytest.skip(why)
+    return path
 
 
 def ssm_client(endpoint_url: str, creds: Credentials, region: str) -> Any:
@@ -36,6 +52,8 @@ class AwsUnderTest:
     mute_id: str  # Online, Production, but its agent never answers
     admin: Credentials  # FleetAdmin: no scope
     scoped: Credentials  # ProdOps: project=Production
+    kind: str = "stand-in"  # which plugin: "stand-in" or "real"
+    plugin: Path | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -43,7 +61,11 @@ class AwsUnderTest:
 
     @property
     def plugin_path(self) -> Path:
-        return Path(self.sb.plugin_path)
+        return self.plugin if self.plugin is not None else Path(self.sb.plugin_path)
+
+    @property
+    def real(self) -> bool:
+        return self.kind == "real"
 
     def client(self, creds: Credentials | None = None) -> Any:
         return ssm_client(self.endpoint_url, creds or self.admin, self.region)
@@ -76,10 +98,12 @@ class AwsUnderTest:
 
 
 @contextmanager
-def aws_under_test(sb: Any) -> Iterator[AwsUnderTest]:
-    """Around the module's running Sandbox (the `sandbox` fixture of tests/conftest.py)."""
+def aws_under_test(sb: Any, kind: str = "stand-in") -> Iterator[AwsUnderTest]:
+    """Around the module's running Sandbox (the `sandbox` fixture of tests/conftest.py), with the
+    plugin of `kind` (skips the test when AWS's is wanted and absent)."""
     from sessiontui.sandbox.ssm_nodes import node_name, node_tags
 
+    plugin = plugin_for(kind, sb)
     try:
         region = sb.regions[0]
         online: dict[str, list[tuple[str, str]]] = {}
@@ -106,6 +130,8 @@ def aws_under_test(sb: Any) -> Iterator[AwsUnderTest]:
             mute_id=mute[0],
             admin=Credentials("x", "x"),
             scoped=Credentials("x", "x"),
+            kind=kind,
+            plugin=plugin,
         )
         env.admin = env.role("FleetAdmin", 7200)
         env.scoped = env.role("ProdOps", 3600)

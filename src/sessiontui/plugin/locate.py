@@ -114,3 +114,47 @@ def locate_plugin(
     version = done.stdout.strip()
     parsed = parse_version(version)
     return PluginInfo(path=path, version=version, env_mode=uses_env_mode(parsed))
+
+
+REAL_PLUGIN_ENV = "SESSIONTUI_REAL_PLUGIN"
+# Beside a clone (CI lays ../shared next to the repository): AWS's build for this machine.
+SHARED_REAL_PLUGIN = Path("../shared/tools/session-manager-plugin/linux-amd64") / PLUGIN_NAME
+
+
+def repository_root() -> Path:
+    """The checkout this package runs from (src/sessiontui/..); meaningless for a wheel."""
+    return Path(__file__).resolve().parents[3]
+
+
+def is_stand_in(path: Path) -> bool:
+    """The sandbox's own stand-in (a script that runs fakeplugin.py), not AWS's binary."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    return b"fakeplugin" in head
+
+
+def find_real_plugin(
+    environ: Mapping[str, str] | None = None, root: Path | None = None
+) -> tuple[Path | None, str]:
+    """AWS's session-manager-plugin, or None and one line saying why not. The order:
+    $SESSIONTUI_REAL_PLUGIN, ../shared/tools/... beside the repository, then PATH."""
+    env = os.environ if environ is None else environ
+    explicit = env.get(REAL_PLUGIN_ENV)
+    if explicit:
+        path = Path(explicit).expanduser()
+        if path.is_file() and os.access(path, os.X_OK):
+            return path, ""
+        return None, f"{REAL_PLUGIN_ENV}={explicit} is not an executable file"
+    shared = ((root or repository_root()) / SHARED_REAL_PLUGIN).resolve()
+    if shared.is_file() and os.access(shared, os.X_OK):
+        return shared, ""
+    found = shutil.which(PLUGIN_NAME, path=env.get("PATH"))
+    if found and not is_stand_in(Path(found)):
+        return Path(found), ""
+    return None, (
+        f"AWS's {PLUGIN_NAME} not found: set {REAL_PLUGIN_ENV}, put it at {shared}, "
+        "or install it on PATH"
+    )

@@ -1,10 +1,10 @@
 """Stand-in for session-manager-plugin, keeping its process contract (ssm-plugin-contract.md).
 
-Run as a program (by path, see plugin_wrapper). It imports only the standard library and two
-small sandbox modules (fakeplugin_support, sigv4); the sandbox package loads moto lazily, so the
-stand-in starts in about 0.1 s. The "websocket" is the sandbox's stream endpoint
-(docs/architecture.md): GET it to learn the session, POST /close when it ends (after its own
-signed TerminateSession), poll it to notice a TerminateSession from elsewhere.
+Run as a program (by path, see plugin_wrapper). It speaks the real data channel (the sandbox's
+websocket, sandbox/datachannel) through fakeplugin_client, as AWS's plugin does; it imports the
+standard library, websockets and a few small sandbox modules (never moto), so it starts fast.
+Where it differs from AWS's plugin on purpose (raw tty, `~.`/`~?` from 1.2.835.0) the contract
+says so; docs/plugin-fidelity.md lists what the real plugin taught it.
 """
 
 from __future__ import annotations
@@ -13,24 +13,17 @@ import contextlib
 import fcntl
 import json
 import os
-import pty
-import select
-import shlex
-import shutil
 import signal
 import socket
 import struct
 import sys
-import tempfile
 import termios
 import threading
-import time
 import tty
-import urllib.error
-import urllib.parse
-import urllib.request
 from typing import Any
 
+from sessiontui.sandbox.datachannel import frames, smux
+from sessiontui.sandbox.fakeplugin_client import SHELL_TYPES, DataChannelClient
 from sessiontui.sandbox.fakeplugin_support import (
     ESCAPE_HELP,
     ESCAPES_FROM,
@@ -42,8 +35,6 @@ from sessiontui.sandbox.fakeplugin_support import (
 DEFAULT_VERSION = "1.2.707.0"
 VERSION_ENV = "SESSIONTUI_FAKE_PLUGIN_VERSION"
 RESPONSE_PREFIX = "AWS_SSM_START_SESSION_RESPONSE"
-SHELL_DOCUMENTS = ("", "SSM-SessionManagerRunShell")
-POLL_SECONDS = 0.5
 
 _out_lock = threading.Lock()
 
@@ -68,153 +59,28 @@ def panic(message: str) -> None:
     os._exit(2)
 
 
-class Stream:
-    """The session's stream endpoint, with its bearer token."""
-
-    def __init__(self, url: str, token: str) -> None:
-        self.url = url
-        self.token = token
-
-    def _request(self, url: str, data: bytes | None = None) -> dict[str, Any]:
-        req = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
-        req.add_header("Authorization", f"Bearer {self.token}")
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            body = resp.read()
-        return json.loads(body or b"{}")
-
-    def get(self) -> dict[str, Any]:
-        return self._request(self.url)
-
-    def close(self, reason: str) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            self._request(self.url.rstrip("/") + "/close", json.dumps({"reason": reason}).encode())
+def hang() -> None:
+    """What the real plugin does when nothing comes: nothing, until killed."""
+    while True:
+        signal.pause()
 
 
-class Session:
-    def __init__(
-        self, session_id: str, stream: Stream, info: dict[str, Any], api: SsmApi | None = None
-    ) -> None:
-        self.id = session_id
-        self.stream = stream
-        self.info = info
-        self.api = api
-        self.closing = threading.Event()  # we are ending it ourselves: ignore Terminated polls
-        self.ended_by_server: str | None = None
-        self.on_server_end: list[Any] = []
-        self.scratch: list[str] = []  # folders made for this session, gone when it ends
-
-    def _clean(self) -> None:
-        for path in self.scratch:
-            shutil.rmtree(path, ignore_errors=True)
-
-    def poll_forever(self) -> None:
-        while not self.closing.is_set():
-            time.sleep(POLL_SECONDS)
-            try:
-                state = self.stream.get()
-            except (OSError, ValueError):
-                continue  # a blip in the sandbox; the real plugin would try to reconnect
-            if state.get("status") == "Terminated" and not self.closing.is_set():
-                self.ended_by_server = str(state.get("reason") or "Session terminated")
-                for hook in self.on_server_end:
-                    hook()
-                return
-
-    def exit_server_ended(self) -> None:
-        say(f"\n\nSessionId: {self.id} : {self.ended_by_server}\n\n")
-        self._clean()
-        os._exit(0)
-
-    def exit_normally(self, reason: str) -> None:
-        self.closing.set()
-        if self.api is not None:
-            self.api.call("TerminateSession", {"SessionId": self.id})
-        self.stream.close(reason)  # the data channel; alone it leaves the session Disconnected
-        say(f"\n\nExiting session with sessionId: {self.id}.\n\n")
-        self._clean()
-        os._exit(0)
+# --- shell sessions ----------------------------------------------------------------------------
 
 
-# --- shell documents ---------------------------------------------------------------------------
-
-
-def _winsize(fd: int) -> bytes | None:
+def _winsize(fd: int) -> tuple[int, int] | None:
+    """(cols, rows) of a terminal, or None."""
     try:
-        return fcntl.ioctl(fd, termios.TIOCGWINSZ, struct.pack("HHHH", 0, 0, 0, 0))
+        rows, cols, _, _ = struct.unpack(
+            "HHHH", fcntl.ioctl(fd, termios.TIOCGWINSZ, struct.pack("HHHH", 0, 0, 0, 0))
+        )
     except OSError:
         return None
+    return (cols, rows) if cols and rows else None
 
 
-def _rcfile(home: str) -> str:
-    rc = os.path.join(home, ".sessiontui_rc")
-    with open(rc, "w", encoding="utf-8") as fh:
-        fh.write(
-            # The node name comes from the environment so no quoting of it is ever needed.
-            'PS1="ssm-user@${SSM_NODE_NAME}:\\w\\$ "\n'
-            'hostname() { printf "%s\\n" "$SSM_NODE_NAME"; }\n'
-            "export -f hostname\n"
-            f"cd {shlex.quote(home)}\n"
-        )
-    return rc
-
-
-def run_shell(session: Session) -> None:
-    node = str(session.info.get("node_name") or session.info.get("target") or "node")
-    home = tempfile.mkdtemp(prefix="ssm-user-")
-    session.scratch.append(home)
-    rc = _rcfile(home)
-    env = {
-        "HOME": home,
-        "USER": "ssm-user",
-        "LOGNAME": "ssm-user",
-        "SHELL": "/bin/bash",
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "TERM": os.environ.get("TERM", "xterm-256color"),
-        "LANG": os.environ.get("LANG", "C.UTF-8"),
-        "SSM_NODE_NAME": node,
-    }
-    pid, master = pty.fork()
-    if pid == 0:
-        try:
-            os.execvpe("bash", ["bash", "--noprofile", "--rcfile", rc, "-i"], env)
-        finally:
-            os._exit(127)
-
+def run_shell(client: DataChannelClient) -> None:
     stdin_tty = os.isatty(0)
-    size = _winsize(0) if stdin_tty else None
-    if size:
-        fcntl.ioctl(master, termios.TIOCSWINSZ, size)
-
-    def on_winch(_sig: int, _frame: Any) -> None:
-        ws = _winsize(0)
-        if ws:
-            with contextlib.suppress(OSError):
-                fcntl.ioctl(master, termios.TIOCSWINSZ, ws)
-
-    def as_key(byte: bytes) -> Any:
-        # Without a raw terminal, a signal from the keyboard still reaches the remote side as a key.
-        def handler(_sig: int, _frame: Any) -> None:
-            with contextlib.suppress(OSError):
-                os.write(master, byte)
-
-        return handler
-
-    def killed(sig: int, _frame: Any) -> None:
-        # The real plugin dies here without ending the session server-side (the contract); only
-        # the scratch home and the shell go with it, then the signal takes its default course.
-        kill_shell()
-        restore()
-        session._clean()
-        signal.signal(sig, signal.SIG_DFL)
-        os.kill(os.getpid(), sig)
-
-    signal.signal(signal.SIGWINCH, on_winch)
-    signal.signal(signal.SIGINT, as_key(b"\x03"))
-    signal.signal(signal.SIGQUIT, as_key(b"\x1c"))
-    signal.signal(signal.SIGTSTP, as_key(b"\x1a"))
-
     saved = termios.tcgetattr(0) if stdin_tty else None
 
     def restore() -> None:
@@ -222,146 +88,235 @@ def run_shell(session: Session) -> None:
             with contextlib.suppress(termios.error):
                 termios.tcsetattr(0, termios.TCSADRAIN, saved)
 
-    def kill_shell() -> None:
-        for sig in (signal.SIGHUP, signal.SIGKILL):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, sig)
-            time.sleep(0.05)
+    client.before_exit = restore
 
-    def server_ended() -> None:
-        kill_shell()
+    def write_out(msg: frames.ClientMessage) -> None:
+        # Every payload after the handshake goes to stdout raw, whatever its type (§7).
+        with _out_lock:
+            os.write(1, msg.payload)
+
+    def as_key(byte: bytes) -> Any:
+        def handler(_sig: int, _frame: Any) -> None:
+            threading.Thread(target=client.send_output, args=(byte,), daemon=True).start()
+
+        return handler
+
+    def send_size() -> None:
+        size = _winsize(0) if stdin_tty else None
+        cols, rows = size or (300, 100)  # the real plugin's fallback
+        client.send_size(cols, rows)
+
+    def on_winch(_sig: int, _frame: Any) -> None:
+        threading.Thread(target=send_size, daemon=True).start()
+
+    def killed(sig: int, _frame: Any) -> None:
+        # As the real plugin: dies of the signal without ending the session server-side.
         restore()
-        session.exit_server_ended()
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
 
-    session.on_server_end.append(server_ended)
+    signal.signal(signal.SIGINT, as_key(b"\x03"))
+    signal.signal(signal.SIGQUIT, as_key(b"\x1c"))
+    signal.signal(signal.SIGTSTP, as_key(b"\x1a"))
+    signal.signal(signal.SIGWINCH, on_winch)
     signal.signal(signal.SIGTERM, killed)
     signal.signal(signal.SIGHUP, killed)
-    threading.Thread(target=session.poll_forever, daemon=True).start()
-
     if stdin_tty:
         tty.setraw(0)
-    stdin_open = True
+    send_size()
+    client.set_handler(write_out)
     escapes = Escapes() if version_tuple(_version()) >= ESCAPES_FROM else None
-    ended_by_escape = False
+    while True:
+        try:
+            data = os.read(0, frames.MAX_CHUNK)
+        except InterruptedError:
+            continue
+        except OSError:
+            data = b""
+        if not data:
+            restore()
+            say("Cannot perform start session: EOF\n")
+            os._exit(0)
+        if escapes is not None:
+            data, command = escapes.feed(data)
+            if command == "?":
+                say(ESCAPE_HELP)
+            elif command == ".":
+                if data:
+                    client.send_output(data)
+                client.send_flag(frames.FLAG_TERMINATE_SESSION)
+                restore()
+                say(f"\n\nExiting session with sessionId: {client.session_id}.\n\n")
+                os._exit(0)
+        if data:
+            client.send_output(data)
+
+
+# --- port sessions -----------------------------------------------------------------------------
+
+
+def _pump_local(conn: socket.socket, send: Any, done: Any) -> None:
     try:
         while True:
-            fds = [master] + ([0] if stdin_open else [])
-            try:
-                ready, _, _ = select.select(fds, [], [])
-            except InterruptedError:
-                continue
-            if master in ready:
-                try:
-                    data = os.read(master, 65536)
-                except OSError:
-                    data = b""
-                if not data:
-                    break
-                with _out_lock:
-                    os.write(1, data)
-            if 0 in ready:
-                data = os.read(0, 65536)
-                if not data:
-                    stdin_open = False  # our input ended; the shell sees EOF
-                    with contextlib.suppress(OSError):
-                        os.write(master, b"\x04")
-                    continue
-                if escapes is not None:
-                    data, command = escapes.feed(data)
-                    if command == "?":
-                        say(ESCAPE_HELP)
-                    elif command == ".":
-                        ended_by_escape = True
-                        break
-                os.write(master, data)
-    finally:
-        restore()
-    if ended_by_escape:
-        kill_shell()
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, 0)
-    if session.ended_by_server is not None:
-        session.exit_server_ended()
-    session.exit_normally(
-        "Session ended: ~. typed" if ended_by_escape else "Session ended: the shell exited"
-    )
-
-
-# --- port forward documents --------------------------------------------------------------------
-
-
-def _param(params: dict[str, Any], name: str, default: str) -> str:
-    value = params.get(name)
-    if isinstance(value, list):
-        value = value[0] if value else None
-    return str(value) if value not in (None, "") else default
-
-
-def _pipe(src: socket.socket, dst: socket.socket) -> None:
-    try:
-        while True:
-            data = src.recv(65536)
+            data = conn.recv(frames.MAX_CHUNK)
             if not data:
                 break
-            dst.sendall(data)
+            send(data)
     except OSError:
         pass
-    finally:
-        with contextlib.suppress(OSError):
-            dst.shutdown(socket.SHUT_WR)
+    done()
 
 
-def _serve_client(session: Session, client: socket.socket) -> None:
-    dest = session.info.get("destination")
-    if not dest:
-        say("\nConnection to destination port failed, check SSM Agent logs.\n")
-        client.close()
-        return
-    try:
-        upstream = socket.create_connection((dest["host"], int(dest["port"])), timeout=5)
-        upstream.settimeout(None)
-    except OSError:
-        say("\nConnection to destination port failed, check SSM Agent logs.\n")
-        client.close()
-        return
-    t = threading.Thread(target=_pipe, args=(upstream, client), daemon=True)
-    t.start()
-    _pipe(client, upstream)
-    t.join()
-    client.close()
-    upstream.close()
-
-
-def run_forward(session: Session, params: dict[str, Any]) -> None:
-    local = int(_param(params, "localPortNumber", "0"))
+def _listen(props: dict[str, Any]) -> socket.socket:
+    local = int(str(props.get("localPortNumber") or "0") or 0)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Go's net.Listen does
     try:
         listener.bind(("127.0.0.1", local))
     except OSError:
-        # The real plugin hangs silently when the local port is taken; callers need a watchdog.
-        while True:
-            signal.pause()
+        hang()  # the real plugin hangs silently when the local port is taken
     listener.listen(16)
-    port = listener.getsockname()[1]
+    return listener
+
+
+def _exit_with_flag(client: DataChannelClient) -> None:
+    client.send_flag(frames.FLAG_TERMINATE_SESSION)
+    say(f"\n\nExiting session with sessionId: {client.session_id}.\n\n")
+    os._exit(0)
+
+
+def run_mux(client: DataChannelClient) -> None:
+    """Current agents: every local connection is one smux v1 stream inside the Output bytes."""
+    listener = _listen(client.properties)
+    streams: dict[int, socket.socket] = {}
+    lock = threading.Lock()
+    reader = smux.Reader()
+
+    def on_output(msg: frames.ClientMessage) -> None:
+        if msg.payload_type == frames.P_FLAG:
+            if msg.flag == frames.FLAG_CONNECT_TO_PORT_ERROR:
+                say("\nConnection to destination port failed, check SSM Agent logs.\n")
+            return
+        try:
+            parsed = reader.feed(msg.payload)
+        except smux.ProtocolError:
+            say("Cannot perform start session: invalid protocol\n")
+            os._exit(0)
+        for cmd, sid, body in parsed:
+            with lock:
+                conn = streams.get(sid)
+            if conn is None:
+                continue
+            if cmd == smux.PSH:
+                with contextlib.suppress(OSError):
+                    conn.sendall(body)
+            elif cmd == smux.FIN:
+                with lock:
+                    streams.pop(sid, None)
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+                conn.close()
 
     def on_sigint(_sig: int, _frame: Any) -> None:
         say("Terminate signal received, exiting.\n")
-        session.exit_normally("Terminated by the client")
+        _exit_with_flag(client)
 
     signal.signal(signal.SIGINT, on_sigint)
-    session.on_server_end.append(session.exit_server_ended)
-    threading.Thread(target=session.poll_forever, daemon=True).start()
-
-    say(f"Port {port} opened for sessionId {session.id}.\n")
-    say("Waiting for connections...\n")
+    signal.signal(signal.SIGQUIT, on_sigint)
+    signal.signal(signal.SIGTSTP, on_sigint)
+    client.set_handler(on_output)
+    say(f"Port {listener.getsockname()[1]} opened for sessionId {client.session_id}.\n")
+    say("\nWaiting for connections...\n")
+    next_sid = 3  # smux client stream ids: odd, from 3
+    accepted = False
     while True:
         try:
-            client, _ = listener.accept()
+            conn, _ = listener.accept()
         except InterruptedError:
             continue
-        say(f"\nConnection accepted for session [{session.id}]\n")
-        threading.Thread(target=_serve_client, args=(session, client), daemon=True).start()
+        if not accepted:
+            accepted = True
+            say(f"\nConnection accepted for session [{client.session_id}]\n")
+        sid, next_sid = next_sid, next_sid + 2
+        with lock:
+            streams[sid] = conn
+        client.send_output(smux.frame(smux.SYN, sid))
+
+        def done(sid: int = sid) -> None:
+            with lock:
+                open_still = streams.pop(sid, None) is not None
+            if open_still:
+                client.send_output(smux.frame(smux.FIN, sid))
+
+        def send(data: bytes, sid: int = sid) -> None:
+            client.send_output(smux.push(sid, data))
+
+        threading.Thread(target=_pump_local, args=(conn, send, done), daemon=True).start()
+
+
+def run_basic(client: DataChannelClient) -> None:
+    """Old agents: one local connection at a time, its bytes raw in the Output payloads."""
+    listener = _listen(client.properties)
+    current: list[socket.socket] = []
+    pending: list[bytes] = []  # output before the first local connection: kept for it
+    lock = threading.Lock()
+
+    def on_output(msg: frames.ClientMessage) -> None:
+        with lock:
+            if not current:
+                pending.append(msg.payload)
+                return
+            conn = current[0]
+        with contextlib.suppress(OSError):
+            conn.sendall(msg.payload)
+
+    def on_sigint(_sig: int, _frame: Any) -> None:
+        say("Terminate signal received, exiting.\n")
+        if frames.version_gt(client.agent_version, frames.TERMINATE_FLAG_AFTER):
+            _exit_with_flag(client)
+        # Older agents: the API, then wait for the server's channel_closed (§10).
+        client.api.call("TerminateSession", {"SessionId": client.session_id})
+
+    signal.signal(signal.SIGINT, on_sigint)
+    client.set_handler(on_output)
+    say(f"Port {listener.getsockname()[1]} opened for sessionId {client.session_id}.\n")
+    first = True
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except InterruptedError:
+            continue
+        if first:
+            first = False
+            say(f"Connection accepted for session {client.session_id}.\n")
+        with lock:
+            current[:] = [conn]
+            held, pending[:] = list(pending), []
+        with contextlib.suppress(OSError):
+            conn.sendall(b"".join(held))
+        _pump_local(conn, client.send_output, lambda: None)
+        with lock:
+            current.clear()
+        conn.close()
+        client.send_flag(frames.FLAG_DISCONNECT_TO_PORT)
+
+
+def run_streams(client: DataChannelClient) -> None:
+    """Standard-stream forwarding (AWS-StartSSHSession): stdin to the port, the port to stdout."""
+
+    def on_output(msg: frames.ClientMessage) -> None:
+        with _out_lock:
+            os.write(1, msg.payload)
+
+    client.set_handler(on_output)
+    while True:
+        try:
+            data = os.read(0, frames.MAX_CHUNK)
+        except InterruptedError:
+            continue
+        if not data:
+            os._exit(0)  # stdin closed: done, without a word
+        client.send_output(data)
 
 
 # --- entry point -------------------------------------------------------------------------------
@@ -413,31 +368,32 @@ def main(argv: list[str] | None = None) -> None:
         panic("interface conversion: interface {} is nil, not string")
     session_id = response["SessionId"]
     say(f"\nStarting session with SessionId: {session_id}\n")
-
-    stream = Stream(response["StreamUrl"], response["TokenValue"])
-    try:
-        info = stream.get()
-    except urllib.error.HTTPError as e:
-        say(f"Cannot perform start session: stream open failed: {e.code} {e.reason}\n")
-        return
-    except (OSError, ValueError) as e:
-        say(f"Cannot perform start session: {e}\n")
-        return
-    session = Session(session_id, stream, info, SsmApi(args[1], args[5]))
-    if info.get("agent") == "silent":
-        # The websocket opened but the agent never answers: print nothing, hang until killed.
-        while True:
-            signal.pause()
-    if info.get("status") == "Terminated":
-        session.ended_by_server = str(info.get("reason") or "Session terminated")
-        session.exit_server_ended()
-
-    document = str(request.get("DocumentName") or info.get("document") or "")
-    params = request.get("Parameters") or info.get("parameters") or {}
-    if document.startswith("AWS-StartPortForwardingSession"):
-        run_forward(session, params)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # no handler before the handshake, as in Go
+    client = DataChannelClient(
+        session_id,
+        response["StreamUrl"],
+        response["TokenValue"],
+        _version(),
+        SsmApi(args[1], args[5]),
+        say,
+    )
+    if not client.dial():
+        hang()  # the real plugin carries on and waits forever for a session type
+    client.start()
+    client.ready.wait()  # a silent agent: forever
+    kind = client.session_type
+    if kind in SHELL_TYPES:
+        run_shell(client)
+    elif kind == "Port":
+        if client.properties.get("type") != "LocalPortForwarding":
+            run_streams(client)
+        elif frames.version_gt(client.agent_version, frames.MUX_AFTER):
+            run_mux(client)
+        else:
+            run_basic(client)
     else:
-        run_shell(session)
+        say("Cannot perform start session: unable to determine SessionType\n")
+        os._exit(0)
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ class Channel:
 
     def detach(self, sender: Sender) -> None:
         with self._cond:
-            if self._sender is sender:
+            if self._sender == sender:
                 self._sender = None
 
     @property
