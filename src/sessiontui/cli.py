@@ -27,6 +27,7 @@ examples:
   sessiontui --list --json --tag project=Production   nodes as JSON
   sessiontui --connect web-01 --role ProdOps --reason "TICKET-1"
   sessiontui --connect i-0abc --forward 15432:db.internal:5432 --json
+  scp -o ProxyCommand='sessiontui --ssh-proxy %h %p --role ProdOps' FILE web-01:/tmp/
 """
 
 
@@ -73,6 +74,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--connect", metavar="TARGET", help="shell (or with --forward, a port forward) to one node"
     )
     mode.add_argument("--logout", action="store_true", help="wipe cached role credentials and exit")
+    mode.add_argument(
+        "--ssh-proxy",
+        nargs=2,
+        metavar=("HOST", "PORT"),
+        help="for ssh's ProxyCommand: AWS-StartSSHSession to HOST (id, Name, K=V) on PORT",
+    )
+    mode.add_argument(
+        "--ssh-config", action="store_true", help="print Host blocks for ~/.ssh/config and exit"
+    )
     p.add_argument(
         "--forward", metavar="[LOCAL:][HOST:]REMOTE", help="with --connect: a port forward"
     )
@@ -128,7 +138,7 @@ def _check_args(args: argparse.Namespace) -> None:
 def _run(args: argparse.Namespace) -> int:
     from sessiontui.runtime import Runtime
 
-    if not (args.logout or args.list or args.connect):
+    if not (args.logout or args.list or args.connect or args.ssh_proxy or args.ssh_config):
         # Start-up makes hundreds of thousands of objects (Textual's classes and CSS, the cached
         # rows) and none of them is garbage: collector passes over them cost 50-80 ms of the first
         # frame. The fleet screen freezes what start-up made and turns the collector back on
@@ -144,6 +154,12 @@ def _run(args: argparse.Namespace) -> int:
             from sessiontui.connect import connect
 
             return connect(rt, args, _say, _emit, ask=_ask_code, ask_line=_ask_line)
+        if args.ssh_proxy or args.ssh_config:
+            from sessiontui import ssh_proxy as ssh
+
+            if args.ssh_proxy:  # stdout is ssh's protocol stream: nothing of ours goes there
+                return ssh.ssh_proxy(rt, args, _say)
+            return ssh.ssh_config(rt, args, _say, _emit, _ask_code)
         from sessiontui.ui.launch import run_tui
 
         return run_tui(rt)
