@@ -186,6 +186,8 @@ def _proxy_command(args: argparse.Namespace, node: Node) -> str:
         words += ["--profile", args.profile]
     if args.role:
         words += ["--role", args.role]
+    if args.reason:
+        words += ["--reason", args.reason]
     # ssh_config expands %-tokens in ProxyCommand and runs it with /bin/sh
     quoted = [w if w in ("%h", "%p") else shlex.quote(w).replace("%", "%%") for w in words]
     return " ".join(quoted)

@@ -169,7 +169,8 @@ def run_stream(
         started = sup._start(target_id, document, parameters, reason)
         began = time.monotonic()
         closer = _Closer(sup, started, began)
-        sup._audit_started(started, node_name)
+        port = (parameters.get("portNumber") or [""])[0]
+        sup._audit_started(started, node_name, remote_port=int(port) if port.isdigit() else None)
         how, why = Ending.CRASHED, "the plugin did not finish"
         exit_status: int | None = None
         signal_status: int | None = None
