@@ -200,7 +200,9 @@ def test_ssh_config_blocks_work_as_pasted(sandbox: Any, tmp_path: Path) -> None:
     assert block in text
     assert "# left out:" in text
     assert "# prod-cache-01 (" in text and "not connectable: agent ConnectionLost" in text
-    assert "# stg-web-01 (" in text and "of role ProdOps" in text  # outside the role's scope
+    assert (
+        "# stg-web-01 (" in text and "role ProdOps may not open it: outside role scope" in text
+    )  # outside the role's scope
     assert "Host stg-web-01" not in text
 
     config = tmp_path / "ssh_config"

@@ -210,23 +210,23 @@ def ssh_config_text(nodes: list[Node], args: argparse.Namespace, access: Access 
         label = f"{node.display_name} ({node.id}, {node.region})"
         why = access.refuses(node) if access is not None else None
         if why:
-            skipped.append(f"# {label}: {why} of role {args.role}")
+            skipped.append(f"# {label}: role {args.role} may not open it: {why}")
             continue
         if not node.connectable:
             skipped.append(f"# {label}: not connectable: {node.why}")
             continue
         alias = node.name
-        note = ""
+        # comments on their own line: older OpenSSH reads `Host a # b` as three patterns
+        lines.append("")
         if alias and names.get(alias, 0) > 1:
-            note = f"  # {names[alias]} nodes are named {alias!r}: listed by instance id"
+            lines.append(f"# {alias} ({node.region}): {names[alias]} nodes carry this name")
             alias = ""
         elif alias and not _HOST_ALIAS.fullmatch(alias):
-            note = f"  # named {alias!r}, which cannot be a Host alias"
+            lines.append(f"# {alias!r} cannot be a Host alias")
             alias = ""
         hosts = f"{alias} {node.id}" if alias else node.id
         lines += [
-            "",
-            f"Host {hosts}{note}",
+            f"Host {hosts}",
             f"  HostName {node.id}",
             f"  ProxyCommand {_proxy_command(args, node)}",
         ]

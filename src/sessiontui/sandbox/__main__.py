@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
             f"current MFA code: {sb.totp_now()}; Ctrl-C stops it",
             flush=True,
         )
+        from sessiontui.sandbox.sshd import ssh_hint
+
+        print(ssh_hint(sb.ssh), flush=True)
         while not stop.wait(0.5):
             pass
     print("# sandbox stopped", file=sys.stderr)

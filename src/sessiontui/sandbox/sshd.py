@@ -42,6 +42,21 @@ def missing() -> str:
     return ""
 
 
+def ssh_hint(ssh: SandboxSshd | None) -> str:
+    """Comment lines for `python -m sessiontui.sandbox`: how to reach the nodes' sshd."""
+    why = missing() if ssh is not None else "the sandbox is not running"
+    if ssh is None or why:
+        return f"# no SSH into the nodes: {why}"
+    own = ", ".join(f"~/.ssh/{p.name}" for p in ssh.authorize_own_keys())
+    proxy = "sessiontui --ssh-proxy %h %p --role ProdOps --reason demo"
+    also = f"; {own} authorised too" if own else ""
+    return (
+        f"# SSH/SCP through Session Manager as {ssh.user}{also}:\n"
+        f"#   scp -i {ssh.key_path} -o UserKnownHostsFile={ssh.known_hosts} "
+        f"-o ProxyCommand='{proxy}' FILE {ssh.user}@prod-web-01:/tmp/"
+    )
+
+
 class SshdError(RuntimeError):
     """sshd could not be started (not installed, bad config, no port)."""
 
@@ -115,6 +130,17 @@ class SandboxSshd:
                 f"* {host_pub[0]} {host_pub[1]}\n", encoding="utf-8"
             )
             self._keys_made = True
+
+    def authorize_own_keys(self, home: Path | None = None) -> list[Path]:
+        """Also authorise the public keys in ~/.ssh (for the demo, so plain `ssh` works)."""
+        self._ensure_keys()
+        found = sorted((home or Path.home()).joinpath(".ssh").glob("id_*.pub"))
+        keys = [p.read_text(encoding="utf-8", errors="replace").strip() for p in found]
+        with open(self.folder / "authorized_keys", "a", encoding="utf-8") as fh:
+            for key in keys:
+                if key.startswith(("ssh-", "ecdsa-", "sk-")):
+                    fh.write(key + "\n")
+        return found
 
     def _config(self, node_id: str, name: str, port: int) -> Path:
         f = self.folder
