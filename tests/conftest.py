@@ -29,3 +29,12 @@ def private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def sandbox() -> Iterator[Sandbox]:
     with Sandbox() as sb:
         yield sb
+
+
+@pytest.fixture(scope="module", params=["stand-in", "real"])
+def plugin(sandbox: Sandbox, request: pytest.FixtureRequest) -> Path:
+    """The plugin a test drives: the stand-in, then AWS's own (skipped, with one reason, where
+    there is none). Pass it as SESSIONTUI_PLUGIN."""
+    from test_plugin_support import plugin_for
+
+    return plugin_for(request.param, sandbox)

@@ -47,7 +47,9 @@ def pick(
     raise AssertionError("no such node in the sandbox fleet")
 
 
-def test_shell_through_a_real_pty(sandbox: Any, home: Path, fleet: list[dict[str, Any]]) -> None:
+def test_shell_through_a_real_pty(
+    sandbox: Any, home: Path, fleet: list[dict[str, Any]], plugin: Path
+) -> None:
     node = pick(fleet, project="Staging")
     child = pexpect.spawn(
         sys.executable,
@@ -61,7 +63,7 @@ def test_shell_through_a_real_pty(sandbox: Any, home: Path, fleet: list[dict[str
             "--reason",
             "TICKET-7",
         ],
-        env=cli_env(sandbox, home),
+        env=cli_env(sandbox, home, {"SESSIONTUI_PLUGIN": str(plugin)}),
         encoding="utf-8",
         timeout=40,
         dimensions=(30, 120),
@@ -83,7 +85,7 @@ def test_shell_through_a_real_pty(sandbox: Any, home: Path, fleet: list[dict[str
 
 
 def _start_forward(
-    sandbox: Any, home: Path, node: dict[str, Any], spec: str
+    sandbox: Any, home: Path, node: dict[str, Any], spec: str, plugin: Path
 ) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     proc = subprocess.Popen(
         [
@@ -101,7 +103,7 @@ def _start_forward(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=cli_env(sandbox, home),
+        env=cli_env(sandbox, home, {"SESSIONTUI_PLUGIN": str(plugin)}),
         stdin=subprocess.DEVNULL,
     )
     assert proc.stdout is not None
@@ -111,21 +113,24 @@ def _start_forward(
 
 
 def _fetch(port: int, request: bytes) -> bytes:
+    """The reply to `request` (until the server closes), or a banner's first line. No half-close:
+    AWS's plugin ends the smux stream at a local EOF, and the reply with it."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         s.sendall(request)
-        s.shutdown(socket.SHUT_WR)
         chunks = []
         while data := s.recv(4096):
             chunks.append(data)
+            if not request and b"\n" in data:
+                break
     return b"".join(chunks)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_forward_carries_bytes_and_every_signal_terminates_the_session(
-    sandbox: Any, home: Path, fleet: list[dict[str, Any]], sig: signal.Signals
+    sandbox: Any, home: Path, fleet: list[dict[str, Any]], sig: signal.Signals, plugin: Path
 ) -> None:
     node = pick(fleet, project="Staging")
-    proc, ready = _start_forward(sandbox, home, node, "0:80")
+    proc, ready = _start_forward(sandbox, home, node, "0:80", plugin)
     try:
         assert set(ready) == {
             "session_id",
@@ -152,10 +157,10 @@ def test_forward_carries_bytes_and_every_signal_terminates_the_session(
 
 
 def test_forward_to_a_host_behind_the_node(
-    sandbox: Any, home: Path, fleet: list[dict[str, Any]]
+    sandbox: Any, home: Path, fleet: list[dict[str, Any]], plugin: Path
 ) -> None:
     node = pick(fleet, project="Staging")
-    proc, ready = _start_forward(sandbox, home, node, "orders.db.internal:5432")
+    proc, ready = _start_forward(sandbox, home, node, "orders.db.internal:5432", plugin)
     try:
         assert ready["host"] == "orders.db.internal" and ready["remote_port"] == 5432
         banner = _fetch(ready["local_port"], b"")

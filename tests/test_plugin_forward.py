@@ -23,12 +23,12 @@ from sessiontui.core.forwards import Forward, ForwardState
 from sessiontui.plugin.locate import locate_plugin
 from sessiontui.plugin.output import Ending
 from sessiontui.plugin.supervisor import ActiveSessions, SessionSupervisor
-from test_plugin_support import AwsUnderTest, aws_under_test, result, write_driver
+from test_plugin_support import PLUGIN_KINDS, AwsUnderTest, aws_under_test, result, write_driver
 
 
-@pytest.fixture(scope="module")
-def aws(sandbox: Any) -> Iterator[AwsUnderTest]:
-    with aws_under_test(sandbox) as env:
+@pytest.fixture(scope="module", params=PLUGIN_KINDS)
+def aws(sandbox: Any, request: pytest.FixtureRequest) -> Iterator[AwsUnderTest]:
+    with aws_under_test(sandbox, request.param) as env:
         yield env
 
 
@@ -64,7 +64,7 @@ def test_forward_carries_real_bytes_and_stop_terminates(
     fs = sup.start_forward(aws.web_id, 80, node_name=aws.web_name, on_change=seen.append)
     assert len(sup.registry) == 1
     fw = fs.wait_ready(15)
-    assert fw.state is ForwardState.READY and fw.local_port
+    assert fw.state is ForwardState.READY and fw.local_port, (fw, fs.output)
     assert fw.client == f"http://127.0.0.1:{fw.local_port}"
     assert fw.expires_at == aws.admin.expiration
     body = fetch(fw.local_port)
@@ -73,7 +73,8 @@ def test_forward_carries_real_bytes_and_stop_terminates(
     fs.stop()
     fw = fs.forward
     assert fw.state is ForwardState.ENDED and fw.how == Ending.STOPPED
-    assert fw.connections == 2
+    # AWS's plugin prints "Connection accepted" for the first connection only (mux and basic)
+    assert fw.connections == 1
     assert fs.terminated is True and aws.status(fs.session_id) == "Terminated"
     assert len(sup.registry) == 0
     states = [f.state for f in seen]

@@ -20,7 +20,7 @@ import pytest
 from sessiontui.core.credentials import Credentials
 
 # Every test that drives a plugin runs twice: with the stand-in and with AWS's own plugin.
-PLUGIN_KINDS = ["stand-in", "real"]
+PLUGIN_KINDS = ["stand-in", "real"]  # and the `plugin` fixture in conftest.py
 
 
 def plugin_for(kind: str, sb: Any) -> Path:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -241,7 +238,10 @@ def test_session_lifecycle_describe_and_idempotent_terminate(sandbox: Sandbox) -
     started = admin.start_session(Target=target, Reason="INC-42 disk full")
     sid = started["SessionId"]
     assert sid.startswith("ann-") and len(sid) == len("ann-") + 17
-    assert started["StreamUrl"] == f"{sandbox.endpoint_url}/_sandbox/stream/{sid}"
+    port = sandbox.state.datachannel.port
+    assert started["StreamUrl"] == (
+        f"ws://127.0.0.1:{port}/v1/data-channel/{sid}?role=publish_subscribe"
+    )
     active = admin.describe_sessions(State="Active", Filters=[{"key": "SessionId", "value": sid}])[
         "Sessions"
     ]
@@ -273,108 +273,3 @@ def test_describe_sessions_pages(sandbox: Sandbox) -> None:
 
 
 # -- the stream contract and local services -----------------------------------------------------------
-
-
-def stream(url: str, token: str, close: str | None = None) -> tuple[int, dict[str, Any]]:
-    data = json.dumps({"reason": close}).encode() if close is not None else None
-    req = urllib.request.Request(
-        url + ("/close" if close is not None else ""),
-        data=data,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        method="POST" if data else "GET",
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
-
-
-def test_stream_reports_session_and_notices_termination(sandbox: Sandbox) -> None:
-    admin = client(sandbox, "ssm", creds=sandbox.role_credentials("FleetAdmin"))
-    started = admin.start_session(Target=by_name(sandbox, "dev-web-01"))
-    url, token = started["StreamUrl"], started["TokenValue"]
-    status, info = stream(url, token)
-    assert status == 200
-    assert info["status"] == "Connected" and info["agent"] == "ok"
-    assert info["node_name"] == "dev-web-01" and info["destination"] is None
-    assert stream(url, "wrong")[0] == 401
-    assert stream(url.replace(started["SessionId"], "nobody-0"), token)[0] == 404
-    admin.terminate_session(SessionId=started["SessionId"])
-    status, info = stream(url, token)
-    assert info["status"] == "Terminated" and info["reason"]
-
-
-def test_stream_close_and_silent_agent(sandbox: Sandbox) -> None:
-    admin = client(sandbox, "ssm", creds=sandbox.role_credentials("FleetAdmin"))
-    target = by_name(sandbox, "dev-web-02")
-    sandbox.silent_agents = {target}
-    started = admin.start_session(Target=target)
-    assert stream(started["StreamUrl"], started["TokenValue"])[1]["agent"] == "silent"
-    # closing the data channel alone does not end the session: only TerminateSession does
-    status, info = stream(started["StreamUrl"], started["TokenValue"], close="shell exited")
-    assert status == 200 and info["status"] == "Disconnected"
-    sid = started["SessionId"]
-    by_id = [{"key": "SessionId", "value": sid}]
-    active = admin.describe_sessions(State="Active", Filters=by_id)
-    assert active["Sessions"][0]["Status"] == "Disconnected"
-    resumed = admin.resume_session(SessionId=sid)
-    assert stream(resumed["StreamUrl"], resumed["TokenValue"])[1]["status"] == "Connected"
-    admin.terminate_session(SessionId=sid)
-    history = admin.describe_sessions(State="History", Filters=by_id)
-    assert history["Sessions"][0]["Status"] == "Terminated"
-    record = sandbox.state.sessions[sid]
-    assert record.terminated_by.startswith("arn:aws:sts::") and ":assumed-role/FleetAdmin/" in (
-        record.terminated_by
-    )
-
-
-def _recv_until(sock: socket.socket, marker: bytes) -> bytes:
-    data = b""
-    while marker not in data:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
-def test_forward_destinations_answer_over_tcp(sandbox: Sandbox) -> None:
-    admin = client(sandbox, "ssm", creds=sandbox.role_credentials("ProdOps"))
-    target = by_name(sandbox, "prod-db-01")
-    web = admin.start_session(
-        Target=target,
-        DocumentName="AWS-StartPortForwardingSession",
-        Parameters={"portNumber": ["80"], "localPortNumber": ["0"]},
-    )
-    dest = stream(web["StreamUrl"], web["TokenValue"])[1]["destination"]
-    with socket.create_connection((dest["host"], dest["port"]), timeout=5) as sock:
-        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        reply = _recv_until(sock, b"hello from prod-db-01\n")
-    assert reply.startswith(b"HTTP/1.1 200") and reply.endswith(b"hello from prod-db-01\n")
-    db = admin.start_session(
-        Target=target,
-        DocumentName="AWS-StartPortForwardingSessionToRemoteHost",
-        Parameters={"host": ["orders.example.internal"], "portNumber": ["5432"]},
-    )
-    dest = stream(db["StreamUrl"], db["TokenValue"])[1]["destination"]
-    with socket.create_connection((dest["host"], dest["port"]), timeout=5) as sock:
-        banner = _recv_until(sock, b"\r\n")
-        sock.sendall(b"ping\n")
-        echo = _recv_until(sock, b"ping\n")
-    assert banner == b"PostgreSQL stand-in on orders.example.internal via prod-db-01\r\n"
-    assert echo == b"ping\n"
-    again = admin.start_session(
-        Target=target,
-        DocumentName="AWS-StartPortForwardingSessionToRemoteHost",
-        Parameters={"host": ["orders.example.internal"], "portNumber": ["5432"]},
-    )
-    assert stream(again["StreamUrl"], again["TokenValue"])[1]["destination"] == dest  # reused
-    closed = admin.start_session(
-        Target=target,
-        DocumentName="AWS-StartPortForwardingSession",
-        Parameters={"portNumber": ["9999"]},
-    )
-    assert stream(closed["StreamUrl"], closed["TokenValue"])[1]["destination"] is None
-    for s in (web, db, again, closed):
-        admin.terminate_session(SessionId=s["SessionId"])

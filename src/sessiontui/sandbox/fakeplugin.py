@@ -242,11 +242,16 @@ def run_mux(client: DataChannelClient) -> None:
             streams[sid] = conn
         client.send_output(smux.frame(smux.SYN, sid))
 
-        def done(sid: int = sid) -> None:
+        def done(sid: int = sid, conn: socket.socket = conn) -> None:
+            # As AWS's plugin: a local EOF closes the stream both ways (no half-close), so a
+            # reply still on its way is lost.
             with lock:
                 open_still = streams.pop(sid, None) is not None
             if open_still:
                 client.send_output(smux.frame(smux.FIN, sid))
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
 
         def send(data: bytes, sid: int = sid) -> None:
             client.send_output(smux.push(sid, data))

@@ -65,6 +65,7 @@ class DataChannelClient:
                 max_size=None,
                 ping_interval=None,
                 close_timeout=1,
+                legacy=True,
             )
         except Exception:
             return False

@@ -88,7 +88,10 @@ def _connected(state: SandboxState, region: str, target: str) -> bool:
 
 
 def _new_session_id(state: SandboxState, caller: Caller) -> str:
-    return f"{caller.session_name}-{state.rng.getrandbits(68):017x}"
+    # Unique across sandbox runs, as AWS's are: AWS's plugin names its mux socket after the id
+    # ($TMPDIR/<fnv32a(id)>_session_manager_plugin_mux.sock), and one it left behind when killed
+    # would refuse a later session with the same id ("bind: address already in use").
+    return f"{caller.session_name}-{secrets.randbits(68):017x}"
 
 
 def _destination(
