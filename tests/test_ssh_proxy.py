@@ -1,7 +1,7 @@
 """SSH and SCP through Session Manager, end to end: Debian's real `ssh` and `scp` run
 `sessiontui --ssh-proxy` (the CLI as a subprocess) as their ProxyCommand, through
 AWS-StartSSHSession and the sandbox's data channel, into the sandbox's real sshd; with the
-stand-in plugin and with AWS's own. The session is Terminated server-side on every way out."""
+stand-in plugin and with AWS's own (conftest's `plugin` fixture). The session is Terminated server-side on every way out."""
 
 from __future__ import annotations
 
@@ -12,17 +12,24 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pexpect
 import pytest
 
-from cli_support import alive, audit_events, cli_env, cmdline, descendants, run, session_status
+from cli_support import (
+    alive,
+    audit_events,
+    cli_env,
+    cmdline,
+    descendants,
+    lasting_code,
+    run,
+    session_status,
+)
 from sessiontui.sandbox import sshd
 from sessiontui.sandbox.ssm_nodes import node_name
-from test_plugin_support import PLUGIN_KINDS, plugin_for
 
 _missing = sshd.missing() or (
     "" if shutil.which("ssh") and shutil.which("scp") else "ssh/scp not installed (openssh-client)"
@@ -31,11 +38,6 @@ pytestmark = pytest.mark.skipif(bool(_missing), reason=_missing or "sshd availab
 
 WEB = "prod-web-01"  # Online, project=Production: ProdOps may open it
 REGION = "us-east-1"
-
-
-@pytest.fixture(scope="module", params=PLUGIN_KINDS)
-def plugin(sandbox: Any, request: pytest.FixtureRequest) -> Iterator[Path]:
-    yield plugin_for(request.param, sandbox)
 
 
 def proxy_command(*extra: str) -> str:
@@ -62,8 +64,17 @@ def ssh_options(sb: Any, proxy: str) -> list[str]:
     ]
 
 
-def env_for(sb: Any, home: Path, plugin: Path, **extra: str) -> dict[str, str]:
-    return cli_env(sb, home, {"SESSIONTUI_PLUGIN": str(plugin), **extra})
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One credential cache for the module, as one operator's: a role is assumed once, not once
+    per ssh (each test keeps its own audit log in its own state folder)."""
+    return tmp_path_factory.mktemp("cache")
+
+
+def env_for(sb: Any, home: Path, plugin: Path, cache: Path, **extra: str) -> dict[str, str]:
+    return cli_env(
+        sb, home, {"SESSIONTUI_PLUGIN": str(plugin), "XDG_CACHE_HOME": str(cache), **extra}
+    )
 
 
 def ssh_sessions(home: Path, event: str = "session_started") -> list[dict[str, Any]]:
@@ -85,10 +96,10 @@ def wait_status(sb: Any, session_id: str, wanted: str, timeout: float = 15) -> s
 
 
 def test_ssh_runs_a_command_on_the_node_and_the_session_ends(
-    sandbox: Any, plugin: Path, tmp_path: Path
+    sandbox: Any, plugin: Path, tmp_path: Path, shared_cache: Path
 ) -> None:
     sb = sandbox
-    proxy = proxy_command("--role", "ProdOps", "--reason", "SSH-1", "--mfa-code", sb.fresh_totp())
+    proxy = proxy_command("--role", "ProdOps", "--reason", "SSH-1", "--mfa-code", lasting_code(sb))
     began = time.monotonic()
     done = subprocess.run(
         [
@@ -99,7 +110,7 @@ def test_ssh_runs_a_command_on_the_node_and_the_session_ends(
         ],
         capture_output=True,
         text=True,
-        env=env_for(sb, tmp_path, plugin),
+        env=env_for(sb, tmp_path, plugin, shared_cache),
         timeout=60,
         stdin=subprocess.DEVNULL,
     )
@@ -116,19 +127,21 @@ def test_ssh_runs_a_command_on_the_node_and_the_session_ends(
     assert took < 30
 
 
-def test_scp_copies_a_file_and_its_bytes_arrive(sandbox: Any, plugin: Path, tmp_path: Path) -> None:
+def test_scp_copies_a_file_and_its_bytes_arrive(
+    sandbox: Any, plugin: Path, tmp_path: Path, shared_cache: Path
+) -> None:
     sb = sandbox
     payload = os.urandom(512 * 1024)
     src = tmp_path / "payload.bin"
     src.write_bytes(payload)
     dest = tmp_path / "on-the-node"
     dest.mkdir()
-    proxy = proxy_command("--role", "ProdOps", "--reason", "SCP-1", "--mfa-code", sb.fresh_totp())
+    proxy = proxy_command("--role", "ProdOps", "--reason", "SCP-1", "--mfa-code", lasting_code(sb))
     done = subprocess.run(
         ["scp", "-q", *ssh_options(sb, proxy), str(src), f"{sb.ssh.user}@{WEB}:{dest}/"],
         capture_output=True,
         text=True,
-        env=env_for(sb, tmp_path, plugin),
+        env=env_for(sb, tmp_path, plugin, shared_cache),
         timeout=60,
         stdin=subprocess.DEVNULL,
     )
@@ -149,16 +162,16 @@ def _proxy_pid(ssh_pid: int, timeout: float = 20) -> int:
 
 
 def test_sigterm_to_the_proxy_ends_the_session_server_side(
-    sandbox: Any, plugin: Path, tmp_path: Path
+    sandbox: Any, plugin: Path, tmp_path: Path, shared_cache: Path
 ) -> None:
     sb = sandbox
-    proxy = proxy_command("--role", "ProdOps", "--reason", "SSH-2", "--mfa-code", sb.fresh_totp())
+    proxy = proxy_command("--role", "ProdOps", "--reason", "SSH-2", "--mfa-code", lasting_code(sb))
     ssh = subprocess.Popen(
         ["ssh", *ssh_options(sb, proxy), f"{sb.ssh.user}@{WEB}", "echo ready; sleep 60"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env_for(sb, tmp_path, plugin),
+        env=env_for(sb, tmp_path, plugin, shared_cache),
         stdin=subprocess.DEVNULL,
     )
     try:
@@ -185,7 +198,7 @@ def test_sigterm_to_the_proxy_ends_the_session_server_side(
 
 def test_ssh_config_blocks_work_as_pasted(sandbox: Any, tmp_path: Path) -> None:
     sb = sandbox
-    code = sb.fresh_totp()
+    code = lasting_code(sb)
     done = run(
         sb, tmp_path, "--ssh-config", "--role", "ProdOps", "--reason", "CFG-1", "--mfa-code", code
     )
@@ -208,7 +221,7 @@ def test_ssh_config_blocks_work_as_pasted(sandbox: Any, tmp_path: Path) -> None:
     config = tmp_path / "ssh_config"
     config.write_text(text, encoding="utf-8")
     bin_dir = str(Path(sys.executable).parent)  # where `sessiontui` is installed
-    env = env_for(sb, tmp_path, Path(sb.plugin_path))
+    env = env_for(sb, tmp_path, Path(sb.plugin_path), tmp_path / "cache")
     env["PATH"] = f"{bin_dir}:{env['PATH']}"
     opts = ssh_options(sb, "none")[2:-2]  # the key and known hosts; the config has the rest
     done = subprocess.run(
@@ -229,7 +242,7 @@ def test_bad_port_and_unknown_host_are_words_on_stderr_and_nothing_on_stdout(
     bad = run(sandbox, tmp_path, "--ssh-proxy", WEB, "ssh")
     assert bad.returncode == 2 and bad.stdout == ""
     assert "--ssh-proxy PORT must be a port number" in bad.stderr
-    unknown = run(sandbox, tmp_path, "--ssh-proxy", "prod-web", "22", "--role", "ProdOps")
+    unknown = run(sandbox, tmp_path, "--ssh-proxy", "prod-web", "22")
     assert unknown.returncode == 2 and unknown.stdout == ""
     assert "no node is exactly 'prod-web'" in unknown.stderr and WEB in unknown.stderr
 
@@ -254,7 +267,7 @@ def test_mfa_code_is_asked_on_the_terminal_while_ssh_owns_stdin(
 ) -> None:
     sb = sandbox
     proxy = proxy_command("--role", "StagingDev")
-    env = env_for(sb, tmp_path, Path(sb.plugin_path), SESSIONTUI_DEMO_TOTP="")
+    env = env_for(sb, tmp_path, Path(sb.plugin_path), tmp_path / "cache", SESSIONTUI_DEMO_TOTP="")
     stg = "stg-web-01"  # Online, project=Staging
     child = pexpect.spawn(
         "ssh",
@@ -265,7 +278,7 @@ def test_mfa_code_is_asked_on_the_terminal_while_ssh_owns_stdin(
     )
     try:
         child.expect("MFA code for arn:aws:iam::123456789012:mfa/operator: ")
-        child.sendline(sb.fresh_totp())
+        child.sendline(lasting_code(sb))
         child.expect(f"on {stg}\r\n")
         child.expect(pexpect.EOF)
     finally:
