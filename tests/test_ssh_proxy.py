@@ -41,7 +41,9 @@ REGION = "us-east-1"
 
 
 def proxy_command(*extra: str) -> str:
-    argv = [sys.executable, "-m", "sessiontui", "--ssh-proxy", "%h", "%p", *extra]
+    # one region, as --ssh-config's blocks pin it: the proxy lists only that one
+    argv = [sys.executable, "-m", "sessiontui", "--ssh-proxy", "%h", "%p", "--region", REGION]
+    argv += extra
     return " ".join(a if a.startswith("%") else shlex.quote(a) for a in argv)
 
 
@@ -124,6 +126,9 @@ def test_ssh_runs_a_command_on_the_node_and_the_session_ends(
     record = sb.state.sessions[started["session_id"]]
     assert record.document == "AWS-StartSSHSession" and record.parameters == {"portNumber": ["22"]}
     assert "arn:aws:sts::123456789012:assumed-role/ProdOps/" in record.terminated_by
+    (ended,) = ssh_sessions(tmp_path, "session_ended")
+    # ssh's SIGHUP to its proxy, or the plugin's own exit at EOF: either is a normal end
+    assert ended["how"] == "exited" and ended["terminated"] is True
     assert took < 30
 
 

@@ -126,6 +126,10 @@ def _check_args(args: argparse.Namespace) -> None:
     from sessiontui.core.query import tag_terms
 
     tag_terms(args.tag)
+    if args.ssh_proxy:
+        from sessiontui.ssh_proxy import check_port
+
+        check_port(args.ssh_proxy[1])
     if args.duration:
         parse_duration(args.duration)
     if args.mfa_code is not None:

@@ -91,7 +91,7 @@ def tty_ask_code(serial: str) -> str | None:
 # -- --ssh-proxy ------------------------------------------------------------------------------------
 
 
-def _port(text: str) -> int:
+def check_port(text: str) -> int:
     try:
         port = int(text)
     except ValueError:
@@ -121,7 +121,7 @@ def _fleet(rt: Runtime, factory: Any, say: Say) -> list[Node]:
 def ssh_proxy(rt: Runtime, args: argparse.Namespace, say: Say) -> int:
     """Resolve HOST, open AWS-StartSSHSession to PORT on it, join the plugin to ssh's streams."""
     host, port_text = args.ssh_proxy
-    port = _port(port_text)
+    port = check_port(port_text)
     from sessiontui.plugin.locate import locate_plugin
 
     plugin = locate_plugin(getattr(rt.config, "plugin_path", None))

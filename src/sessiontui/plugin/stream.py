@@ -158,12 +158,18 @@ def run_stream(
     box: dict[str, Any] = {}
     fired: list[int] = []
 
+    def stop(runner: StreamRunner, signum: int) -> None:
+        if signum == signal.SIGHUP:  # how ssh ends its ProxyCommand when it exits: a normal end
+            runner.stop(Ending.EXITED, "ssh closed the connection (SIGHUP)")
+        else:
+            runner.stop(Ending.INTERRUPTED, f"sessiontui received {signal.Signals(signum).name}")
+
     def on_signal(signum: int) -> None:
         first = not fired
         fired.append(signum)
         runner = box.get("runner")
         if first and runner is not None:
-            runner.stop(Ending.INTERRUPTED, f"sessiontui received {signal.Signals(signum).name}")
+            stop(runner, signum)
 
     with _signals_recorded(on_signal):
         started = sup._start(target_id, document, parameters, reason)
@@ -182,9 +188,7 @@ def run_stream(
             )
             box["runner"] = runner
             if fired:  # a signal came while StartSession was under way
-                runner.stop(
-                    Ending.INTERRUPTED, f"sessiontui received {signal.Signals(fired[0]).name}"
-                )
+                stop(runner, fired[0])
             handle = StreamSession(started.session_id, target_id, runner)
             sup.registry.add(handle)
             watch = _ExpiryWatch(
