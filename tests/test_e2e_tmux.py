@@ -150,11 +150,19 @@ def _port_open(port: int) -> bool:
         return False
 
 
-def test_demo_in_a_real_terminal(terminal: Terminal, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["stand-in", "real"])
+def test_demo_in_a_real_terminal(terminal: Terminal, tmp_path: Path, kind: str) -> None:
+    if kind == "real":
+        from sessiontui.plugin.locate import REAL_PLUGIN_ENV, find_real_plugin
+
+        real, why = find_real_plugin()
+        if real is None:
+            pytest.skip(why)
+        terminal.env[REAL_PLUGIN_ENV] = str(real)
     began = time.monotonic()
     rc_file = tmp_path / "rc"
     # the shell records the exit status: the pane (and the session) end with the app
-    terminal.start(f"{sys.executable} -m sessiontui --demo; echo $? > {rc_file}")
+    terminal.start(f"{sys.executable} -m sessiontui --demo --plugin {kind}; echo $? > {rc_file}")
     terminal.wait(
         "the whole fleet listed",
         lambda s: re.search(r"─ \d+ nodes ─", s) and "refreshing" not in s,

@@ -106,7 +106,7 @@ def wait_for(predicate: Any, timeout: float, what: str) -> None:
 
 
 def start_forward(
-    sandbox: Any, home: Path, node: dict[str, Any], *extra_args: str
+    sandbox: Any, home: Path, node: dict[str, Any], plugin: Path, *extra_args: str
 ) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     proc = subprocess.Popen(
         [
@@ -116,7 +116,7 @@ def start_forward(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=cli_env(sandbox, home),
+        env=cli_env(sandbox, home, {"SESSIONTUI_PLUGIN": str(plugin)}),
         stdin=subprocess.DEVNULL,
     )
     assert proc.stdout is not None and proc.stderr is not None
@@ -129,8 +129,7 @@ def start_forward(
 
 def fetch(port: int) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
-        s.shutdown(socket.SHUT_WR)
+        s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")  # no half-close: see test_cli_connect
         chunks = []
         while data := s.recv(4096):
             chunks.append(data)
@@ -141,13 +140,13 @@ def fetch(port: int) -> bytes:
 
 
 def test_plugin_killed_mid_shell_exits_5_and_terminates(
-    sandbox: Any, ops: Path, fleet: list[dict[str, Any]]
+    sandbox: Any, ops: Path, fleet: list[dict[str, Any]], plugin: Path
 ) -> None:
     node = by_name(fleet, NODE)
     child = pexpect.spawn(
         sys.executable,
         ["-m", "sessiontui", "--connect", node["id"], "--role", ROLE],
-        env=cli_env(sandbox, ops),
+        env=cli_env(sandbox, ops, {"SESSIONTUI_PLUGIN": str(plugin)}),
         encoding="utf-8",
         timeout=40,
         dimensions=(30, 120),
@@ -156,8 +155,8 @@ def test_plugin_killed_mid_shell_exits_5_and_terminates(
         child.expect(r"Starting session with SessionId: (\S+)")
         sid = child.match.group(1).strip()
         child.expect(r"\$ ")
-        (plugin,) = plugin_pids(child.pid)
-        os.kill(plugin, signal.SIGKILL)
+        (plugin_pid,) = plugin_pids(child.pid)
+        os.kill(plugin_pid, signal.SIGKILL)
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
@@ -166,14 +165,14 @@ def test_plugin_killed_mid_shell_exits_5_and_terminates(
     assert said[0].startswith(f"sessiontui: {NODE}: plugin killed by signal 9 after "), said
     assert "Traceback" not in child.before
     assert child.exitstatus == 5, "a plugin that dies is a plugin failure (design.md: exit 5)"
-    assert not alive(plugin)
+    assert not alive(plugin_pid)
     assert session_status(sandbox, node["region"], sid) == "Terminated"
     ended = ended_event(ops, sid)
     assert ended["how"] == "killed" and ended["terminated"] is True
 
 
 def test_plugin_hanging_after_starting_is_ended_by_the_watchdog(
-    sandbox: Any, ops: Path, fleet: list[dict[str, Any]]
+    sandbox: Any, ops: Path, fleet: list[dict[str, Any]], plugin: Path
 ) -> None:
     node = by_name(fleet, MUTE_NODE)
     # the operator's knob for the watchdog (default 30 s), on top of the demo config; a top-level
@@ -188,7 +187,7 @@ def test_plugin_hanging_after_starting_is_ended_by_the_watchdog(
             sandbox,
             ops,
             *("--connect", node["id"], "--role", ROLE, "--forward", "0:80", "--json"),
-            extra={"SESSIONTUI_CONFIG": str(config)},
+            extra={"SESSIONTUI_CONFIG": str(config), "SESSIONTUI_PLUGIN": str(plugin)},
         )
         took = time.monotonic() - began
     finally:
@@ -215,13 +214,13 @@ def test_plugin_hanging_after_starting_is_ended_by_the_watchdog(
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_signal_after_two_connections_terminates_and_leaves_nothing_running(
-    sandbox: Any, ops: Path, fleet: list[dict[str, Any]], sig: signal.Signals
+    sandbox: Any, ops: Path, fleet: list[dict[str, Any]], sig: signal.Signals, plugin: Path
 ) -> None:
     node = by_name(fleet, NODE)
-    proc, ready = start_forward(sandbox, ops, node)
+    proc, ready = start_forward(sandbox, ops, node, plugin)
     try:
         port = ready["local_port"]
-        (plugin,) = plugin_pids(proc.pid)
+        (plugin_pid,) = plugin_pids(proc.pid)
         for _ in range(2):
             assert f"hello from {NODE}".encode() in fetch(port)
         assert session_status(sandbox, node["region"], ready["session_id"]) == "Connected"
@@ -241,7 +240,7 @@ def test_signal_after_two_connections_terminates_and_leaves_nothing_running(
     assert ended["detail"] == f"sessiontui received {sig.name}"
     assert ended["local_port"] == port
     # the plugin went with us: no orphan keeps the local port open
-    wait_for(lambda: not alive(plugin), 5, "the plugin to exit")
+    wait_for(lambda: not alive(plugin_pid), 5, "the plugin to exit")
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=5).close()
 
@@ -391,7 +390,7 @@ def test_broken_config_exits_2_and_touches_nothing(
 
 
 def test_credentials_expiring_end_a_running_forward(
-    sandbox: Any, fleet: list[dict[str, Any]], tmp_path: Path
+    sandbox: Any, fleet: list[dict[str, Any]], tmp_path: Path, plugin: Path
 ) -> None:
     # The CLI reads the system clock, so the sandbox's clock is moved back instead: credentials
     # issued for the minimum 900 s then expire LIFETIME seconds from now in real time. The
@@ -406,7 +405,7 @@ def test_credentials_expiring_end_a_running_forward(
         issued = time.time()
         code = sandbox.totp_now()
         proc, ready = start_forward(
-            sandbox, tmp_path, node, "--duration", "900s", "--mfa-code", code
+            sandbox, tmp_path, node, plugin, "--duration", "900s", "--mfa-code", code
         )
     finally:
         sandbox.clock_offset = offset

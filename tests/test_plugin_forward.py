@@ -245,3 +245,67 @@ def test_headless_watchdog_is_plugin_error(aws: AwsUnderTest, tmp_path: Path) ->
     with pytest.raises(PluginError) as e:
         sup.run_forward(aws.mute_id, 80, ready_timeout=1.0, handle_signals=False)
     assert e.value.exit_code == 5 and "no ready line in 1s" in e.value.message
+
+
+# --- what the plugin itself does, without the runner ------------------------------------------
+
+
+def _spawn_plugin(aws: AwsUnderTest, target: str, **params: list[str]) -> tuple[Any, str]:
+    import pexpect
+
+    from sessiontui.aws.sessions import start_session
+    from sessiontui.plugin.command import build_command
+
+    started = start_session(
+        aws.client(), target, document="AWS-StartPortForwardingSession", parameters=params
+    )
+    cmd = build_command(locate_plugin(aws.plugin_path), started, aws.admin)
+    child = pexpect.spawn(cmd.argv[0], cmd.argv[1:], env=cmd.env, timeout=20, encoding="utf-8")
+    return child, started.session_id
+
+
+@pytest.mark.parametrize("agent", ["3.0.196.0", "2.3.722.0"])
+def test_old_agents_get_basic_port_mode_and_their_own_ctrl_c(aws: AwsUnderTest, agent: str) -> None:
+    """Agents up to 3.0.196.0 forward one connection at a time, without smux, and the plugin
+    prints the older lines; on Ctrl-C it sends the terminate flag when the agent is newer than
+    2.3.722.0, and otherwise calls TerminateSession itself and waits for channel_closed."""
+    import pexpect
+
+    node = aws.sb.state.find_node(aws.region, aws.web_id)
+    saved, node.agent_version = node.agent_version, agent
+    try:
+        child, sid = _spawn_plugin(aws, aws.web_id, portNumber=["80"], localPortNumber=["0"])
+        child.expect(rf"Port (\d+) opened for sessionId {sid}\.")
+        port = int(child.match.group(1))
+        # one at a time, the second after the first closed; in basic mode nothing tells the
+        # plugin that the destination closed, so the local side reads the reply, then hangs up
+        for _ in range(2):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                got = b""
+                while f"hello from {aws.web_name}\n".encode() not in got:
+                    data = s.recv(65536)
+                    assert data, got
+                    got += data
+            time.sleep(0.3)
+        child.expect(rf"Connection accepted for session {sid}\.")
+        assert "Waiting for connections" not in child.before
+        before = aws.calls("TerminateSession")
+        child.sendintr()
+        child.expect("Terminate signal received, exiting.")
+        if agent == "2.3.722.0":
+            child.expect(rf"SessionId: {sid} : Your session has been terminated\.")
+            assert aws.calls("TerminateSession") == before + 1
+        else:
+            child.expect(rf"Exiting session with sessionId: {sid}\.")
+            assert aws.calls("TerminateSession") == before
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0
+        for _ in range(40):
+            if aws.status(sid) == "Terminated":
+                break
+            time.sleep(0.05)
+        assert aws.status(sid) == "Terminated"
+    finally:
+        node.agent_version = saved

@@ -243,3 +243,30 @@ def test_escape_reading_keeps_what_follows_help_and_drops_what_follows_the_end()
     assert escapes.feed(b"~~x\recho a~.b\r") == (b"~x\recho a~.b\r", None)
     assert escapes.feed(b"~") == (b"", None)  # split across reads
     assert escapes.feed(b".gone") == (b"", ".")
+
+
+def test_a_dropped_socket_is_resumed_and_the_shell_goes_on(
+    aws: AwsUnderTest, tmp_path: Path
+) -> None:
+    """The websocket cut without a word (the drop_channels fault): the plugin calls ResumeSession
+    for a new token, dials the same StreamUrl again, and the shell and its numbering go on."""
+    child = spawn(aws, tmp_path)
+    child.expect(r"Starting session with SessionId: (\S+)")
+    sid = child.match.group(1).strip()
+    child.expect(prompt(aws))
+    child.sendline("X=kept")
+    child.expect(prompt(aws))
+    before = aws.calls("ResumeSession")
+    aws.sb.drop_channels([sid])
+    deadline = time.monotonic() + 15
+    while aws.calls("ResumeSession") == before:
+        assert time.monotonic() < deadline, "the plugin never resumed"
+        time.sleep(0.05)
+    child.sendline("echo resumed-$X")
+    child.expect("resumed-kept")
+    child.expect(prompt(aws))
+    assert aws.status(sid) == "Connected"
+    child.sendline("exit")
+    child.expect(rf"Exiting session with sessionId: {sid}\.")
+    child.expect(pexpect.EOF)
+    assert wait_for_result(tmp_path)["how"] == "exited"

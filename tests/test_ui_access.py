@@ -59,6 +59,13 @@ def env(sandbox: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterato
     yield Env(sandbox, FakeClock(start))
 
 
+@pytest.fixture
+def plugin_env(env: Env, plugin: Any, monkeypatch: pytest.MonkeyPatch) -> Env:
+    """`env` with the plugin of conftest's `plugin` fixture: the stand-in, then AWS's."""
+    monkeypatch.setenv("SESSIONTUI_PLUGIN", str(plugin))
+    return env
+
+
 def services(env: Env, **kw: Any) -> AppServices:
     factory = ClientFactory()
     kw.setdefault("config", load_config())
@@ -359,9 +366,8 @@ def _http_get(port: int) -> str:
     return data.decode(errors="replace")
 
 
-async def test_forward_dialog_panel_stop_and_quit(env: Env) -> None:
-    if env.sandbox.plugin_path is None:
-        pytest.skip("the stand-in plugin is not available")
+async def test_forward_dialog_panel_stop_and_quit(plugin_env: Env) -> None:
+    env = plugin_env
     config = load_config()
     spec = config.roles["StagingDev"]
     creds = role_credentials(env, "StagingDev", 3600)
@@ -416,9 +422,8 @@ async def test_forward_dialog_panel_stop_and_quit(env: Env) -> None:
     assert second.session is not None and second.session.terminated
 
 
-async def test_forward_ended_by_expiry_restarts_on_same_port_after_reauth(env: Env) -> None:
-    if env.sandbox.plugin_path is None:
-        pytest.skip("the stand-in plugin is not available")
+async def test_forward_ended_by_expiry_restarts_on_same_port_after_reauth(plugin_env: Env) -> None:
+    env = plugin_env
     config = load_config()
     spec = config.roles["StagingDev"]
     creds = role_credentials(env, "StagingDev", 3600)

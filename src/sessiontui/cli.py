@@ -48,7 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--demo",
         action="store_true",
-        help="run against the embedded sandbox (local moto + stand-in plugin)",
+        help="run against the embedded sandbox (local moto; AWS's plugin when installed)",
+    )
+    p.add_argument(
+        "--plugin",
+        choices=("stand-in", "real"),
+        help="with --demo: the sandbox's stand-in plugin, or AWS's session-manager-plugin",
     )
     p.add_argument(
         "--profile", metavar="P", help="AWS profile (default: AWS_PROFILE or the default chain)"
@@ -102,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.forward and not args.connect:
         return _fail(UsageError("--forward needs --connect TARGET"))
+    if args.plugin and not args.demo:
+        return _fail(UsageError("--plugin goes with --demo"))
     if args.json and not (args.list or args.forward):
         return _fail(UsageError("--json goes with --list or --connect --forward"))
     try:

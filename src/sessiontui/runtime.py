@@ -40,7 +40,7 @@ class Runtime:
     @classmethod
     @contextlib.contextmanager
     def open(cls, args: argparse.Namespace) -> Iterator[Runtime]:
-        sandbox = _start_demo() if args.demo else None
+        sandbox = _start_demo(getattr(args, "plugin", None)) if args.demo else None
         try:
             from sessiontui.config import load_config
 
@@ -151,14 +151,23 @@ class Runtime:
         return int(self.identity.logout())
 
 
-def _start_demo() -> Any:
-    """Start the embedded sandbox and point this process at it (and only at it)."""
+def _start_demo(plugin: str | None = None) -> Any:
+    """Start the embedded sandbox and point this process at it (and only at it); sessions go
+    through the plugin `--plugin` names (locate.demo_plugin says which by default)."""
+    from sessiontui.plugin.locate import ENV_OVERRIDE, demo_plugin
     from sessiontui.sandbox import Sandbox
 
+    operator_plugin = os.environ.get(ENV_OVERRIDE)
     sb = Sandbox().start()
+    try:
+        chosen = demo_plugin(plugin, sb.plugin_path, operator_plugin)
+    except BaseException:
+        sb.stop()
+        raise
     for key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
         os.environ.pop(key, None)
     os.environ.update(sb.env())
+    os.environ[ENV_OVERRIDE] = str(chosen)
     # the demo's caches and state live and die with its sandbox: they mean nothing to another one
     assert sb.tmpdir is not None  # set by start()
     os.environ["XDG_CACHE_HOME"] = str(sb.tmpdir / "cache")

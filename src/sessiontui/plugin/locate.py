@@ -158,3 +158,30 @@ def find_real_plugin(
         f"AWS's {PLUGIN_NAME} not found: set {REAL_PLUGIN_ENV}, put it at {shared}, "
         "or install it on PATH"
     )
+
+
+DEMO_PLUGIN_CHOICES = ("stand-in", "real")
+
+
+def demo_plugin(
+    choice: str | None,
+    stand_in: Path | None,
+    operator_choice: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Path:
+    """The plugin `--demo` hands its sessions: `--plugin stand-in|real` when given; else the
+    operator's own $SESSIONTUI_PLUGIN; else AWS's when installed; else the sandbox's stand-in."""
+    if choice == "real" or (choice is None and not operator_choice):
+        real, why = find_real_plugin(environ)
+        if real is not None:
+            return real
+        if choice == "real":
+            raise PluginError(why, f"install it: {INSTALL_URL}")
+    elif choice is None and operator_choice:
+        return Path(operator_choice).expanduser()
+    if stand_in is None:
+        raise PluginError(
+            "the sandbox's stand-in plugin is unavailable (its dependencies are missing)",
+            "reinstall sessiontui with its sandbox extra: pip install 'sessiontui[sandbox]'",
+        )
+    return stand_in

@@ -290,6 +290,10 @@ class Sandbox:
     def clock_offset(self, value: float) -> None:
         self._control({"clock_offset": value})
 
+    def drop_channels(self, session_ids: Iterable[str]) -> None:
+        """Cut these sessions' data channel websockets, as a network blip would."""
+        self._control({"drop_channels": list(session_ids)})
+
     def clear_faults(self) -> None:
         self._control({"throttle_rate": 0, "down": False, "silent_agents": [], "clock_offset": 0})
 

@@ -266,7 +266,13 @@ class SandboxApp:
         if not isinstance(data, dict):
             raise ValueError("control body must be a JSON object")
         faults = self.state.faults
-        unknown = set(data) - {"throttle_rate", "down", "silent_agents", "clock_offset"}
+        unknown = set(data) - {
+            "throttle_rate",
+            "down",
+            "silent_agents",
+            "clock_offset",
+            "drop_channels",
+        }
         if unknown:
             raise ValueError(f"unknown control keys: {sorted(unknown)}")
         with self.state.lock:
@@ -281,6 +287,9 @@ class SandboxApp:
                 faults.silent_agents = {str(x) for x in data["silent_agents"]}
             if "clock_offset" in data:
                 faults.clock_offset = float(data["clock_offset"])
+        if "drop_channels" in data and self.state.datachannel is not None:
+            # a one-off event, not a setting: sessions' websockets cut now (they resume)
+            self.state.datachannel.drop([str(x) for x in data["drop_channels"]])
 
     @staticmethod
     def _json_body(environ: dict[str, Any]) -> Any:

@@ -6,7 +6,9 @@ One SessionAgent per session, made on the first good connection and kept across 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import struct
 import threading
 import time
@@ -56,6 +58,7 @@ class SessionAgent:
         self.ended = False
         self.end_output = ""
         self._lock = threading.Lock()
+        self._conn: ServerConnection | None = None
         self._started = time.monotonic()
         self.last_activity = state.time()
         self.shell = record.document in SHELL_DOCUMENTS
@@ -122,6 +125,7 @@ class SessionAgent:
         from websockets.exceptions import ConnectionClosed
 
         send: Sender = conn.send
+        self._conn = conn
         self.channel.attach(send)
         if self.ended:
             self.channel.send_unsequenced(self._closed_message())
@@ -210,6 +214,16 @@ class SessionAgent:
             return
         if self.worker is not None:
             self.worker.tick()
+
+    def drop(self) -> bool:
+        """Cut the websocket as a network blip would (no close frame, no channel_closed): the
+        plugin resumes with ResumeSession and a fresh token."""
+        conn = self._conn
+        if conn is None or not self.channel.attached:
+            return False
+        with contextlib.suppress(OSError):
+            conn.socket.shutdown(socket.SHUT_RDWR)
+        return True
 
     def stop(self) -> None:
         """The sandbox is stopping."""

@@ -47,6 +47,12 @@ class DataChannelServer:
     def url(self, session_id: str) -> str:
         return f"ws://{self.host}:{self.port}{PATH_PREFIX}{session_id}?role=publish_subscribe"
 
+    def drop(self, session_ids: list[str]) -> int:
+        """The `drop_channels` fault: cut these sessions' websockets; how many were open."""
+        with self._lock:
+            agents = [self.agents[s] for s in session_ids if s in self.agents]
+        return sum(agent.drop() for agent in agents)
+
     # -- life -------------------------------------------------------------------------------------
     def start(self) -> DataChannelServer:
         from websockets.sync.server import serve
