@@ -4,7 +4,9 @@ Method (docs/performance.md): a `--fleet large` sandbox in its own process holds
 two regions (10% hybrid). This process lists it through the real inventory code, counting API calls
 and its own CPU seconds, and saves the inventory cache the app reads at start. Then child processes
 measure, on that cache: the real launch path to the first frame with rows; keystrokes into the filter
-and cursor steps via Pilot; and Textual's DataTable holding the same fleet, as the baseline.
+and cursor steps via Pilot; and Textual's DataTable holding the same fleet, as the baseline. Last,
+bench.forward: bytes and connection set-up through a port forward (AWS's plugin against the
+sandbox's data channel) against a direct TCP connection, the floor.
 """
 
 from __future__ import annotations
@@ -74,6 +76,8 @@ def main() -> int:
         ui = _child("bench.interact", env)
         print("DataTable baseline...", file=sys.stderr, flush=True)
         baseline = _child("bench.baseline_child", env)
+        print("a port forward through the plugin and the data channel...", file=sys.stderr)
+        forward = _child("bench.forward", env)
     result: dict[str, Any] = {
         "nodes": len(nodes),
         "first_frame_s": round(statistics.median(frames), 3),
@@ -83,6 +87,7 @@ def main() -> int:
         "rss_mb": ui["rss_mb"],
         **listing,
         "datatable_baseline": baseline,
+        "forward": forward,
     }
     result["targets_met"] = (
         result["nodes"] >= 10000

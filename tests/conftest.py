@@ -38,3 +38,16 @@ def plugin(sandbox: Sandbox, request: pytest.FixtureRequest) -> Path:
     from test_plugin_support import plugin_for
 
     return plugin_for(request.param, sandbox)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    """Every real-half skip reported from one place, so `-ra` folds them into ONE line."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    from test_plugin_support import REAL_SKIP
+
+    longrepr = report.longrepr
+    if report.skipped and isinstance(longrepr, tuple) and REAL_SKIP in str(longrepr[2]):
+        report.longrepr = (str(Path(__file__).with_name("test_plugin_support.py")), 1, longrepr[2])
+    return None

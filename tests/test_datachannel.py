@@ -363,3 +363,13 @@ def test_ssh_documents_forward_standard_streams_to_the_destination_lookup(
     closed = _port_session(sandbox, target, "AWS-StartSSHSession", portNumber=["2222"])
     closed.handshake()
     assert "destination" in closed.closed_output()
+
+
+def test_a_session_ended_before_its_plugin_connects_is_closed_at_once(sandbox: Sandbox) -> None:
+    ssm = admin(sandbox)
+    started = ssm.start_session(Target=by_name(sandbox, "dev-web-01"))
+    ssm.terminate_session(SessionId=started["SessionId"])
+    peer = Peer(started["StreamUrl"], started["TokenValue"])
+    first = peer.recv_data()
+    assert first.message_type == frames.CHANNEL_CLOSED  # no handshake, no shell
+    assert frames.closed_output(first) == "Your session has been terminated."

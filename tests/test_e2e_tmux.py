@@ -153,12 +153,10 @@ def _port_open(port: int) -> bool:
 @pytest.mark.parametrize("kind", ["stand-in", "real"])
 def test_demo_in_a_real_terminal(terminal: Terminal, tmp_path: Path, kind: str) -> None:
     if kind == "real":
-        from sessiontui.plugin.locate import REAL_PLUGIN_ENV, find_real_plugin
+        from sessiontui.plugin.locate import REAL_PLUGIN_ENV
+        from test_plugin_support import real_plugin_or_skip
 
-        real, why = find_real_plugin()
-        if real is None:
-            pytest.skip(why)
-        terminal.env[REAL_PLUGIN_ENV] = str(real)
+        terminal.env[REAL_PLUGIN_ENV] = str(real_plugin_or_skip())
     began = time.monotonic()
     rc_file = tmp_path / "rc"
     # the shell records the exit status: the pane (and the session) end with the app

@@ -22,7 +22,7 @@ CREDS = Credentials("ASIAROLEKEY", "role-secret-key", "role-session-token", role
 SESSION = StartedSession(
     session_id="operator-0123456789abcdef0",
     token_value=TOKEN,
-    stream_url="http://127.0.0.1:1/_sandbox/stream/operator-0123456789abcdef0",
+    stream_url="ws://127.0.0.1:1/v1/data-channel/operator-0123456789abcdef0?role=publish_subscribe",
     target="i-0123456789abcdef0",
     region="eu-west-1",
     endpoint_url="http://127.0.0.1:1",
@@ -180,9 +180,16 @@ def test_stand_in_refuses_unknown_operation_and_panics_on_missing_field(plugin_p
     assert done.stderr.startswith("panic:")
 
 
-def test_stand_in_cannot_open_stream(plugin_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["stand-in", "real"])
+def test_a_stream_that_cannot_open_leaves_the_plugin_hanging(plugin_path: Path, kind: str) -> None:
+    """AWS's plugin dials 7 times, then carries on and waits forever for a session type, having
+    printed nothing but the Starting line (ssm-data-channel.md §2): only a watchdog ends it."""
+    if kind == "real":
+        from test_plugin_support import real_plugin_or_skip
+
+        plugin_path = real_plugin_or_skip()
     response = {"SessionId": "s-1", "TokenValue": "t", "StreamUrl": "http://127.0.0.1:9/nothing"}
-    done = subprocess.run(
+    proc = subprocess.Popen(
         [
             str(plugin_path),
             json.dumps(response),
@@ -192,10 +199,51 @@ def test_stand_in_cannot_open_stream(plugin_path: Path) -> None:
             '{"Target": "i-1"}',
             "x",
         ],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         text=True,
-        timeout=20,
     )
-    assert done.returncode == 0
-    assert "Starting session with SessionId: s-1" in done.stdout
-    assert "Cannot perform start session:" in done.stdout
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            proc.wait(timeout=6)  # past the 7 dials (about 4 s)
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=10)
+    assert out.strip() == "Starting session with SessionId: s-1"
+    assert proc.returncode == -15  # SIGTERM is not handled: the default action kills it
+
+
+def test_the_real_plugin_is_found_in_order_and_never_mistaken_for_the_stand_in(
+    plugin_path: Path, tmp_path: Path
+) -> None:
+    from sessiontui.plugin.locate import demo_plugin, find_real_plugin, is_stand_in
+
+    fake_aws = tmp_path / "aws" / "session-manager-plugin"
+    fake_aws.parent.mkdir()
+    fake_aws.write_bytes(b"\x7fELF not really")
+    fake_aws.chmod(0o755)
+    shared = tmp_path / "root" / "../shared/tools/session-manager-plugin/linux-amd64"
+    shared.mkdir(parents=True)
+    (shared / "session-manager-plugin").write_bytes(b"\x7fELF")
+    (shared / "session-manager-plugin").chmod(0o755)
+    root = tmp_path / "root"
+    assert is_stand_in(plugin_path) and not is_stand_in(fake_aws)
+    env = {"SESSIONTUI_REAL_PLUGIN": str(fake_aws), "PATH": str(plugin_path.parent)}
+    assert find_real_plugin(env, root) == (fake_aws, "")
+    assert (
+        find_real_plugin({"PATH": str(plugin_path.parent)}, root)[0]
+        == (shared / "session-manager-plugin").resolve()
+    )
+    nowhere = tmp_path / "deep" / "nowhere"  # its ../shared does not exist
+    assert find_real_plugin({"PATH": str(fake_aws.parent)}, nowhere) == (fake_aws, "")
+    found, why = find_real_plugin({"PATH": str(plugin_path.parent)}, nowhere)
+    assert found is None and why.count("\n") == 0 and "SESSIONTUI_REAL_PLUGIN" in why
+    bad = find_real_plugin({"SESSIONTUI_REAL_PLUGIN": str(nowhere)}, root)
+    assert bad[0] is None and str(nowhere) in bad[1]
+
+    no_real = {"PATH": str(plugin_path.parent), "SESSIONTUI_REAL_PLUGIN": ""}
+    assert demo_plugin("stand-in", plugin_path, None, no_real) == plugin_path
+    assert demo_plugin(None, plugin_path, "/opt/mine/smp", no_real) == Path("/opt/mine/smp")
+    with_real = {"SESSIONTUI_REAL_PLUGIN": str(fake_aws)}
+    assert demo_plugin(None, plugin_path, None, with_real) == fake_aws
+    assert demo_plugin("real", plugin_path, "/opt/mine/smp", with_real) == fake_aws

@@ -309,3 +309,21 @@ def test_old_agents_get_basic_port_mode_and_their_own_ctrl_c(aws: AwsUnderTest, 
         assert aws.status(sid) == "Terminated"
     finally:
         node.agent_version = saved
+
+
+def test_a_stopped_forward_leaves_no_socket_behind(
+    aws: AwsUnderTest, sup: SessionSupervisor
+) -> None:
+    """AWS's plugin keeps its smux socket in $TMPDIR and, killed, leaves it there (a later session
+    of the same id would fail to bind it): each forward gets its own TMPDIR, removed after."""
+    fs = sup.start_forward(aws.web_id, 80)
+    fw = fs.wait_ready(15)
+    assert fw.is_ready and fw.local_port
+    assert b"hello" in fetch(fw.local_port)
+    scratch = Path(str(fs._runner.scratch))
+    assert scratch.is_dir() and oct(scratch.stat().st_mode & 0o777) == "0o700"
+    if aws.real:
+        assert list(scratch.glob("*_session_manager_plugin_mux.sock"))
+    fs.stop()
+    fs.wait(10)
+    assert not scratch.exists()

@@ -270,3 +270,25 @@ def test_a_dropped_socket_is_resumed_and_the_shell_goes_on(
     child.expect(rf"Exiting session with sessionId: {sid}\.")
     child.expect(pexpect.EOF)
     assert wait_for_result(tmp_path)["how"] == "exited"
+
+
+def test_a_shell_whose_input_ends_says_eof_and_leaves_the_session_to_the_caller(
+    aws: AwsUnderTest,
+) -> None:
+    """AWS's plugin, its stdin at EOF, prints `Cannot perform start session: EOF` and exits 0,
+    without ending the session: the runner's TerminateSession is what ends it."""
+    import subprocess
+
+    from sessiontui.aws.sessions import start_session
+    from sessiontui.plugin.command import build_command
+    from sessiontui.plugin.locate import locate_plugin
+
+    started = start_session(aws.client(), aws.web_id)
+    cmd = build_command(locate_plugin(str(aws.plugin_path)), started, aws.admin)
+    done = subprocess.run(
+        cmd.argv, env=cmd.env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0
+    assert "Cannot perform start session: EOF" in done.stdout
+    assert aws.status(started.session_id) in ("Connected", "Disconnected")
+    aws.terminate_elsewhere(started.session_id)

@@ -23,16 +23,23 @@ from sessiontui.core.credentials import Credentials
 PLUGIN_KINDS = ["stand-in", "real"]  # and the `plugin` fixture in conftest.py
 
 
-def plugin_for(kind: str, sb: Any) -> Path:
-    """The plugin of that kind; the real half is skipped (one reason, one line) where none is."""
-    if kind == "stand-in":
-        return Path(sb.plugin_path)
+REAL_SKIP = "AWS's plugin absent, real half skipped: "  # conftest folds these into one line
+
+
+def real_plugin_or_skip() -> Path:
     from sessiontui.plugin.locate import find_real_plugin
 
     path, why = find_real_plugin()
     if path is None:
-        pytest.skip(why)
+        pytest.skip(REAL_SKIP + why)
     return path
+
+
+def plugin_for(kind: str, sb: Any) -> Path:
+    """The plugin of that kind; the real half is skipped (one reason, one line) where none is."""
+    if kind == "stand-in":
+        return Path(sb.plugin_path)
+    return real_plugin_or_skip()
 
 
 def ssm_client(endpoint_url: str, creds: Credentials, region: str) -> Any:

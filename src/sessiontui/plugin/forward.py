@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import socket
+import tempfile
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -77,6 +80,7 @@ class ForwardRunner:
         self._reader: threading.Thread | None = None
         self._watchdog: threading.Timer | None = None
         self.output: list[str] = []  # every line the plugin printed, for error reports
+        self.scratch: str | None = None  # the plugin's own TMPDIR, gone when it is
 
     # --- public ------------------------------------------------------------------------------
 
@@ -92,9 +96,16 @@ class ForwardRunner:
 
     def start(self) -> None:
         argv = self.command.argv
+        # AWS's plugin puts its smux socket in $TMPDIR and leaves it there when killed (as our
+        # stop does): a private, short folder per forward (0700; macOS caps socket paths at 104
+        # bytes), removed once the plugin is gone.
+        base = "/tmp" if os.path.isdir("/tmp") else None
+        self.scratch = tempfile.mkdtemp(prefix="sessiontui-", dir=base)
+        env = {**self.command.env, "TMPDIR": self.scratch}
         try:
-            child = pexpect.spawn(argv[0], argv[1:], env=self.command.env, echo=False, timeout=None)
+            child = pexpect.spawn(argv[0], argv[1:], env=env, echo=False, timeout=None)
         except (pexpect.ExceptionPexpect, OSError) as e:
+            shutil.rmtree(self.scratch, ignore_errors=True)
             raise PluginError(f"cannot start session-manager-plugin: {e}") from e
         with self._lock:
             self._child = child
@@ -195,6 +206,8 @@ class ForwardRunner:
         finally:
             with contextlib.suppress(Exception):
                 child.close(force=True)
+            if self.scratch is not None:
+                shutil.rmtree(self.scratch, ignore_errors=True)
             self._reaped.set()
             self._finish(child.exitstatus, child.signalstatus)
 

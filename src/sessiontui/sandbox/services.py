@@ -17,15 +17,19 @@ if TYPE_CHECKING:
 SSH_PORT = 22
 HTTP_PORTS = {80, 8080, 443}
 BANNERS = {5432: "PostgreSQL", 3306: "MySQL", 6379: "Redis"}
+CHARGEN_PORT = 19  # RFC 864: bytes until the client hangs up (how fast a forward downloads)
+_CHARGEN = bytes(range(32, 127)) * 700
 
 
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # socketserver's 5 drops bursts (20 forwarded connections at once)
 
-    def __init__(self, greeting: str, http: bool) -> None:
+    def __init__(self, greeting: str, http: bool, chargen: bool = False) -> None:
         self.greeting = greeting
         self.http = http
+        self.chargen = chargen
         self.conns: set[socket.socket] = set()
         self.conns_lock = threading.Lock()
         super().__init__(("127.0.0.1", 0), _Handler)
@@ -39,7 +43,10 @@ class _Handler(socketserver.BaseRequestHandler):
         with self.server.conns_lock:
             self.server.conns.add(sock)
         try:
-            if self.server.http:
+            if self.server.chargen:
+                while True:
+                    sock.sendall(_CHARGEN)
+            elif self.server.http:
                 self._http(sock)
             else:
                 self._echo(sock)
@@ -84,9 +91,12 @@ class LocalServices:
     def get(self, node_id: str, node_name: str, host: str, port: int) -> tuple[str, int] | None:
         if port == SSH_PORT and not host:
             return self.sshd.address(node_id, node_name) if self.sshd is not None else None
+        chargen = port == CHARGEN_PORT
         if port in HTTP_PORTS:
             where = f"{host} via {node_name}" if host else node_name
             greeting, http = f"hello from {where}\n", True
+        elif chargen:
+            greeting, http = "", False
         elif port in BANNERS:
             greeting = f"{BANNERS[port]} stand-in on {host or node_name} via {node_name}\r\n"
             http = False
@@ -98,7 +108,7 @@ class LocalServices:
                 return None
             found = self._servers.get(key)
             if found is None:
-                server = _Server(greeting, http)
+                server = _Server(greeting, http, chargen)
                 thread = threading.Thread(
                     target=server.serve_forever,
                     kwargs={"poll_interval": 0.2},

@@ -127,7 +127,10 @@ class SessionAgent:
         send: Sender = conn.send
         self._conn = conn
         self.channel.attach(send)
-        if self.ended:
+        if not self.ended and self.state.session_status(self.record) == "Terminated":
+            # Ended before its plugin ever connected (a watchdog, TerminateSession from elsewhere).
+            self.end(self.record.end_reason)
+        elif self.ended:
             self.channel.send_unsequenced(self._closed_message())
         else:
             ssm_sessions.reconnect(self.state, self.record)
@@ -175,8 +178,8 @@ class SessionAgent:
             value = int(struct.unpack(">I", msg.payload[:4])[0])
             if value == frames.FLAG_TERMINATE_SESSION:
                 # The plugin's Ctrl-C: it does not wait for an answer.
-                self.end("")
                 ssm_sessions.terminate(self.state, self.record, "", by=self.record.owner)
+                self.end("")
             else:
                 worker.flag(value)
 
@@ -198,15 +201,17 @@ class SessionAgent:
 
     def _shell_exited(self) -> None:
         self.channel.wait_drained(2.0)  # the shell's last words before the plugin stops
-        self.end("")
+        # Terminated first, so whoever reads the session after channel_closed sees it ended; the
+        # tick that may notice it in between closes with the same empty reason.
         ssm_sessions.terminate(self.state, self.record, "")
+        self.end("")
 
     def tick(self) -> None:
         """Every 0.5 s: server-side ends (TerminateSession from anyone, max duration, idle)."""
         if self.ended:
             return
         if self.state.session_status(self.record) == "Terminated":
-            self.end(self.record.end_reason or ssm_sessions.TERMINATED_BY_OTHER)
+            self.end(self.record.end_reason)
             return
         if self.state.time() - self.last_activity >= IDLE_SESSION_MINUTES * 60:
             ssm_sessions.terminate(self.state, self.record, IDLE_REASON)

@@ -98,6 +98,8 @@ class Channel:
         """Send again what has waited longer than resend_after for its ack; how many."""
         now = time.monotonic()
         with self._cond:
+            if self.closed:
+                return 0
             due = [
                 (s, raw)
                 for s, (raw, at) in sorted(self.unacked.items())
