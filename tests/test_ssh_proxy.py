@@ -28,6 +28,7 @@ from cli_support import (
     run,
     session_status,
 )
+from sandbox_support import client
 from sessiontui.sandbox import sshd
 from sessiontui.sandbox.ssm_nodes import node_name
 
@@ -195,6 +196,40 @@ def test_sigterm_to_the_proxy_ends_the_session_server_side(
         (ended,) = ssh_sessions(tmp_path, "session_ended")
         assert ended["how"] == "interrupted" and "SIGTERM" in ended["detail"]
         assert ended["terminated"] is True
+    finally:
+        if ssh.poll() is None:
+            ssh.kill()
+            ssh.wait()
+
+
+def test_a_session_terminated_elsewhere_ends_ssh_and_the_proxy(
+    sandbox: Any, plugin: Path, tmp_path: Path, shared_cache: Path
+) -> None:
+    sb = sandbox
+    proxy = proxy_command("--role", "ProdOps", "--reason", "SSH-3", "--mfa-code", lasting_code(sb))
+    ssh = subprocess.Popen(
+        ["ssh", *ssh_options(sb, proxy), f"{sb.ssh.user}@{WEB}", "echo ready; sleep 60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env_for(sb, tmp_path, plugin, shared_cache),
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        assert ssh.stdout is not None
+        assert ssh.stdout.readline() == "ready\n"
+        pid = _proxy_pid(ssh.pid)
+        (started,) = ssh_sessions(tmp_path)
+        admin = client(sb, "ssm", creds=sb.role_credentials("FleetAdmin"))
+        admin.terminate_session(SessionId=started["session_id"])
+        assert ssh.wait(timeout=20) == 255  # the channel closed under ssh
+        deadline = time.monotonic() + 10
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(pid)
+        assert session_status(sb, REGION, started["session_id"]) == "Terminated"
+        (ended,) = ssh_sessions(tmp_path, "session_ended")
+        assert ended["terminated"] is True  # our TerminateSession too: idempotent, accepted
     finally:
         if ssh.poll() is None:
             ssh.kill()
