@@ -29,7 +29,7 @@ def aws(sandbox: Any) -> Iterator[AwsUnderTest]:
 def test_start_describe_terminate(aws: AwsUnderTest) -> None:
     ssm = aws.client()
     s = start_session(ssm, aws.web_id, reason="ticket OPS-7")
-    assert s.session_id and s.stream_url.endswith(s.session_id)
+    assert s.session_id and f"/v1/data-channel/{s.session_id}?" in s.stream_url
     assert s.region == aws.region and s.endpoint_url == aws.endpoint_url
     assert s.token_value not in repr(s) and "token" not in repr(s).lower()
     active = describe_sessions(ssm, "Active", target=aws.web_id)
