@@ -159,3 +159,17 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return raw.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def lasting_code(sandbox: Any) -> str:
+    """An MFA code AssumeRole accepts for 30 s at least: the newest accepted window not yet used
+    (the next one, else the current one). `fresh_totp()` gives the oldest, which may lapse while a
+    slow CLI subprocess starts."""
+    from sessiontui.sandbox.demo import DEMO_MFA_SERIAL
+
+    state = sandbox.state
+    window = state.mfa_window()
+    for w in (window + 1, window):
+        if (DEMO_MFA_SERIAL, w) not in state.used_mfa:
+            return str(state.totp.at(w * state.totp.interval))
+    return str(sandbox.fresh_totp())

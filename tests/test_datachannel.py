@@ -16,7 +16,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from sandbox_support import client
-from sessiontui.sandbox import Sandbox, sigv4
+from sessiontui.sandbox import Sandbox, sigv4, sshd
 from sessiontui.sandbox.datachannel import frames, smux
 from sessiontui.sandbox.datachannel.frames import ClientMessage
 
@@ -355,8 +355,14 @@ def test_ssh_documents_forward_standard_streams_to_the_destination_lookup(
     assert body["RequestedClientActions"][0]["ActionParameters"]["Properties"] == {
         "portNumber": "22"
     }
-    # Nothing listens on 22 behind the sandbox's nodes (yet): the agent ends the session.
-    assert "destination" in peer.closed_output()
+    if sshd.missing():  # no sshd behind the nodes: nothing listens on 22
+        assert "destination" in peer.closed_output()
+    else:  # the node's sshd (sandbox/sshd.py): its banner comes through the standard streams
+        assert peer.read_until(b"\r\n").startswith(b"SSH-2.0-OpenSSH_")
+    # Nothing listens on 2222: the agent ends the session.
+    closed = _port_session(sandbox, target, "AWS-StartSSHSession", portNumber=["2222"])
+    closed.handshake()
+    assert "destination" in closed.closed_output()
 
 
 def test_a_session_ended_before_its_plugin_connects_is_closed_at_once(sandbox: Sandbox) -> None:

@@ -29,6 +29,7 @@ examples:
   sessiontui --connect i-0abc --forward 15432:db.internal:5432 --json
   sessiontui --request-access pay-api-01 --reason "INC-1234" && sessiontui --connect pay-api-01
   sessiontui --sso-login my-sso                       Identity Center sign-in (as aws sso login)
+  scp -o ProxyCommand='sessiontui --ssh-proxy %h %p --role ProdOps' FILE web-01:/tmp/
 """
 
 
@@ -119,6 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument(
         "--terminate", metavar="SESSION_ID|all", help="end one of your Active sessions, or all"
     )
+    mode.add_argument(
+        "--ssh-proxy",
+        nargs=2,
+        metavar=("HOST", "PORT"),
+        help="for ssh's ProxyCommand: AWS-StartSSHSession to HOST (id, Name, K=V) on PORT",
+    )
+    mode.add_argument(
+        "--ssh-config", action="store_true", help="print Host blocks for ~/.ssh/config and exit"
+    )
     p.add_argument(
         "--forward", metavar="[LOCAL:][HOST:]REMOTE", help="with --connect: a port forward"
     )
@@ -176,6 +186,10 @@ def _check_args(args: argparse.Namespace) -> None:
     from sessiontui.core.query import tag_terms
 
     tag_terms(args.tag)
+    if args.ssh_proxy:
+        from sessiontui.ssh_proxy import check_port
+
+        check_port(args.ssh_proxy[1])
     if args.duration:
         parse_duration(args.duration)
     if args.mfa_code is not None:
@@ -204,6 +218,8 @@ def _run(args: argparse.Namespace) -> int:
         or args.request_access
         or args.sessions
         or args.terminate
+        or args.ssh_proxy
+        or args.ssh_config
     ):
         # Start-up makes hundreds of thousands of objects (Textual's classes and CSS, the cached
         # rows) and none of them is garbage: collector passes over them cost 50-80 ms of the first
@@ -244,6 +260,12 @@ def _run(args: argparse.Namespace) -> int:
             from sessiontui.connect import connect
 
             return connect(rt, args, _say, _emit, ask=_ask_code, ask_line=_ask_line)
+        if args.ssh_proxy or args.ssh_config:
+            from sessiontui import ssh_proxy as ssh
+
+            if args.ssh_proxy:  # stdout is ssh's protocol stream: nothing of ours goes there
+                return ssh.ssh_proxy(rt, args, _say)
+            return ssh.ssh_config(rt, args, _say, _emit, _ask_code)
         _require_terminal()
         from sessiontui.ui.launch import run_tui
 

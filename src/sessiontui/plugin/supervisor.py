@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sessiontui.audit import AuditLog
 from sessiontui.aws.session_limits import session_limits
@@ -42,6 +42,9 @@ from sessiontui.plugin.signals import (
     shutdown_signals,
 )
 from sessiontui.session_journal import SessionJournal
+
+if TYPE_CHECKING:
+    from sessiontui.plugin.stream import StreamResult
 
 PORT_FORWARD_DOCUMENT = "AWS-StartPortForwardingSession"
 REMOTE_HOST_DOCUMENT = "AWS-StartPortForwardingSessionToRemoteHost"
@@ -484,6 +487,26 @@ class SessionSupervisor:
             finally:
                 if not session.forward.ended:
                     session.stop(Ending.INTERRUPTED, "sessiontui is exiting")
+
+    # --- standard streams (ssh's ProxyCommand) --------------------------------------------------
+
+    def run_stream(
+        self,
+        target: str | Node,
+        document: str,
+        parameters: dict[str, list[str]],
+        *,
+        node_name: str = "",
+        reason: str | None = None,
+        stderr: int | None = None,
+    ) -> StreamResult:
+        """The plugin on our own stdin/stdout (no pty) until it ends (plugin/stream.py), then
+        TerminateSession. SIGTERM/SIGHUP/SIGINT stop it and come back in `signum`, never raised."""
+        from sessiontui.plugin.stream import run_stream
+
+        return run_stream(
+            self, target, document, parameters, node_name=node_name, reason=reason, stderr=stderr
+        )
 
     # --- internals -----------------------------------------------------------------------------
 

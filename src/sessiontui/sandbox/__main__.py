@@ -72,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{approver.approve_command('oi-…')} (or reject, revoke; `requests` lists them)",
             flush=True,
         )
+        from sessiontui.sandbox.sshd import ssh_hint
+
+        print(ssh_hint(sb.ssh), flush=True)
         while not stop.wait(0.5):
             pass
     print("# sandbox stopped", file=sys.stderr)

@@ -35,6 +35,7 @@ from sessiontui.sandbox.demo import (
 )
 from sessiontui.sandbox.identity_center import START_PATH
 from sessiontui.sandbox.services import LocalServices
+from sessiontui.sandbox.sshd import SandboxSshd
 from sessiontui.sandbox.state import Faults, IssuedKey, SandboxState
 from sessiontui.sandbox.wsgi import SandboxApp, quiet_handler
 
@@ -110,7 +111,7 @@ class Sandbox:
 
         moto_api_backend.reset()
         self.tmpdir = Path(tempfile.mkdtemp(prefix="sessiontui-sandbox-"))
-        self._services = LocalServices()
+        self._services = LocalServices(SandboxSshd(self.tmpdir / "ssh"))
         self.state.services = self._services
         self._datachannel = DataChannelServer(self.state, self.host).start()
         self.state.datachannel = self._datachannel
@@ -194,6 +195,11 @@ class Sandbox:
     @property
     def running(self) -> bool:
         return self._server is not None
+
+    @property
+    def ssh(self) -> SandboxSshd | None:
+        """The nodes' OpenSSH servers (sandbox/sshd.py): key_path, known_hosts, user."""
+        return self._services.sshd if self._services is not None else None
 
     # -- where and who ------------------------------------------------------------------------------
     @property

@@ -9,7 +9,12 @@ import contextlib
 import socket
 import socketserver
 import threading
+from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:
+    from sessiontui.sandbox.sshd import SandboxSshd
+
+SSH_PORT = 22
 HTTP_PORTS = {80, 8080, 443}
 BANNERS = {5432: "PostgreSQL", 3306: "MySQL", 6379: "Redis"}
 CHARGEN_PORT = 19  # RFC 864: bytes until the client hangs up (how fast a forward downloads)
@@ -77,12 +82,15 @@ class _Handler(socketserver.BaseRequestHandler):
 class LocalServices:
     """The services behind forwards; `get` returns where one listens, None for a closed port."""
 
-    def __init__(self) -> None:
+    def __init__(self, sshd: SandboxSshd | None = None) -> None:
+        self.sshd = sshd  # port 22 on a node (AWS-StartSSHSession, or a forward to 22)
         self._servers: dict[tuple[str, str, int], tuple[_Server, threading.Thread]] = {}
         self._lock = threading.Lock()
         self._closed = False
 
     def get(self, node_id: str, node_name: str, host: str, port: int) -> tuple[str, int] | None:
+        if port == SSH_PORT and not host:
+            return self.sshd.address(node_id, node_name) if self.sshd is not None else None
         chargen = port == CHARGEN_PORT
         if port in HTTP_PORTS:
             where = f"{host} via {node_name}" if host else node_name
@@ -122,6 +130,8 @@ class LocalServices:
             self._closed = True
             servers = list(self._servers.values())
             self._servers.clear()
+        if self.sshd is not None:
+            self.sshd.close()
         for server, thread in servers:
             server.shutdown()
             server.server_close()

@@ -1,0 +1,248 @@
+"""`sessiontui --ssh-proxy HOST PORT` (OpenSSH's ProxyCommand) and `sessiontui --ssh-config`.
+
+The proxy's stdin and stdout are ssh's protocol stream: the plugin inherits them (plugin/stream.py)
+and nothing of ours is ever written to stdout. Words for the person go through `say` (stderr),
+and when an MFA code or a reason must be typed, the question goes to the controlling terminal
+(/dev/tty), never to stdin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import shlex
+import termios
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from sessiontui.core.errors import AuthError, ExitCode, NotConnectableError, UsageError
+from sessiontui.core.node import Node, sort_key
+from sessiontui.core.target import resolve_target
+
+if TYPE_CHECKING:
+    from sessiontui.core.access import Access
+    from sessiontui.runtime import AskCode, Runtime
+
+Say = Callable[[str], None]
+TTY = "/dev/tty"
+# What may stand as a Host alias in ~/.ssh/config: letters (any script), digits, ".", "_", "-";
+# no whitespace, pattern characters (*?!,) or %-tokens, and no leading "-" (an ssh option)
+_HOST_ALIAS = re.compile(r"\w[\w.-]*")
+
+
+# -- the controlling terminal -----------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _tty() -> Iterator[int | None]:
+    try:
+        fd = os.open(TTY, os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        yield None
+        return
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _read_tty(prompt: str, echo: bool) -> str | None:
+    """One line typed on /dev/tty (None when there is no terminal or nothing was typed)."""
+    with _tty() as fd:
+        if fd is None:
+            return None
+        old = termios.tcgetattr(fd)
+        try:
+            if not echo:
+                quiet = list(old)
+                quiet[3] &= ~termios.ECHO
+                termios.tcsetattr(fd, termios.TCSAFLUSH, quiet)
+            os.write(fd, prompt.encode())
+            chunks: list[bytes] = []
+            while not chunks or not chunks[-1].endswith(b"\n"):
+                data = os.read(fd, 256)
+                if not data:
+                    break
+                chunks.append(data)
+        except (OSError, KeyboardInterrupt):
+            return None
+        finally:
+            with contextlib.suppress(termios.error, OSError):
+                termios.tcsetattr(fd, termios.TCSAFLUSH, old)
+                if not echo:
+                    os.write(fd, b"\n")
+        return b"".join(chunks).decode(errors="replace").strip() or None
+
+
+def tty_ask_code(serial: str) -> str | None:
+    """The MFA prompt of the proxy: stdin belongs to ssh, so ask on the terminal, or fail."""
+    with _tty() as fd:
+        if fd is None:
+            raise AuthError(
+                "an MFA code is needed and there is no terminal to ask for it on",
+                "add --mfa-code CODE to the ProxyCommand, set [mfa] totp_command in the config, "
+                "or run `sessiontui --list --role ROLE` first to cache the role's credentials",
+            )
+    return _read_tty(f"sessiontui: MFA code for {serial}: ", echo=False)
+
+
+# -- --ssh-proxy ------------------------------------------------------------------------------------
+
+
+def check_port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise UsageError(f"--ssh-proxy PORT must be a port number (1-65535), not {text!r}")
+    return port
+
+
+def _access(rt: Runtime, args: argparse.Namespace, ask: AskCode | None, say: Say) -> Access | None:
+    access = rt.access(ask=ask) if args.role else None
+    if access is not None and access.warning:
+        say(f"warning: {access.warning}")
+    return access
+
+
+def _fleet(rt: Runtime, factory: Any, say: Say) -> list[Node]:
+    from sessiontui.aws.inventory import list_fleet, raise_if_failed
+
+    result = list_fleet(factory, rt.regions)
+    raise_if_failed(result)
+    for err in result.errors:
+        say(f"warning: {err.region}: {err.message}")
+    return list(result.nodes)
+
+
+def ssh_proxy(rt: Runtime, args: argparse.Namespace, say: Say) -> int:
+    """Resolve HOST, open AWS-StartSSHSession to PORT on it, join the plugin to ssh's streams."""
+    host, port_text = args.ssh_proxy
+    port = check_port(port_text)
+    from sessiontui.plugin.locate import locate_plugin
+
+    plugin = locate_plugin(getattr(rt.config, "plugin_path", None))
+    if plugin.warning:
+        say(f"warning: {plugin.warning}")
+    access = _access(rt, args, tty_ask_code, say)
+    factory = rt.factory_for(access) if access else rt.factory
+    if access is None:
+        factory.require_credentials()
+    node = resolve_target(_fleet(rt, factory, say), host)
+    if access is not None and (why := access.refuses(node)):
+        raise AuthError(f"{node.display_name} ({node.id}) is {why}", f"role {access.name}")
+    if not node.connectable:
+        raise NotConnectableError(
+            f"{node.display_name} ({node.id}) cannot take a session: {node.why}"
+        )
+    reason = (args.reason or "").strip() or None
+    if reason is None and access is not None and access.reason_required:
+        reason = _read_tty(f"sessiontui: reason (required by role {access.name}): ", echo=True)
+        if reason is None:
+            raise UsageError(
+                f"role {access.name} requires a reason", "add --reason TEXT to the ProxyCommand"
+            )
+
+    from sessiontui.plugin.stream import ssh_document
+    from sessiontui.plugin.supervisor import SessionSupervisor
+
+    ssm = factory.client("ssm", node.region)
+    if access is not None:
+        sup = SessionSupervisor.for_access(ssm, access, plugin, audit=rt.audit, clock=rt.clock)
+    else:
+        sup = SessionSupervisor(
+            ssm=ssm,
+            credentials=factory.frozen_credentials(),
+            plugin=plugin,
+            audit=rt.audit,
+            clock=rt.clock,
+        )
+    document, params = ssh_document(port)
+    result = sup.run_stream(node, document, params, node_name=node.display_name, reason=reason)
+    if result.terminated is False:
+        say(f"warning: session {result.session_id} may still be open: {result.terminate_error}")
+    if result.signum is not None:
+        # ssh sends SIGHUP to its proxy whenever it exits: that is the normal end, said nothing
+        return 128 + result.signum
+    from sessiontui.plugin.output import Ending
+
+    if result.how in (Ending.KILLED, Ending.CRASHED, Ending.START_FAILED):
+        say(f"{node.display_name}: {result.reason}")
+        return int(ExitCode.PLUGIN)
+    if result.how == Ending.EXPIRED:
+        say(f"{node.display_name}: {result.reason}")
+    return int(ExitCode.OK)
+
+
+# -- --ssh-config -----------------------------------------------------------------------------------
+
+
+def _proxy_command(args: argparse.Namespace, node: Node) -> str:
+    words = ["sessiontui", "--ssh-proxy", "%h", "%p", "--region", node.region]
+    if args.profile:
+        words += ["--profile", args.profile]
+    if args.role:
+        words += ["--role", args.role]
+    if args.reason:
+        words += ["--reason", args.reason]
+    # ssh_config expands %-tokens in ProxyCommand and runs it with /bin/sh
+    quoted = [w if w in ("%h", "%p") else shlex.quote(w).replace("%", "%%") for w in words]
+    return " ".join(quoted)
+
+
+def ssh_config_text(nodes: list[Node], args: argparse.Namespace, access: Access | None) -> str:
+    """Host blocks for every node that can take a session; a comment for each one that cannot."""
+    role = f" under role {args.role}" if args.role else ""
+    lines = [
+        f"# sessiontui --ssh-config: SSH through Session Manager{role}; paste into ~/.ssh/config.",
+        "# Add User (and IdentityFile) for your nodes; HostName is the instance id, which is",
+        "# what the ProxyCommand resolves.",
+    ]
+    names: dict[str, int] = {}
+    for n in nodes:
+        if n.name:
+            names[n.name] = names.get(n.name, 0) + 1
+    skipped: list[str] = []
+    for node in sorted(nodes, key=sort_key):
+        label = f"{node.display_name} ({node.id}, {node.region})"
+        why = access.refuses(node) if access is not None else None
+        if why:
+            skipped.append(f"# {label}: role {args.role} may not open it: {why}")
+            continue
+        if not node.connectable:
+            skipped.append(f"# {label}: not connectable: {node.why}")
+            continue
+        alias = node.name
+        # comments on their own line: older OpenSSH reads `Host a # b` as three patterns
+        lines.append("")
+        if alias and names.get(alias, 0) > 1:
+            lines.append(f"# {alias} ({node.region}): {names[alias]} nodes carry this name")
+            alias = ""
+        elif alias and not _HOST_ALIAS.fullmatch(alias):
+            lines.append(f"# {alias!r} cannot be a Host alias")
+            alias = ""
+        hosts = f"{alias} {node.id}" if alias else node.id
+        lines += [
+            f"Host {hosts}",
+            f"  HostName {node.id}",
+            f"  ProxyCommand {_proxy_command(args, node)}",
+        ]
+    if skipped:
+        lines += ["", "# left out:", *skipped]
+    return "\n".join(lines) + "\n"
+
+
+def ssh_config(rt: Runtime, args: argparse.Namespace, say: Say, emit: Say, ask: AskCode) -> int:
+    from sessiontui.core.query import parse_query
+
+    access = _access(rt, args, ask, say)
+    factory = rt.factory_for(access) if access else rt.factory
+    if access is None:
+        factory.require_credentials()
+    query = parse_query(rt.query_text())
+    nodes = [n for n in _fleet(rt, factory, say) if query.matches(n)]
+    emit(ssh_config_text(nodes, args, access).rstrip("\n"))
+    return 0
