@@ -54,7 +54,7 @@ def _ssh_g(config: str, tmp_path: Path, host: str) -> dict[str, str]:
 
 
 def test_blocks_aliases_and_what_is_left_out() -> None:
-    text = ssh_config_text(FLEET, _args(), None)
+    text = ssh_config_text(FLEET, _args(), [])
     assert "Host web-01 i-0000000000000000a\n  HostName i-0000000000000000a\n" in text
     assert "  ProxyCommand sessiontui --ssh-proxy %h %p --region us-east-1\n" in text
     # a repeated name cannot say which node: both by id, each in its own region
@@ -74,7 +74,7 @@ def test_role_scope_profile_and_reason_reach_the_proxy_command() -> None:
     offer = Offer(name="Prod Ops", source="iam-role", scope={"project": "Production"})
     access = Access(offer, Credentials("AKIA", "s"), None)
     args = _args("--role", "Prod Ops", "--reason", "100% sure", "--profile", "work")
-    text = ssh_config_text(FLEET, args, access)
+    text = ssh_config_text(FLEET, args, [access])
     assert (
         "  ProxyCommand sessiontui --ssh-proxy %h %p --region us-east-1 --profile work "
         "--role 'Prod Ops' --reason '100%% sure'\n"
@@ -86,7 +86,7 @@ def test_role_scope_profile_and_reason_reach_the_proxy_command() -> None:
 @pytest.mark.skipif(shutil.which("ssh") is None, reason="ssh not installed (openssh-client)")
 def test_ssh_reads_the_blocks_as_meant(tmp_path: Path) -> None:
     args = _args("--role", "Prod Ops", "--reason", "100% sure")
-    text = ssh_config_text(FLEET, args, None)
+    text = ssh_config_text(FLEET, args, [])
     web = _ssh_g(text, tmp_path, "web-01")
     assert web["hostname"] == "i-0000000000000000a"
     # as written (ssh expands %h, %p and %% when it runs it)

@@ -15,7 +15,7 @@ import re
 import shlex
 import termios
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sessiontui.core.errors import AuthError, ExitCode, NotConnectableError, UsageError
 from sessiontui.core.node import Node, sort_key
@@ -101,21 +101,37 @@ def check_port(text: str) -> int:
     return port
 
 
-def _access(rt: Runtime, args: argparse.Namespace, ask: AskCode | None, say: Say) -> Access | None:
-    access = rt.access(ask=ask) if args.role else None
-    if access is not None and access.warning:
-        say(f"warning: {access.warning}")
-    return access
+def _accesses(rt: Runtime, ask: AskCode | None, say: Say) -> list[Access]:
+    """--role (repeatable: one fleet across the roles' accounts), held or obtained."""
+    accesses = rt.accesses(ask=ask, on_retry=say) if rt.roles else []
+    for access in accesses:
+        if access.warning:
+            say(f"warning: {access.warning}")
+    return accesses
 
 
-def _fleet(rt: Runtime, factory: Any, say: Say) -> list[Node]:
+def _fleet(rt: Runtime, accesses: list[Access], say: Say) -> list[Node]:
+    """What the roles see (each node stamped with its account), or the base identity."""
     from sessiontui.aws.inventory import list_fleet, raise_if_failed
 
-    result = list_fleet(factory, rt.regions)
+    if accesses:
+        result = rt.list_union(accesses)
+    else:
+        rt.factory.require_credentials()
+        result = list_fleet(rt.factory, rt.regions)
     raise_if_failed(result)
     for err in result.errors:
         say(f"warning: {err.region}: {err.message}")
     return list(result.nodes)
+
+
+def _opener(node: Node, accesses: list[Access]) -> tuple[Access | None, str | None]:
+    """The node's own account's access that may open it, or why none may."""
+    if not accesses:
+        return None, None
+    from sessiontui.fleets import access_for
+
+    return access_for(node, accesses)
 
 
 def ssh_proxy(rt: Runtime, args: argparse.Namespace, say: Say) -> int:
@@ -127,13 +143,12 @@ def ssh_proxy(rt: Runtime, args: argparse.Namespace, say: Say) -> int:
     plugin = locate_plugin(getattr(rt.config, "plugin_path", None))
     if plugin.warning:
         say(f"warning: {plugin.warning}")
-    access = _access(rt, args, tty_ask_code, say)
+    accesses = _accesses(rt, tty_ask_code, say)
+    node = resolve_target(_fleet(rt, accesses, say), host)
+    access, why = _opener(node, accesses)
+    if why:
+        raise AuthError(f"{node.display_name} ({node.id}) is {why}", f"role {', '.join(rt.roles)}")
     factory = rt.factory_for(access) if access else rt.factory
-    if access is None:
-        factory.require_credentials()
-    node = resolve_target(_fleet(rt, factory, say), host)
-    if access is not None and (why := access.refuses(node)):
-        raise AuthError(f"{node.display_name} ({node.id}) is {why}", f"role {access.name}")
     if not node.connectable:
         raise NotConnectableError(
             f"{node.display_name} ({node.id}) cannot take a session: {node.why}"
@@ -184,8 +199,8 @@ def _proxy_command(args: argparse.Namespace, node: Node) -> str:
     words = ["sessiontui", "--ssh-proxy", "%h", "%p", "--region", node.region]
     if args.profile:
         words += ["--profile", args.profile]
-    if args.role:
-        words += ["--role", args.role]
+    for role in _roles(args):
+        words += ["--role", role]
     if args.reason:
         words += ["--reason", args.reason]
     # ssh_config expands %-tokens in ProxyCommand and runs it with /bin/sh
@@ -193,9 +208,15 @@ def _proxy_command(args: argparse.Namespace, node: Node) -> str:
     return " ".join(quoted)
 
 
-def ssh_config_text(nodes: list[Node], args: argparse.Namespace, access: Access | None) -> str:
+def _roles(args: argparse.Namespace) -> list[str]:
+    given = args.role or []
+    return [given] if isinstance(given, str) else list(dict.fromkeys(given))
+
+
+def ssh_config_text(nodes: list[Node], args: argparse.Namespace, accesses: list[Access]) -> str:
     """Host blocks for every node that can take a session; a comment for each one that cannot."""
-    role = f" under role {args.role}" if args.role else ""
+    roles = ", ".join(_roles(args))
+    role = f" under role {roles}" if roles else ""
     lines = [
         f"# sessiontui --ssh-config: SSH through Session Manager{role}; paste into ~/.ssh/config.",
         "# Add User (and IdentityFile) for your nodes; HostName is the instance id, which is",
@@ -208,9 +229,9 @@ def ssh_config_text(nodes: list[Node], args: argparse.Namespace, access: Access 
     skipped: list[str] = []
     for node in sorted(nodes, key=sort_key):
         label = f"{node.display_name} ({node.id}, {node.region})"
-        why = access.refuses(node) if access is not None else None
+        _, why = _opener(node, accesses)
         if why:
-            skipped.append(f"# {label}: role {args.role} may not open it: {why}")
+            skipped.append(f"# {label}: role {roles} may not open it: {why}")
             continue
         if not node.connectable:
             skipped.append(f"# {label}: not connectable: {node.why}")
@@ -238,11 +259,8 @@ def ssh_config_text(nodes: list[Node], args: argparse.Namespace, access: Access 
 def ssh_config(rt: Runtime, args: argparse.Namespace, say: Say, emit: Say, ask: AskCode) -> int:
     from sessiontui.core.query import parse_query
 
-    access = _access(rt, args, ask, say)
-    factory = rt.factory_for(access) if access else rt.factory
-    if access is None:
-        factory.require_credentials()
+    accesses = _accesses(rt, ask, say)
     query = parse_query(rt.query_text())
-    nodes = [n for n in _fleet(rt, factory, say) if query.matches(n)]
-    emit(ssh_config_text(nodes, args, access).rstrip("\n"))
+    nodes = [n for n in _fleet(rt, accesses, say) if query.matches(n)]
+    emit(ssh_config_text(nodes, args, accesses).rstrip("\n"))
     return 0
