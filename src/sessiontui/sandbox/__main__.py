@@ -18,6 +18,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--fleet", choices=["demo", "large", "empty"], default="demo")
     parser.add_argument("--size", type=int, default=None, help="nodes for --fleet large")
+    parser.add_argument(
+        "--accounts", type=int, default=1, help="spread --fleet large over this many accounts"
+    )
+    parser.add_argument(
+        "--sso-auto-approve",
+        action="store_true",
+        help="approve Identity Center sign-in codes without the verification page",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     args = parser.parse_args(argv)
@@ -31,9 +39,23 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    with Sandbox(fleet=args.fleet, size=args.size, host=args.host, port=args.port) as sb:
+    if args.accounts < 1:
+        parser.error("--accounts must be at least 1")
+    with Sandbox(
+        fleet=args.fleet, size=args.size, host=args.host, port=args.port, accounts=args.accounts
+    ) as sb:
+        sb.sso_auto_approve = args.sso_auto_approve
         for key, value in sorted(sb.env().items()):
             print(f"export {key}={shlex.quote(value)}")
+        approval = (
+            "approved automatically (--sso-auto-approve)"
+            if sb.sso_auto_approve
+            else f"approve them at {sb.endpoint_url}/_sandbox/device"
+        )
+        print(
+            f"# Identity Center: start URL {sb.sso_start_url}, user operator@example.com; "
+            f"sign-in codes are {approval}"
+        )
         print(
             f"# sandbox on {sb.endpoint_url}, started in {sb.start_seconds:.2f}s; "
             f"current MFA code: {sb.totp_now()}; Ctrl-C stops it",

@@ -95,11 +95,11 @@ def seed_identity() -> None:
         )
 
 
-def seed_documents(regions: tuple[str, ...] | list[str]) -> None:
+def seed_documents(regions: tuple[str, ...] | list[str], account: str = DEMO_ACCOUNT) -> None:
     from moto.ssm.models import ssm_backends
 
     for region in regions:
-        ssm_backends[DEMO_ACCOUNT][region].create_document(
+        ssm_backends[account][region].create_document(
             content=json.dumps(SESSION_PREFERENCES),
             requires=[],
             attachments=[],
@@ -180,6 +180,7 @@ def _ec2_node(
     region: str,
     spec: Spec,
     rng: random.Random,
+    account: str = DEMO_ACCOUNT,
 ) -> Any:
     tags = {"project": spec.project, "Role": spec.role}
     if spec.name is not None:
@@ -208,6 +209,7 @@ def _ec2_node(
             iam_role=f"ssm-instance-{spec.project.lower()}",
             ping_age=rng.uniform(5, 290) if spec.ping == "Online" else 3 * 86400 + 1234,
             ec2=instance,
+            account=account,
         )
     )
     return instance
@@ -226,6 +228,7 @@ def _hybrid_node(
     tags: dict[str, str],
     os: str = "ubuntu",
     ip: str = "",
+    account: str = DEMO_ACCOUNT,
 ) -> ManagedNode:
     ptype, pname, pversion = PLATFORMS[os]
     node = ManagedNode(
@@ -245,6 +248,7 @@ def _hybrid_node(
         activation_id=str(uuid.UUID(int=rng.getrandbits(128))),
         registration_age=rng.uniform(30, 400) * 86400,
         tags=tags,
+        account=account,
     )
     state.add_node(node)
     return node
@@ -368,8 +372,14 @@ def seed_demo(state: SandboxState) -> None:
     )
 
 
-def seed_large(state: SandboxState, n: int, regions: tuple[str, ...] = DEMO_REGIONS) -> None:
-    """n nodes across the regions for the benchmark, about one in ten hybrid."""
+def seed_large(
+    state: SandboxState,
+    n: int,
+    regions: tuple[str, ...] = DEMO_REGIONS,
+    accounts: tuple[str, ...] = (DEMO_ACCOUNT,),
+) -> None:
+    """n nodes across the regions (and accounts, node i in account i mod N) for the benchmark,
+    about one in ten hybrid."""
     from moto.ec2.models import ec2_backends
     from moto.moto_api._internal import mock_random
 
@@ -377,20 +387,22 @@ def seed_large(state: SandboxState, n: int, regions: tuple[str, ...] = DEMO_REGI
     rng = random.Random(SEED)
     projects = ("Production", "Staging", "Development")
     roles = ("web", "db", "worker", "bastion", "cache", "queue")
-    backends = {r: ec2_backends[DEMO_ACCOUNT][r] for r in regions}
+    backends = {(a, r): ec2_backends[a][r] for a in accounts for r in regions}
     with contextlib.ExitStack() as stack:
         for backend in backends.values():
             stack.enter_context(_fast_launches(backend))
         for i in range(n):
             region = regions[(i // 10) % len(regions)]  # blocks of ten keep hybrids spread
+            account = accounts[i % len(accounts)]
             project = projects[i % 3]
             role = roles[(i // 3) % len(roles)]
             name = f"{role}-{project[:4].lower()}-{i:05d}"
             if i % 10 == 9:
                 tags = {"Name": name, "project": project, "Role": role}
-                _hybrid_node(state, region, rng, name, f"{name}.corp.example", tags)
+                computer = f"{name}.corp.example"
+                _hybrid_node(state, region, rng, name, computer, tags, account=account)
                 continue
             ping = "ConnectionLost" if i % 97 == 0 else "Online"
             os = "windows" if i % 13 == 0 else "amzn"
             spec = Spec(name, project, role, os, ping=ping, itype="t3.micro")
-            _ec2_node(state, backends[region], region, spec, rng)
+            _ec2_node(state, backends[(account, region)], region, spec, rng, account)

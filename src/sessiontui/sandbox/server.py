@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Any
 
 from sessiontui.sandbox import sts_api
+from sessiontui.sandbox.accounts import DemoAccount
 from sessiontui.sandbox.demo import (
     DEMO_ACCESS_KEY_ID,
     DEMO_MFA_SERIAL,
@@ -31,6 +32,7 @@ from sessiontui.sandbox.demo import (
     DEMO_TOTP_ENV,
     DEMO_TOTP_SECRET,
 )
+from sessiontui.sandbox.identity_center import START_PATH
 from sessiontui.sandbox.services import LocalServices
 from sessiontui.sandbox.state import Faults, IssuedKey, SandboxState
 from sessiontui.sandbox.wsgi import SandboxApp, quiet_handler
@@ -49,10 +51,18 @@ class Sandbox:
     """An embedded local AWS: moto plus the SSM/STS behaviour moto lacks, and a seeded fleet."""
 
     def __init__(
-        self, fleet: str = "demo", size: int | None = None, host: str = "127.0.0.1", port: int = 0
+        self,
+        fleet: str = "demo",
+        size: int | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        accounts: int = 1,
     ) -> None:
         if fleet not in ("demo", "large", "empty"):
             raise ValueError(f"unknown fleet {fleet!r}: choose demo, large or empty")
+        if accounts < 1:
+            raise ValueError("accounts must be at least 1")
+        self.accounts = accounts  # the large fleet is spread over this many accounts
         self.fleet = fleet
         self.size = size if size is not None else (10_000 if fleet == "large" else None)
         self.host = host
@@ -68,6 +78,7 @@ class Sandbox:
         self._thread: threading.Thread | None = None
         self._app: SandboxApp | None = None
         self._services: LocalServices | None = None
+        self.sso_accounts: tuple[DemoAccount, ...] = ()
 
     # -- life -----------------------------------------------------------------------------------
     def start(self) -> Sandbox:
@@ -92,7 +103,7 @@ class Sandbox:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
-        from sessiontui.sandbox import fleet
+        from sessiontui.sandbox import accounts, fleet
 
         moto_api_backend.reset()
         self.tmpdir = Path(tempfile.mkdtemp(prefix="sessiontui-sandbox-"))
@@ -106,13 +117,18 @@ class Sandbox:
         self._server.sandbox_conns_lock = threading.Lock()
         self.port = int(self._server.server_port)
         self.state.endpoint_url = self.endpoint_url
+        self.state.identity_center.start_url = f"{self.endpoint_url}{START_PATH}"
+        self.state.identity_center.region = self.regions[0]
         seeded = time.perf_counter()
         fleet.seed_identity()
         fleet.seed_documents(self.regions)
         if self.fleet == "demo":
             fleet.seed_demo(self.state)
         elif self.fleet == "large":
-            fleet.seed_large(self.state, int(self.size or 0), tuple(self.regions))
+            ids = tuple(a.account_id for a in accounts.for_fleet("large", self.accounts))
+            fleet.seed_large(self.state, int(self.size or 0), tuple(self.regions), ids)
+        self.sso_accounts = accounts.for_fleet(self.fleet, self.accounts)
+        accounts.seed(self.state, self.sso_accounts, self.regions, nodes=self.fleet == "demo")
         self.seed_seconds = time.perf_counter() - seeded
         self._write_files()
         self._thread = threading.Thread(
@@ -193,8 +209,11 @@ class Sandbox:
     def _write_files(self) -> None:
         assert self.tmpdir is not None
         region = self.regions[0]
+        from sessiontui.sandbox.accounts import aws_config
+
+        sso = aws_config(self.sso_start_url, region, self.sso_accounts)
         (self.tmpdir / "aws-config").write_text(
-            f"[default]\nregion = {region}\noutput = json\n", encoding="utf-8"
+            f"[default]\nregion = {region}\noutput = json\n{sso}", encoding="utf-8"
         )
         creds = self.tmpdir / "aws-credentials"
         creds.write_text(
@@ -282,6 +301,44 @@ class Sandbox:
 
     def _control(self, data: dict[str, Any]) -> None:
         SandboxApp(self.state, lambda e, s: []).apply_control(data)
+
+    # -- Identity Center (the same names as POST /_sandbox/control) ---------------------------------
+    @property
+    def sso_start_url(self) -> str:
+        return self.state.identity_center.start_url
+
+    def sso_cache_token(self) -> dict[str, str]:
+        """The demo user signed in without the page, in the AWS CLI's cache format (the file
+        ~/.aws/sso/cache/<sha1 of "sandbox">.json would hold it)."""
+        from sessiontui.sandbox.identity_center import cli_cache_token
+
+        return cli_cache_token(self.state.identity_center, self.state.time())
+
+    @property
+    def sso_auto_approve(self) -> bool:
+        """Device codes are approved as soon as they are issued (the demo's choice)."""
+        return self.state.identity_center.auto_approve
+
+    @sso_auto_approve.setter
+    def sso_auto_approve(self, value: bool) -> None:
+        self._control({"sso_auto_approve": value})
+
+    @property
+    def sso_access_token_seconds(self) -> int:
+        return self.state.identity_center.access_token_seconds
+
+    @sso_access_token_seconds.setter
+    def sso_access_token_seconds(self, value: int) -> None:
+        self._control({"sso_access_token_seconds": value})
+
+    @property
+    def sso_session_seconds(self) -> int:
+        """How long an Identity Center sign-in lasts; refresh tokens stop working after it."""
+        return self.state.identity_center.session_seconds
+
+    @sso_session_seconds.setter
+    def sso_session_seconds(self, value: int) -> None:
+        self._control({"sso_session_seconds": value})
 
     @property
     def calls(self) -> Counter[tuple[str, str]]:

@@ -43,10 +43,10 @@ ALLOWED_VALUES = {
 # -- moto's EC2 view of a node --------------------------------------------------------------------
 
 
-def ec2_backend(region: str) -> Any:
+def ec2_backend(region: str, account: str = DEMO_ACCOUNT) -> Any:
     from moto.ec2.models import ec2_backends
 
-    return ec2_backends[DEMO_ACCOUNT][region]
+    return ec2_backends[account][region]
 
 
 def ec2_instance(region: str, instance_id: str) -> Any:
@@ -59,10 +59,13 @@ def ec2_instance(region: str, instance_id: str) -> Any:
         return None
 
 
-def node_tags(region: str, node: ManagedNode | None, instance_id: str) -> dict[str, str]:
+def node_tags(
+    region: str, node: ManagedNode | None, instance_id: str, account: str = DEMO_ACCOUNT
+) -> dict[str, str]:
     if node is not None and node.is_hybrid:
         return node.tags
-    return dict(ec2_backend(region).tags.get(instance_id, {}))
+    backend = ec2_backend(region, node.account if node is not None else account)
+    return dict(backend.tags.get(instance_id, {}))
 
 
 def ec2_state(node: ManagedNode) -> str:
@@ -175,9 +178,8 @@ def describe_instance_information(state: SandboxState, req: SsmRequest) -> dict[
     params = req.params
     limit = max_results(params, 5, 50, DEFAULT_PAGE)
     filters = _parse_filters(params)
-    digest = hashlib.sha256(json.dumps([req.region, filters], sort_keys=True).encode()).hexdigest()[
-        :16
-    ]
+    query = [req.region, filters, req.account]
+    digest = hashlib.sha256(json.dumps(query, sort_keys=True).encode()).hexdigest()[:16]
     offset = page_offset(state, params["NextToken"], digest) if "NextToken" in params else 0
     with state.lock:
         cached = _query_cache.get((state.nonce, digest))
@@ -188,7 +190,8 @@ def describe_instance_information(state: SandboxState, req: SsmRequest) -> dict[
             ids = [
                 n.instance_id
                 for n in nodes
-                if all(_matches(state, req.region, n, k, v) for k, v in filters)
+                if n.account == req.account
+                and all(_matches(state, req.region, n, k, v) for k, v in filters)
             ]
             if len(_query_cache) > 256:  # many distinct filters: start over rather than grow
                 _query_cache.clear()
@@ -210,7 +213,7 @@ def _hybrid_node(state: SandboxState, req: SsmRequest) -> ManagedNode | None:
     if req.params.get("ResourceType") != MANAGED_INSTANCE:
         return None
     rid = str(req.params.get("ResourceId", ""))
-    node = state.find_node(req.region, rid)
+    node = state.find_node(req.region, rid, req.account)
     if node is None or not node.is_hybrid:
         raise modeled(
             "InvalidResourceId", "The resource ID is not valid. Verify the ID and try again."

@@ -19,6 +19,7 @@ class SsmRequest:
         self.region = region
         self.caller = caller
         self.params = params
+        self.account = caller.account  # the account the caller's keys belong to
 
 
 def validation(field_path: str, value: Any, constraint: str) -> AwsError:

@@ -53,10 +53,10 @@ TERMINATED_BY_OTHER = "Your session has been terminated."
 # -- sessions -------------------------------------------------------------------------------------
 
 
-def _resource_arn(region: str, target: str) -> str:
+def _resource_arn(region: str, target: str, account: str = DEMO_ACCOUNT) -> str:
     if target.startswith("mi-"):
-        return f"arn:aws:ssm:{region}:{DEMO_ACCOUNT}:managed-instance/{target}"
-    return f"arn:aws:ec2:{region}:{DEMO_ACCOUNT}:instance/{target}"
+        return f"arn:aws:ssm:{region}:{account}:managed-instance/{target}"
+    return f"arn:aws:ec2:{region}:{account}:instance/{target}"
 
 
 def _denied(req: SsmRequest, action: str, resource: str) -> AwsError:
@@ -69,19 +69,25 @@ def _denied(req: SsmRequest, action: str, resource: str) -> AwsError:
 
 def _authorize_target(state: SandboxState, req: SsmRequest, action: str, target: str) -> None:
     """The demo policies: the base user may only look; a role reaches nodes carrying its scope."""
-    resource = _resource_arn(req.region, target)
+    resource = _resource_arn(req.region, target, req.account)
     key = req.caller.key
-    if key is None:
+    if key is None or not key.can_start_sessions:
         raise _denied(req, action, resource)
     if key.scope:
-        node = state.find_node(req.region, target)
-        tags = node_tags(req.region, node, target)
+        node = state.find_node(req.region, target, req.account)
+        tags = node_tags(req.region, node, target, req.account)
         if any(tags.get(k) != v for k, v in key.scope.items()):
             raise _denied(req, action, resource)
 
 
-def _connected(state: SandboxState, region: str, target: str) -> bool:
-    node = state.find_node(region, target)
+def _owner_account(record: SessionRecord) -> str:
+    """The account a session lives in: its owner's (arn:aws:sts::ACCOUNT:... or iam)."""
+    parts = record.owner.split(":")
+    return parts[4] if len(parts) > 4 else DEMO_ACCOUNT
+
+
+def _connected(state: SandboxState, region: str, target: str, account: str = DEMO_ACCOUNT) -> bool:
+    node = state.find_node(region, target, account)
     if node is None or node.ping_status != "Online":
         return False
     return node.ec2 is None or ec2_state(node) == "running"
@@ -122,9 +128,9 @@ def start_session(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
     _authorize_target(state, req, "StartSession", target)
     if document not in SESSION_DOCUMENTS:
         raise modeled("InvalidDocument", f"Document with name {document} does not exist.")
-    if not _connected(state, req.region, target):
+    if not _connected(state, req.region, target, req.account):
         raise modeled("TargetNotConnected", f"{target} is not connected.")
-    node = state.find_node(req.region, target)
+    node = state.find_node(req.region, target, req.account)
     parameters = {str(k): [str(x) for x in v] for k, v in (params.get("Parameters") or {}).items()}
     name = node_name(req.region, node, target)
     with state.lock:
@@ -172,7 +178,7 @@ def disconnect(state: SandboxState, record: SessionRecord) -> None:
 def terminate_session(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
     session_id = str(req.params.get("SessionId", ""))
     record = state.sessions.get(session_id)
-    if record is not None and record.region == req.region:
+    if record is not None and record.region == req.region and _owner_account(record) == req.account:
         terminate(state, record, TERMINATED_BY_OTHER, by=req.caller.arn)
     # AWS answers the same for an unknown or already terminated session: idempotent.
     return {"SessionId": session_id}
@@ -189,7 +195,7 @@ def resume_session(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
         raise modeled("DoesNotExistException", f"Session {session_id} does not exist.")
     if record.owner != req.caller.arn:
         raise _denied(
-            req, "ResumeSession", f"arn:aws:ssm:{req.region}:{DEMO_ACCOUNT}:session/{session_id}"
+            req, "ResumeSession", f"arn:aws:ssm:{req.region}:{req.account}:session/{session_id}"
         )
     with state.lock:
         record.token = secrets.token_urlsafe(48)
@@ -262,7 +268,11 @@ def describe_sessions(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
     digest_text = digest.hexdigest()[:16]
     offset = page_offset(state, params["NextToken"], digest_text) if "NextToken" in params else 0
     with state.lock:
-        records = [r for r in state.sessions.values() if r.region == req.region]
+        records = [
+            r
+            for r in state.sessions.values()
+            if r.region == req.region and _owner_account(r) == req.account
+        ]
         rows = []
         for r in sorted(records, key=lambda r: r.start, reverse=True):
             j = session_json(state, r)
@@ -279,7 +289,7 @@ def describe_sessions(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
 
 def get_connection_status(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
     target = str(req.params.get("Target", ""))
-    connected = _connected(state, req.region, target)
+    connected = _connected(state, req.region, target, req.account)
     return {"Target": target, "Status": "connected" if connected else "notconnected"}
 
 

@@ -22,6 +22,7 @@ from sessiontui.sandbox.demo import (
     DEMO_USER_ID,
     MAX_SESSION_MINUTES,
 )
+from sessiontui.sandbox.identity_center import IdentityCenter
 
 EC2_INSTANCE = "EC2Instance"
 MANAGED_INSTANCE = "ManagedInstance"
@@ -71,10 +72,12 @@ class IssuedKey:
     scope: dict[str, str]
     expiration: datetime
     chained: bool
+    account: str = DEMO_ACCOUNT  # Identity Center issues keys in other accounts
+    can_start_sessions: bool = True  # False for a look-only permission set (ReadOnly)
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:sts::{DEMO_ACCOUNT}:assumed-role/{self.role_name}/{self.session_name}"
+        return f"arn:aws:sts::{self.account}:assumed-role/{self.role_name}/{self.session_name}"
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,10 @@ class Caller:
     @property
     def is_role(self) -> bool:
         return self.key is not None
+
+    @property
+    def account(self) -> str:
+        return self.key.account if self.key is not None else DEMO_ACCOUNT
 
 
 BASE_CALLER = Caller(DEMO_USER_ARN, DEMO_USER_ID, "operator")
@@ -115,6 +122,7 @@ class ManagedNode:
     registration_age: float = 0.0
     tags: dict[str, str] = field(default_factory=dict)  # hybrid nodes only; EC2 tags live in moto
     ec2: Any = None  # the moto Instance object, read live for state and tags
+    account: str = DEMO_ACCOUNT
 
     @property
     def is_hybrid(self) -> bool:
@@ -159,6 +167,7 @@ class SandboxState:
         self.version = 0  # bumps whenever nodes change, so cached query results go stale
         self.services: Any = None  # services.LocalServices, set by the Sandbox
         self.totp = pyotp.TOTP(DEMO_TOTP_SECRET)
+        self.identity_center = IdentityCenter()
 
     # The sandbox clock: real time plus the clock_offset fault.
     def now(self) -> datetime:
@@ -220,8 +229,14 @@ class SandboxState:
             self.nodes.setdefault(node.region, {})[node.instance_id] = node
             self.version += 1
 
-    def find_node(self, region: str, instance_id: str) -> ManagedNode | None:
-        return self.nodes.get(region, {}).get(instance_id)
+    def find_node(
+        self, region: str, instance_id: str, account: str | None = None
+    ) -> ManagedNode | None:
+        """With `account`, a node of another account is not there (as AWS sees it)."""
+        node = self.nodes.get(region, {}).get(instance_id)
+        if node is not None and account is not None and node.account != account:
+            return None
+        return node
 
     def session_status(self, record: SessionRecord) -> str:
         """Sessions end by themselves at the preferences' maxSessionDuration."""

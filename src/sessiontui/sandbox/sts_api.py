@@ -60,8 +60,13 @@ def issue_key(
     chained: bool,
     role_name: str | None = None,
     role_id: str = "AROASANDBOXROLE00001",
+    account: str = DEMO_ACCOUNT,
+    scope: dict[str, str] | None = None,
+    can_start_sessions: bool = True,
 ) -> IssuedKey:
     demo = DEMO_ROLES_BY_ARN.get(role_arn)
+    if scope is None:
+        scope = dict(demo.scope) if demo else {}
     key = IssuedKey(
         access_key_id=_new_key(),
         secret_access_key=secrets.token_urlsafe(30),
@@ -70,9 +75,11 @@ def issue_key(
         role_name=role_name or role_arn.rsplit("/", 1)[-1],
         session_name=session_name,
         role_id=role_id,
-        scope=dict(demo.scope) if demo else {},
+        scope=dict(scope),
         expiration=(state.now() + timedelta(seconds=duration)).replace(microsecond=0),
         chained=chained,
+        account=account,
+        can_start_sessions=can_start_sessions,
     )
     with state.lock:
         state.keys[key.access_key_id] = key
@@ -170,7 +177,7 @@ def get_caller_identity(state: SandboxState, caller: Caller, params: dict[str, s
         "<GetCallerIdentityResult>"
         f"<Arn>{escape(caller.arn)}</Arn>"
         f"<UserId>{escape(caller.user_id)}</UserId>"
-        f"<Account>{DEMO_ACCOUNT}</Account>"
+        f"<Account>{caller.account}</Account>"
         "</GetCallerIdentityResult>"
         f"<ResponseMetadata><RequestId>{secrets.token_hex(16)}</RequestId></ResponseMetadata>"
         "</GetCallerIdentityResponse>"

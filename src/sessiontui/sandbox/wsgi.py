@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from sessiontui.sandbox import sigv4, ssm_api, sts_api
+from sessiontui.sandbox import identity_wsgi, sigv4, ssm_api, sts_api
 from sessiontui.sandbox.demo import (
     DEMO_ACCESS_KEY_ID,
     DEMO_MFA_SERIAL,
@@ -27,7 +27,7 @@ WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 JSON_SERVICES = {"ssm"}  # JSON 1.1 protocol: errors as {"__type", "message"}
 EC2_STYLE = {"ec2"}  # EC2's own XML: <Response><Errors><Error>
-THROTTLED_SERVICES = {"ssm", "ec2"}
+THROTTLED_SERVICES = {"ssm", "ec2", "sso"}
 STREAM_PREFIX = "/_sandbox/stream/"
 
 
@@ -47,6 +47,7 @@ class Reply:
 
 
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
+_REASONS |= {409: "Conflict", 410: "Gone", 429: "Too Many Requests"}
 _REASONS |= {405: "Method Not Allowed", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 
@@ -60,7 +61,7 @@ def aws_json_reply(data: Any, request_id: str) -> Reply:
 
 
 def error_reply(service: str, err: AwsError, request_id: str) -> Reply:
-    if service in JSON_SERVICES:
+    if service in JSON_SERVICES or service in identity_wsgi.SERVICES:
         body = json.dumps({"__type": err.code, err.message_key: err.message}).encode()
         return Reply(
             err.status,
@@ -190,7 +191,11 @@ class SandboxApp:
         environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         form: dict[str, str] = {}
-        if target:
+        method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
+        identity_op = None if access_key else identity_wsgi.route(method, path)
+        if identity_op is not None:
+            service, action = identity_op
+        elif target:
             action = target.rsplit(".", 1)[-1]
         else:
             raw = body.decode("utf-8", "replace") or environ.get("QUERY_STRING", "")
@@ -216,6 +221,9 @@ class SandboxApp:
             code = "ExpiredTokenException" if service in JSON_SERVICES else "ExpiredToken"
             err = AwsError(code, "The security token included in the request is expired", 400)
             return error_reply(service, err, request_id)(start_response)
+        if identity_op is not None:
+            answer = identity_wsgi.call(state, environ, service, action, body, throttled)
+            return Reply(answer[0], answer[1], answer[2], **answer[3])(start_response)
         if throttled:
             if service == "ec2":
                 err = AwsError("RequestLimitExceeded", "Request limit exceeded.", 503)
@@ -223,6 +231,9 @@ class SandboxApp:
                 err = AwsError("ThrottlingException", "Rate exceeded", 400)
             return error_reply(service, err, request_id)(start_response)
         caller = state.caller_for(access_key)
+        if caller.key is not None:
+            # moto serves the account this header names; a client cannot pick another one
+            environ["HTTP_X_MOTO_ACCOUNT_ID"] = caller.key.account
         try:
             if service == "ssm" and action in ssm_api.HANDLERS:
                 try:
@@ -253,7 +264,12 @@ class SandboxApp:
                     self.apply_control(self._json_body(environ))
                 except (ValueError, TypeError) as exc:
                     return json_reply({"error": str(exc)}, 400)
-            return json_reply(self.state.faults.to_json())
+            return json_reply(
+                {
+                    **self.state.faults.to_json(),
+                    **identity_wsgi.settings(self.state.identity_center),
+                }
+            )
         if path == "/_sandbox/calls":
             if method == "DELETE":
                 with self.state.lock:
@@ -261,6 +277,9 @@ class SandboxApp:
             with self.state.lock:
                 calls = {f"{s}:{a}": n for (s, a), n in sorted(self.state.calls.items())}
             return json_reply({"calls": calls})
+        if path.rstrip("/") in identity_wsgi.PAGES:
+            answer = identity_wsgi.page(self.state, environ, method, path.rstrip("/"))
+            return Reply(answer[0], answer[1], answer[2], **answer[3])
         if path == "/_sandbox/totp":
             return json_reply({"code": self.state.unused_code(), "serial": DEMO_MFA_SERIAL})
         return json_reply({"error": "no such sandbox endpoint"}, 404)
@@ -270,6 +289,7 @@ class SandboxApp:
             raise ValueError("control body must be a JSON object")
         faults = self.state.faults
         unknown = set(data) - {"throttle_rate", "down", "silent_agents", "clock_offset"}
+        unknown -= set(identity_wsgi.CONTROL_KEYS)
         if unknown:
             raise ValueError(f"unknown control keys: {sorted(unknown)}")
         with self.state.lock:
@@ -284,6 +304,7 @@ class SandboxApp:
                 faults.silent_agents = {str(x) for x in data["silent_agents"]}
             if "clock_offset" in data:
                 faults.clock_offset = float(data["clock_offset"])
+            identity_wsgi.apply_control(self.state.identity_center, data)
 
     @staticmethod
     def _json_body(environ: dict[str, Any]) -> Any:
@@ -324,6 +345,11 @@ def quiet_handler() -> type:
                 self.server.sandbox_conns.discard(self.connection)
             with contextlib.suppress(OSError):
                 super().finish()
+
+        def make_environ(self) -> dict[str, Any]:
+            environ: dict[str, Any] = super().make_environ()
+            identity_wsgi.keep_bearer_token(self.headers, environ)
+            return environ
 
         def log_request(self, code: Any = "-", size: Any = "-") -> None:
             log.debug("%s %s", self.requestline, code)
