@@ -73,8 +73,9 @@ async def _cursor_steps(app: Any, nodes: Any, until: Any, limit: int) -> list[fl
         if nodes.cursor >= nodes.visible_count - 2:
             nodes.move_cursor(0)
             await asyncio.sleep(0.02)
-        want = nodes.cursor + 1
-        frame, _ = await _settled(app, lambda w=want: nodes.cursor == w, "down", None)
+        # rows arriving move the cursor's index but keep its node: a step is the node changing
+        before = nodes.selected_node
+        frame, _ = await _settled(app, lambda b=before: nodes.selected_node is not b, "down", None)
         out.append(frame)
         await asyncio.sleep(0.01)  # with _settled's own 20 ms: a step every ~30 ms
     return out
