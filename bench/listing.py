@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -43,18 +44,44 @@ def sandbox_process(size: int) -> Iterator[dict[str, str]]:
         proc.wait(timeout=30)
 
 
-def measure_listing(env: dict[str, str]) -> tuple[list[Node], dict[str, Any]]:
+def measure_listing(env: dict[str, str], mode: str = "child") -> tuple[list[Node], dict[str, Any]]:
+    """One listing of the sandbox's fleet, its API calls and client CPU, in every process it uses.
+
+    mode "child": as the TUI lists, in a child process (its CPU is counted, boto3's import in it
+    included); "lean": in this process, as `--list` does; "botocore": in this process with
+    botocore parsing every field of every answer, the lean parsing's baseline.
+    """
+    from collections import Counter
+
+    from sessiontui.aws import lean_answers
     from sessiontui.aws.clients import ClientFactory
     from sessiontui.aws.inventory import list_fleet
+    from sessiontui.aws.listing_process import list_fleet_in_child
     from sessiontui.aws.metering import CallMeter
 
     os.environ.update(env)
-    factory = ClientFactory()
     regions = ["us-east-1", "eu-west-1"]
-    meter = CallMeter()
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    result = list_fleet(factory, regions, meter=meter)
-    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    factory = ClientFactory()
+    calls: Counter[str] = Counter()
+    attach = lean_answers.attach
+    if mode == "botocore":
+        lean_answers.attach = lambda client: None
+    try:
+        if mode != "child":
+            factory.client("ssm", regions[0])  # boto3's import here belongs to start-up
+        children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        if mode == "child":
+            result = list_fleet_in_child(factory, regions, calls=calls)
+        else:
+            meter = CallMeter()
+            result = list_fleet(factory, regions, meter=meter)
+            calls = meter.calls
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu += (children.ru_utime - children0.ru_utime) + (children.ru_stime - children0.ru_stime)
+    finally:
+        lean_answers.attach = attach
     if result.errors:
         raise RuntimeError(f"listing failed: {result.errors}")
     nodes = result.nodes
@@ -69,9 +96,9 @@ def measure_listing(env: dict[str, str]) -> tuple[list[Node], dict[str, Any]]:
         "ListTagsForResource": sum(n.is_hybrid for n in nodes),
     }
     return nodes, {
-        "api_calls": dict(sorted(meter.calls.items())),
+        "api_calls": dict(sorted(calls.items())),
         "api_floor": floor,
-        "api_at_floor": all(meter.calls[k] <= v for k, v in floor.items()),
+        "api_at_floor": all(calls[k] <= v for k, v in floor.items()),
         "listing_client_cpu_s": round(cpu, 3),
         "listing_wall_s": round(wall, 3),
     }

@@ -33,11 +33,11 @@ def _key_digest(
     return hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
-def _row(node: Node) -> list[Any]:
+def node_row(node: Node) -> list[Any]:
     return [dict(node.tags) if name == "tags" else getattr(node, name) for name in FIELDS]
 
 
-def _node(row: Any) -> Node:
+def row_node(row: Any) -> Node:
     if not isinstance(row, list) or len(row) != len(FIELDS):
         raise ValueError("bad row")
     for i, value in enumerate(row):
@@ -70,7 +70,7 @@ class InventoryCache:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("version") != VERSION or tuple(data.get("fields", ())) != FIELDS:
                 return None
-            nodes = [_node(row) for row in data["rows"]]
+            nodes = [row_node(row) for row in data["rows"]]
             age = max(0.0, time.time() - float(data["saved_at"]))
             return nodes, age, int(data.get("total", len(nodes)))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -98,6 +98,6 @@ class InventoryCache:
                 "saved_at": saved_at,
                 "total": len(ordered),
                 "fields": FIELDS,
-                "rows": [_row(n) for n in rows],
+                "rows": [node_row(n) for n in rows],
             }
             paths.write_private(path, json.dumps(payload, separators=(",", ":")))

@@ -11,11 +11,12 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from sessiontui.aws import lean_answers
 from sessiontui.aws.bad_answers import (
     PARSE_ERRORS,
     BadAnswer,
@@ -97,6 +98,8 @@ def describe_error(exc: BaseException) -> tuple[str, bool]:
 def _iso(value: Any) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, int | float):  # lean answers keep JSON's epoch seconds
+        return datetime.fromtimestamp(value, UTC).isoformat()
     return str(value) if value else ""
 
 
@@ -182,6 +185,8 @@ class _RegionLister:
         if meter:
             meter.attach(self.ssm)
             meter.attach(self.ec2)
+        lean_answers.attach(self.ssm)
+        lean_answers.attach(self.ec2)
         self._lock = threading.Lock()
         self.nodes: dict[str, Node] = {}
         self.hybrid_tags: dict[str, dict[str, str]] = {}

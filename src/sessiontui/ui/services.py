@@ -40,10 +40,13 @@ def _aws_list_fleet(
     on_error: Callable[[str, str], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> FleetResult:
-    # imported late: the CLI builds AppServices before anything needs boto3's inventory module
-    from sessiontui.aws.inventory import list_fleet
+    # imported late: the CLI builds AppServices before anything needs boto3's inventory module.
+    # The listing runs in a child process: its CPU must not compete with the frames for the GIL.
+    from sessiontui.aws.listing_process import list_fleet_in_child
 
-    return list_fleet(factory, regions, on_nodes=on_nodes, on_error=on_error, cancel=cancel)
+    return list_fleet_in_child(
+        factory, regions, on_nodes=on_nodes, on_error=on_error, cancel=cancel
+    )
 
 
 @dataclass

@@ -1,0 +1,109 @@
+"""`python -m sessiontui.aws.listing_child`: one listing, in a process of its own.
+
+The TUI lists the fleet here so that botocore's parsing and signing never share an interpreter
+(and its GIL) with the frames the operator is looking at; see `listing_process`. The request comes
+as one JSON line on stdin (never argv: it may carry credentials), the answer goes out as JSON lines
+on stdout, one per page of nodes:
+
+    {"nodes": REGION, "rows": [[field, ...], ...]}      rows in inventory_cache.FIELDS order
+    {"error": REGION, "text": TEXT}                      as the region fails
+    {"done": true, "cancelled": BOOL, "errors": [[REGION, TEXT, AUTH], ...],
+     "calls": {"DescribeInstanceInformation": N, ...}}
+
+The listing stops when stdin closes: the parent quit, was killed, or no longer wants the answer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from datetime import datetime
+from typing import Any, TextIO
+
+from sessiontui.core.credentials import Credentials
+
+
+def _factory(request: dict[str, Any]) -> Any:
+    from sessiontui.aws.clients import ClientFactory
+    from sessiontui.aws.identity import _disable_botocore_mfa_prompt
+
+    creds = request.get("credentials")
+    factory = ClientFactory(
+        profile=request.get("profile"),
+        credentials=Credentials(
+            creds["access_key_id"],
+            creds["secret_access_key"],
+            creds.get("session_token"),
+            datetime.fromisoformat(creds["expiration"]) if creds.get("expiration") else None,
+        )
+        if creds
+        else None,
+    )
+    # a profile that assumes a role with MFA must fail here, not prompt on the TUI's terminal
+    _disable_botocore_mfa_prompt(factory.session)
+    return factory
+
+
+def run(stdin: TextIO, stdout: TextIO) -> int:
+    from sessiontui.aws.inventory import list_fleet
+    from sessiontui.aws.metering import CallMeter
+    from sessiontui.inventory_cache import node_row
+
+    request = json.loads(stdin.readline())
+    cancel = threading.Event()
+    lock = threading.Lock()
+
+    def send(message: dict[str, Any]) -> None:
+        line = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+        with lock:
+            try:
+                stdout.write(line + "\n")
+                stdout.flush()
+            except (BrokenPipeError, ValueError):
+                cancel.set()  # nobody reads any more
+
+    def watch_parent() -> None:
+        stdin.read()  # returns at EOF: the parent is gone or gave up
+        cancel.set()
+
+    threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
+    meter = CallMeter()
+
+    def on_nodes(region: str, nodes: list[Any]) -> None:
+        send({"nodes": region, "rows": [node_row(n) for n in nodes]})
+
+    def on_error(region: str, text: str) -> None:
+        send({"error": region, "text": text})
+
+    try:
+        result = list_fleet(
+            _factory(request),
+            list(request["regions"]),
+            on_nodes=on_nodes,
+            on_error=on_error,
+            cancel=cancel,
+            meter=meter,
+        )
+    except Exception as exc:  # a region-wide failure is reported, never a traceback
+        text = f"{type(exc).__name__}: {exc}"
+        for region in request["regions"]:
+            send({"error": region, "text": text})
+        errors = [[region, text, False] for region in request["regions"]]
+        send({"done": True, "cancelled": False, "errors": errors, "calls": meter.calls})
+        return 1
+    errors = [[e.region, e.message, e.auth] for e in result.errors]
+    send({"done": True, "cancelled": result.cancelled, "errors": errors, "calls": meter.calls})
+    return 0
+
+
+def main() -> int:
+    # the parent reads stdout as protocol: nothing else may be written there
+    sys.stdout = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    return run(sys.stdin, sys.stdout)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

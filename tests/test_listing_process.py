@@ -1,0 +1,97 @@
+"""The TUI's listing in a child process: same nodes as in-process, errors, calls, and it stops."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from sessiontui.aws.clients import ClientFactory
+from sessiontui.aws.inventory import list_fleet
+from sessiontui.aws.listing_process import list_fleet_in_child
+from sessiontui.core.node import Node
+
+
+@pytest.fixture
+def env(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for key, value in sandbox.env().items():
+        monkeypatch.setenv(key, value)
+    for key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    sandbox.clear_faults()
+    yield sandbox
+    sandbox.clear_faults()
+
+
+def _comparable(nodes: list[Node]) -> list[dict[str, Any]]:
+    # last_ping (and the why that quotes it) moves as the agents ping between two listings
+    return sorted(
+        ({**n.to_json(), "last_ping": "", "why": ""} for n in nodes), key=lambda d: d["id"]
+    )
+
+
+def test_same_nodes_pages_and_calls_as_in_process(env: Any) -> None:
+    regions = list(env.regions)
+    pages: list[tuple[str, int]] = []
+    calls: Counter[str] = Counter()
+    child = list_fleet_in_child(
+        ClientFactory(), regions, on_nodes=lambda r, ns: pages.append((r, len(ns))), calls=calls
+    )
+    here = list_fleet(ClientFactory(), regions)
+    assert child.errors == [] and not child.cancelled
+    assert _comparable(child.nodes) == _comparable(here.nodes)
+    assert {r for r, _ in pages} == set(regions) and sum(n for _, n in pages) >= len(child.nodes)
+    assert calls["DescribeInstanceInformation"] >= len(regions)
+    assert calls["DescribeInstances"] >= len(regions)
+
+
+def test_role_credentials_cross_to_the_child(env: Any) -> None:
+    from sessiontui.core.credentials import Credentials
+
+    raw = env.role_credentials("FleetAdmin", 3600)
+    creds = Credentials(raw["AccessKeyId"], raw["SecretAccessKey"], raw["SessionToken"])
+    result = list_fleet_in_child(ClientFactory().with_credentials(creds), [env.regions[0]])
+    assert result.errors == [] and result.nodes
+
+
+def test_failures_come_back_with_their_regions(env: Any) -> None:
+    env.down = True
+    failed: list[str] = []
+    result = list_fleet_in_child(
+        ClientFactory(), list(env.regions), on_error=lambda r, t: failed.append(r)
+    )
+    assert sorted(e.region for e in result.errors) == sorted(env.regions) == sorted(failed)
+    assert result.nodes == [] and all("ServiceUnavailable" in e.message for e in result.errors)
+
+
+def test_cancel_kills_the_child_at_once(env: Any) -> None:
+    env.throttle_rate = 1.0  # every call throttled: the listing would take minutes
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    began = time.monotonic()
+    result = list_fleet_in_child(ClientFactory(), list(env.regions), cancel=cancel)
+    assert result.cancelled
+    assert time.monotonic() - began < 5
+
+
+def test_the_child_stops_when_its_parent_goes(env: Any) -> None:
+    env.throttle_rate = 1.0
+    child = subprocess.Popen(
+        [sys.executable, "-m", "sessiontui.aws.listing_child"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    assert child.stdin is not None
+    child.stdin.write('{"profile": null, "regions": ["us-east-1"], "credentials": null}\n')
+    child.stdin.flush()
+    time.sleep(0.5)
+    assert child.poll() is None  # still listing, throttled
+    child.stdin.close()  # what a parent's death does to the pipe
+    assert child.wait(timeout=30) in (0, 1)
