@@ -14,8 +14,9 @@ from sessiontui.aws.clients import ClientFactory
 from sessiontui.aws.sessions import start_session
 from sessiontui.core.credentials import Credentials
 from sessiontui.plugin.locate import PluginInfo
+from sessiontui.plugin.session_handles import Closer
 from sessiontui.plugin.signals import ShutdownRequested
-from sessiontui.plugin.supervisor import SessionSupervisor, _Closer
+from sessiontui.plugin.supervisor import SessionSupervisor
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def test_a_signal_inside_terminate_session_still_ends_the_session(ssm: Any, sand
     try:
         plugin = PluginInfo(Path("/nonexistent"), "1.2.677.0", True)  # no plugin runs here
         sup = SessionSupervisor(ssm=ssm, credentials=Credentials("k", "s"), plugin=plugin)
-        closer = _Closer(sup, started, time.monotonic())
+        closer = Closer(sup, started, time.monotonic())
         with pytest.raises(ShutdownRequested):
             closer.close("interrupted", "sessiontui received SIGTERM")
     finally:

@@ -151,7 +151,7 @@ def run_stream(
 ) -> StreamResult:
     """StartSession with `document`, the plugin on our stdin/stdout until it ends, then
     TerminateSession; see SessionSupervisor.run_stream."""
-    from sessiontui.plugin.supervisor import _Closer, _ExpiryWatch
+    from sessiontui.plugin.session_handles import Closer, ExpiryWatch
 
     target_id = target.id if isinstance(target, Node) else target
     node_name = node_name or (target.display_name if isinstance(target, Node) else "")
@@ -174,14 +174,14 @@ def run_stream(
     with _signals_recorded(on_signal):
         started = sup._start(target_id, document, parameters, reason)
         began = time.monotonic()
-        closer = _Closer(sup, started, began)
+        closer = Closer(sup, started, began)
         port = (parameters.get("portNumber") or [""])[0]
         sup._audit_started(started, node_name, remote_port=int(port) if port.isdigit() else None)
         how, why = Ending.CRASHED, "the plugin did not finish"
         exit_status: int | None = None
         signal_status: int | None = None
         handle: StreamSession | None = None
-        watch: _ExpiryWatch | None = None
+        watch: ExpiryWatch | None = None
         try:
             runner = StreamRunner(
                 build_command(sup.plugin, started, sup.credentials, sup.base_env), stderr
@@ -191,7 +191,7 @@ def run_stream(
                 stop(runner, fired[0])
             handle = StreamSession(started.session_id, target_id, runner)
             sup.registry.add(handle)
-            watch = _ExpiryWatch(
+            watch = ExpiryWatch(
                 sup.clock, sup._ends_at, lambda: runner.stop(Ending.EXPIRED, sup.ends_because)
             )
             how, why, exit_status, signal_status = runner.run()
