@@ -8,10 +8,8 @@ neither undoes the other's.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from sessiontui import paths
@@ -35,16 +33,8 @@ class MarksStore:
         except (OSError, ValueError):
             return Marks()
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        paths.ensure_private_dir(self.directory)
-        fd = os.open(self.directory / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        return paths.private_lock(self.directory, LOCK)
 
     def update(self, change: Callable[[Marks], object]) -> Marks:
         """Apply `change` to the marks on disk and write them back; returns the new marks."""

@@ -29,14 +29,13 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import fcntl
 import json
 import os
 import re
 import shlex
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -281,17 +280,8 @@ class MfaState:
     def file(self) -> Path:
         return self.directory / STATE_FILE
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        paths.ensure_private_dir(self.directory)
-        # a separate lock file: write_private replaces the state file, so its inode changes
-        fd = os.open(self.directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        return paths.private_lock(self.directory, LOCK_FILE)
 
     def _read(self) -> dict[str, int]:
         try:
