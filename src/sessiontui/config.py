@@ -9,11 +9,9 @@ seeds live in the environment (`totp_secret_env`) or behind a command (`totp_com
 
 from __future__ import annotations
 
-import difflib
 import re
 import shlex
 import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,8 +23,9 @@ from sessiontui.aws_profiles import (
     read_aws_sections,
     read_sso_sessions,
 )
-from sessiontui.core.durations import ABSOLUTE_MAX, DEFAULT_ROLE_MAX, MIN_DURATION, parse_duration
-from sessiontui.core.errors import ConfigError, UsageError
+from sessiontui.config_check import Checker, KeyPath
+from sessiontui.core.durations import ABSOLUTE_MAX, DEFAULT_ROLE_MAX, MIN_DURATION
+from sessiontui.core.errors import ConfigError
 from sessiontui.core.roles import ROLE_ARN, RoleSpec
 
 # AWS SerialNumber: an MFA device ARN or a hardware token's serial
@@ -62,25 +61,6 @@ ROLE_KEYS = (
     "external_id",
 )
 FORWARD_KEYS = ("name", "target", "host", "remote_port", "local_port")
-# keys that can only mean someone is about to store a secret in a plain file
-SECRET_KEYS = frozenset(
-    {
-        "totp_secret",
-        "totp_seed",
-        "mfa_secret",
-        "secret",
-        "seed",
-        "otp_secret",
-        "mfa_code",
-        "totp_code",
-        "code",
-        "aws_secret_access_key",
-        "secret_access_key",
-        "session_token",
-        "aws_session_token",
-        "password",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -121,164 +101,10 @@ class Config:
     warnings: list[str] = field(default_factory=list)  # ~/.aws/config entries skipped, and why
 
 
-# -- where things are in the source text -------------------------------------------------------
-
-_BARE = r"[A-Za-z0-9_-]+"
-_KEY_PART = rf'(?:{_BARE}|"(?:[^"\\]|\\.)*"|\'[^\']*\')'
-_DOTTED = rf"{_KEY_PART}(?:\s*\.\s*{_KEY_PART})*"
-_HEADER = re.compile(rf"^\s*(\[\[?)\s*({_DOTTED})\s*\]\]?")
-_ASSIGN = re.compile(rf"^\s*({_DOTTED})\s*=")
-_INLINE_KEY = re.compile(rf"[{{,]\s*({_DOTTED})\s*=")
-
-
-def _split_key(dotted: str) -> tuple[str, ...]:
-    parts = re.findall(_KEY_PART, dotted)
-    out = []
-    for p in parts:
-        if p[:1] in "\"'":
-            p = p[1:-1]
-        out.append(p)
-    return tuple(out)
-
-
-KeyPath = tuple[str | int, ...]
-
-
-class _LineIndex:
-    """Maps key paths like ("roles", "ProdOps", "arn") or ("forwards", 1, "remote_port") to lines.
-
-    A line-oriented scan, good for the files people write by hand: headers, `key = value`, dotted
-    keys, one-line inline tables. Anything it cannot place falls back to the nearest enclosing
-    key it did find.
-    """
-
-    def __init__(self, text: str) -> None:
-        self.lines: dict[KeyPath, int] = {}
-        arrays: dict[tuple[str, ...], int] = {}
-        table: KeyPath = ()
-        in_multiline: str | None = None
-        for number, raw in enumerate(text.splitlines(), start=1):
-            line = raw
-            if in_multiline:
-                if line.count(in_multiline) % 2 == 1:
-                    in_multiline = None
-                continue
-            header = _HEADER.match(line)
-            if header:
-                keys = _split_key(header.group(2))
-                if header.group(1) == "[[":
-                    index = arrays.get(keys, -1) + 1
-                    arrays[keys] = index
-                    table = (*keys, index)
-                else:
-                    table = self._resolve_arrays(keys, arrays)
-                self.lines.setdefault(table, number)
-                continue
-            assign = _ASSIGN.match(line)
-            if not assign:
-                continue
-            path = (*table, *_split_key(assign.group(1)))
-            self.lines.setdefault(path, number)
-            rest = line[assign.end() :]
-            if rest.lstrip().startswith("{"):
-                for inner in _INLINE_KEY.finditer(rest):
-                    self.lines.setdefault((*path, *_split_key(inner.group(1))), number)
-            for quote in ('"""', "'''"):
-                if rest.count(quote) % 2 == 1:
-                    in_multiline = quote
-
-    @staticmethod
-    def _resolve_arrays(keys: tuple[str, ...], arrays: dict[tuple[str, ...], int]) -> KeyPath:
-        # [forwards.extra] after [[forwards]] belongs to the latest element
-        out: list[str | int] = []
-        for i, k in enumerate(keys):
-            out.append(k)
-            if keys[: i + 1] in arrays and i + 1 < len(keys):
-                out.append(arrays[keys[: i + 1]])
-        return tuple(out)
-
-    def line_of(self, path: KeyPath) -> int:
-        for n in range(len(path), 0, -1):
-            found = self.lines.get(path[:n])
-            if found is not None:
-                return found
-        return 1
-
-
-class _Checker:
-    def __init__(self, file: Path, text: str) -> None:
-        self.file = file
-        self.index = _LineIndex(text)
-
-    def fail(self, path: KeyPath, what: str) -> ConfigError:
-        return ConfigError(
-            f"{self.file.name}:{self.index.line_of(path)}: {what}", f"in {self.file}"
-        )
-
-    @staticmethod
-    def name(path: KeyPath) -> str:
-        """A key path as it reads in TOML: roles.ProdOps.duration, forwards[2].name."""
-        out = ""
-        for p in path:
-            if isinstance(p, int):
-                out += f"[{p + 1}]"
-            else:
-                text = p if re.fullmatch(_BARE, p) else f'"{p}"'
-                out += f".{text}" if out else text
-        return out
-
-    def keys(self, table: Mapping[str, Any], path: KeyPath, allowed: tuple[str, ...]) -> None:
-        for key in table:
-            where = (*path, key)
-            if key.lower() in SECRET_KEYS:
-                raise self.fail(
-                    where,
-                    f"{self.name(where)}: secrets never go in the config file; put the TOTP "
-                    "secret in an environment variable and name it with [mfa] totp_secret_env "
-                    "(or use totp_command)",
-                )
-            if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1)
-                hint = (
-                    f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(allowed)})"
-                )
-                raise self.fail(where, f"unknown key {self.name(where)!r}{hint}")
-
-    def table(self, value: Any, path: KeyPath) -> Mapping[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(path, f"{self.name(path)} must be a table")
-        return value
-
-    def string(self, value: Any, path: KeyPath, *, empty: bool = False) -> str:
-        if not isinstance(value, str):
-            raise self.fail(path, f"{self.name(path)} must be a string")
-        if not empty and not value.strip():
-            raise self.fail(path, f"{self.name(path)} must not be empty")
-        return value
-
-    def boolean(self, value: Any, path: KeyPath) -> bool:
-        if not isinstance(value, bool):
-            raise self.fail(path, f"{self.name(path)} must be true or false")
-        return value
-
-    def port(self, value: Any, path: KeyPath, low: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 65535:
-            raise self.fail(path, f"{self.name(path)} must be a port number, {low}-65535")
-        return value
-
-    def duration(self, value: Any, path: KeyPath) -> int:
-        if isinstance(value, bool) or not isinstance(value, int | str):
-            raise self.fail(path, f'{self.name(path)} must be a duration like "2h" or 3600')
-        try:
-            return parse_duration(value)
-        except UsageError as exc:
-            raise self.fail(path, f"{self.name(path)}: {exc.message}") from None
-
-
 # -- sections --------------------------------------------------------------------------------
 
 
-def _regions(c: _Checker, value: Any) -> list[str]:
+def _regions(c: Checker, value: Any) -> list[str]:
     path: KeyPath = ("regions",)
     if not isinstance(value, list):
         raise c.fail(path, 'regions must be a list of region names, e.g. ["us-east-1"]')
@@ -290,7 +116,7 @@ def _regions(c: _Checker, value: Any) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _mfa(c: _Checker, value: Any) -> MfaConfig:
+def _mfa(c: Checker, value: Any) -> MfaConfig:
     path: KeyPath = ("mfa",)
     table = c.table(value, path)
     c.keys(table, path, MFA_KEYS)
@@ -323,7 +149,7 @@ def _mfa(c: _Checker, value: Any) -> MfaConfig:
     return MfaConfig(serial=serial, totp_secret_env=env, totp_command=command)
 
 
-def _role(c: _Checker, name: str, value: Any) -> RoleSpec:
+def _role(c: Checker, name: str, value: Any) -> RoleSpec:
     path: KeyPath = ("roles", name)
     table = c.table(value, path)
     c.keys(table, path, ROLE_KEYS)
@@ -385,7 +211,7 @@ def _role(c: _Checker, name: str, value: Any) -> RoleSpec:
     )
 
 
-def _forwards(c: _Checker, value: Any) -> list[ForwardPreset]:
+def _forwards(c: Checker, value: Any) -> list[ForwardPreset]:
     if not isinstance(value, list):
         raise c.fail(("forwards",), "forwards must be an array of tables: [[forwards]]")
     out: list[ForwardPreset] = []
@@ -415,7 +241,7 @@ def _forwards(c: _Checker, value: Any) -> list[ForwardPreset]:
     return out
 
 
-def _identity_center(c: _Checker, value: Any, aws_config: Path | None) -> IdentityCenterConfig:
+def _identity_center(c: Checker, value: Any, aws_config: Path | None) -> IdentityCenterConfig:
     path: KeyPath = ("identity_center",)
     table = c.table(value, path)
     c.keys(table, path, IDENTITY_CENTER_KEYS)
@@ -434,14 +260,14 @@ def _identity_center(c: _Checker, value: Any, aws_config: Path | None) -> Identi
     return IdentityCenterConfig(session=name)
 
 
-def _keymap(c: _Checker, value: Any) -> dict[str, str]:
+def _keymap(c: Checker, value: Any) -> dict[str, str]:
     table = c.table(value, ("keymap",))
     return {k: c.string(v, ("keymap", k)) for k, v in table.items()}
 
 
 def parse_config(text: str, file: Path, aws_config: Path | None = None) -> Config:
     """Validate the text of a config file; `file` names it in messages."""
-    c = _Checker(file, text)
+    c = Checker(file, text)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -483,7 +309,7 @@ def parse_config(text: str, file: Path, aws_config: Path | None = None) -> Confi
     return config
 
 
-def _terminal_command(c: _Checker, value: Any) -> tuple[str, ...]:
+def _terminal_command(c: Checker, value: Any) -> tuple[str, ...]:
     path: KeyPath = ("terminal_command",)
     text = c.string(value, path)
     try:
