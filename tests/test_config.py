@@ -316,3 +316,26 @@ def test_ready_timeout_is_a_bounded_duration(tmp_path: Path) -> None:
     assert parse_config('ready_timeout = "90s"\n', file).ready_timeout == 90
     with pytest.raises(ConfigError, match=r"config.toml:2: ready_timeout must be between"):
         parse_config('regions = []\nready_timeout = "1s"\n', file)
+
+
+def test_ssh_default_roles_by_host(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        [ssh]
+        role = "FleetAdmin"
+        hosts = { "prod-*" = "ProdOps", "stg-*" = "StagingDev" }
+        """,
+    )
+    ssh = load_config(path).ssh
+    assert ssh.role_for("prod-web-01") == "ProdOps"
+    assert ssh.role_for("stg-web-01") == "StagingDev"
+    assert ssh.role_for("i-0abc") == "FleetAdmin"
+    assert load_config(write(tmp_path, "regions = []\n", "empty.toml")).ssh.role_for("x") is None
+
+
+def test_ssh_table_is_checked(tmp_path: Path) -> None:
+    assert "config.toml:3: unknown key 'ssh.rol'" in error_of(
+        tmp_path, '\n[ssh]\nrol = "ProdOps"\n'
+    )
+    assert "ssh.hosts" in error_of(tmp_path, '[ssh]\nhosts = { "prod-*" = 3 }\n')

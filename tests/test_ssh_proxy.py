@@ -324,3 +324,31 @@ def test_mfa_code_is_asked_on_the_terminal_while_ssh_owns_stdin(
     finally:
         child.close(force=True)
     assert child.exitstatus == 0
+
+
+def test_the_config_names_the_role_for_a_host_when_the_proxy_command_does_not(
+    sandbox: Any, plugin: Path, tmp_path: Path, shared_cache: Path
+) -> None:
+    """The issue's own line: `ProxyCommand='sessiontui --ssh-proxy %h %p'`, no --role: the
+    config's [ssh] hosts give prod-* its role."""
+    sb = sandbox
+    config = tmp_path / "config.toml"
+    assert sb.config_path is not None
+    config.write_text(
+        sb.config_path.read_text(encoding="utf-8") + '\n[ssh]\nhosts = { "prod-*" = "ProdOps" }\n',
+        encoding="utf-8",
+    )
+    proxy = proxy_command("--reason", "SSH-3", "--mfa-code", lasting_code(sb))
+    done = subprocess.run(
+        ["ssh", *ssh_options(sb, proxy), f"{sb.ssh.user}@{WEB}", "echo on $SSM_NODE_NAME"],
+        capture_output=True,
+        text=True,
+        env=env_for(sb, tmp_path, plugin, shared_cache, SESSIONTUI_CONFIG=str(config)),
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"on {WEB}\n"
+    (started,) = ssh_sessions(tmp_path)
+    assert started["role"] == "ProdOps" and started["reason"] == "SSH-3"
+    assert wait_status(sb, started["session_id"], "Terminated") == "Terminated"

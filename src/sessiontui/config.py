@@ -9,6 +9,7 @@ seeds live in the environment (`totp_secret_env`) or behind a command (`totp_com
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import shlex
 import tomllib
@@ -46,7 +47,9 @@ TOP_KEYS = (
     "ready_timeout",
     "terminal_command",
     "identity_center",
+    "ssh",
 )
+SSH_KEYS = ("role", "hosts")
 IDENTITY_CENTER_KEYS = ("session",)
 DEFAULT_READY_TIMEOUT = 30  # seconds a forward's plugin may take to say its port is open
 MFA_KEYS = ("serial", "totp_secret_env", "totp_command")
@@ -84,6 +87,20 @@ class IdentityCenterConfig:
     session: str | None = None  # an [sso-session NAME] of ~/.aws/config to offer
 
 
+@dataclass(frozen=True)
+class SshConfig:
+    """The role `--ssh-proxy` uses when ssh's ProxyCommand names none."""
+
+    role: str | None = None  # for every host
+    hosts: tuple[tuple[str, str], ...] = ()  # (glob on the host ssh asks for, role), first wins
+
+    def role_for(self, host: str) -> str | None:
+        for pattern, role in self.hosts:
+            if fnmatch.fnmatchcase(host, pattern):
+                return role
+        return self.role
+
+
 @dataclass
 class Config:
     regions: list[str] = field(default_factory=list)
@@ -97,6 +114,7 @@ class Config:
     # argv (shlex) that opens a new terminal window running the argv appended to it
     terminal_command: tuple[str, ...] = ()
     identity_center: IdentityCenterConfig = field(default_factory=lambda: IdentityCenterConfig())
+    ssh: SshConfig = field(default_factory=SshConfig)
     source: Path | None = None  # the file read; None when there was none
     warnings: list[str] = field(default_factory=list)  # ~/.aws/config entries skipped, and why
 
@@ -241,6 +259,19 @@ def _forwards(c: Checker, value: Any) -> list[ForwardPreset]:
     return out
 
 
+def _ssh(c: Checker, value: Any) -> SshConfig:
+    path: KeyPath = ("ssh",)
+    table = c.table(value, path)
+    c.keys(table, path, SSH_KEYS)
+    role = c.string(table["role"], (*path, "role")) if "role" in table else None
+    hosts: list[tuple[str, str]] = []
+    if "hosts" in table:
+        where: KeyPath = (*path, "hosts")
+        for pattern, name in c.table(table["hosts"], where).items():
+            hosts.append((pattern, c.string(name, (*where, pattern))))
+    return SshConfig(role=role, hosts=tuple(hosts))
+
+
 def _identity_center(c: Checker, value: Any, aws_config: Path | None) -> IdentityCenterConfig:
     path: KeyPath = ("identity_center",)
     table = c.table(value, path)
@@ -304,6 +335,8 @@ def parse_config(text: str, file: Path, aws_config: Path | None = None) -> Confi
         config.ready_timeout = seconds
     if "terminal_command" in data:
         config.terminal_command = _terminal_command(c, data["terminal_command"])
+    if "ssh" in data:
+        config.ssh = _ssh(c, data["ssh"])
     if "identity_center" in data:
         config.identity_center = _identity_center(c, data["identity_center"], aws_config)
     return config

@@ -125,6 +125,11 @@ def _fleet(rt: Runtime, accesses: list[Access], say: Say) -> list[Node]:
     return list(result.nodes)
 
 
+def _config_role(rt: Runtime, host: str) -> str | None:
+    ssh = getattr(rt.config, "ssh", None)
+    return ssh.role_for(host) if ssh is not None else None
+
+
 def _opener(node: Node, accesses: list[Access]) -> tuple[Access | None, str | None]:
     """The node's own account's access that may open it, or why none may."""
     if not accesses:
@@ -143,6 +148,8 @@ def ssh_proxy(rt: Runtime, args: argparse.Namespace, say: Say) -> int:
     plugin = locate_plugin(getattr(rt.config, "plugin_path", None))
     if plugin.warning:
         say(f"warning: {plugin.warning}")
+    if not rt.roles and (default := _config_role(rt, host)):
+        rt.args.role = [default]  # the config's role for this host, as if ProxyCommand named it
     accesses = _accesses(rt, tty_ask_code, say)
     node = resolve_target(_fleet(rt, accesses, say), host)
     access, why = _opener(node, accesses)
