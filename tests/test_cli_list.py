@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from cli_support import DESIGN_JSON_FIELDS, run
+from cli_support import DESIGN_JSON_FIELDS, lasting_code, run
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def test_list_with_role_applies_scope_and_second_run_reuses_cache(sandbox: Any, 
         "--role",
         "StagingDev",
         "--mfa-code",
-        sandbox.fresh_totp(),
+        lasting_code(sandbox),  # good for 30 s at least: the CLI may be slow to start
     )
     assert first.returncode == 0, first.stderr
     nodes = json.loads(first.stdout)
@@ -114,7 +114,7 @@ def test_role_refusals_exit_3_in_plain_words(
 
 
 def test_reused_code_is_refused_with_exit_3(sandbox: Any, home: Path) -> None:
-    code = sandbox.fresh_totp()
+    code = lasting_code(sandbox)
     ok = run(sandbox, home, "--list", "--role", "StagingDev", "--mfa-code", code)
     assert ok.returncode == 0, ok.stderr
     again = run(sandbox, home / "other", "--list", "--role", "FleetAdmin", "--mfa-code", code)

@@ -50,6 +50,7 @@ from cli_support import (
     by_name,
     cli_env,
     ended_event,
+    lasting_code,
     plugin_pids,
     run,
     session_status,
@@ -403,7 +404,7 @@ def test_credentials_expiring_end_a_running_forward(
     sandbox.clock_offset = offset - (900 - lifetime)
     try:
         issued = time.time()
-        code = sandbox.totp_now()
+        code = lasting_code(sandbox)  # the oldest window could lapse while the CLI starts
         proc, ready = start_forward(
             sandbox, tmp_path, node, plugin, "--duration", "900s", "--mfa-code", code
         )
