@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Static
 from sessiontui.core.durations import format_remaining
 from sessiontui.core.node_access import APPROVED
 from sessiontui.ui.keys import ACCESS_REQUESTS_BINDINGS
+from sessiontui.ui.widgets.row_table import refill, selected
 
 if TYPE_CHECKING:
     from sessiontui.core.node_access import AccessRequest
@@ -68,22 +69,12 @@ class AccessRequestsScreen(ModalScreen[None]):
         self.query_one(DataTable).focus()
 
     def refresh_rows(self) -> None:
-        table: DataTable[str] = self.query_one(DataTable)
         now = self.clock.now()
-        keep = table.cursor_row
-        rows = self.controller.requests()
-        table.clear()
-        for request in rows:
-            table.add_row(*request_row(request, now), key=request.request_id)
-        if rows:
-            table.move_cursor(row=min(max(keep, 0), len(rows) - 1))
+        rows = ((r.request_id, request_row(r, now)) for r in self.controller.requests())
+        refill(self.query_one(DataTable), rows)
 
     def _selected(self) -> AccessRequest | None:
-        table: DataTable[str] = self.query_one(DataTable)
-        rows = self.controller.requests()
-        if not rows or not 0 <= table.cursor_row < len(rows):
-            return None
-        return rows[table.cursor_row]
+        return selected(self.query_one(DataTable), self.controller.requests())
 
     def action_use(self) -> None:
         request = self._selected()

@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Static
 
 from sessiontui.core.session_end import describe_end
 from sessiontui.ui.keys import FORWARDS_BINDINGS
+from sessiontui.ui.widgets.row_table import refill, selected
 
 if TYPE_CHECKING:
     from sessiontui.ui.forwarding import ForwardBook, ForwardEntry
@@ -84,23 +85,12 @@ class ForwardsScreen(ModalScreen[None]):
         self.query_one(DataTable).focus()
 
     def refresh_rows(self) -> None:
-        table: DataTable[str] = self.query_one(DataTable)
         now = self.clock.now()
-        keep = table.cursor_row
-        entries = self.book.entries()
-        # rebuild: a handful of rows, and every cell (state, time left) moves each second
-        table.clear()
-        for entry in entries:
-            table.add_row(*entry_row(entry, now), key=str(entry.key))
-        if entries:
-            table.move_cursor(row=min(keep, len(entries) - 1))
+        rows = ((str(e.key), entry_row(e, now)) for e in self.book.entries())
+        refill(self.query_one(DataTable), rows)
 
     def _selected(self) -> ForwardEntry | None:
-        table: DataTable[str] = self.query_one(DataTable)
-        entries = self.book.entries()
-        if not entries or table.cursor_row < 0 or table.cursor_row >= len(entries):
-            return None
-        return entries[table.cursor_row]
+        return selected(self.query_one(DataTable), self.book.entries())
 
     def action_stop(self) -> None:
         entry = self._selected()

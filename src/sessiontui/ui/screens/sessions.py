@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from sessiontui.ui.keys import SESSIONS_BINDINGS
+from sessiontui.ui.widgets.row_table import refill, selected
 
 if TYPE_CHECKING:
     from sessiontui.core.active_sessions import ActiveSession
@@ -73,21 +74,12 @@ class SessionsScreen(ModalScreen[None]):
     def _redraw(self) -> None:
         from sessiontui.operator_sessions import session_rows
 
-        table: DataTable[str] = self.query_one(DataTable)
-        keep = table.cursor_row
-        table.clear()
-        for s, row in zip(
-            self.sessions, session_rows(self.sessions, self.clock.now()), strict=True
-        ):
-            table.add_row(*row, key=s.session_id)
-        if self.sessions:
-            table.move_cursor(row=min(max(keep, 0), len(self.sessions) - 1))
+        rows = session_rows(self.sessions, self.clock.now())
+        keyed = ((s.session_id, row) for s, row in zip(self.sessions, rows, strict=True))
+        refill(self.query_one(DataTable), keyed)
 
     def _selected(self) -> ActiveSession | None:
-        table: DataTable[str] = self.query_one(DataTable)
-        if not self.sessions or not 0 <= table.cursor_row < len(self.sessions):
-            return None
-        return self.sessions[table.cursor_row]
+        return selected(self.query_one(DataTable), self.sessions)
 
     @work(thread=True, group="sessions-end", exit_on_error=False)
     def _terminate(self, targets: list[ActiveSession]) -> None:
