@@ -524,3 +524,19 @@ async def test_keys_typed_ahead_go_where_the_operator_meant(env: Env) -> None:
         await pilot.pause()
         await pilot.press("y")
         await wait_for(pilot, lambda: entry.forward.ended, timeout=20)
+
+
+async def test_a_duration_typed_right_after_enter_reaches_the_duration_field(env: Env) -> None:
+    """Enter on a role then `45m` typed at once: the digits were routed to the list while it
+    still had focus, and landed in its search instead of the duration."""
+    app = SessiontuiApp(services(env))
+    async with app.run_test(size=(180, 50)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, RolePickerScreen)
+        burst(app, "down", "enter", "4", "5", "m", "enter")
+        await wait_for(pilot, lambda: app.access.active is not None)
+        assert app.access.active is not None
+        assert app.access.active.name == "StagingDev"
+        assert app.access.active.access.duration == 45 * 60

@@ -115,6 +115,7 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
             yield StepList(
                 *[Option(role_label(line), id=line.offer.name) for line in self.lines],
                 next_field="#duration",
+                typed=self._typed,
                 id="role-options",
             )
             yield Static("type to search", id="role-search", classes="hint")
@@ -144,19 +145,15 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
         index = self.query_one(OptionList).highlighted
         return self.shown[index] if index is not None and 0 <= index < len(self.shown) else None
 
-    def on_key(self, event: events.Key) -> None:
+    def _typed(self, event: events.Key) -> bool:
         """Letters typed on the list narrow it; Backspace widens it again."""
-        options = self.query_one(OptionList)
-        if self.focused is not options:
-            return
         if event.key == "backspace" and self.search:
             self._search(self.search[:-1])
         elif event.is_printable and event.character and event.character not in " ":
             self._search(self.search + event.character)
         else:
-            return
-        event.stop()
-        event.prevent_default()
+            return False
+        return True
 
     def _search(self, text: str) -> None:
         self.search = text

@@ -7,9 +7,11 @@ before the first Enter had moved focus or closed the dialog, and landed in the w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from textual import events
+from textual.widget import Widget
 from textual.widgets import Input, OptionList
 
 
@@ -20,17 +22,26 @@ class Submits(Protocol):
     def submit(self, field: Input) -> None: ...
 
 
+def passed_on(widget: Widget, event: events.Key) -> bool:
+    """Re-route a key that reached `widget` after its dialog closed or focus moved on, as if it
+    had arrived a moment later (the app then routes it to what has focus now)."""
+    screen = widget.screen
+    if screen is widget.app.screen and screen.focused is widget:
+        return False
+    event.stop()
+    event.prevent_default()
+    widget.app.post_message(events.Key(event.key, event.character))
+    return True
+
+
 class DialogInput(Input):
     """An Input whose Enter acts at once, and which passes on keys that reach it after its
     dialog closed or focus moved on, as if they had arrived a moment later."""
 
     async def _on_key(self, event: events.Key) -> None:
-        screen = self.screen
-        if screen is not self.app.screen or screen.focused is not self:
-            event.stop()
-            event.prevent_default()
-            self.app.post_message(events.Key(event.key, event.character))
+        if passed_on(self, event):
             return
+        screen = self.screen
         if event.key == "enter" and isinstance(screen, Submits):
             event.stop()
             event.prevent_default()
@@ -49,12 +60,38 @@ class DialogInput(Input):
 
 
 class StepList(OptionList):
-    """An OptionList whose Enter moves focus to the next field in the same step, so a second
-    Enter right behind it reaches that field."""
+    """An OptionList whose Enter moves focus to the next field in the same step, so the keys
+    typed right behind it reach that field.
 
-    def __init__(self, *args: object, next_field: str, **kwargs: object) -> None:
+    Its keys act when they reach the list, not when they have bubbled up to the app, where
+    Textual runs a widget's bindings: by then the keys queued behind Enter (`4` of `45m`) had
+    already been handled by the list. `typed` gets the keys no binding takes (the role
+    picker's search), in the same order."""
+
+    def __init__(
+        self,
+        *args: object,
+        next_field: str,
+        typed: Callable[[events.Key], bool] | None = None,
+        **kwargs: object,
+    ) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.next_field = next_field
+        self.typed = typed
+
+    async def _on_key(self, event: events.Key) -> None:
+        if passed_on(self, event):
+            return
+        bindings = self._bindings.key_to_bindings.get(event.key, ())
+        if bindings:
+            event.stop()
+            event.prevent_default()
+            await self.run_action(bindings[0].action)
+        elif self.typed is not None and self.typed(event):
+            event.stop()
+            event.prevent_default()
+        else:
+            await super()._on_key(event)
 
     def action_select(self) -> None:
         highlighted = self.highlighted
