@@ -12,7 +12,16 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from sessiontui.sandbox import garble, identity_wsgi, regions, sigv4, ssm_access, ssm_api, sts_api
+from sessiontui.sandbox import (
+    garble,
+    identity_wsgi,
+    keep_alive,
+    regions,
+    sigv4,
+    ssm_access,
+    ssm_api,
+    sts_api,
+)
 from sessiontui.sandbox.demo import (
     DEMO_ACCESS_KEY_ID,
     DEMO_MFA_SERIAL,
@@ -342,8 +351,11 @@ def quiet_handler() -> type:
     class Handler(MotoRequestHandler):
         server: Any
 
+        keep_alive = False  # this request's connection stays open (keep_alive.py)
+
         def setup(self) -> None:
             super().setup()
+            self.rfile = keep_alive.KeptReader(self.rfile)
             with self.server.sandbox_conns_lock:
                 self.server.sandbox_conns.add(self.connection)
 
@@ -356,7 +368,17 @@ def quiet_handler() -> type:
         def make_environ(self) -> dict[str, Any]:
             environ: dict[str, Any] = super().make_environ()
             identity_wsgi.keep_bearer_token(self.headers, environ)
+            keep_alive.take_body(self, environ)
             return environ
+
+        def send_header(self, keyword: str, value: str) -> None:
+            # werkzeug closes every connection; AWS keeps them, and so does a kept request
+            if self.keep_alive and keyword.lower() == "connection" and value.lower() == "close":
+                return
+            super().send_header(keyword, value)
+
+        def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
+            self.close_connection = True  # the reset fault, or a client gone mid-request
 
         def log_request(self, code: Any = "-", size: Any = "-") -> None:
             log.debug("%s %s", self.requestline, code)
