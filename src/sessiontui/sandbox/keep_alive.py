@@ -13,7 +13,7 @@ request line and headers see an empty stream while a kept request is under way.
 from __future__ import annotations
 
 import io
-from typing import Any, BinaryIO
+from typing import Any
 
 MAX_KEPT_BODY = 16 * 1024 * 1024  # larger bodies stream as werkzeug reads them, and close
 
@@ -22,7 +22,7 @@ class KeptReader:
     """The handler's rfile: lines pass through (request lines, headers); reads do not while the
     request's body was already taken off the socket."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: Any) -> None:
         self.raw = raw
         self.body_taken = False
 

@@ -355,7 +355,8 @@ def quiet_handler() -> type:
 
         def setup(self) -> None:
             super().setup()
-            self.rfile = keep_alive.KeptReader(self.rfile)
+            # duck-typed: readline and read are its own, the rest is forwarded
+            self.rfile = keep_alive.KeptReader(self.rfile)  # type: ignore[assignment]
             with self.server.sandbox_conns_lock:
                 self.server.sandbox_conns.add(self.connection)
 
