@@ -34,6 +34,7 @@ def _services(mode: str) -> Any:
             return list_fleet(factory, regions, **kw)
 
         services.list_fleet = inline
+        services.list_fleets = None  # every account inline too
     # the whole cached fleet before the refresh, as after a first launch
     loaded = rt.inventory_cache().load()
     services.cached_nodes = list(loaded[0]) if loaded else None

@@ -95,3 +95,30 @@ def test_the_child_stops_when_its_parent_goes(env: Any) -> None:
     assert child.poll() is None  # still listing, throttled
     child.stdin.close()  # what a parent's death does to the pipe
     assert child.wait(timeout=30) in (0, 1)
+
+
+def test_several_accounts_list_side_by_side_in_one_child(env: Any) -> None:
+    """One fleet across accounts: each account's credentials list in the same child, and each
+    page says whose listing it belongs to."""
+    from sessiontui.aws.listing_process import list_fleets_in_child
+    from sessiontui.core.credentials import Credentials
+    from sessiontui.sandbox.accounts import PRODUCTION_ACCOUNT
+    from sso_support import role_keys, sign_in
+
+    token = sign_in(env)[1]["accessToken"]
+    keys = role_keys(env, token, PRODUCTION_ACCOUNT, "ProductionAccess")
+    production = ClientFactory().with_credentials(
+        Credentials(keys["AccessKeyId"], keys["SecretAccessKey"], keys["SessionToken"])
+    )
+    pages: Counter[int] = Counter()
+    regions = list(env.regions)
+    base, prod = list_fleets_in_child(
+        [ClientFactory(), production],
+        regions,
+        on_nodes=lambda index, region, nodes: pages.update({index: len(nodes)}),
+    )
+    assert base.errors == [] and prod.errors == []
+    assert _comparable(prod.nodes) == _comparable(list_fleet(production, regions).nodes)
+    assert {n.id for n in prod.nodes}.isdisjoint(n.id for n in base.nodes)
+    assert any(n.name == "prod-api-01" for n in prod.nodes)
+    assert pages[0] >= len(base.nodes) and pages[1] >= len(prod.nodes)

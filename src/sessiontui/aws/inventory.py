@@ -33,6 +33,14 @@ from sessiontui.core.node import EC2, HYBRID, Node
 SSM_PAGE = 50  # DescribeInstanceInformation's maximum
 EC2_PAGE = 1000  # DescribeInstances' maximum
 TAG_WORKERS = 8
+# Calls in flight at once in this process, over every account and region listed together (one
+# fleet across ten accounts and three regions is 60 region threads and 80 tag workers). AWS
+# throttles per account and region, so the cap is the client's: the answers are parsed on one
+# core, at about 0.3-0.5 ms a node. An SSM page of 50 nodes is then 15-25 ms of parsing against
+# 0.2-0.3 s of AWS's latency, so about 16 calls in flight keep that core busy; more would only
+# add sockets and threads waiting for the GIL. (docs/performance.md, organisation scale)
+MAX_CALLS_IN_FLIGHT = 16
+CALL_SLOTS = threading.BoundedSemaphore(MAX_CALLS_IN_FLIGHT)
 LIVE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
 AUTH_CODES = {
     "AccessDenied",
@@ -242,9 +250,10 @@ class _RegionLister:
         if self._stopping():
             return
         try:
-            resp = self.ssm.list_tags_for_resource(
-                ResourceType="ManagedInstance", ResourceId=node_id
-            )
+            with CALL_SLOTS:
+                resp = self.ssm.list_tags_for_resource(
+                    ResourceType="ManagedInstance", ResourceId=node_id
+                )
             check_page("ListTagsForResource", resp, "TagList")
         except AWS_ERRORS:
             return  # a node without readable tags is still listed
@@ -335,7 +344,8 @@ def _pages(pages: Iterable[dict[str, Any]], operation: str) -> Iterable[dict[str
     iterator = iter(pages)
     while True:
         try:
-            page = next(iterator)
+            with CALL_SLOTS:
+                page = next(iterator)
         except StopIteration:
             return
         except PARSE_ERRORS as exc:

@@ -5,10 +5,13 @@ The TUI lists the fleet here so that botocore's parsing and signing never share 
 as one JSON line on stdin (never argv: it may carry credentials), the answer goes out as JSON lines
 on stdout, one per page of nodes:
 
-    {"nodes": REGION, "rows": [[field, ...], ...]}      rows in inventory_cache.FIELDS order
-    {"error": REGION, "text": TEXT}                      as the region fails
-    {"done": true, "cancelled": BOOL, "errors": [[REGION, TEXT, AUTH], ...],
+    {"listing": I, "nodes": REGION, "rows": [[field, ...], ...]}   rows in inventory_cache.FIELDS order
+    {"listing": I, "error": REGION, "text": TEXT}                   as the region fails
+    {"done": true, "results": [{"cancelled": BOOL, "errors": [[REGION, TEXT, AUTH], ...]}, ...],
      "calls": {"DescribeInstanceInformation": N, ...}}
+
+The request names the regions and one or more listings (a profile or credentials each: one
+fleet across accounts lists in one child, side by side, sharing the cap on calls in flight).
 
 The listing stops when stdin closes: the parent quit, was killed, or no longer wants the answer.
 """
@@ -52,6 +55,8 @@ def run(stdin: TextIO, stdout: TextIO) -> int:
     from sessiontui.inventory_cache import node_row
 
     request = json.loads(stdin.readline())
+    regions = list(request["regions"])
+    listings = request.get("listings") or [request]
     cancel = threading.Event()
     lock = threading.Lock()
 
@@ -70,32 +75,45 @@ def run(stdin: TextIO, stdout: TextIO) -> int:
 
     threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
     meter = CallMeter()
+    results: list[dict[str, Any]] = [{} for _ in listings]
+    crashed: list[int] = []
 
-    def on_nodes(region: str, nodes: list[Any]) -> None:
-        send({"nodes": region, "rows": [node_row(n) for n in nodes]})
+    def one(index: int) -> None:
+        def on_nodes(region: str, nodes: list[Any]) -> None:
+            send({"listing": index, "nodes": region, "rows": [node_row(n) for n in nodes]})
 
-    def on_error(region: str, text: str) -> None:
-        send({"error": region, "text": text})
+        def on_error(region: str, text: str) -> None:
+            send({"listing": index, "error": region, "text": text})
 
-    try:
-        result = list_fleet(
-            _factory(request),
-            list(request["regions"]),
-            on_nodes=on_nodes,
-            on_error=on_error,
-            cancel=cancel,
-            meter=meter,
-        )
-    except Exception as exc:  # a region-wide failure is reported, never a traceback
-        text = f"{type(exc).__name__}: {exc}"
-        for region in request["regions"]:
-            send({"error": region, "text": text})
-        errors = [[region, text, False] for region in request["regions"]]
-        send({"done": True, "cancelled": False, "errors": errors, "calls": meter.calls})
-        return 1
-    errors = [[e.region, e.message, e.auth] for e in result.errors]
-    send({"done": True, "cancelled": result.cancelled, "errors": errors, "calls": meter.calls})
-    return 0
+        try:
+            result = list_fleet(
+                _factory(listings[index]),
+                regions,
+                on_nodes=on_nodes,
+                on_error=on_error,
+                cancel=cancel,
+                meter=meter,
+            )
+        except Exception as exc:  # a listing-wide failure is reported, never a traceback
+            text = f"{type(exc).__name__}: {exc}"
+            for region in regions:
+                on_error(region, text)
+            crashed.append(index)
+            results[index] = {"cancelled": False, "errors": [[r, text, False] for r in regions]}
+            return
+        errors = [[e.region, e.message, e.auth] for e in result.errors]
+        results[index] = {"cancelled": result.cancelled, "errors": errors}
+
+    threads = [
+        threading.Thread(target=one, args=(i,), name=f"listing-{i}", daemon=True)
+        for i in range(len(listings))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    send({"done": True, "results": results, "calls": meter.calls})
+    return 1 if crashed else 0
 
 
 def main() -> int:

@@ -5,7 +5,8 @@ interpreter that CPU competes for the GIL with every frame, and frames of 130-45
 while pages arrived (docs/performance.md). In a child it runs on the other core, and the TUI only
 decodes rows. Same signature and callbacks as `inventory.list_fleet`, so the screen does not know.
 
-Cancelling (a newer refresh, quitting) kills the child at once; a child whose parent died sees its
+Several accesses (one fleet across accounts) list in one child, so boto3 is imported once and
+one cap on calls in flight covers them all. Cancelling (a newer refresh, quitting) kills the child at once; a child whose parent died sees its
 stdin close and stops by itself.
 """
 
@@ -27,24 +28,28 @@ from sessiontui.core.node import Node
 
 OnNodes = Callable[[str, list[Node]], None]
 OnError = Callable[[str, str], None]
+# several listings in one child (one fleet across accounts): which listing, then as above
+OnListingNodes = Callable[[int, str, list[Node]], None]
+OnListingError = Callable[[int, str, str], None]
 
 
-def _request(factory: ClientFactory, regions: list[str]) -> str:
+def _listing(factory: ClientFactory) -> dict[str, object]:
     creds = factory.credentials
-    return json.dumps(
-        {
-            "profile": factory.profile,
-            "regions": regions,
-            "credentials": {
-                "access_key_id": creds.access_key_id,
-                "secret_access_key": creds.secret_access_key,
-                "session_token": creds.session_token,
-                "expiration": creds.expiration.isoformat() if creds.expiration else None,
-            }
-            if creds is not None
-            else None,
+    return {
+        "profile": factory.profile,
+        "credentials": {
+            "access_key_id": creds.access_key_id,
+            "secret_access_key": creds.secret_access_key,
+            "session_token": creds.session_token,
+            "expiration": creds.expiration.isoformat() if creds.expiration else None,
         }
-    )
+        if creds is not None
+        else None,
+    }
+
+
+def _request(factories: list[ClientFactory], regions: list[str]) -> str:
+    return json.dumps({"regions": regions, "listings": [_listing(f) for f in factories]})
 
 
 def list_fleet_in_child(
@@ -56,6 +61,26 @@ def list_fleet_in_child(
     calls: Counter[str] | None = None,
 ) -> FleetResult:
     """As `inventory.list_fleet`; `calls`, when given, receives the child's API call counts."""
+    return list_fleets_in_child(
+        [factory],
+        regions,
+        on_nodes=(lambda _, region, nodes: on_nodes(region, nodes)) if on_nodes else None,
+        on_error=(lambda _, region, text: on_error(region, text)) if on_error else None,
+        cancel=cancel,
+        calls=calls,
+    )[0]
+
+
+def list_fleets_in_child(
+    factories: list[ClientFactory],
+    regions: list[str],
+    on_nodes: OnListingNodes | None = None,
+    on_error: OnListingError | None = None,
+    cancel: threading.Event | None = None,
+    calls: Counter[str] | None = None,
+) -> list[FleetResult]:
+    """Several listings (one per account's credentials) side by side in one child, which
+    imports boto3 once and caps the calls in flight over all of them; a result per factory."""
     from sessiontui.inventory_cache import row_node
 
     began = time.monotonic()
@@ -71,9 +96,9 @@ def list_fleet_in_child(
         start_new_session=True,  # Ctrl-C in the TUI's terminal is the TUI's, not the child's
     )
     assert proc.stdin is not None and proc.stdout is not None
-    result = FleetResult()
+    results = [FleetResult() for _ in factories]
     # pages carry a node again as more is learnt of it (EC2 names, hybrid tags): the last one wins
-    latest: dict[tuple[str, str], Node] = {}
+    latest: list[dict[tuple[str, str], Node]] = [{} for _ in factories]
 
     finished = threading.Event()
 
@@ -89,23 +114,26 @@ def list_fleet_in_child(
     done = False
     try:
         # stdin stays open while we want the answer: its EOF is the child's signal to stop
-        proc.stdin.write(_request(factory, regions) + "\n")
+        proc.stdin.write(_request(factories, regions) + "\n")
         proc.stdin.flush()
         for line in proc.stdout:
             message = json.loads(line)
+            index = int(message.get("listing", 0))
             if "nodes" in message:
                 nodes = [row_node(row) for row in message["rows"]]
+                seen = latest[index]
                 for node in nodes:
-                    latest[(node.region, node.id)] = node
+                    seen[(node.region, node.id)] = node
                 if on_nodes is not None and nodes:
-                    on_nodes(message["nodes"], nodes)
+                    on_nodes(index, message["nodes"], nodes)
             elif "error" in message:
                 if on_error is not None:
-                    on_error(message["error"], message["text"])
+                    on_error(index, message["error"], message["text"])
             elif message.get("done"):
                 done = True
-                result.cancelled = bool(message.get("cancelled"))
-                result.errors = [RegionError(r, t, bool(a)) for r, t, a in message["errors"]]
+                for result, answer in zip(results, message["results"], strict=True):
+                    result.cancelled = bool(answer.get("cancelled"))
+                    result.errors = [RegionError(r, t, bool(a)) for r, t, a in answer["errors"]]
                 if calls is not None:
                     calls.update(message.get("calls") or {})
                 break
@@ -120,14 +148,17 @@ def list_fleet_in_child(
                 proc.kill()
         proc.wait()
     if not done:
-        if cancel.is_set():
-            result.cancelled = True
-        else:
-            why = f"the listing process ended early (exit {proc.returncode})"
+        why = f"the listing process ended early (exit {proc.returncode})"
+        for index, result in enumerate(results):
+            if cancel.is_set():
+                result.cancelled = True
+                continue
             result.errors = [RegionError(r, why) for r in regions]
             if on_error is not None:
                 for region in regions:
-                    on_error(region, why)
-    result.nodes = list(latest.values())
-    result.seconds = time.monotonic() - began
-    return result
+                    on_error(index, region, why)
+    seconds = time.monotonic() - began
+    for result, seen in zip(results, latest, strict=True):
+        result.nodes = list(seen.values())
+        result.seconds = seconds
+    return results

@@ -49,6 +49,33 @@ def _aws_list_fleet(
     )
 
 
+class ListFleets(Protocol):
+    """Several listings at once (one per account held), each page saying whose it is."""
+
+    def __call__(
+        self,
+        factories: list[ClientFactory],
+        regions: list[str],
+        on_nodes: Callable[[int, str, list[Node]], None] | None = None,
+        on_error: Callable[[int, str, str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[FleetResult]: ...
+
+
+def _aws_list_fleets(
+    factories: list[ClientFactory],
+    regions: list[str],
+    on_nodes: Callable[[int, str, list[Node]], None] | None = None,
+    on_error: Callable[[int, str, str], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> list[FleetResult]:
+    from sessiontui.aws.listing_process import list_fleets_in_child
+
+    return list_fleets_in_child(
+        factories, regions, on_nodes=on_nodes, on_error=on_error, cancel=cancel
+    )
+
+
 @dataclass
 class AppServices:
     factory: ClientFactory
@@ -64,6 +91,8 @@ class AppServices:
     # the rest of a large cached fleet, read in a worker after the first frame shows cached_nodes
     cached_rest: Callable[[], list[Node] | None] | None = None
     list_fleet: ListFleet = _aws_list_fleet
+    # several accounts held: all listed in one child; None lists each with list_fleet, in threads
+    list_fleets: ListFleets | None = _aws_list_fleets
     on_inventory: Callable[[list[Node]], None] | None = None
     keymap: Mapping[str, str] | None = None  # overrides config.keymap when given
     # access already held before the TUI opened (e.g. --role with --mfa-code)
@@ -78,6 +107,10 @@ class AppServices:
     identity: Any = None  # aws.identity.IdentityService; built from config when None
     audit: Any = None  # audit.AuditLog; the default log when None
     marks_store: Any = None  # marks_store.MarksStore; the private state folder's when None
+
+    def __post_init__(self) -> None:
+        if self.list_fleet is not _aws_list_fleet and self.list_fleets is _aws_list_fleets:
+            self.list_fleets = None  # a listing fed by a test or the bench serves every account
 
     @property
     def profile_label(self) -> str:

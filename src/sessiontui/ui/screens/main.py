@@ -230,9 +230,36 @@ class MainScreen(Screen[None]):
                 factory, svc.regions, on_nodes=on_nodes, on_error=on_error, cancel=cancel
             )
 
+        def together() -> Any:
+            # one listing per account held (one fleet across accounts), side by side in one
+            # listing process: one boto3 import, one cap on the calls in flight
+            assert svc.list_fleets is not None
+            stamps = [stamp for _, stamp in listings]
+
+            def on_nodes(index: int, region: str, nodes: list[Node]) -> None:
+                if self._closing or generation != self._generation:
+                    raise ListingAbandoned(region)
+                self.post_message(NodesArrived(generation, region, stamps[index](list(nodes))))
+
+            def on_error(index: int, region: str, message: str) -> None:
+                self.post_message(RegionFailed(generation, region, message))
+
+            results = svc.list_fleets(
+                [factory for factory, _ in listings],
+                svc.regions,
+                on_nodes=on_nodes,
+                on_error=on_error,
+                cancel=cancel,
+            )
+            return _merged(results)
+
         try:
-            # one listing per account held (one fleet across accounts), side by side
-            result = one(*listings[0]) if len(listings) == 1 else _union(one, listings)
+            if len(listings) == 1:
+                result = one(*listings[0])
+            elif svc.list_fleets is not None:
+                result = together()
+            else:
+                result = _union(one, listings)
         except SessiontuiError as exc:
             self.post_message(ListingFinished(generation, None, " ".join(exc.lines())))
         except Exception as exc:  # a crash must still end the progress line and say why
@@ -438,13 +465,17 @@ def _union(one: Callable[..., Any], listings: list[tuple[Any, Any]]) -> Any:
     """Every listing in its own thread; one FleetResult of them all (errors kept)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    with ThreadPoolExecutor(max_workers=len(listings)) as pool:
+        return _merged(list(pool.map(lambda pair: one(*pair), listings)))
+
+
+def _merged(results: list[Any]) -> Any:
     from sessiontui.aws.inventory import FleetResult
 
     union = FleetResult()
-    with ThreadPoolExecutor(max_workers=len(listings)) as pool:
-        for result in pool.map(lambda pair: one(*pair), listings):
-            union.nodes.extend(result.nodes)
-            union.errors.extend(result.errors)
-            union.seconds = max(union.seconds, result.seconds)
-            union.cancelled = union.cancelled or result.cancelled
+    for result in results:
+        union.nodes.extend(result.nodes)
+        union.errors.extend(result.errors)
+        union.seconds = max(union.seconds, result.seconds)
+        union.cancelled = union.cancelled or result.cancelled
     return union
