@@ -215,3 +215,31 @@ async def test_two_accounts_one_fleet_and_a_forward_in_the_second(
         assert active is not None and active.name == "Production/ProductionAccess"
         entry.session.stop()
         await wait_for(pilot, lambda: entry.forward.ended, timeout=20)
+
+
+async def test_every_role_given_at_start_is_held_and_one_fleet_listed(
+    sandbox: Any, app_services: AppServices
+) -> None:
+    """`sessiontui --role Production/ProductionAccess --role Staging/DeveloperAccess`: the TUI
+    takes both (a sign-in already done), and lists both accounts in one fleet."""
+    _signed_in(sandbox)
+    app_services.initial_roles = [
+        "Production/ProductionAccess",
+        "Nope/Nothing",
+        "Staging/DeveloperAccess",
+    ]
+    app = SessiontuiApp(app_services)
+    async with app.run_test(size=(180, 50)) as pilot:
+        await pilot.pause()  # each role taken lists again: listings are replaced, not awaited
+        await wait_for(pilot, lambda: len(app.access.held) == 2, timeout=30)
+        assert sorted(h.name for h in app.access.held.values()) == [
+            "Production/ProductionAccess",
+            "Staging/DeveloperAccess",
+        ]
+        assert any("Nope/Nothing" in text for text in messages(app))
+        nodes = app.main_screen.node_list
+        await wait_for(
+            pilot,
+            lambda: {n.account_name for n in nodes.nodes} == {"Production", "Staging"},
+            timeout=30,
+        )

@@ -272,7 +272,12 @@ class AccessController:
         )
 
     def take_role(
-        self, choice: RoleChoice, then: Callable[[], None] | None = None, *, use_cache: bool = True
+        self,
+        choice: RoleChoice,
+        then: Callable[[], None] | None = None,
+        *,
+        use_cache: bool = True,
+        then_anyway: bool = False,  # `then` also when the role was not taken (cancelled, refused)
     ) -> None:
         from sessiontui.ui.screens.mfa import AssumeScreen
 
@@ -290,6 +295,8 @@ class AccessController:
 
         def done(access: Access | None) -> None:
             if access is None:
+                if then is not None and then_anyway:
+                    then()
                 return
             self._set_active(access)
             left = access.remaining(self.services.clock.now())
@@ -342,17 +349,38 @@ class AccessController:
         if self.active is not None:
             self.view.show_access(self.active.access)
             return
-        name = self.services.initial_role
-        if not name:
+        names = self.services.initial_roles or [self.services.initial_role or ""]
+        self._take_in_turn([name for name in names if name])
+
+    def _take_in_turn(self, names: list[str]) -> None:
+        """--role given several times (one per account): each is taken, one after the other."""
+        if not names:
             return
-        try:
-            offer = self.book.find(name)
-        except SessiontuiError as exc:
-            self.host.notify(exc.message, severity="error")
-            return
+        name, rest = names[0], names[1:]
+        book = self.book
+
+        def find() -> None:
+            # in a worker: an Identity Center name may ask the portal which accounts there are
+            try:
+                offer = book.find(name)
+            except SessiontuiError as exc:
+                self.host.call_from_thread(self._not_found, exc.message, rest)
+                return
+            self.host.call_from_thread(self._take_found, offer, rest)
+
+        self.host.run_worker(find, thread=True, group="initial-role", exit_on_error=False)
+
+    def _not_found(self, message: str, rest: list[str]) -> None:
+        self.host.notify(message, severity="error")
+        self._take_in_turn(rest)
+
+    def _take_found(self, offer: Offer, rest: list[str]) -> None:
         from sessiontui.ui.screens.roles import RoleChoice
 
-        self.take_role(RoleChoice(offer, self.services.initial_duration or offer.default_duration))
+        duration = self.services.initial_duration or offer.default_duration
+        self.take_role(
+            RoleChoice(offer, duration), lambda: self._take_in_turn(rest), then_anyway=bool(rest)
+        )
 
     def tick(self) -> None:
         active = self.active

@@ -52,6 +52,7 @@ def services_from_runtime(rt: Any) -> AppServices:
         cached_rest=rest,
         on_inventory=save,
         initial_role=_first(getattr(args, "role", None)),
+        initial_roles=list(rt.roles),
         no_browser=bool(getattr(args, "no_browser", False)),
         initial_duration=parse_duration(args.duration) if getattr(args, "duration", None) else None,
         mfa_code=getattr(args, "mfa_code", None),
@@ -64,7 +65,7 @@ def services_from_runtime(rt: Any) -> AppServices:
 
 
 def _first(roles: Any) -> str | None:
-    """--role repeats for the CLI's fleet across accounts; the TUI takes the first at start."""
+    """The role the picker preselects: the first --role."""
     if isinstance(roles, list):
         return roles[0] if roles else None
     return roles if isinstance(roles, str) else None

@@ -99,6 +99,7 @@ class AppServices:
     access: Access | None = None
     # --role/--duration/--mfa-code/--reason, for the TUI to act on at start
     initial_role: str | None = None
+    initial_roles: list[str] = field(default_factory=list)  # --role repeated: all taken at start
     initial_duration: int | None = None
     mfa_code: str | None = None
     reason: str | None = None
