@@ -7,6 +7,8 @@ measure, on that cache: the real launch path to the first frame with rows; keyst
 and cursor steps via Pilot; and Textual's DataTable holding the same fleet, as the baseline. Last,
 bench.forward: bytes and connection set-up through a port forward (AWS's plugin against the
 sandbox's data channel) against a direct TCP connection, the floor.
+
+With BENCH_ACCOUNTS above one, the organisation-scale run instead (bench/org.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 from bench.listing import measure_listing, sandbox_process
 
 SIZE = int(os.environ.get("BENCH_NODES", "10000"))
+ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "1"))  # more than one: the organisation run
 LAUNCHES = 7  # first-frame launches; the median is reported (one launch swings by +-30% here)
 TARGETS = {
     "first_frame_s": 0.5,
@@ -48,6 +51,11 @@ def _child(module: str, env: dict[str, str], *extra: str) -> dict[str, Any]:
 
 
 def main() -> int:
+    if ACCOUNTS > 1:
+        from bench import org
+
+        print(json.dumps(org.run(SIZE, ACCOUNTS, _child, LAUNCHES)))
+        return 0
     root = Path(__file__).resolve().parent.parent
     with (
         tempfile.TemporaryDirectory(prefix="sessiontui-bench-") as tmp,

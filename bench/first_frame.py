@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import sys
 import time
 
@@ -17,7 +18,8 @@ def main() -> None:
     from sessiontui.cli import build_parser
     from sessiontui.runtime import Runtime
 
-    args = build_parser().parse_args([])
+    # the organisation run launches with its --role per account (bench/org.py), as an operator would
+    args = build_parser().parse_args(json.loads(os.environ.get("BENCH_ARGS", "[]")))
     gc.disable()  # as sessiontui.cli._run does before a TUI launch
     with Runtime.open(args) as rt:
         from sessiontui.ui.app import SessiontuiApp

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -22,10 +23,13 @@ def _services() -> Any:
     from sessiontui.runtime import Runtime
     from sessiontui.ui.launch import services_from_runtime
 
-    args = build_parser().parse_args([])
+    args = build_parser().parse_args(json.loads(os.environ.get("BENCH_ARGS", "[]")))
     rt_cm = Runtime.open(args)
     rt = rt_cm.__enter__()
     services = services_from_runtime(rt)
+    # the organisation run's cache is keyed by its --roles; the UI is measured on it alone, so
+    # the roles are not taken again (their dialogs would take the keys)
+    services.initial_roles, services.initial_role = [], None
     loaded = rt.inventory_cache().load()
     nodes = list(loaded[0]) if loaded else []
 

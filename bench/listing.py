@@ -20,13 +20,17 @@ from sessiontui.core.node import Node
 
 
 @contextmanager
-def sandbox_process(size: int) -> Iterator[dict[str, str]]:
-    """A `--fleet large` sandbox in a child process; yields its environment."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sessiontui.sandbox", "--fleet", "large", "--size", str(size)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+def sandbox_process(
+    size: int, accounts: int = 1, regions: list[str] | None = None
+) -> Iterator[dict[str, str]]:
+    """A `--fleet large` sandbox in a child process; yields its environment. Over several
+    accounts, Identity Center sign-in codes are approved by the sandbox itself."""
+    argv = [sys.executable, "-m", "sessiontui.sandbox", "--fleet", "large", "--size", str(size)]
+    if accounts > 1:
+        argv += ["--accounts", str(accounts), "--sso-auto-approve"]
+    if regions:
+        argv += ["--regions", ",".join(regions)]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     env: dict[str, str] = {}
     try:
         assert proc.stdout is not None
@@ -38,6 +42,7 @@ def sandbox_process(size: int) -> Iterator[dict[str, str]]:
                 break
         if proc.poll() is not None:
             raise RuntimeError("the sandbox process died while seeding")
+        env["BENCH_SANDBOX_PID"] = str(proc.pid)  # its CPU shows what bounds the wall time
         yield env
     finally:
         proc.terminate()

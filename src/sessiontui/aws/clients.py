@@ -80,6 +80,32 @@ def _config_files_readable() -> Iterator[None]:
         raise
 
 
+_loader_lock = threading.Lock()
+_shared_loader: Any = None
+
+
+def _botocore_session() -> Any:
+    """A botocore session that shares one data loader with every other in this process.
+
+    Each session otherwise parses the service models and endpoint rules again (EC2's model alone
+    is megabytes of JSON): one fleet across ten accounts made 60 clients in the listing child,
+    3.3 s of CPU against 0.5 s with one loader. The loader's data is read-only.
+    """
+    import botocore.session
+
+    global _shared_loader
+    session = botocore.session.Session()
+    with _loader_lock:
+        if _shared_loader is None:
+            _shared_loader = session.get_component("data_loader")
+        else:
+            session.register_component("data_loader", _shared_loader)
+        # boto3 appends its own data folder to the loader's search paths for every session
+        paths = _shared_loader.search_paths
+        paths[:] = list(dict.fromkeys(paths))
+    return session
+
+
 class ClientFactory:
     """Clients per (service, region) for one identity: a profile, or a role's credentials."""
 
@@ -102,9 +128,16 @@ class ClientFactory:
 
         try:
             with _config_files_readable():
+                core = _botocore_session()
                 if self.credentials is not None:
-                    return boto3.Session(region_name=env_region(), **self.credentials.boto_kwargs())
-                return boto3.Session(profile_name=self.profile, region_name=env_region())
+                    return boto3.Session(
+                        region_name=env_region(),
+                        botocore_session=core,
+                        **self.credentials.boto_kwargs(),
+                    )
+                return boto3.Session(
+                    profile_name=self.profile, region_name=env_region(), botocore_session=core
+                )
         except ProfileNotFound as exc:
             raise UsageError(
                 f"AWS profile not found: {self.profile}", "see `aws configure list-profiles`"

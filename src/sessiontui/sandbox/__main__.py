@@ -27,6 +27,11 @@ def main(argv: list[str] | None = None) -> int:
         "--accounts", type=int, default=1, help="spread --fleet large over this many accounts"
     )
     parser.add_argument(
+        "--regions",
+        default=None,
+        help="comma-separated regions the fleet spreads over (default: us-east-1,eu-west-1)",
+    )
+    parser.add_argument(
         "--sso-auto-approve",
         action="store_true",
         help="approve Identity Center sign-in codes without the verification page",
@@ -46,8 +51,20 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     if args.accounts < 1:
         parser.error("--accounts must be at least 1")
+    regions = [r.strip() for r in args.regions.split(",") if r.strip()] if args.regions else None
+    if regions is not None:
+        from sessiontui.sandbox.regions import known_regions
+
+        unknown = [r for r in regions if r not in known_regions()]
+        if unknown or not regions or len(set(regions)) != len(regions):
+            parser.error(f"--regions: give distinct AWS regions (not {', '.join(unknown)})")
     with Sandbox(
-        fleet=args.fleet, size=args.size, host=args.host, port=args.port, accounts=args.accounts
+        fleet=args.fleet,
+        size=args.size,
+        host=args.host,
+        port=args.port,
+        accounts=args.accounts,
+        regions=regions,
     ) as sb:
         sb.sso_auto_approve = args.sso_auto_approve
         sb.announce()

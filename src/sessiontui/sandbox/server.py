@@ -59,6 +59,7 @@ class Sandbox:
         host: str = "127.0.0.1",
         port: int = 0,
         accounts: int = 1,
+        regions: list[str] | None = None,
     ) -> None:
         if fleet not in ("demo", "large", "empty"):
             raise ValueError(f"unknown fleet {fleet!r}: choose demo, large or empty")
@@ -69,7 +70,9 @@ class Sandbox:
         self.size = size if size is not None else (10_000 if fleet == "large" else None)
         self.host = host
         self.port = port
-        self.regions: list[str] = list(DEMO_REGIONS)
+        self.regions: list[str] = list(regions or DEMO_REGIONS)
+        if len(set(self.regions)) != len(self.regions):
+            raise ValueError(f"regions repeat: {', '.join(self.regions)}")
         self.state = SandboxState()
         self.tmpdir: Path | None = None
         self.config_path: Path | None = None

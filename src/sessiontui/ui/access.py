@@ -349,20 +349,22 @@ class AccessController:
         if self.active is not None:
             self.view.show_access(self.active.access)
             return
-        names = self.services.initial_roles or [self.services.initial_role or ""]
-        self._take_in_turn([name for name in names if name])
+        names = [n for n in self.services.initial_roles or [self.services.initial_role or ""] if n]
+        if names:
+            # after the first frame: the access book and the dialogs are not what it shows
+            self.host.call_after_refresh(lambda: self._take_in_turn(names))
 
     def _take_in_turn(self, names: list[str]) -> None:
         """--role given several times (one per account): each is taken, one after the other."""
         if not names:
             return
         name, rest = names[0], names[1:]
-        book = self.book
 
         def find() -> None:
-            # in a worker: an Identity Center name may ask the portal which accounts there are
+            # in a worker: building the book reads the AWS config, and an Identity Center name
+            # may ask the portal which accounts there are
             try:
-                offer = book.find(name)
+                offer = self.book.find(name)
             except SessiontuiError as exc:
                 self.host.call_from_thread(self._not_found, exc.message, rest)
                 return

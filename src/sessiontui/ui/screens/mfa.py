@@ -144,13 +144,15 @@ class AssumeScreen(ModalScreen[Access | None]):
         if self.offer.needs != "mfa":
             return  # no code window to watch (a sign-in, or nothing to type)
         left = whole_seconds(seconds_left_in_window(self.clock))
-        self.query_one("#window", Static).update(f"current code window: {left}s left")
+        for window in self.query("#window").results(Static):
+            window.update(f"current code window: {left}s left")
 
     def _status(self, text: str, error: bool = False) -> None:
         self.status_text = text
-        status = self.query_one("#status", Static)
-        status.set_class(error, "error")
-        status.update(text)
+        # query, not query_one: a dialog pushed as the app quits is mounted without its children
+        for status in self.query("#status").results(Static):
+            status.set_class(error, "error")
+            status.update(text)
 
     # ---- the worker -------------------------------------------------------------------------
 
