@@ -22,6 +22,7 @@ import json
 import os
 import sys
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TextIO
 
@@ -49,6 +50,40 @@ def _factory(request: dict[str, Any]) -> Any:
     return factory
 
 
+class RowBatches:
+    """Rows gathered per listing and region, sent as one message at FLUSH_ROWS rows or every
+    FLUSH_SECONDS. A hybrid node's tags come one call, and one page, per node: unbatched, 1,000
+    one-row messages at 10,000 nodes, each a refilter of the whole list in the TUI."""
+
+    FLUSH_ROWS = 200
+    FLUSH_SECONDS = 0.1
+
+    def __init__(self, send: Callable[[dict[str, Any]], None]) -> None:
+        self.send = send
+        self.lock = threading.Lock()
+        self.rows: dict[tuple[int, str], list[Any]] = {}
+
+    def add(self, index: int, region: str, rows: list[Any]) -> None:
+        with self.lock:
+            found = self.rows.setdefault((index, region), [])
+            found += rows
+            full = found if len(found) >= self.FLUSH_ROWS else None
+            if full is not None:
+                del self.rows[(index, region)]
+        if full is not None:
+            self.send({"listing": index, "nodes": region, "rows": full})
+
+    def flush(self) -> None:
+        with self.lock:
+            taken, self.rows = self.rows, {}
+        for (index, region), rows in taken.items():
+            self.send({"listing": index, "nodes": region, "rows": rows})
+
+    def flush_every(self, stop: threading.Event) -> None:
+        while not stop.wait(self.FLUSH_SECONDS):
+            self.flush()
+
+
 def run(stdin: TextIO, stdout: TextIO) -> int:
     from sessiontui.aws.inventory import list_fleet
     from sessiontui.aws.metering import CallMeter
@@ -74,15 +109,18 @@ def run(stdin: TextIO, stdout: TextIO) -> int:
         cancel.set()
 
     threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
+    batches = RowBatches(send)
+    threading.Thread(target=batches.flush_every, args=(cancel,), daemon=True).start()
     meter = CallMeter()
     results: list[dict[str, Any]] = [{} for _ in listings]
     crashed: list[int] = []
 
     def one(index: int) -> None:
         def on_nodes(region: str, nodes: list[Any]) -> None:
-            send({"listing": index, "nodes": region, "rows": [node_row(n) for n in nodes]})
+            batches.add(index, region, [node_row(n) for n in nodes])
 
         def on_error(region: str, text: str) -> None:
+            batches.flush()
             send({"listing": index, "error": region, "text": text})
 
         try:
@@ -112,6 +150,7 @@ def run(stdin: TextIO, stdout: TextIO) -> int:
         thread.start()
     for thread in threads:
         thread.join()
+    batches.flush()
     send({"done": True, "results": results, "calls": meter.calls})
     return 1 if crashed else 0
 

@@ -77,6 +77,7 @@ class MainScreen(Screen[None]):
         self._listing = False
         self._listed_regions: list[str] = []
         self._arrived = 0
+        self._arriving: list[Node] = []  # pages not yet in the list (applied once per turn)
         self._failed: dict[str, str] = {}
         self._preferences_asked = False
         self._closing = False
@@ -201,6 +202,7 @@ class MainScreen(Screen[None]):
         self._generation += 1
         self._listing = True
         self._arrived = 0
+        self._arriving = []
         self._failed = {}
         self._listed_regions = list(self.services.regions)
         self.node_list.begin_listing()
@@ -282,7 +284,16 @@ class MainScreen(Screen[None]):
     def _nodes_arrived(self, message: NodesArrived) -> None:
         if message.generation != self._generation:
             return  # a listing that a newer refresh replaced
-        self.node_list.upsert(message.nodes)
+        # pages queued behind this one join it: the list refilters once for all of them
+        if not self._arriving:
+            self.call_later(self._apply_arrived)
+        self._arriving += message.nodes
+
+    def _apply_arrived(self) -> None:
+        nodes, self._arriving = self._arriving, []
+        if not nodes:
+            return
+        self.node_list.upsert(nodes)
         self._arrived = self.node_list.seen_count
         self._show_progress()
 
@@ -299,6 +310,7 @@ class MainScreen(Screen[None]):
     def _listing_finished(self, message: ListingFinished) -> None:
         if message.generation != self._generation:
             return
+        self._apply_arrived()  # the last pages, before rows it never mentioned are dropped
         self._listing = False
         nodes = self.node_list
         if message.result is None:
