@@ -110,8 +110,9 @@ class Sandbox:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
-        from sessiontui.sandbox import accounts, fleet
+        from sessiontui.sandbox import accounts, fleet, moto_tags
 
+        moto_tags.install()
         moto_api_backend.reset()
         self.tmpdir = Path(tempfile.mkdtemp(prefix="sessiontui-sandbox-"))
         self._services = LocalServices(SandboxSshd(self.tmpdir / "ssh"))
