@@ -104,6 +104,8 @@ class NodeAccessController:
 
     def offer_after_refusal(self, node: Node, message: str, then: Callable[[], None]) -> None:
         """StartSession said the node is governed by just-in-time access: say why, and ask."""
+        if node.name and node.id in message:  # AWS names the id; the operator knows the name
+            message = message.replace(node.id, f"{node.display_name} ({node.id})", 1)
         self.request(node, why=message, then=then)
 
     def _resolve(self, ask: AccessAsk) -> tuple[list[Node], tuple[str, str] | None]:
