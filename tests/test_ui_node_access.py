@@ -156,3 +156,48 @@ async def test_the_dialog_refuses_bad_targets(env: Env) -> None:
         app.screen.query_one("#access-targets").value = "project=Payments"  # type: ignore[attr-defined]
         await pilot.press("enter")
         await wait_for(pilot, lambda: any("deny-access policy" in m for m in messages(app)))
+
+
+async def test_marked_nodes_are_the_requests_targets_and_a_sixth_is_refused(env: Env) -> None:
+    app = SessiontuiApp(services(env, access=fleet_admin(env)))
+    async with app.run_test(size=(180, 50)) as pilot:
+        await settle(app, pilot)
+        nodes = app.main_screen.node_list
+        for name in ("pay-api-01", "pay-api-02"):
+            await select(app, pilot, name)
+            await pilot.press("space")
+        assert [n.name for n in nodes.marked_nodes()] == ["pay-api-01", "pay-api-02"]
+        assert "2 marked" in str(nodes.border_title)
+        await select(app, pilot, "pay-api-02")
+        assert str(nodes.render_line(1).text).startswith("✓pay-api-02")
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccessRequestScreen))
+        targets = app.screen.query_one("#access-targets").value  # type: ignore[attr-defined]
+        assert targets == "pay-api-01, pay-api-02"
+        await pilot.press(*"INC-55 both web nodes", "enter")
+        header = app.main_screen.header
+        await wait_for(pilot, lambda: str(header.role_name).startswith("oi-"), timeout=20)
+        held = app.access.active
+        assert held is not None and held.access.targets is not None
+        by_name = {n.name: n.id for n in nodes.nodes}
+        assert set(held.access.targets) == {by_name["pay-api-01"], by_name["pay-api-02"]}
+        (request,) = [
+            r
+            for r in env.sandbox.state.access.requests.values()
+            if r.reason == "INC-55 both web nodes"
+        ]
+        assert request.status == "Approved" and len(request.node_ids) == 2
+        assert nodes.marked == []  # sent: the marks are spent
+
+        # a request takes five nodes: the sixth mark is refused in words
+        five = ["dev-web-01", "dev-web-02", "dev-db-01", "build-box", "pay-api-01"]
+        for name in five:
+            await select(app, pilot, name)
+            await pilot.press("space")
+        await select(app, pilot, "pay-ledger-01")
+        await pilot.press("space")
+        assert [n.name for n in nodes.marked_nodes()] == five
+        assert any("at most 5" in m for m in messages(app))
+        await select(app, pilot, "dev-db-01")
+        await pilot.press("space")  # space again unmarks
+        assert "dev-db-01" not in [n.name for n in nodes.marked_nodes()]

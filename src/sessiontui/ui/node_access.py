@@ -18,7 +18,7 @@ from textual.message import Message
 
 from sessiontui.core.durations import format_remaining
 from sessiontui.core.errors import SessiontuiError
-from sessiontui.core.node_access import APPROVED, PENDING, AccessRequest
+from sessiontui.core.node_access import APPROVED, MAX_TARGETS, PENDING, AccessRequest
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from sessiontui.ui.access import AccessController
     from sessiontui.ui.screens.access_request import AccessAsk
     from sessiontui.ui.services import AppServices
+    from sessiontui.ui.widgets.node_list import NodeList
 
 WAIT_SECONDS = 15 * 60  # how long a worker polls a pending request (as --request-access waits)
 
@@ -49,6 +50,29 @@ class AccessRequestChanged(Message):
         self.access = access
         self.error = error
         self.then = then
+
+
+def mark_target(host: App[Any], nodes: NodeList) -> None:
+    """space: mark the cursor's node as one of several targets (at most a request's five)."""
+    node = nodes.selected_node
+    if node is None:
+        return
+    if node.id not in nodes.marked and len(nodes.marked) >= MAX_TARGETS:
+        host.notify(
+            f"{len(nodes.marked)} nodes are marked already; an access request takes at most "
+            f"{MAX_TARGETS}: unmark one (space) first",
+            title="mark",
+            severity="warning",
+        )
+        return
+    nodes.toggle_mark(node)
+
+
+def target_text(node: Node, listed: list[Node]) -> str:
+    """How the dialog names a node: its Name where that finds it alone, else its id."""
+    if node.name and sum(1 for n in listed if n.name == node.name) == 1:
+        return node.name
+    return node.id
 
 
 class NodeAccessController:
@@ -86,16 +110,27 @@ class NodeAccessController:
     # ---- asking --------------------------------------------------------------------------
 
     def request(
-        self, node: Node | None, why: str = "", then: Callable[[], None] | None = None
+        self,
+        node: Node | None,
+        why: str = "",
+        then: Callable[[], None] | None = None,
+        *,
+        marked: list[Node] | None = None,
+        on_sent: Callable[[], None] | None = None,
     ) -> None:
-        """Open the dialog for `node` (or the selected one); file the request in a worker."""
+        """Open the dialog for the marked nodes, else `node` (or the selected one); file the
+        request in a worker."""
         from sessiontui.ui.screens.access_request import AccessRequestScreen
 
         node = node or self.selected()
-        prefill = node.display_name if node is not None and node.name else (node.id if node else "")
+        targets = marked or ([node] if node is not None else [])
+        listed = self.nodes()
+        prefill = ", ".join(target_text(n, listed) for n in targets)
 
         def answered(ask: AccessAsk | None) -> None:
             if ask is not None:
+                if on_sent is not None:
+                    on_sent()
                 self._file(ask, then)
 
         self.host.push_screen(
