@@ -448,8 +448,8 @@ class NodeList(ScrollView, can_focus=True):
         show_reason = rows.show_out_of_scope and bool(rows.scope_reason[row])
         favourite = rows.marks.is_favourite(rows.nodes[row].id)
         marked = bool(self.marked) and rows.nodes[row].id in self.marked
-        key = (row, rows.version[row], width, selected, show_reason, self.has_focus, favourite)
-        key += (marked,)
+        focus = self.has_focus
+        key = (row, rows.version[row], width, selected, show_reason, focus, favourite, marked)
         strip = self._line_cache.get(key)
         if strip is None:
             strip = self._row_strip(row, width, selected, show_reason, favourite, marked)
