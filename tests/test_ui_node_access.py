@@ -201,3 +201,62 @@ async def test_marked_nodes_are_the_requests_targets_and_a_sixth_is_refused(env:
         await select(app, pilot, "dev-db-01")
         await pilot.press("space")  # space again unmarks
         assert "dev-db-01" not in [n.name for n in nodes.marked_nodes()]
+
+
+def staging_dev(env: Env) -> Any:
+    spec = load_config().roles["StagingDev"]
+    return role_access(spec, role_credentials(env, "StagingDev", 3600))
+
+
+async def show_out_of_scope(app: SessiontuiApp, pilot: Any) -> None:
+    """o: a scoped role's list shows the nodes outside its scope too (hidden by default)."""
+    app.main_screen.node_list.focus()
+    await pilot.press("o")
+    await wait_for(pilot, lambda: app.main_screen.node_list.show_out_of_scope)
+
+
+async def test_a_scoped_role_offers_a_request_for_a_node_known_to_be_governed(
+    env: Env, shells: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a scoped role refuses nodes outside its scope before StartSession: with nothing known,
+    # Enter on a governed node is only the scope's refusal
+    app = SessiontuiApp(services(env, access=staging_dev(env)))
+    async with app.run_test(size=(180, 50)) as pilot:
+        await settle(app, pilot)
+        await show_out_of_scope(app, pilot)
+        await select(app, pilot, "pay-api-01")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, AccessRequestScreen)
+        assert any("outside role scope" in m for m in messages(app))
+
+    # a wider role learns from StartSession that the node is governed (the operator cancels)
+    app = SessiontuiApp(services(env, access=fleet_admin(env)))
+    async with app.run_test(size=(180, 50)) as pilot:
+        monkeypatch.setattr(app, "suspend", contextlib.nullcontext)
+        await settle(app, pilot)
+        await select(app, pilot, "pay-api-01")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccessRequestScreen))
+        await pilot.press("escape")
+
+    # after a restart, under the scoped role: Enter says why and offers the request
+    app = SessiontuiApp(services(env, access=staging_dev(env)))
+    async with app.run_test(size=(180, 50)) as pilot:
+        monkeypatch.setattr(app, "suspend", contextlib.nullcontext)
+        await settle(app, pilot)
+        await show_out_of_scope(app, pilot)
+        await select(app, pilot, "prod-web-01")  # not governed: the scope's refusal alone
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, AccessRequestScreen)
+        await select(app, pilot, "pay-api-01")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccessRequestScreen))
+        why = str(app.screen.query_one("#access-why", Static).render())
+        assert "StagingDev cannot open it" in why and "outside role scope" in why
+        assert "governed by just-in-time node access" in why
+        await pilot.press(*"INC-9 scoped", "enter")
+        await wait_for(pilot, lambda: bool(shells), timeout=20)
+        assert shells[0]["node"] == "pay-api-01"
+        assert str(shells[0]["access"]).startswith("oi-")

@@ -139,9 +139,30 @@ class NodeAccessController:
 
     def offer_after_refusal(self, node: Node, message: str, then: Callable[[], None]) -> None:
         """StartSession said the node is governed by just-in-time access: say why, and ask."""
+        with contextlib.suppress(SessiontuiError, OSError):
+            self.source.note_governed(node)  # remembered: a scoped role refuses it before AWS
         if node.name and node.id in message:  # AWS names the id; the operator knows the name
             message = message.replace(node.id, f"{node.display_name} ({node.id})", 1)
         self.request(node, why=message, then=then)
+
+    def offer_if_governed(self, node: Node, why: str, then: Callable[[], None]) -> bool:
+        """The access held refuses `node` before StartSession (scope, account, other
+        targets); when the node is known to be governed by just-in-time access, say why and
+        offer the request instead of only refusing. True when offered."""
+        try:
+            governed = self.source.is_governed(node)
+        except SessiontuiError:
+            return False
+        if not governed:
+            return False
+        held = self.access.active.name if self.access.active is not None else "the access held"
+        self.request(
+            node,
+            why=f"{node.display_name}: {held} cannot open it ({why}); it is governed by "
+            "just-in-time node access, so an approved access request can",
+            then=then,
+        )
+        return True
 
     def _resolve(self, ask: AccessAsk) -> tuple[list[Node], tuple[str, str] | None]:
         from sessiontui.core.query import parse_query

@@ -138,6 +138,9 @@ class SessionOpener:
         if self.access.active is not None:
             self.access.use_for(node)  # several accounts held: the node's own account's access
             why = self.access.active.access.refuses(node)
+            jit = self.node_access
+            if why and jit is not None and jit.offer_if_governed(node, why, then):
+                return False
             if why:
                 self.app.notify(
                     f"{node.display_name}: {why}",
