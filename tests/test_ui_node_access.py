@@ -20,6 +20,7 @@ from sessiontui.sandbox import ssm_access
 from sessiontui.ui.app import SessiontuiApp
 from sessiontui.ui.screens.access_request import AccessRequestScreen
 from sessiontui.ui.screens.access_requests import AccessRequestsScreen
+from sessiontui.ui.screens.confirm import ConfirmScreen
 from test_ui_access import Env, messages, role_credentials, services, wait_for
 from test_ui_support import settle
 
@@ -102,6 +103,19 @@ async def test_refused_shell_leads_to_a_request_then_the_shell_under_it(
         assert app.access.active is None and app.access.expired is not None
         assert app.access.expired.name == request_id
         assert "expired" in header.role_text().plain
+        # said as what it is, an access request, not a role; and asked for again, not renewed
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_for(
+            pilot, lambda: any(f"access request {request_id} expired" in m for m in messages(app))
+        )
+        assert not any(f"role {request_id}" in m for m in messages(app))
+        assert app.screen.question == (  # type: ignore[attr-defined]
+            f"Access request {request_id} expired. Request access to its nodes again?"
+        )
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccessRequestScreen))
+        assert app.screen.query_one("#access-targets").value == "pay-api-01"  # type: ignore[attr-defined]
+        assert "expired" in str(app.screen.query_one("#access-why", Static).render())
 
 
 async def test_manual_request_from_the_key_approved_while_waiting(

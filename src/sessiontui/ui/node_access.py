@@ -91,6 +91,18 @@ class NodeAccessController:
         self.selected = selected
         self._cancel = threading.Event()  # set on quit: pending waits stop polling
         self._announced: set[str] = set()
+        access.request_again = self.request_again
+
+    def request_again(self, expired: Access) -> None:
+        """The held request expired and the operator wants its nodes again: the dialog,
+        filled with them."""
+        listed = self.nodes()
+        targets = [n for n in listed if expired.targets is not None and n.id in expired.targets]
+        self.request(
+            None,
+            why=f"access request {expired.name} expired: file a new one for its nodes",
+            marked=targets[:MAX_TARGETS],
+        )
 
     @property
     def source(self) -> NodeAccessSource:
@@ -256,7 +268,8 @@ class NodeAccessController:
         until = f" for {format_remaining(left)}" if left is not None else ""
         self.access.activate(access)
         self.host.notify(
-            f"access {access.name} approved{until}: shells and forwards on its nodes use it",
+            f"access request {access.name} approved{until}: shells and forwards on its nodes "
+            "use it",
             title="just-in-time access",
         )
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sessiontui.core.access import label
 from sessiontui.core.credentials import Credentials
 from sessiontui.core.durations import format_remaining
 from sessiontui.core.errors import SessiontuiError, TargetError
@@ -144,7 +145,7 @@ class SessionOpener:
             if why:
                 self.app.notify(
                     f"{node.display_name}: {why}",
-                    title=f"role {self.access.active.name}",
+                    title=label(self.access.active.access.offer),
                     severity="error",
                 )
                 return False
