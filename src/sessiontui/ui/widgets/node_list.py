@@ -108,7 +108,6 @@ class NodeList(ScrollView, can_focus=True):
         self._styles: dict[str, Style] | None = None
         self._columns_cache: tuple[int, list[tuple[Column, int]]] | None = None
         self._longest: dict[str, int] = {}  # widest cell per column over the fleet
-        self.marked: list[str] = []  # node ids marked with space, in the order marked
 
     # ---- data: FleetRows holds it; every change ends in _show ---------------------------------
 
@@ -199,24 +198,23 @@ class NodeList(ScrollView, can_focus=True):
         self.rows.set_query(query)
         self._show()
 
-    def toggle_mark(self, node: Node) -> bool:
-        """Mark or unmark `node` (several targets at once); True when it is now marked."""
-        now_marked = node.id not in self.marked
-        if now_marked:
-            self.marked.append(node.id)
-        else:
-            self.marked.remove(node.id)
-        self._update_title()
-        self.refresh()
-        return now_marked
+    @property
+    def marked(self) -> list[str]:
+        return self.rows.marked
 
     def marked_nodes(self) -> list[Node]:
-        """The marked nodes still listed, filtered out or not, in the order marked."""
-        return [n for n in (self.rows.node(i) for i in self.marked) if n is not None]
+        return self.rows.marked_nodes()
+
+    def toggle_mark(self, node: Node) -> bool:
+        """space: mark or unmark `node` as one of several targets; True when now marked."""
+        now = self.rows.toggle_marked(node.id)
+        self._update_title()
+        self.refresh()
+        return now
 
     def clear_marks(self) -> None:
-        if self.marked:
-            self.marked.clear()
+        if self.rows.marked:
+            self.rows.marked.clear()
             self._update_title()
             self.refresh()
 
