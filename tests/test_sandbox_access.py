@@ -373,3 +373,42 @@ def test_approver_command_uses_aws_endpoint_url(
         if r["access_request_id"] == request_id
     )
     assert (row["status"], row["status_reason"]) == ("Revoked", "done")
+
+
+def test_every_demo_account_has_a_governed_group(sandbox: Sandbox) -> None:
+    """Beside 123456789012's, each Identity Center account governs a group of its own: its
+    permission set is refused a session there, a request from it gives a token in its account."""
+    from sessiontui.sandbox.accounts import DEMO_ACCOUNTS, PRODUCTION_ACCOUNT, SHARED_ACCOUNT
+    from sso_support import role_keys
+
+    assert all(a.governed for a in DEMO_ACCOUNTS[1:])
+    sso_token = sandbox.sso_cache_token()["accessToken"]
+
+    def names(keys: dict[str, Any]) -> dict[str, str]:
+        pages = client(sandbox, "ec2", "us-east-1", keys).describe_instances()["Reservations"]
+        found = (i for r in pages for i in r["Instances"])
+        tags = ((i["InstanceId"], {t["Key"]: t["Value"] for t in i.get("Tags", [])}) for i in found)
+        return {t["Name"]: i for i, t in tags if "Name" in t}
+
+    prod_keys = role_keys(sandbox, sso_token, PRODUCTION_ACCOUNT, "ProductionAccess")
+    prod = client(sandbox, "ssm", creds=prod_keys)
+    gateway = names(prod_keys)["prod-pay-gw-01"]
+    with pytest.raises(ClientError) as exc:
+        prod.start_session(Target=gateway)
+    assert "governed by just-in-time node access" in error_of(exc)[1]
+    answer = token(prod, request(prod, gateway))
+    assert answer["AccessRequestStatus"] == "Approved"  # jit=auto
+    holder = client(sandbox, "ssm", creds=answer["Credentials"])
+    session = holder.start_session(Target=gateway)
+    holder.terminate_session(SessionId=session["SessionId"])
+    assert sandbox.state.access.for_key(answer["Credentials"]["AccessKeyId"]).account == (
+        PRODUCTION_ACCOUNT
+    )
+
+    shared_keys = role_keys(sandbox, sso_token, SHARED_ACCOUNT, "AdminAccess")
+    shared = client(sandbox, "ssm", creds=shared_keys)
+    signing = names(shared_keys)["signing-key-01"]
+    request_id = request(shared, signing, reason="CHG-9 rotate the signing key")
+    assert token(shared, request_id)["AccessRequestStatus"] == "Pending"  # jit=manual
+    assert control(sandbox, {"approve": request_id})[0] == 200
+    assert token(shared, request_id)["AccessRequestStatus"] == "Approved"

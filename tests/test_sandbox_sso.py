@@ -305,6 +305,8 @@ def test_role_credentials_list_their_own_accounts_nodes(sandbox: Sandbox, token:
         "prod-api-03",
         "prod-orders-db-01",
         "prod-analytics-01",
+        "prod-pay-gw-01",  # its just-in-time group
+        "prod-pay-gw-02",
     }
     assert names(sandbox, prod, "eu-west-1") == {"prod-api-eu-01", "prod-api-eu-02"}
     staging = role_keys(sandbox, token, STAGING_ACCOUNT, "DeveloperAccess")

@@ -20,6 +20,7 @@ from sessiontui.sandbox import ssm_access
 from sessiontui.ui.app import SessiontuiApp
 from sessiontui.ui.screens.access_request import AccessRequestScreen
 from sessiontui.ui.screens.access_requests import AccessRequestsScreen
+from sessiontui.ui.screens.confirm import ConfirmScreen
 from test_ui_access import Env, messages, role_credentials, services, wait_for
 from test_ui_support import settle
 
@@ -102,6 +103,19 @@ async def test_refused_shell_leads_to_a_request_then_the_shell_under_it(
         assert app.access.active is None and app.access.expired is not None
         assert app.access.expired.name == request_id
         assert "expired" in header.role_text().plain
+        # said as what it is, an access request, not a role; and asked for again, not renewed
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_for(
+            pilot, lambda: any(f"access request {request_id} expired" in m for m in messages(app))
+        )
+        assert not any(f"role {request_id}" in m for m in messages(app))
+        assert app.screen.question == (  # type: ignore[attr-defined]
+            f"Access request {request_id} expired. Request access to its nodes again?"
+        )
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccessRequestScreen))
+        assert app.screen.query_one("#access-targets").value == "pay-api-01"  # type: ignore[attr-defined]
+        assert "expired" in str(app.screen.query_one("#access-why", Static).render())
 
 
 async def test_manual_request_from_the_key_approved_while_waiting(
@@ -156,3 +170,107 @@ async def test_the_dialog_refuses_bad_targets(env: Env) -> None:
         app.screen.query_one("#access-targets").value = "project=Payments"  # type: ignore[attr-defined]
         await pilot.press("enter")
         await wait_for(pilot, lambda: any("deny-access policy" in m for m in messages(app)))
+
+
+async def test_marked_nodes_are_the_requests_targets_and_a_sixth_is_refused(env: Env) -> None:
+    app = SessiontuiApp(services(env, access=fleet_admin(env)))
+    async with app.run_test(size=(180, 50)) as pilot:
+        await settle(app, pilot)
+        nodes = app.main_screen.node_list
+        for name in ("pay-api-01", "pay-api-02"):
+            await select(app, pilot, name)
+            await pilot.press("space")
+        assert [n.name for n in nodes.marked_nodes()] == ["pay-api-01", "pay-api-02"]
+        assert "2 marked" in str(nodes.border_title)
+        await select(app, pilot, "pay-api-02")
+        assert str(nodes.render_line(1).text).startswith("✓pay-api-02")
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccessRequestScreen))
+        targets = app.screen.query_one("#access-targets").value  # type: ignore[attr-defined]
+        assert targets == "pay-api-01, pay-api-02"
+        await pilot.press(*"INC-55 both web nodes", "enter")
+        header = app.main_screen.header
+        await wait_for(pilot, lambda: str(header.role_name).startswith("oi-"), timeout=20)
+        held = app.access.active
+        assert held is not None and held.access.targets is not None
+        by_name = {n.name: n.id for n in nodes.nodes}
+        assert set(held.access.targets) == {by_name["pay-api-01"], by_name["pay-api-02"]}
+        (request,) = [
+            r
+            for r in env.sandbox.state.access.requests.values()
+            if r.reason == "INC-55 both web nodes"
+        ]
+        assert request.status == "Approved" and len(request.node_ids) == 2
+        assert nodes.marked == []  # sent: the marks are spent
+
+        # a request takes five nodes: the sixth mark is refused in words
+        five = ["dev-web-01", "dev-web-02", "dev-db-01", "build-box", "pay-api-01"]
+        for name in five:
+            await select(app, pilot, name)
+            await pilot.press("space")
+        await select(app, pilot, "pay-ledger-01")
+        await pilot.press("space")
+        assert [n.name for n in nodes.marked_nodes()] == five
+        assert any("at most 5" in m for m in messages(app))
+        await select(app, pilot, "dev-db-01")
+        await pilot.press("space")  # space again unmarks
+        assert "dev-db-01" not in [n.name for n in nodes.marked_nodes()]
+
+
+def staging_dev(env: Env) -> Any:
+    spec = load_config().roles["StagingDev"]
+    return role_access(spec, role_credentials(env, "StagingDev", 3600))
+
+
+async def show_out_of_scope(app: SessiontuiApp, pilot: Any) -> None:
+    """o: a scoped role's list shows the nodes outside its scope too (hidden by default)."""
+    app.main_screen.node_list.focus()
+    await pilot.press("o")
+    await wait_for(pilot, lambda: app.main_screen.node_list.show_out_of_scope)
+
+
+async def test_a_scoped_role_offers_a_request_for_a_node_known_to_be_governed(
+    env: Env, shells: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a scoped role refuses nodes outside its scope before StartSession: with nothing known,
+    # Enter on a governed node is only the scope's refusal
+    app = SessiontuiApp(services(env, access=staging_dev(env)))
+    async with app.run_test(size=(180, 50)) as pilot:
+        await settle(app, pilot)
+        await show_out_of_scope(app, pilot)
+        await select(app, pilot, "pay-api-01")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, AccessRequestScreen)
+        assert any("outside role scope" in m for m in messages(app))
+
+    # a wider role learns from StartSession that the node is governed (the operator cancels)
+    app = SessiontuiApp(services(env, access=fleet_admin(env)))
+    async with app.run_test(size=(180, 50)) as pilot:
+        monkeypatch.setattr(app, "suspend", contextlib.nullcontext)
+        await settle(app, pilot)
+        await select(app, pilot, "pay-api-01")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccessRequestScreen))
+        await pilot.press("escape")
+
+    # after a restart, under the scoped role: Enter says why and offers the request
+    app = SessiontuiApp(services(env, access=staging_dev(env)))
+    async with app.run_test(size=(180, 50)) as pilot:
+        monkeypatch.setattr(app, "suspend", contextlib.nullcontext)
+        await settle(app, pilot)
+        await show_out_of_scope(app, pilot)
+        await select(app, pilot, "prod-web-01")  # not governed: the scope's refusal alone
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, AccessRequestScreen)
+        await select(app, pilot, "pay-api-01")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccessRequestScreen))
+        why = str(app.screen.query_one("#access-why", Static).render())
+        assert "StagingDev cannot open it" in why and "outside role scope" in why
+        assert "governed by just-in-time node access" in why
+        await pilot.press(*"INC-9 scoped", "enter")
+        await wait_for(pilot, lambda: bool(shells), timeout=20)
+        assert shells[0]["node"] == "pay-api-01"
+        assert str(shells[0]["access"]).startswith("oi-")

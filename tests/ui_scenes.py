@@ -24,7 +24,7 @@ import socket
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -118,6 +118,8 @@ class Stage:
     app: SessiontuiApp
     sandbox: Any
     clock: FakeClock
+    # what a scene pins for its length (the sandbox's clock, its request ids), undone after it
+    pins: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
 
 def build_app(sandbox: Any, *, role: str | None = None) -> Stage:
@@ -191,8 +193,9 @@ async def settle(pilot: Any) -> None:
     """Every worker done (listing, preferences, plugin lookup) and their messages handled."""
     app = pilot.app
     await pilot.pause()
-    # the MFA step's worker waits for a code the operator has not typed: not part of the frame
-    busy = [w for w in app.workers if w.group != "assume"]
+    # the MFA step's worker waits for a code the operator has not typed, a pending access
+    # request's worker for an approver: neither is part of the frame
+    busy = [w for w in app.workers if w.group not in ("assume", "access-request")]
     if busy:
         await app.workers.wait_for_complete(busy)
     for _ in range(3):
@@ -396,6 +399,85 @@ def shell_scene(stage: Stage) -> Callable[[Any], Awaitable[None]]:
     return scene
 
 
+# ---- just-in-time node access ----------------------------------------------------------------
+
+JIT_ROLE = "FleetAdmin"  # even the widest role may not start a session on a governed node
+# the request ids the sandbox hands out in these scenes, in order (AWS's are random)
+REQUEST_IDS = ("oi-5e1d9c3a7b20", "oi-0c4f2a8e6d13")
+
+
+def pin_node_access(stage: Stage) -> None:
+    """The sandbox's clock stands on the app's FakeClock and its request ids come from
+    REQUEST_IDS, so a token's ExpirationTime and every id in the frame are the same each run."""
+    from sessiontui.sandbox import ssm_access
+
+    state = stage.sandbox.state
+    for request_id in REQUEST_IDS:  # an earlier scene on the same sandbox filed them too
+        state.access.requests.pop(request_id, None)
+    ids = iter(REQUEST_IDS)
+    stage.pins.enter_context(mock.patch.object(state, "now", stage.clock.now))
+    stage.pins.enter_context(
+        mock.patch.object(ssm_access, "_new_request_id", lambda _state: next(ids))
+    )
+
+
+def access_request_scene(stage: Stage) -> Callable[[Any], Awaitable[None]]:
+    """Enter on a governed node: StartSession refused, the request dialog says why."""
+
+    async def scene(pilot: Any) -> None:
+        from sessiontui.ui.screens.access_request import AccessRequestScreen
+
+        app = pilot.app
+        pin_node_access(stage)
+        await settle(pilot)
+        await select_node(pilot, "pay-api-01")
+        app.clear_notifications()
+        with mock.patch.object(app, "suspend", contextlib.nullcontext):
+            await pilot.press("enter")
+            await wait_for(
+                pilot, lambda: isinstance(app.screen, AccessRequestScreen), "request dialog"
+            )
+        await pilot.press(*"INC-1234: payments API answers 502")
+        await still(pilot)
+
+    return scene
+
+
+def access_requests_scene(stage: Stage) -> Callable[[Any], Awaitable[None]]:
+    """A manual request left pending, an auto-approved one held (the header counts down to
+    its token's expiry), and the requests panel (A) showing both."""
+
+    async def scene(pilot: Any) -> None:
+        from sessiontui.ui.screens.access_request import AccessRequestScreen
+        from sessiontui.ui.screens.access_requests import AccessRequestsScreen
+
+        app = pilot.app
+        pin_node_access(stage)
+        await settle(pilot)
+        header = app.main_screen.header
+        for name, reason in (
+            ("pay-ledger-01", "CHG-77: ledger index repair"),
+            ("pay-api-01", "INC-1234: payments API answers 502"),
+        ):
+            await select_node(pilot, name)
+            await pilot.press("a")
+            await wait_for(
+                pilot, lambda: isinstance(app.screen, AccessRequestScreen), "request dialog"
+            )
+            await pilot.press(*reason, "enter")
+        await wait_for(pilot, lambda: header.role_name == REQUEST_IDS[1], "approved access held")
+        statuses = {r.request_id: r.status for r in app.node_access.requests()}
+        if statuses != {REQUEST_IDS[0]: "Pending", REQUEST_IDS[1]: "Approved"}:
+            raise AssertionError(f"scene: the requests are {statuses}")
+        app.clear_notifications()
+        await pilot.press("A")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccessRequestsScreen), "panel")
+        app.main_screen.tick()
+        await still(pilot)
+
+    return scene
+
+
 @dataclass(frozen=True)
 class Scene:
     name: str
@@ -432,6 +514,18 @@ SCENES: tuple[Scene, ...] = (
         _plain(scene_forwards),
     ),
     Scene("shell-summary", "Back from a shell: how long, how it ended", ROLE, shell_scene),
+    Scene(
+        "access-request",
+        "A governed node refuses the shell: request just-in-time access",
+        JIT_ROLE,
+        access_request_scene,
+    ),
+    Scene(
+        "access-requests",
+        "The requests panel: one pending, one approved and held",
+        JIT_ROLE,
+        access_requests_scene,
+    ),
 )
 SCENES_BY_NAME = {s.name: s for s in SCENES}
 
@@ -442,7 +536,9 @@ def staged(scene: Scene, sandbox: Any, home: Path) -> Iterator[Stage]:
     with sandbox_environment(sandbox, home):
         if scene.mfa_asks:
             os.environ.pop("SESSIONTUI_DEMO_TOTP", None)
+        stage = build_app(sandbox, role=scene.role)
         try:
-            yield build_app(sandbox, role=scene.role)
+            with stage.pins:
+                yield stage
         finally:
             end_sessions()

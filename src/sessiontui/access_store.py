@@ -18,6 +18,7 @@ from sessiontui import paths
 from sessiontui.core.node_access import APPROVED, PENDING, AccessRequest
 
 KEEP = 50  # the newest requests kept; older ones only clutter the panel
+KEEP_GOVERNED = 500  # nodes StartSession said are governed by just-in-time access
 
 
 class AccessStore:
@@ -34,10 +35,31 @@ class AccessStore:
             return []
         return rows
 
-    def save(self, requests: Iterable[AccessRequest]) -> None:
+    def save(
+        self, requests: Iterable[AccessRequest], governed: list[list[str]] | None = None
+    ) -> None:
         rows = list(requests)[:KEEP]
-        text = json.dumps({"requests": [r.to_json() for r in rows]}, indent=1) + "\n"
-        paths.write_private(self.path, text)
+        kept = self._governed_rows() if governed is None else governed
+        doc = {"requests": [r.to_json() for r in rows], "governed": kept[:KEEP_GOVERNED]}
+        paths.write_private(self.path, json.dumps(doc, indent=1) + "\n")
+
+    def _governed_rows(self) -> list[list[str]]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            return [[str(r), str(i)] for r, i in data.get("governed", [])]
+        except (OSError, ValueError, TypeError, AttributeError):
+            return []
+
+    def governed(self) -> set[tuple[str, str]]:
+        """(region, node id) of every node StartSession refused as governed by just-in-time
+        node access, as AWS said it: so a role whose scope excludes one, which is refused
+        before StartSession is asked, can still offer the way in (a request)."""
+        return {(r, i) for r, i in self._governed_rows()}
+
+    def note_governed(self, region: str, node_id: str) -> None:
+        with self._lock:
+            rows = [row for row in self._governed_rows() if row != [region, node_id]]
+            self.save(self.load(), [[region, node_id], *rows])
 
     def put(self, request: AccessRequest) -> AccessRequest:
         """Add or replace (by id), newest first."""

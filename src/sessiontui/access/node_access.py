@@ -124,6 +124,16 @@ class NodeAccessSource:
         """The kept requests, newest first (the requests panel)."""
         return self.store.load()
 
+    def is_governed(self, node: Node) -> bool:
+        """Whether the node is known to be governed by just-in-time access: StartSession said
+        so once, or a kept request names it (AWS took a request for it). No AWS call."""
+        if (node.region, node.id) in self.store.governed():
+            return True
+        return any(r.region == node.region and node.id in r.node_ids for r in self.requests())
+
+    def note_governed(self, node: Node) -> None:
+        self.store.note_governed(node.region, node.id)
+
     def file(
         self,
         reason: str,

@@ -20,6 +20,29 @@ from sessiontui.core.scope import out_of_scope_reason
 # Why an access ends; `Access.ends_because` holds one of these or a more precise text.
 ENDS_CREDENTIALS = "credentials"
 
+# What the operator calls access from each source, for the words shared by every source
+# (taken, expiring, expired); the kinds are the sources' `kind`.
+NOUNS = {"iam-role": "role", "identity-center": "permission set", "node-access": "access request"}
+GRANTS = ("node-access",)  # sources whose access is a grant that expires as a whole
+
+
+def noun(offer: Offer) -> str:
+    return NOUNS.get(offer.source, "access")
+
+
+def label(offer: Offer) -> str:
+    """ "role ProdOps", "access request oi-0123456789ab": what the access is, in two words."""
+    return f"{noun(offer)} {offer.name}"
+
+
+def ended_text(access: Access) -> str:
+    """Why the sessions under `access` ended at its end, for the operator and the audit log."""
+    if access.source in GRANTS:
+        return f"{label(access.offer)} expired"
+    if access.ends_because == ENDS_CREDENTIALS:
+        return f"the {noun(access.offer)}'s credentials expired"
+    return f"the access {access.name} ended ({access.ends_because})"
+
 
 @dataclass(frozen=True)
 class Offer:

@@ -23,6 +23,7 @@ class FleetRows:
         self.scope_reason: list[str] = []  # why a row is outside the role's scope, or ""
         self.visible: list[int] = []  # row indexes that pass scope and query, in display order
         self.marks = Marks()  # favourites and recent targets: is:fav / is:recent, the ★
+        self.marked: list[str] = []  # node ids marked (space) as targets, in the order marked
         self.query: Query = parse_query("")
         self.scope: Mapping[str, str] | None = None
         self.show_out_of_scope = False
@@ -44,6 +45,18 @@ class FleetRows:
 
     def visible_nodes(self) -> list[Node]:
         return [self.nodes[i] for i in self.visible]
+
+    def marked_nodes(self) -> list[Node]:
+        """The marked nodes still listed, filtered out or not, in the order marked."""
+        return [n for n in (self.node(i) for i in self.marked) if n is not None]
+
+    def toggle_marked(self, node_id: str) -> bool:
+        """Mark or unmark a node; True when it is now marked."""
+        if node_id in self.marked:
+            self.marked.remove(node_id)
+            return False
+        self.marked.append(node_id)
+        return True
 
     @property
     def hidden_out_of_scope(self) -> int:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sessiontui.audit import AuditLog
 from sessiontui.aws.session_limits import session_limits
 from sessiontui.aws.sessions import StartedSession, start_session
-from sessiontui.core.access import ENDS_CREDENTIALS, Access
+from sessiontui.core.access import Access, ended_text
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
 from sessiontui.core.credentials import Credentials
 from sessiontui.core.errors import PluginError, SessiontuiError
@@ -118,9 +118,7 @@ class SessionSupervisor:
             clock=clock,
             journal=journal,
             ends_at=access.ends_at,
-            ends_because=f"the access {access.name} ended ({access.ends_because})"
-            if access.ends_because != ENDS_CREDENTIALS
-            else "the role's credentials expired",
+            ends_because=ended_text(access),
             access_name=access.name,
         )
 

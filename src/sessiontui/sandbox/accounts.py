@@ -35,6 +35,7 @@ class DemoNode:
     role: str
     os: str = "amzn"
     hybrid: bool = False
+    jit: str = ""  # governed by just-in-time node access: the demo policy ("auto", "manual")
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class DemoAccount:
     name: str
     permission_sets: tuple[PermissionSet, ...]
     nodes: tuple[DemoNode, ...] = ()
+    governed: tuple[DemoNode, ...] = ()  # seeded after every account's nodes: ids stay put
 
     @property
     def email(self) -> str:
@@ -65,6 +67,10 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
             DemoNode(EUW1, "prod-api-eu-01", "Production", "api"),
             DemoNode(EUW1, "prod-api-eu-02", "Production", "api", "windows"),
         ),
+        (
+            DemoNode(USE1, "prod-pay-gw-01", "Payments", "gateway", jit="auto"),
+            DemoNode(USE1, "prod-pay-gw-02", "Payments", "gateway", jit="auto"),
+        ),
     ),
     DemoAccount(
         STAGING_ACCOUNT,
@@ -77,6 +83,7 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
             DemoNode(USE1, "staging-sandbox-01", "Development", "worker"),  # outside its scope
             DemoNode(EUW1, "staging-api-eu-01", "Staging", "api"),
         ),
+        (DemoNode(USE1, "staging-pay-01", "Payments", "web", jit="auto"),),
     ),
     DemoAccount(
         SHARED_ACCOUNT,
@@ -90,6 +97,7 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
             DemoNode(USE1, "build-agent-onprem-01", "Shared", "ci", "ubuntu", hybrid=True),
             DemoNode(EUW1, "ci-runner-eu-01", "Shared", "ci"),
         ),
+        (DemoNode(USE1, "signing-key-01", "Payments", "signing", "rhel", jit="manual"),),
     ),
 )
 
@@ -109,39 +117,41 @@ def seed_identity_center(ic: IdentityCenter, accounts: tuple[DemoAccount, ...]) 
 
 def seed_account_nodes(state: SandboxState, accounts: tuple[DemoAccount, ...]) -> None:
     """Each account's own nodes, in moto's EC2 of that account (or SSM's hybrids)."""
+    _seed_nodes(state, [(a.account_id, n) for a in accounts for n in a.nodes], SEED)
+    # each account's just-in-time group last, from its own seed: the nodes above keep their ids
+    _seed_nodes(state, [(a.account_id, n) for a in accounts for n in a.governed], SEED + 1)
+
+
+def _seed_nodes(state: SandboxState, nodes: list[tuple[str, DemoNode]], seed: int) -> None:
     from moto.ec2.models import ec2_backends
 
     from sessiontui.sandbox import fleet
+    from sessiontui.sandbox.node_access import POLICY_TAG
 
-    rng = random.Random(SEED)
+    rng = random.Random(seed)
     backends = {
-        (a.account_id, n.region): ec2_backends[a.account_id][n.region]
-        for a in accounts
-        for n in a.nodes
+        (account_id, n.region): ec2_backends[account_id][n.region]
+        for account_id, n in nodes
         if not n.hybrid
     }
     with contextlib.ExitStack() as stack:
         for backend in backends.values():
             stack.enter_context(fleet._fast_launches(backend))
-        for account in accounts:
-            for node in account.nodes:
-                tags = {"Name": node.name, "project": node.project, "Role": node.role}
-                if node.hybrid:
-                    computer = f"{node.name}.corp.example"
-                    fleet._hybrid_node(
-                        state,
-                        node.region,
-                        rng,
-                        node.name,
-                        computer,
-                        tags,
-                        node.os,
-                        account=account.account_id,
-                    )
-                    continue
-                backend = backends[(account.account_id, node.region)]
-                spec = fleet.Spec(node.name, node.project, node.role, node.os)
-                fleet._ec2_node(state, backend, node.region, spec, rng, account.account_id)
+        for account_id, node in nodes:
+            tags = {"Name": node.name, "project": node.project, "Role": node.role}
+            if node.jit:
+                tags[POLICY_TAG] = node.jit
+            if node.hybrid:
+                computer = f"{node.name}.corp.example"
+                fleet._hybrid_node(
+                    state, node.region, rng, node.name, computer, tags, node.os, account=account_id
+                )
+                continue
+            backend = backends[(account_id, node.region)]
+            spec = fleet.Spec(node.name, node.project, node.role, node.os)
+            instance = fleet._ec2_node(state, backend, node.region, spec, rng, account_id)
+            if node.jit:
+                backend.create_tags([instance.id], {POLICY_TAG: node.jit})
 
 
 def for_fleet(kind: str, n_accounts: int) -> tuple[DemoAccount, ...]:

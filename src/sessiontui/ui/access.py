@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sessiontui.access.base import Prompts
-from sessiontui.core.access import Access, Offer
+from sessiontui.core.access import GRANTS, Access, Offer, ended_text, label, noun
 from sessiontui.core.durations import WARN_AT, format_duration, format_remaining
 from sessiontui.core.errors import SessiontuiError
 from sessiontui.ui.messages import SessionsStopped
@@ -59,6 +59,9 @@ def _stamp(access: Access, nodes: list[Any]) -> list[Any]:
     return stamp(nodes, access)
 
 
+NEEDS_WORDS = {"mfa": "MFA", "sign-in": "sign-in"}  # what taking an offer again asks for
+
+
 class AccessController:
     def __init__(
         self,
@@ -81,6 +84,8 @@ class AccessController:
         self._book: AccessBook | None = None
         self._plugin: Any = None
         self._typed_code = self.services.mfa_code
+        # a grant that expired is asked for anew, not renewed (set by NodeAccessController)
+        self.request_again: Callable[[Access], None] | None = None
         if self.services.access is not None:
             self._set_active(self.services.access)
 
@@ -301,11 +306,11 @@ class AccessController:
             self._set_active(access)
             left = access.remaining(self.services.clock.now())
             until = f" for {format_remaining(left)}" if left is not None else ""
-            self.host.notify(f"role {access.name} taken{until}", title="role")
+            self.host.notify(f"{label(access.offer)} taken{until}", title=noun(access.offer))
             waiting = self.forwards.expired_count()
             if waiting:
                 self.host.notify(
-                    f"{waiting} forward(s) ended when the role expired: press s in the forwards "
+                    f"{waiting} forward(s) ended when the access expired: press s in the forwards "
                     "panel (F) to start them again on the same local ports",
                     timeout=10,
                 )
@@ -398,9 +403,9 @@ class AccessController:
             if left <= threshold and threshold not in active.warned:
                 active.warned.add(threshold)
                 self.host.notify(
-                    f"role {active.name}: {format_remaining(left)} left; its sessions end "
-                    "when it expires",
-                    title="role expiring",
+                    f"{label(active.access.offer)}: {format_remaining(left)} left; its sessions "
+                    "end when it expires",
+                    title=f"{noun(active.access.offer)} expiring",
                     severity="error" if threshold <= min(WARN_AT) else "warning",
                     timeout=15,
                 )
@@ -421,24 +426,47 @@ class AccessController:
         self.expired = active
         self.held = {k: h for k, h in self.held.items() if h is not active}
         self.view.show_expired(active.name)
-        self.end_sessions("the role's credentials expired", expired=True)
+        offer = active.access.offer
+        self.end_sessions(ended_text(active.access), expired=True)
         self.host.notify(
-            f"role {active.name} expired; its sessions are being ended",
-            title="role expired",
+            f"{label(offer)} expired; its sessions are being ended",
+            title=f"{noun(offer)} expired",
             severity="error",
             timeout=15,
         )
+        if offer.source in GRANTS and self.request_again is not None:
+            self._offer_request_again(active.access, self.request_again)
+            return
 
         def answered(yes: bool | None) -> None:
             if yes:
                 self.take_role(self._again(active), use_cache=False)
 
         duration = active.access.duration
-        how = f"{format_duration(duration)}, " if duration else ""
+        how = [format_duration(duration)] if duration else []
+        how += [NEEDS_WORDS[offer.needs]] if offer.needs in NEEDS_WORDS else []
+        again = f" ({', '.join(how)})" if how else ""
         self.host.push_screen(
             ConfirmScreen(
-                f"Role {active.name} expired. Take it again now ({how}MFA)?",
+                f"{label(offer).capitalize()} expired. Take it again now{again}?",
                 yes="Re-authenticate",
+                no="Later",
+            ),
+            answered,
+        )
+
+    def _offer_request_again(self, access: Access, again: Callable[[Access], None]) -> None:
+        """A grant (an access request) is not renewed by asking again: a new one is filed."""
+        from sessiontui.ui.screens.confirm import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                again(access)
+
+        self.host.push_screen(
+            ConfirmScreen(
+                f"{label(access.offer).capitalize()} expired. Request access to its nodes again?",
+                yes="Request again",
                 no="Later",
             ),
             answered,

@@ -26,6 +26,7 @@ MAIN_BINDINGS: list[BindingType] = [
     # not in the footer (it is full at 80 columns); `?` and the palette list it
     Binding("S", "app.sessions", "Sessions", key_display="S", show=False, id="sessions"),
     Binding("r", "role", "Role", id="role"),
+    Binding("space", "toggle_mark", "Mark", show=False, id="mark"),
     Binding("a", "request_access", "Request access", id="request-access"),
     Binding("A", "access_requests", "Requests", key_display="A", show=False, id="access-requests"),
     Binding("slash", "focus_filter", "Filter", key_display="/", id="filter"),

@@ -18,7 +18,7 @@ from textual.message import Message
 
 from sessiontui.core.durations import format_remaining
 from sessiontui.core.errors import SessiontuiError
-from sessiontui.core.node_access import APPROVED, PENDING, AccessRequest
+from sessiontui.core.node_access import APPROVED, MAX_TARGETS, PENDING, AccessRequest
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from sessiontui.ui.access import AccessController
     from sessiontui.ui.screens.access_request import AccessAsk
     from sessiontui.ui.services import AppServices
+    from sessiontui.ui.widgets.node_list import NodeList
 
 WAIT_SECONDS = 15 * 60  # how long a worker polls a pending request (as --request-access waits)
 
@@ -51,6 +52,29 @@ class AccessRequestChanged(Message):
         self.then = then
 
 
+def mark_target(host: App[Any], nodes: NodeList) -> None:
+    """space: mark the cursor's node as one of several targets (at most a request's five)."""
+    node = nodes.selected_node
+    if node is None:
+        return
+    if node.id not in nodes.marked and len(nodes.marked) >= MAX_TARGETS:
+        host.notify(
+            f"{len(nodes.marked)} nodes are marked already; an access request takes at most "
+            f"{MAX_TARGETS}: unmark one (space) first",
+            title="mark",
+            severity="warning",
+        )
+        return
+    nodes.toggle_mark(node)
+
+
+def target_text(node: Node, listed: list[Node]) -> str:
+    """How the dialog names a node: its Name where that finds it alone, else its id."""
+    if node.name and sum(1 for n in listed if n.name == node.name) == 1:
+        return node.name
+    return node.id
+
+
 class NodeAccessController:
     def __init__(
         self,
@@ -67,6 +91,18 @@ class NodeAccessController:
         self.selected = selected
         self._cancel = threading.Event()  # set on quit: pending waits stop polling
         self._announced: set[str] = set()
+        access.request_again = self.request_again
+
+    def request_again(self, expired: Access) -> None:
+        """The held request expired and the operator wants its nodes again: the dialog,
+        filled with them."""
+        listed = self.nodes()
+        targets = [n for n in listed if expired.targets is not None and n.id in expired.targets]
+        self.request(
+            None,
+            why=f"access request {expired.name} expired: file a new one for its nodes",
+            marked=targets[:MAX_TARGETS],
+        )
 
     @property
     def source(self) -> NodeAccessSource:
@@ -86,16 +122,27 @@ class NodeAccessController:
     # ---- asking --------------------------------------------------------------------------
 
     def request(
-        self, node: Node | None, why: str = "", then: Callable[[], None] | None = None
+        self,
+        node: Node | None,
+        why: str = "",
+        then: Callable[[], None] | None = None,
+        *,
+        marked: list[Node] | None = None,
+        on_sent: Callable[[], None] | None = None,
     ) -> None:
-        """Open the dialog for `node` (or the selected one); file the request in a worker."""
+        """Open the dialog for the marked nodes, else `node` (or the selected one); file the
+        request in a worker."""
         from sessiontui.ui.screens.access_request import AccessRequestScreen
 
         node = node or self.selected()
-        prefill = node.display_name if node is not None and node.name else (node.id if node else "")
+        targets = marked or ([node] if node is not None else [])
+        listed = self.nodes()
+        prefill = ", ".join(target_text(n, listed) for n in targets)
 
         def answered(ask: AccessAsk | None) -> None:
             if ask is not None:
+                if on_sent is not None:
+                    on_sent()
                 self._file(ask, then)
 
         self.host.push_screen(
@@ -104,7 +151,30 @@ class NodeAccessController:
 
     def offer_after_refusal(self, node: Node, message: str, then: Callable[[], None]) -> None:
         """StartSession said the node is governed by just-in-time access: say why, and ask."""
+        with contextlib.suppress(SessiontuiError, OSError):
+            self.source.note_governed(node)  # remembered: a scoped role refuses it before AWS
+        if node.name and node.id in message:  # AWS names the id; the operator knows the name
+            message = message.replace(node.id, f"{node.display_name} ({node.id})", 1)
         self.request(node, why=message, then=then)
+
+    def offer_if_governed(self, node: Node, why: str, then: Callable[[], None]) -> bool:
+        """The access held refuses `node` before StartSession (scope, account, other
+        targets); when the node is known to be governed by just-in-time access, say why and
+        offer the request instead of only refusing. True when offered."""
+        try:
+            governed = self.source.is_governed(node)
+        except SessiontuiError:
+            return False
+        if not governed:
+            return False
+        held = self.access.active.name if self.access.active is not None else "the access held"
+        self.request(
+            node,
+            why=f"{node.display_name}: {held} cannot open it ({why}); it is governed by "
+            "just-in-time node access, so an approved access request can",
+            then=then,
+        )
+        return True
 
     def _resolve(self, ask: AccessAsk) -> tuple[list[Node], tuple[str, str] | None]:
         from sessiontui.core.query import parse_query
@@ -198,7 +268,8 @@ class NodeAccessController:
         until = f" for {format_remaining(left)}" if left is not None else ""
         self.access.activate(access)
         self.host.notify(
-            f"access {access.name} approved{until}: shells and forwards on its nodes use it",
+            f"access request {access.name} approved{until}: shells and forwards on its nodes "
+            "use it",
             title="just-in-time access",
         )
 

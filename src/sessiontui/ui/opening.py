@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sessiontui.core.access import label
 from sessiontui.core.credentials import Credentials
 from sessiontui.core.durations import format_remaining
 from sessiontui.core.errors import SessiontuiError, TargetError
@@ -138,10 +139,13 @@ class SessionOpener:
         if self.access.active is not None:
             self.access.use_for(node)  # several accounts held: the node's own account's access
             why = self.access.active.access.refuses(node)
+            jit = self.node_access
+            if why and jit is not None and jit.offer_if_governed(node, why, then):
+                return False
             if why:
                 self.app.notify(
                     f"{node.display_name}: {why}",
-                    title=f"role {self.access.active.name}",
+                    title=label(self.access.active.access.offer),
                     severity="error",
                 )
                 return False

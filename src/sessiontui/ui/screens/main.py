@@ -460,8 +460,16 @@ class MainScreen(Screen[None]):
     def action_role(self) -> None:
         self.tui.choose_role()
 
+    def action_toggle_mark(self) -> None:
+        from sessiontui.ui.node_access import mark_target
+
+        mark_target(self.tui, self.node_list)
+
     def action_request_access(self) -> None:
-        self.tui.node_access.request(self.node_list.selected_node)
+        nodes = self.node_list
+        self.tui.node_access.request(
+            nodes.selected_node, marked=nodes.marked_nodes(), on_sent=nodes.clear_marks
+        )
 
     def action_access_requests(self) -> None:
         self.tui.node_access.show_panel()

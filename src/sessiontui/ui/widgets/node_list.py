@@ -27,6 +27,7 @@ from sessiontui.core.query import Query
 from sessiontui.ui.widgets.columns import Column, cell_text, content_widths, fit, fit_cell, layout
 
 FAVOURITE = "★ "  # before a favourite's name
+MARKED = "✓"  # in the row's first cell: marked (space) as one of several targets
 
 
 class NodeList(ScrollView, can_focus=True):
@@ -197,6 +198,26 @@ class NodeList(ScrollView, can_focus=True):
         self.rows.set_query(query)
         self._show()
 
+    @property
+    def marked(self) -> list[str]:
+        return self.rows.marked
+
+    def marked_nodes(self) -> list[Node]:
+        return self.rows.marked_nodes()
+
+    def toggle_mark(self, node: Node) -> bool:
+        """space: mark or unmark `node` as one of several targets; True when now marked."""
+        now = self.rows.toggle_marked(node.id)
+        self._update_title()
+        self.refresh()
+        return now
+
+    def clear_marks(self) -> None:
+        if self.rows.marked:
+            self.rows.marked.clear()
+            self._update_title()
+            self.refresh()
+
     def set_marks(self, marks: Marks) -> None:
         """New favourites / recent targets: the ★ and an is:fav or is:recent filter follow."""
         self.rows.marks.replace_with(marks)
@@ -251,6 +272,8 @@ class NodeList(ScrollView, can_focus=True):
         hidden = self.hidden_out_of_scope
         if hidden:
             title += f" · {hidden} out of scope hidden"
+        if self.marked:
+            title += f" · {len(self.marked)} marked"
         self.border_title = title
 
     def _announce(self) -> None:
@@ -422,10 +445,12 @@ class NodeList(ScrollView, can_focus=True):
         selected = pos == self._cursor
         show_reason = rows.show_out_of_scope and bool(rows.scope_reason[row])
         favourite = rows.marks.is_favourite(rows.nodes[row].id)
-        key = (row, rows.version[row], width, selected, show_reason, self.has_focus, favourite)
+        marked = bool(self.marked) and rows.nodes[row].id in self.marked
+        focus = self.has_focus
+        key = (row, rows.version[row], width, selected, show_reason, focus, favourite, marked)
         strip = self._line_cache.get(key)
         if strip is None:
-            strip = self._row_strip(row, width, selected, show_reason, favourite)
+            strip = self._row_strip(row, width, selected, show_reason, favourite, marked)
             self._line_cache[key] = strip
         return strip
 
@@ -456,7 +481,13 @@ class NodeList(ScrollView, can_focus=True):
         return Strip([Segment(fit(text, width), self._style("empty"))], width)
 
     def _row_strip(
-        self, row: int, width: int, selected: bool, show_reason: bool, favourite: bool = False
+        self,
+        row: int,
+        width: int,
+        selected: bool,
+        show_reason: bool,
+        favourite: bool = False,
+        marked: bool = False,
     ) -> Strip:
         node = self.rows.nodes[row]
         why = node.why
@@ -482,7 +513,7 @@ class NodeList(ScrollView, can_focus=True):
             base = base + self._style("cursor")
         colour_ping = node.ping_status == "Online" and not selected and not show_reason
         # one Segment per run of equal style: every Segment costs again in Textual's line filters
-        parts: list[str] = [" "]
+        parts: list[str] = [MARKED if marked else " "]
         segs: list[Segment] = []
         for col, w in self._columns(width):
             if col.key == "note":
