@@ -20,7 +20,8 @@ from sessiontui.core.query import parse_query
 from sessiontui.core.target import resolve_target
 from sessiontui.marks_store import MarksStore
 from sessiontui.ui.app import SessiontuiApp
-from sessiontui.ui.widgets.node_list import FAVOURITE, NodeList
+from sessiontui.ui.widgets.node_list import NodeList
+from sessiontui.ui.widgets.node_paint import FAVOURITE
 from test_ui_support import FakeFleet, fake_services, make_fleet, settle
 
 

@@ -92,3 +92,27 @@ def access_for(node: Node, accesses: Sequence[Access]) -> tuple[Access | None, s
         return None, own[0].refuses(node)
     names = ", ".join(a.name for a in accesses)
     return None, f"in account {node.account_label or '?'}, which none of the roles ({names}) is for"
+
+
+def union_of(
+    one: Callable[[ClientFactory, Callable[[list[Node]], list[Node]]], FleetResult],
+    listings: Sequence[tuple[ClientFactory, Callable[[list[Node]], list[Node]]]],
+) -> FleetResult:
+    """Each (factory, stamp) listed by `one` in its own thread; one result of them all."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(listings)) as pool:
+        return merged(list(pool.map(lambda pair: one(*pair), listings)))
+
+
+def merged(results: Sequence[FleetResult]) -> FleetResult:
+    """Several listings' results as one: nodes and errors kept, the longest time, any cancel."""
+    from sessiontui.aws.inventory import FleetResult
+
+    union = FleetResult()
+    for result in results:
+        union.nodes.extend(result.nodes)
+        union.errors.extend(result.errors)
+        union.seconds = max(union.seconds, result.seconds)
+        union.cancelled = union.cancelled or result.cancelled
+    return union

@@ -19,6 +19,7 @@ from textual.widgets import Footer, Input, Static
 from sessiontui.core.errors import SessiontuiError
 from sessiontui.core.facets import facet_counts
 from sessiontui.core.node import Node
+from sessiontui.fleets import merged, union_of
 from sessiontui.ui.keys import MAIN_BINDINGS
 from sessiontui.ui.messages import (
     CachedRestLoaded,
@@ -253,7 +254,7 @@ class MainScreen(Screen[None]):
                 on_error=on_error,
                 cancel=cancel,
             )
-            return _merged(results)
+            return merged(results)
 
         try:
             if len(listings) == 1:
@@ -261,7 +262,7 @@ class MainScreen(Screen[None]):
             elif svc.list_fleets is not None:
                 result = together()
             else:
-                result = _union(one, listings)
+                result = union_of(one, listings)
         except SessiontuiError as exc:
             self.post_message(ListingFinished(generation, None, " ".join(exc.lines())))
         except Exception as exc:  # a crash must still end the progress line and say why
@@ -479,23 +480,3 @@ class MainScreen(Screen[None]):
 
     def action_logout(self) -> None:
         self.tui.logout()
-
-
-def _union(one: Callable[..., Any], listings: list[tuple[Any, Any]]) -> Any:
-    """Every listing in its own thread; one FleetResult of them all (errors kept)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=len(listings)) as pool:
-        return _merged(list(pool.map(lambda pair: one(*pair), listings)))
-
-
-def _merged(results: list[Any]) -> Any:
-    from sessiontui.aws.inventory import FleetResult
-
-    union = FleetResult()
-    for result in results:
-        union.nodes.extend(result.nodes)
-        union.errors.extend(result.errors)
-        union.seconds = max(union.seconds, result.seconds)
-        union.cancelled = union.cancelled or result.cancelled
-    return union

@@ -24,10 +24,8 @@ from sessiontui.core.fleet_rows import FleetRows
 from sessiontui.core.marks import Marks
 from sessiontui.core.node import Node
 from sessiontui.core.query import Query
-from sessiontui.ui.widgets.columns import Column, cell_text, content_widths, fit, fit_cell, layout
-
-FAVOURITE = "★ "  # before a favourite's name
-MARKED = "✓"  # in the row's first cell: marked (space) as one of several targets
+from sessiontui.ui.widgets.columns import Column, content_widths, fit, layout
+from sessiontui.ui.widgets.node_paint import row_strip
 
 
 class NodeList(ScrollView, can_focus=True):
@@ -489,51 +487,14 @@ class NodeList(ScrollView, can_focus=True):
         favourite: bool = False,
         marked: bool = False,
     ) -> Strip:
-        node = self.rows.nodes[row]
-        why = node.why
-        if show_reason:
-            base = self._style("out-of-scope")
-            # the row has little room: the details pane carries the full sentence
-            reason = self.rows.scope_reason[row].removeprefix("outside role scope: ")
-            note = "scope: " + reason.split(" (needs", 1)[0]
-        elif (
-            node.ping_status == "ConnectionLost" and node.managed and node.state in ("", "running")
-        ):
-            base = self._style("lost")
-            note = why
-        elif why:
-            base = self._style("unavailable")
-            note = why
-        else:
-            base = self._style("base")
-            note = ""
-        if self.rows.stale[row]:
-            base = base + self._style("stale")
-        if selected:
-            base = base + self._style("cursor")
-        colour_ping = node.ping_status == "Online" and not selected and not show_reason
-        # one Segment per run of equal style: every Segment costs again in Textual's line filters
-        parts: list[str] = [MARKED if marked else " "]
-        segs: list[Segment] = []
-        for col, w in self._columns(width):
-            if col.key == "note":
-                cell = note
-            elif col.key == "name" and favourite:
-                cell = FAVOURITE + cell_text(node, "name")
-            else:
-                cell = cell_text(node, col.key)
-            text = fit_cell(col.key, cell, w)
-            if col.key == "ping" and colour_ping:
-                segs.append(Segment("".join(parts), base))
-                segs.append(Segment(text, base + self._style("online")))
-                parts = [" "]
-            else:
-                parts.append(text)
-                parts.append(" ")
-        tail = "".join(parts)
-        used = sum(len(seg.text) for seg in segs) + len(tail)
-        if used < width:
-            tail += " " * (width - used)
-        segs.append(Segment(tail, base))
-        strip = Strip(segs, width)
-        return strip if used <= width else strip.crop(0, width)
+        return row_strip(
+            self.rows,
+            row,
+            self._columns(width),
+            self._style,
+            width,
+            selected,
+            show_reason=show_reason,
+            favourite=favourite,
+            marked=marked,
+        )
