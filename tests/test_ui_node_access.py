@@ -274,3 +274,32 @@ async def test_a_scoped_role_offers_a_request_for_a_node_known_to_be_governed(
         await wait_for(pilot, lambda: bool(shells), timeout=20)
         assert shells[0]["node"] == "pay-api-01"
         assert str(shells[0]["access"]).startswith("oi-")
+
+
+async def test_a_request_in_another_account_is_filed_with_that_accounts_permission_set(
+    env: Env,
+    shells: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
+) -> None:
+    """Production's governed gateway, from a TUI holding Production's permission set: the
+    request is Production's (filed and polled with those credentials), and the shell opens
+    under its token in that account."""
+    from test_ui_identity_center import _signed_in
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # the AWS CLI's token cache lives here
+    _signed_in(env.sandbox)
+    app = SessiontuiApp(services(env, initial_roles=["Production/ProductionAccess"]))
+    async with app.run_test(size=(180, 50)) as pilot:
+        monkeypatch.setattr(app, "suspend", contextlib.nullcontext)
+        await pilot.pause()
+        await wait_for(pilot, lambda: app.access.active is not None, timeout=30)
+        await select(app, pilot, "prod-pay-gw-01")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccessRequestScreen), timeout=20)
+        await pilot.press(*"INC-77", "enter")
+        await wait_for(pilot, lambda: bool(shells), timeout=30)
+        request_id = shells[0]["access"]
+        assert shells[0]["node"] == "prod-pay-gw-01" and request_id.startswith("oi-")
+        record = env.sandbox.state.sessions[shells[0]["id"]]
+        assert record.owner.startswith("arn:aws:sts::210987654321:")

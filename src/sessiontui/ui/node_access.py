@@ -104,6 +104,20 @@ class NodeAccessController:
             marked=targets[:MAX_TARGETS],
         )
 
+    def _factory(self, account_id: str) -> Any:
+        """Whose credentials ask AWS about a request in `account_id`: the role or permission
+        set held for that account (a request is the requester's, in its own account), else
+        the base identity (None)."""
+        from sessiontui.access.node_access import KIND
+
+        if not account_id:
+            return None
+        for held in self.access.alive():
+            found = held.access
+            if found.offer.source != KIND and found.account_id == account_id:
+                return held.factory
+        return None
+
     @property
     def source(self) -> NodeAccessSource:
         from sessiontui.access.node_access import node_access_source
@@ -201,10 +215,11 @@ class NodeAccessController:
             region = sel.region if sel is not None else nodes[0].region
             nodes = [n for n in nodes if n.region == region]
         source = self.source
+        factory = self._factory(str(getattr(nodes[0], "account_id", "") or "")) if nodes else None
 
         def work() -> None:
             try:
-                request = source.file(ask.reason, nodes, tag=tag)
+                request = source.file(ask.reason, nodes, tag=tag, factory=factory)
             except SessiontuiError as exc:
                 self.host.post_message(AccessRequestChanged(None, error="\n".join(exc.lines())))
                 return
@@ -224,9 +239,12 @@ class NodeAccessController:
                 if kept is not None:
                     self.host.post_message(AccessRequestChanged(kept))
 
+        factory = self._factory(request.account_id)
         try:
-            decided = source.wait(request, WAIT_SECONDS, on_poll=on_poll, cancel=self._cancel)
-            access = source.access_for(decided) if decided.status == APPROVED else None
+            decided = source.wait(
+                request, WAIT_SECONDS, on_poll=on_poll, cancel=self._cancel, factory=factory
+            )
+            access = source.access_for(decided, factory) if decided.status == APPROVED else None
         except SessiontuiError as exc:
             self.host.post_message(AccessRequestChanged(request, error="\n".join(exc.lines())))
             return
@@ -285,11 +303,12 @@ class NodeAccessController:
         """Work under a kept request (the panel's Enter, or a node it covers): ask AWS in a
         worker, since it may have been revoked or decided since."""
         source = self.source
+        factory = self._factory(request.account_id)
 
         def work() -> None:
             try:
-                updated = source.refresh(request)
-                access = source.access_for(updated) if updated.status == APPROVED else None
+                updated = source.refresh(request, factory)
+                access = source.access_for(updated, factory) if updated.status == APPROVED else None
             except SessiontuiError as exc:
                 self.host.post_message(AccessRequestChanged(request, error="\n".join(exc.lines())))
                 return
@@ -306,10 +325,12 @@ class NodeAccessController:
         source = self.source
         rows = [r for r in self.requests() if r.status in (PENDING, APPROVED)]
 
+        factories = [self._factory(r.account_id) for r in rows]
+
         def work() -> None:
-            for request in rows:
+            for request, factory in zip(rows, factories, strict=True):
                 with contextlib.suppress(SessiontuiError):
-                    source.refresh(request)
+                    source.refresh(request, factory)
             self.host.post_message(AccessRequestChanged(None))
 
         self.host.run_worker(work, thread=True, group="access-check", exit_on_error=False)
