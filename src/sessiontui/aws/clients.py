@@ -36,7 +36,7 @@ def retry_config() -> Any:
         retries={"mode": "standard", "max_attempts": 8},
         max_pool_connections=32,
         connect_timeout=5,
-        read_timeout=30,
+        read_timeout=60,  # botocore's and the AWS CLI's default: a 1,000-instance page may take a while
     )
 
 

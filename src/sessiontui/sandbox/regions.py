@@ -9,15 +9,26 @@ would fail with a KeyError instead).
 from __future__ import annotations
 
 import functools
+import threading
 
 from sessiontui.sandbox.state import AwsError
 
 _JSON_SERVICES = {"ssm", "sso", "sso-oidc", "ssm-guiconnect"}
 
 
-@functools.cache
+_lock = threading.Lock()
+
+
 def known_regions() -> frozenset[str]:
     """Every region of every partition in botocore's endpoint data (what moto serves)."""
+    # the first requests arrive together (thirty region listings at once): one of them
+    # computes this, the others wait, instead of each reading botocore's endpoint data
+    with _lock:
+        return _known_regions()
+
+
+@functools.cache
+def _known_regions() -> frozenset[str]:
     import boto3
 
     session = boto3.session.Session()
