@@ -24,7 +24,7 @@ import socket
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -118,9 +118,14 @@ class Stage:
     app: SessiontuiApp
     sandbox: Any
     clock: FakeClock
+    # run on the way out (e.g. the sign-in scene's cancel: its worker would poll for 10 minutes)
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
 
 
-def build_app(sandbox: Any, *, role: str | None = None) -> Stage:
+Prepare = Callable[[Any, AppServices, FakeClock], AppServices]
+
+
+def build_app(sandbox: Any, *, role: str | None = None, prepare: Prepare | None = None) -> Stage:
     """The app as `sessiontui --demo` builds it (cli -> Runtime -> services_from_runtime),
     then pinned: FakeClock, recorded fleet, no inventory cache, optionally a role already taken."""
     from sessiontui.aws.clients import ClientFactory
@@ -151,6 +156,8 @@ def build_app(sandbox: Any, *, role: str | None = None) -> Stage:
     if role is not None:
         creds = pinned_credentials(sandbox, role, clock)
         services = replace(services, access=role_access(config.roles[role], creds))
+    if prepare is not None:
+        services = prepare(sandbox, services, clock)
     return Stage(SessiontuiApp(services), sandbox, clock)
 
 
@@ -192,7 +199,8 @@ async def settle(pilot: Any) -> None:
     app = pilot.app
     await pilot.pause()
     # the MFA step's worker waits for a code the operator has not typed: not part of the frame
-    busy = [w for w in app.workers if w.group != "assume"]
+    # nor does the sign-in's, which polls until the code is approved
+    busy = [w for w in app.workers if w.group not in ("assume", "identity-center")]
     if busy:
         await app.workers.wait_for_complete(busy)
     for _ in range(3):
@@ -403,11 +411,15 @@ class Scene:
     role: str | None
     run: Callable[[Stage], Callable[[Any], Awaitable[None]]]
     mfa_asks: bool = False  # without the demo's TOTP secret: the MFA step waits for a code
+    prepare: Prepare | None = None  # the services changed before the app is built
 
 
 def _plain(scene: Callable[[Any], Awaitable[None]]) -> Callable[[Stage], Any]:
     return lambda _stage: scene
 
+
+# Identity Center's scenes (sign-in, the portal's permission sets, two accounts) need this module
+from ui_scenes_sso import sso_scenes  # noqa: E402
 
 SCENES: tuple[Scene, ...] = (
     Scene(
@@ -432,6 +444,7 @@ SCENES: tuple[Scene, ...] = (
         _plain(scene_forwards),
     ),
     Scene("shell-summary", "Back from a shell: how long, how it ended", ROLE, shell_scene),
+    *sso_scenes(),
 )
 SCENES_BY_NAME = {s.name: s for s in SCENES}
 
@@ -442,7 +455,11 @@ def staged(scene: Scene, sandbox: Any, home: Path) -> Iterator[Stage]:
     with sandbox_environment(sandbox, home):
         if scene.mfa_asks:
             os.environ.pop("SESSIONTUI_DEMO_TOTP", None)
+        stage: Stage | None = None
         try:
-            yield build_app(sandbox, role=scene.role)
+            stage = build_app(sandbox, role=scene.role, prepare=scene.prepare)
+            yield stage
         finally:
+            for cleanup in stage.cleanups if stage is not None else ():
+                cleanup()
             end_sessions()
