@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sessiontui.access.base import Prompts
 from sessiontui.core.access import Access, Offer
-from sessiontui.core.durations import WARN_AT, format_duration, format_remaining
+from sessiontui.core.durations import WARN_AT, format_remaining
 from sessiontui.core.errors import SessiontuiError
 from sessiontui.ui.messages import SessionsStopped
 
@@ -184,6 +184,10 @@ class AccessController:
         now = self.services.clock.now()
         found = [h for h in self.held.values() if (h.remaining(now) or 1) > 0]
         return sorted(found, key=lambda h: h is not self.active)
+
+    def others(self) -> list[ActiveAccess]:
+        """The accesses held with time left besides the active one (other accounts)."""
+        return [h for h in self.alive() if h is not self.active]
 
     def listings(self) -> list[tuple[Any, Callable[[list[Any]], list[Any]]]]:
         """(factory, stamp) per account to list: the union is the fleet."""
@@ -383,6 +387,9 @@ class AccessController:
         )
 
     def tick(self) -> None:
+        from sessiontui.ui.held_accesses import tick_others
+
+        tick_others(self)
         active = self.active
         if active is None:
             return
@@ -409,38 +416,10 @@ class AccessController:
         return RoleChoice(active.access.offer, active.access.duration)
 
     def expire(self) -> None:
-        """The access ran out: end its sessions, say so, and offer to take it again."""
-        from sessiontui.ui.screens.confirm import ConfirmScreen
+        """The active access ran out: end its sessions, say so, and offer to take it again."""
+        from sessiontui.ui.held_accesses import expire_active
 
-        active = self.active
-        if active is None:
-            return
-        self.active = None
-        self.expired = active
-        self.held = {k: h for k, h in self.held.items() if h is not active}
-        self.view.show_expired(active.name)
-        self.end_sessions("the role's credentials expired", expired=True)
-        self.host.notify(
-            f"role {active.name} expired; its sessions are being ended",
-            title="role expired",
-            severity="error",
-            timeout=15,
-        )
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.take_role(self._again(active), use_cache=False)
-
-        duration = active.access.duration
-        how = f"{format_duration(duration)}, " if duration else ""
-        self.host.push_screen(
-            ConfirmScreen(
-                f"Role {active.name} expired. Take it again now ({how}MFA)?",
-                yes="Re-authenticate",
-                no="Later",
-            ),
-            answered,
-        )
+        expire_active(self)
 
     def reauthenticate(self) -> None:
         current = self.active or self.expired
@@ -468,9 +447,15 @@ class AccessController:
         self.host.run_worker(work, thread=True, group="logout", exit_on_error=False)
 
     def end_sessions(
-        self, why: str, *, expired: bool = False, then: Callable[[], None] | None = None
+        self,
+        why: str,
+        *,
+        expired: bool = False,
+        then: Callable[[], None] | None = None,
+        access: Access | None = None,
     ) -> None:
-        """Terminate every session of this process in a worker (stopping one can take seconds)."""
+        """Terminate every session of this process in a worker (stopping one can take seconds);
+        with `access`, only the forwards in its account (its other sessions watch its end)."""
         from sessiontui.plugin.output import Ending
         from sessiontui.plugin.supervisor import ACTIVE_SESSIONS
 
@@ -478,8 +463,11 @@ class AccessController:
 
         def work() -> None:
             how = Ending.EXPIRED if expired else Ending.STOPPED
-            count = book.stop_all_blocking(how, why)
-            count += ACTIVE_SESSIONS.terminate_all(why, how)
+            if access is not None:
+                count = book.stop_all_blocking(how, why, account=access.account_id)
+            else:
+                count = book.stop_all_blocking(how, why)
+                count += ACTIVE_SESSIONS.terminate_all(why, how)
             self.host.post_message(SessionsStopped(count, why, then))
 
         self.host.run_worker(work, thread=True, group="end-sessions", exit_on_error=False)
