@@ -19,6 +19,7 @@ from sessiontui.sandbox import Sandbox
 from sessiontui.sandbox.chained_roles import CHAINED_ROLES_BY_ARN
 from sso_support import role_keys, sign_in
 from test_sso_access import PRODUCTION, aws_cli_login, home  # noqa: F401
+from test_ui_identity_center import app_services  # noqa: F401
 
 ROLE_ARN = f"arn:aws:iam::{PRODUCTION}:role/ProductionDeploy"
 
@@ -88,3 +89,56 @@ def test_the_cli_lists_with_a_role_chained_from_identity_center(
         out.stderr
     )
     assert "Traceback" not in out.stderr
+
+
+async def test_the_tui_takes_a_chained_role_for_an_hour_and_says_why(
+    sandbox: Sandbox,
+    app_services: Any,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    from botocore.credentials import SSOProvider
+    from botocore.tokens import SSOTokenProvider
+
+    from sessiontui.ui.app import SessiontuiApp
+    from sessiontui.ui.screens.roles import RolePickerScreen
+    from test_ui_access import wait_for
+    from test_ui_identity_center import _signed_in
+    from test_ui_support import settle
+
+    # botocore fixed its token folder from HOME when it was imported (a new process reads the
+    # test's HOME): point it where this test's sign-in writes, as a process started now would
+    folder = os.path.expanduser(os.path.join("~", ".aws", "sso", "cache"))
+    monkeypatch.setattr(SSOProvider, "_SSO_TOKEN_CACHE_DIR", folder)
+    monkeypatch.setattr(SSOTokenProvider, "_SSO_TOKEN_CACHE_DIR", folder)
+    _signed_in(sandbox)
+    app = SessiontuiApp(app_services)
+    async with app.run_test(size=(180, 50)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, RolePickerScreen))
+        picker = app.screen
+        assert isinstance(picker, RolePickerScreen)
+        await pilot.press(*"deploy")
+        await pilot.pause()
+        assert [line.offer.name for line in picker.shown] == ["ProductionDeploy"]
+        await pilot.press("enter")
+        box = picker.query_one("#duration")
+        # the probe learns (GetCallerIdentity with the permission set's credentials) it chains
+        await wait_for(pilot, lambda: picker.chained.get("ProductionDeploy") is True)
+        await pilot.pause()
+        assert box.value == "1h"  # type: ignore[attr-defined]
+        hint = str(picker.query_one("#chaining").render())
+        assert "1h instead of its 2h" in hint and "caps role chaining at 1h" in hint, hint
+        await pilot.press("enter")  # the demo's MFA code fills in by itself
+        await wait_for(
+            pilot,
+            lambda: app.access.active is not None and app.access.active.name == "ProductionDeploy",
+            timeout=30,
+        )
+        active = app.access.active
+        assert active is not None
+        assert active.access.credentials.role_arn.startswith(ROLE_ARN)
+        header = app.main_screen.header.render().plain
+        assert "ProductionDeploy 0:59:" in header or "ProductionDeploy 1:00:00" in header, header
