@@ -120,9 +120,14 @@ class Stage:
     clock: FakeClock
     # what a scene pins for its length (the sandbox's clock, its request ids), undone after it
     pins: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    # run on the way out (e.g. the sign-in scene's cancel: its worker would poll for 10 minutes)
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
 
 
-def build_app(sandbox: Any, *, role: str | None = None) -> Stage:
+Prepare = Callable[[Any, AppServices, FakeClock], AppServices]
+
+
+def build_app(sandbox: Any, *, role: str | None = None, prepare: Prepare | None = None) -> Stage:
     """The app as `sessiontui --demo` builds it (cli -> Runtime -> services_from_runtime),
     then pinned: FakeClock, recorded fleet, no inventory cache, optionally a role already taken."""
     from sessiontui.aws.clients import ClientFactory
@@ -153,6 +158,8 @@ def build_app(sandbox: Any, *, role: str | None = None) -> Stage:
     if role is not None:
         creds = pinned_credentials(sandbox, role, clock)
         services = replace(services, access=role_access(config.roles[role], creds))
+    if prepare is not None:
+        services = prepare(sandbox, services, clock)
     return Stage(SessiontuiApp(services), sandbox, clock)
 
 
@@ -194,8 +201,10 @@ async def settle(pilot: Any) -> None:
     app = pilot.app
     await pilot.pause()
     # the MFA step's worker waits for a code the operator has not typed, a pending access
-    # request's worker for an approver: neither is part of the frame
-    busy = [w for w in app.workers if w.group not in ("assume", "access-request")]
+    # request's worker for an approver, the sign-in's until the code is approved: none of them
+    # is part of the frame
+    idle = ("assume", "access-request", "identity-center")
+    busy = [w for w in app.workers if w.group not in idle]
     if busy:
         await app.workers.wait_for_complete(busy)
     for _ in range(3):
@@ -485,11 +494,15 @@ class Scene:
     role: str | None
     run: Callable[[Stage], Callable[[Any], Awaitable[None]]]
     mfa_asks: bool = False  # without the demo's TOTP secret: the MFA step waits for a code
+    prepare: Prepare | None = None  # the services changed before the app is built
 
 
 def _plain(scene: Callable[[Any], Awaitable[None]]) -> Callable[[Stage], Any]:
     return lambda _stage: scene
 
+
+# Identity Center's scenes (sign-in, the portal's permission sets, two accounts) need this module
+from ui_scenes_sso import sso_scenes  # noqa: E402
 
 SCENES: tuple[Scene, ...] = (
     Scene(
@@ -526,6 +539,7 @@ SCENES: tuple[Scene, ...] = (
         JIT_ROLE,
         access_requests_scene,
     ),
+    *sso_scenes(),
 )
 SCENES_BY_NAME = {s.name: s for s in SCENES}
 
@@ -536,9 +550,12 @@ def staged(scene: Scene, sandbox: Any, home: Path) -> Iterator[Stage]:
     with sandbox_environment(sandbox, home):
         if scene.mfa_asks:
             os.environ.pop("SESSIONTUI_DEMO_TOTP", None)
-        stage = build_app(sandbox, role=scene.role)
+        stage: Stage | None = None
         try:
+            stage = build_app(sandbox, role=scene.role, prepare=scene.prepare)
             with stage.pins:
                 yield stage
         finally:
+            for cleanup in stage.cleanups if stage is not None else ():
+                cleanup()
             end_sessions()

@@ -164,8 +164,11 @@ def seed(
 ) -> None:
     """Identity Center's directory, each extra account's session document, and (demo) nodes."""
     from sessiontui.sandbox import fleet
+    from sessiontui.sandbox.chained_roles import seed_chained_roles
 
     seed_identity_center(state.identity_center, accounts)
+    if accounts == DEMO_ACCOUNTS:
+        seed_chained_roles()  # roles a permission set may assume (role chaining)
     for account in accounts:
         if account.account_id != DEMO_ACCOUNT:
             fleet.seed_documents(regions, account.account_id)

@@ -419,6 +419,9 @@ def demo_config(regions: list[str]) -> str:
             f"scope = {{ {scope} }}" if scope else "scope = {}",
             f"reason_required = {'true' if role.reason_required else 'false'}",
         ]
+    from sessiontui.sandbox.chained_roles import config_lines
+
+    lines += config_lines()  # roles assumed from an Identity Center permission set
     from sessiontui.sandbox.fleet import DEMO_FORWARD_DB
 
     forwards = [

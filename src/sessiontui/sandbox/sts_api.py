@@ -48,6 +48,28 @@ def _role_info(role_arn: str) -> tuple[str, int, str, bool] | None:
     )
 
 
+def _chained_role(role_arn: str, caller: Caller) -> tuple[str, int, str, dict[str, str]] | None:
+    """(name, max duration, role id, scope) of a role in an Identity Center account when its
+    trust policy (as moto keeps it) lets the caller in, else None: AWS says only "not
+    authorized", whether the role is missing or does not trust the caller."""
+    from moto.iam.models import iam_backends
+
+    from sessiontui.sandbox.chained_roles import CHAINED_ROLES_BY_ARN, trusts
+
+    known = CHAINED_ROLES_BY_ARN.get(role_arn)
+    if known is None or caller.key is None:
+        return None
+    try:
+        role = iam_backends[known.account]["global"].get_role_by_arn(role_arn)
+    except Exception:  # moto's NoSuchEntity
+        return None
+    policy = role.assume_role_policy_document
+    document = json.loads(policy) if isinstance(policy, str) else policy
+    if not trusts(document, caller.arn, caller.key.role_arn, caller.account):
+        return None
+    return str(role.name), int(role.max_session_duration or 3600), str(role.id), known.scope
+
+
 def _new_key() -> str:
     return "ASIA" + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(16))
 
@@ -127,11 +149,17 @@ def assume_role(state: SandboxState, caller: Caller, params: dict[str, str]) -> 
     not_authorized = access_denied(
         f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
     )
-    info = _role_info(role_arn)
-    if info is None:
-        # AWS does not reveal whether the role exists.
-        raise not_authorized
-    role_name, max_duration, role_id, needs_mfa = info
+    account, scope = DEMO_ACCOUNT, None
+    from_identity_center = _chained_role(role_arn, caller)
+    if from_identity_center is not None:
+        role_name, max_duration, role_id, scope = from_identity_center
+        account, needs_mfa = role_arn.split(":")[4], False  # MFA was at the sign-in
+    else:
+        info = _role_info(role_arn)
+        if info is None:
+            # AWS does not reveal whether the role exists.
+            raise not_authorized
+        role_name, max_duration, role_id, needs_mfa = info
     chained = caller.is_role
     # Duration rules are checked before the MFA code so a refused duration does not burn a code.
     if duration > max_duration:
@@ -150,7 +178,17 @@ def assume_role(state: SandboxState, caller: Caller, params: dict[str, str]) -> 
             raise access_denied(
                 "MultiFactorAuthentication failed with invalid MFA one time pass code. "
             )
-    key = issue_key(state, role_arn, session_name, duration, chained, role_name, role_id)
+    key = issue_key(
+        state,
+        role_arn,
+        session_name,
+        duration,
+        chained,
+        role_name,
+        role_id,
+        account=account,
+        scope=scope,
+    )
     expiration = key.expiration.strftime("%Y-%m-%dT%H:%M:%SZ")
     return (
         f'<AssumeRoleResponse xmlns="{STS_NS}">'

@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sessiontui.access.base import Prompts
-from sessiontui.core.access import GRANTS, Access, Offer, ended_text, label, noun
-from sessiontui.core.durations import WARN_AT, format_duration, format_remaining
+from sessiontui.core.access import Access, Offer, label, noun
+from sessiontui.core.durations import WARN_AT, format_remaining
 from sessiontui.core.errors import SessiontuiError
 from sessiontui.ui.messages import SessionsStopped
 
@@ -189,6 +189,10 @@ class AccessController:
         now = self.services.clock.now()
         found = [h for h in self.held.values() if (h.remaining(now) or 1) > 0]
         return sorted(found, key=lambda h: h is not self.active)
+
+    def others(self) -> list[ActiveAccess]:
+        """The accesses held with time left besides the active one (other accounts)."""
+        return [h for h in self.alive() if h is not self.active]
 
     def listings(self) -> list[tuple[Any, Callable[[list[Any]], list[Any]]]]:
         """(factory, stamp) per account to list: the union is the fleet."""
@@ -390,6 +394,9 @@ class AccessController:
         )
 
     def tick(self) -> None:
+        from sessiontui.ui.held_accesses import tick_others
+
+        tick_others(self)
         active = self.active
         if active is None:
             return
@@ -416,44 +423,10 @@ class AccessController:
         return RoleChoice(active.access.offer, active.access.duration)
 
     def expire(self) -> None:
-        """The access ran out: end its sessions, say so, and offer to take it again."""
-        from sessiontui.ui.screens.confirm import ConfirmScreen
+        """The active access ran out: end its sessions, say so, and offer to take it again."""
+        from sessiontui.ui.held_accesses import expire_active
 
-        active = self.active
-        if active is None:
-            return
-        self.active = None
-        self.expired = active
-        self.held = {k: h for k, h in self.held.items() if h is not active}
-        self.view.show_expired(active.name)
-        offer = active.access.offer
-        self.end_sessions(ended_text(active.access), expired=True)
-        self.host.notify(
-            f"{label(offer)} expired; its sessions are being ended",
-            title=f"{noun(offer)} expired",
-            severity="error",
-            timeout=15,
-        )
-        if offer.source in GRANTS and self.request_again is not None:
-            self._offer_request_again(active.access, self.request_again)
-            return
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.take_role(self._again(active), use_cache=False)
-
-        duration = active.access.duration
-        how = [format_duration(duration)] if duration else []
-        how += [NEEDS_WORDS[offer.needs]] if offer.needs in NEEDS_WORDS else []
-        again = f" ({', '.join(how)})" if how else ""
-        self.host.push_screen(
-            ConfirmScreen(
-                f"{label(offer).capitalize()} expired. Take it again now{again}?",
-                yes="Re-authenticate",
-                no="Later",
-            ),
-            answered,
-        )
+        expire_active(self)
 
     def _offer_request_again(self, access: Access, again: Callable[[Access], None]) -> None:
         """A grant (an access request) is not renewed by asking again: a new one is filed."""
@@ -498,9 +471,15 @@ class AccessController:
         self.host.run_worker(work, thread=True, group="logout", exit_on_error=False)
 
     def end_sessions(
-        self, why: str, *, expired: bool = False, then: Callable[[], None] | None = None
+        self,
+        why: str,
+        *,
+        expired: bool = False,
+        then: Callable[[], None] | None = None,
+        access: Access | None = None,
     ) -> None:
-        """Terminate every session of this process in a worker (stopping one can take seconds)."""
+        """Terminate every session of this process in a worker (stopping one can take seconds);
+        with `access`, only the forwards in its account (its other sessions watch its end)."""
         from sessiontui.plugin.output import Ending
         from sessiontui.plugin.supervisor import ACTIVE_SESSIONS
 
@@ -508,8 +487,11 @@ class AccessController:
 
         def work() -> None:
             how = Ending.EXPIRED if expired else Ending.STOPPED
-            count = book.stop_all_blocking(how, why)
-            count += ACTIVE_SESSIONS.terminate_all(why, how)
+            if access is not None:
+                count = book.stop_all_blocking(how, why, account=access.account_id)
+            else:
+                count = book.stop_all_blocking(how, why)
+                count += ACTIVE_SESSIONS.terminate_all(why, how)
             self.host.post_message(SessionsStopped(count, why, then))
 
         self.host.run_worker(work, thread=True, group="end-sessions", exit_on_error=False)

@@ -226,10 +226,13 @@ class ForwardBook:
 
         self.app.run_worker(work, thread=True, group="forwards", exit_on_error=False)
 
-    def stop_all_blocking(self, how: Any, why: str) -> int:
-        """From a worker thread: stop every running forward; returns how many were asked."""
+    def stop_all_blocking(self, how: Any, why: str, *, account: str | None = None) -> int:
+        """From a worker thread: stop every running forward (or those on `account`'s nodes);
+        returns how many were asked."""
         count = 0
         for entry in self.entries():
+            if account is not None and entry.node.account_id != account:
+                continue
             if entry.session is not None and entry.running:
                 with contextlib.suppress(Exception):
                     entry.session.stop(how, why)

@@ -16,6 +16,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from sessiontui.core.access import noun
 from sessiontui.core.errors import SessiontuiError
 from sessiontui.core.facets import facet_counts
 from sessiontui.core.node import Node
@@ -121,9 +122,11 @@ class MainScreen(Screen[None]):
                 self.node_list.set_scope(None)
             else:
                 held = self.tui.access if self.is_attached else None  # none before the app runs
-                others = len(held.alive()) - 1 if held is not None else 0  # in other accounts
-                name = f"{access.name} (+{others} more)" if others > 0 else access.name
-                self.header.set_role(name, access.ends_at, access.ends_because)
+                # the other accounts' accesses: each counts down on its own
+                others = tuple(h.access.ends_at for h in held.others()) if held else ()
+                self.header.set_role(
+                    access.name, access.ends_at, access.ends_because, others, noun(access.offer)
+                )
                 self.node_list.set_scope(access.scope)
                 # an Identity Center role lives in its own account: list what the accounts have
                 listed = held.listing_key() if held is not None else ()

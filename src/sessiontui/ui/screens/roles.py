@@ -17,6 +17,7 @@ from textual.widgets.option_list import Option
 from sessiontui.core.access import Offer
 from sessiontui.core.durations import (
     ABSOLUTE_MAX,
+    CHAINED_MAX,
     chaining_warning,
     check_duration,
     format_duration,
@@ -184,6 +185,8 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
             return
         box.placeholder = "2h"
         seconds = self.duration_override or line.duration
+        if self.chained.get(line.offer.name) and not self.duration_override:
+            seconds = min(seconds, CHAINED_MAX)  # the role's default, cut to AWS's cap
         box.value = format_duration(seconds)
         self._check()
 
@@ -202,6 +205,9 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
             self.chained[line.offer.name] = chained
         if role_max is not None and line.max_duration is None:
             line.max_duration = role_max
+        box = self.query_one("#duration", Input)
+        if chained and line is self.current and box.value == format_duration(line.duration):
+            self._fill_duration()  # the default untouched: show it cut to the chaining cap
         options = self.query_one(OptionList)
         for i, candidate in enumerate(self.shown):
             if candidate is line:
@@ -229,6 +235,8 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
         check.update(why)
         limit = line.max_duration or ABSOLUTE_MAX
         warning = chaining_warning(chained, seconds or 0) or ""
+        if warning and line.duration > CHAINED_MAX:
+            warning = f"1h instead of its {format_duration(line.duration)}: {warning}"
         if not warning and line.max_duration is None:
             warning = (
                 f"the role's maximum is not known; AWS allows at most {format_duration(limit)}"

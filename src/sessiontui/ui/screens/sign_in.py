@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 
 from textual.app import ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -46,6 +47,7 @@ class SignInScreen(ModalScreen[None]):
         self.clock = clock
         self.cancel = cancel
         self.open_browser = open_browser
+        self._dismissed = False
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -89,6 +91,16 @@ class SignInScreen(ModalScreen[None]):
             else "the code has expired: Esc, then try again"
         )
         self.query_one("#expires", Static).update(text)
+
+    def dismiss(self, result: None = None) -> AwaitComplete:
+        self._dismissed = True
+        return super().dismiss(result)
+
+    def on_unmount(self) -> None:
+        # gone without an answer (the app quit with the dialog open): the sign-in is abandoned,
+        # so its worker stops polling and the app's exit does not wait for the code to lapse
+        if not self._dismissed:
+            self.cancel.set()
 
     def action_cancel(self) -> None:
         self.cancel.set()

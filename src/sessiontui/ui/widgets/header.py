@@ -50,13 +50,23 @@ class StatusHeader(Widget):
         self.stale_since: float | None = None  # clock.time() when the cached rows were saved
         self.activity = ""  # e.g. "refreshing"
         self.expired = False
+        # the ends of the other accesses held (one per account), beside the active one
+        self.others: tuple[datetime | None, ...] = ()
+        self.noun = "role"
 
     def set_role(
-        self, name: str | None, expires_at: datetime | None, because: str = ENDS_CREDENTIALS
+        self,
+        name: str | None,
+        expires_at: datetime | None,
+        because: str = ENDS_CREDENTIALS,
+        others: tuple[datetime | None, ...] = (),
+        noun: str = "role",  # what the access is: role, permission set, access request
     ) -> None:
+        self.noun = noun
         self.role_name = name
         self.expires_at = expires_at
         self.ends_because = because
+        self.others = others
         self.expired = False
         self.refresh()
 
@@ -84,7 +94,7 @@ class StatusHeader(Widget):
             return Text("no role", style="dim")
         left = self.remaining()
         out = Text()
-        out.append("role ", style="dim")
+        out.append(f"{self.noun} ", style="dim")
         out.append(self.role_name, style="bold")
         if self.expired:
             out.append(" expired", style="bold red")
@@ -94,6 +104,20 @@ class StatusHeader(Widget):
             out.append(format_remaining(left), style=style)
             if self.ends_because != ENDS_CREDENTIALS:
                 out.append(f" ({self.ends_because} ends)", style="dim")
+        out.append_text(self.others_text())
+        return out
+
+    def others_text(self) -> Text:
+        """`+N more`, and when the soonest of them ends: each held access ends on its own."""
+        if not self.others:
+            return Text()
+        out = Text(f"  +{len(self.others)} more", style="dim")
+        now = self.clock.now()
+        lefts = [remaining_seconds(end, now) for end in self.others if end is not None]
+        if lefts:
+            left = min(lefts)
+            out.append(", next ends in ", style="dim")
+            out.append(format_remaining(left), style="bold red" if left < CRITICAL_BELOW else "")
         return out
 
     def sessions_text(self) -> Text:

@@ -1,0 +1,139 @@
+"""Several accesses held at once (one per account): each counts down in the header, and one that
+is not the active one ends on its own: its forwards end, the operator is told which access and why,
+and the active one goes on. The active one running out first hands over to the next one held.
+
+Real app, real sandbox (Identity Center sign-in, GetRoleCredentials), the real plugin for the
+forward; time is a FakeClock moved with the sandbox's (test_ui_access.Env)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sessiontui.access.base import Prompts
+from sessiontui.config import load_config
+from sessiontui.core.access import Access
+from sessiontui.ui.app import SessiontuiApp
+from sessiontui.ui.screens.confirm import ConfirmScreen
+from test_ui_access import Env, env, messages, plugin_env, services, wait_for  # noqa: F401
+from test_ui_identity_center import _signed_in
+from test_ui_support import settle
+
+PRODUCTION = "Production/ProductionAccess"
+STAGING = "Staging/DeveloperAccess"
+
+
+@pytest.fixture
+def ic_env(
+    env: Env,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> Env:
+    """`env`, signed in to the sandbox's Identity Center (as `aws sso login` leaves it)."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # the AWS CLI's token cache lives here
+    monkeypatch.delenv("DISPLAY", raising=False)
+    _signed_in(env.sandbox)
+    return env
+
+
+def _held(app: SessiontuiApp, on: Env, name: str, seconds: int) -> Access:
+    """The permission set's real credentials, ending `seconds` from now on the FakeClock."""
+    book = app.access.book
+    access = book.obtain(book.find(name), None, Prompts())
+    ends = on.clock.now() + timedelta(seconds=seconds)
+    return replace(access, credentials=replace(access.credentials, expiration=ends), ends_at=ends)
+
+
+def _header(app: SessiontuiApp) -> str:
+    return app.main_screen.header.render().plain
+
+
+async def _two_held(app: SessiontuiApp, pilot: Any, on: Env, first: int, second: int) -> None:
+    production = await asyncio.to_thread(_held, app, on, PRODUCTION, first)
+    staging = await asyncio.to_thread(_held, app, on, STAGING, second)
+    app.access.activate(production)
+    app.access.activate(staging)  # the active one: the last taken
+    await pilot.pause()
+
+
+async def test_a_held_access_that_is_not_active_ends_alone(
+    plugin_env: Env,  # noqa: F811
+    ic_env: Env,
+) -> None:
+    env = ic_env  # noqa: F811
+    app = SessiontuiApp(services(env, config=load_config(), no_browser=True))
+    async with app.run_test(size=(180, 50)) as pilot:
+        await settle(app, pilot)
+        await _two_held(app, pilot, env, 600, 1800)
+        header = _header(app)
+        assert f"{STAGING} 0:30:00" in header, header
+        assert "+1 more, next ends in 0:10:00" in header, header
+        nodes = app.main_screen.node_list
+        await wait_for(
+            pilot,
+            lambda: {n.account_name for n in nodes.nodes} == {"Production", "Staging"},
+            timeout=30,
+        )
+        # a forward in Production (which becomes the active one for it), then Staging's node
+        # is chosen and Staging is the active one again
+        app.main_screen.filter_input.value = "prod-api-01"
+        await pilot.pause()
+        assert nodes.select_id(nodes.visible_nodes()[0].id)
+        nodes.focus()
+        await pilot.press("f")
+        await pilot.pause()
+        await pilot.press(*"80", "enter")
+        book = app.forwards
+        await wait_for(
+            pilot, lambda: bool(book.entries()) and book.entries()[0].forward is not None
+        )
+        entry = book.entries()[0]
+        await wait_for(pilot, lambda: entry.forward.is_ready or bool(entry.error), timeout=30)
+        assert not entry.error, entry.error
+        staging_node = next(n for n in nodes.nodes if n.name == "staging-api-01")
+        app.access.use_for(staging_node)
+        assert app.access.active is not None and app.access.active.name == STAGING
+        env.advance(300)
+        app.main_screen.tick()
+        await pilot.pause()
+        assert "+1 more, next ends in 0:05:00" in _header(app)
+        env.advance(300)
+        app.main_screen.tick()
+        await wait_for(pilot, lambda: entry.forward.ended, timeout=20)
+        assert entry.forward.how == "expired"
+        said = [m for m in messages(app) if f"role {PRODUCTION} expired" in m]
+        assert said, messages(app)
+        assert "its credentials expired" in said[0] and "in Production" in said[0]
+        assert f"{STAGING} is still held" in said[0]
+        # the active one goes on, alone, without a re-authentication dialog
+        active = app.access.active
+        assert active is not None and active.name == STAGING
+        assert [h.name for h in app.access.held.values()] == [STAGING]
+        assert not isinstance(app.screen, ConfirmScreen)
+        header = _header(app)
+        assert f"{STAGING} 0:20:00" in header and "more" not in header, header
+
+
+async def test_the_active_access_ending_first_hands_over_to_the_next(ic_env: Env) -> None:
+    env = ic_env  # noqa: F811
+    app = SessiontuiApp(services(env, config=load_config(), no_browser=True))
+    async with app.run_test(size=(180, 50)) as pilot:
+        await settle(app, pilot)
+        await _two_held(app, pilot, env, 1800, 600)  # Staging, the active one, ends first
+        assert "+1 more, next ends in 0:30:00" in _header(app)
+        env.advance(600)
+        app.main_screen.tick()
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.pause()  # the notices are messages: handled after the push
+        active = app.access.active
+        assert active is not None and active.name == PRODUCTION
+        said = [m for m in messages(app) if f"role {STAGING} expired" in m]
+        assert said and f"{PRODUCTION} is the active role now" in said[0], messages(app)
+        assert "in Staging" in said[0]
+        header = _header(app)
+        assert f"{PRODUCTION} 0:20:00" in header and "more" not in header, header
