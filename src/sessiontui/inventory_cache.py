@@ -14,6 +14,7 @@ import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from sys import intern
 from typing import Any
 
 from sessiontui import paths
@@ -37,6 +38,28 @@ def node_row(node: Node) -> list[Any]:
     return [dict(node.tags) if name == "tags" else getattr(node, name) for name in FIELDS]
 
 
+# Fields whose values repeat across a fleet (a region, a platform, an agent version, an account):
+# each decoded row brought its own copy of each. Interned, 50,000 nodes share them, and the rows
+# a refresh brings share them with the rows they replace. Names, ids, addresses stay unshared.
+_SHARED = tuple(
+    FIELDS.index(name)
+    for name in (
+        "region",
+        "ping_status",
+        "platform",
+        "platform_name",
+        "platform_version",
+        "resource_type",
+        "agent_version",
+        "iam_role",
+        "state",
+        "account_id",
+        "account_name",
+    )
+)
+_SHARED_TAG_VALUE = 32  # tag values at most this long are interned too (project=, Role=)
+
+
 def row_node(row: Any) -> Node:
     if not isinstance(row, list) or len(row) != len(FIELDS):
         raise ValueError("bad row")
@@ -50,6 +73,14 @@ def row_node(row: Any) -> Node:
         )
         if not ok:
             raise ValueError(f"bad {FIELDS[i]}")
+    for i in _SHARED:
+        row[i] = intern(row[i])
+    tags = row[_TAGS]
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
+        raise ValueError("bad tags")
+    row[_TAGS] = {
+        intern(k): intern(v) if len(v) <= _SHARED_TAG_VALUE else v for k, v in tags.items()
+    }
     return Node(*row)
 
 
