@@ -13,18 +13,16 @@ With BENCH_ACCOUNTS above one, the organisation-scale run instead (bench/org.py)
 
 from __future__ import annotations
 
-import compileall
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from bench.listing import measure_listing, sandbox_process
+from bench.measure import launches_and_keys
 
 SIZE = int(os.environ.get("BENCH_NODES", "10000"))
 ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "1"))  # more than one: the organisation run
@@ -84,17 +82,7 @@ def main() -> int:
         InventoryCache(None, None, ["us-east-1", "eu-west-1"], sb_env.get("AWS_ENDPOINT_URL")).save(
             nodes
         )
-        # An installed sessiontui starts from compiled bytecode (pip compiles at install); an
-        # editable checkout under PYTHONDONTWRITEBYTECODE would compile every changed module on
-        # every launch and time the compiler instead.
-        compileall.compile_dir(str(root / "src" / "sessiontui"), quiet=1)
-        print(f"first frame ({LAUNCHES} launches)...", file=sys.stderr, flush=True)
-        frames = [
-            _child("bench.first_frame", env, repr(time.time()))["first_frame_s"]
-            for _ in range(LAUNCHES)
-        ]
-        print("keystrokes and cursor...", file=sys.stderr, flush=True)
-        ui = _child("bench.interact", env)
+        figures = launches_and_keys(_child, env, root, LAUNCHES)
         print("DataTable baseline...", file=sys.stderr, flush=True)
         baseline = _child("bench.baseline_child", env)
         print("a port forward through the plugin and the data channel...", file=sys.stderr)
@@ -105,11 +93,7 @@ def main() -> int:
         live_inline = _child("bench.live", env, "inline")
     result: dict[str, Any] = {
         "nodes": len(nodes),
-        "first_frame_s": round(statistics.median(frames), 3),
-        "first_frame_runs_s": [round(f, 3) for f in frames],
-        "keystroke_p95_ms": ui["keystroke_p95_ms"],
-        "cursor_p95_ms": ui["cursor_p95_ms"],
-        "rss_mb": ui["rss_mb"],
+        **{k: v for k, v in figures.items() if k != "interact"},
         **listing,
         "live_cursor_p95_ms": live["live_cursor_p95_ms"],
         "live_keystroke_p95_ms": live["live_keystroke_p95_ms"],

@@ -14,12 +14,10 @@ TUI reads when started with those roles; then the first frame (the real launch p
 
 from __future__ import annotations
 
-import compileall
 import json
 import math
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -116,6 +114,7 @@ def run(size: int, accounts: int, child: Any, launches: int) -> dict[str, Any]:
     import tempfile
 
     from bench.listing import sandbox_process
+    from bench.measure import launches_and_keys
 
     root = Path(__file__).resolve().parent.parent
     with (
@@ -147,23 +146,10 @@ def run(size: int, accounts: int, child: Any, launches: int) -> dict[str, Any]:
             flush=True,
         )
         nodes, listing = measure_org_listing(accounts)
-        # as bench/__main__.py: an installed copy starts from compiled bytecode
-        compileall.compile_dir(str(root / "src" / "sessiontui"), quiet=1)
-        print(f"first frame ({launches} launches)...", file=sys.stderr, flush=True)
-        frames = [
-            child("bench.first_frame", env, repr(time.time()))["first_frame_s"]
-            for _ in range(launches)
-        ]
-        print("keystrokes and cursor...", file=sys.stderr, flush=True)
-        ui = child("bench.interact", env)
+        figures = launches_and_keys(child, env, root, launches)
     result: dict[str, Any] = {
         "nodes": len(nodes),
-        "first_frame_s": round(statistics.median(frames), 3),
-        "first_frame_runs_s": [round(f, 3) for f in frames],
-        "keystroke_p95_ms": ui["keystroke_p95_ms"],
-        "cursor_p95_ms": ui["cursor_p95_ms"],
-        "rss_mb": ui["rss_mb"],
-        "interact": ui,
+        **figures,
         **listing,
     }
     result["targets_met"] = (

@@ -60,17 +60,8 @@ def expire_other(ctl: AccessController, held: ActiveAccess) -> None:
     """A held access that is not the active one ran out: drop it and end its account's
     sessions; the active one, and what it opened, go on."""
     ctl.held = {k: h for k, h in ctl.held.items() if h is not held}
-    why = why_ended(held.access)
-    what = label(held.access.offer)
-    ctl.end_sessions(f"{what} ended: {why}", expired=True, access=held.access)
     still = f"; {ctl.active.name} is still held" if ctl.active is not None else ""
-    ctl.host.notify(
-        f"{what} expired ({why}); its sessions and forwards{where(held.access)} are "
-        f"being ended{still}",
-        title=f"{noun(held.access.offer)} expired",
-        severity="error",
-        timeout=15,
-    )
+    _end_one(ctl, held, still)
     ctl.view.show_access(ctl.active.access if ctl.active is not None else None)
 
 
@@ -81,18 +72,23 @@ def promote_next(ctl: AccessController, expired: ActiveAccess) -> ActiveAccess |
     if not rest:
         return None
     ctl.active = rest[0]
-    why = why_ended(expired.access)
-    what = label(expired.access.offer)
-    ctl.end_sessions(f"{what} ended: {why}", expired=True, access=expired.access)
+    _end_one(ctl, expired, f"; {label(rest[0].access.offer)} is the active one now")
     ctl.view.show_access(rest[0].access)
+    return rest[0]
+
+
+def _end_one(ctl: AccessController, ended: ActiveAccess, then: str) -> None:
+    """End what `ended` opened in its account, and say so (and what `then` is held)."""
+    why = why_ended(ended.access)
+    what = label(ended.access.offer)
+    ctl.end_sessions(f"{what} ended: {why}", expired=True, access=ended.access)
     ctl.host.notify(
-        f"{what} expired ({why}); its sessions and forwards{where(expired.access)} "
-        f"are being ended; {label(rest[0].access.offer)} is the active one now",
-        title=f"{noun(expired.access.offer)} expired",
+        f"{what} expired ({why}); its sessions and forwards{where(ended.access)} are "
+        f"being ended{then}",
+        title=f"{noun(ended.access.offer)} expired",
         severity="error",
         timeout=15,
     )
-    return rest[0]
 
 
 def expire_active(ctl: AccessController) -> None:

@@ -448,7 +448,17 @@ class NodeList(ScrollView, can_focus=True):
         key = (row, rows.version[row], width, selected, show_reason, focus, favourite, marked)
         strip = self._line_cache.get(key)
         if strip is None:
-            strip = self._row_strip(row, width, selected, show_reason, favourite, marked)
+            strip = row_strip(
+                rows,
+                row,
+                self._columns(width),
+                self._style,
+                width,
+                selected,
+                show_reason=show_reason,
+                favourite=favourite,
+                marked=marked,
+            )
             self._line_cache[key] = strip
         return strip
 
@@ -477,24 +487,3 @@ class NodeList(ScrollView, can_focus=True):
     def _empty_strip(self, width: int) -> Strip:
         text = " no node matches the filter" if self.rows.nodes else " no nodes yet"
         return Strip([Segment(fit(text, width), self._style("empty"))], width)
-
-    def _row_strip(
-        self,
-        row: int,
-        width: int,
-        selected: bool,
-        show_reason: bool,
-        favourite: bool = False,
-        marked: bool = False,
-    ) -> Strip:
-        return row_strip(
-            self.rows,
-            row,
-            self._columns(width),
-            self._style,
-            width,
-            selected,
-            show_reason=show_reason,
-            favourite=favourite,
-            marked=marked,
-        )
