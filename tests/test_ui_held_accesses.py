@@ -106,7 +106,7 @@ async def test_a_held_access_that_is_not_active_ends_alone(
         app.main_screen.tick()
         await wait_for(pilot, lambda: entry.forward.ended, timeout=20)
         assert entry.forward.how == "expired"
-        said = [m for m in messages(app) if f"role {PRODUCTION} expired" in m]
+        said = [m for m in messages(app) if f"permission set {PRODUCTION} expired" in m]
         assert said, messages(app)
         assert "its credentials expired" in said[0] and "in Production" in said[0]
         assert f"{STAGING} is still held" in said[0]
@@ -132,8 +132,8 @@ async def test_the_active_access_ending_first_hands_over_to_the_next(ic_env: Env
         await pilot.pause()  # the notices are messages: handled after the push
         active = app.access.active
         assert active is not None and active.name == PRODUCTION
-        said = [m for m in messages(app) if f"role {STAGING} expired" in m]
-        assert said and f"{PRODUCTION} is the active role now" in said[0], messages(app)
+        said = [m for m in messages(app) if f"permission set {STAGING} expired" in m]
+        assert said and f"permission set {PRODUCTION} is the active one now" in said[0], messages(app)
         assert "in Staging" in said[0]
         header = _header(app)
         assert f"{PRODUCTION} 0:20:00" in header and "more" not in header, header
