@@ -58,3 +58,32 @@ def test_scope_hides_rows_until_shown_with_their_reason() -> None:
     assert rows.hidden_out_of_scope == 0
     outside = [i for i in rows.visible if rows.scope_reason[i]]
     assert outside and all("project" in rows.scope_reason[i] for i in outside)
+
+
+def test_a_refresh_keeps_what_its_later_calls_bring_and_ping_only_changes_repaint_nothing() -> None:
+    """A listing's first page on a node lacks what DescribeInstances (an EC2 node's name, tags,
+    state) or ListTagsForResource (a hybrid's tags) bring later: the row keeps them meanwhile
+    instead of losing its name and moving. What the later calls bring is taken as it comes,
+    an empty tag list too. A new LastPingDateTime alone changes no rendered row."""
+    fleet = make_fleet(20)
+    ec2 = next(n for n in fleet if not n.is_hybrid and n.state == "running" and n.tags)
+    hybrid = next(n for n in fleet if n.is_hybrid and n.tags)
+    rows = FleetRows()
+    rows.replace(fleet, stale=True)
+    order = names(rows)
+    rows.begin_listing()
+    rows.upsert([replace(ec2, name="", tags={}, state=""), replace(hybrid, tags={})])
+    assert rows.node(ec2.id) == ec2 and rows.node(hybrid.id) == hybrid
+    assert names(rows) == order
+    rows.upsert([replace(ec2, name="renamed", tags={"Name": "renamed"}), replace(hybrid, tags={})])
+    assert rows.node(ec2.id).name == "renamed"  # type: ignore[union-attr]
+    assert rows.node(hybrid.id).tags == {}  # type: ignore[union-attr]
+
+    online = next(n for n in fleet if n.ping_status == "Online" and n.id not in (ec2.id, hybrid.id))
+    row = rows.row_of(online.id)
+    assert row is not None
+    rows.upsert([online])  # seen by this listing: no longer drawn as stale
+    before = rows.version[row]
+    rows.upsert([replace(online, last_ping="2030-01-01T00:00:00+00:00")])
+    assert rows.version[row] == before  # the rendered line stays good
+    assert rows.node(online.id).last_ping == "2030-01-01T00:00:00+00:00"  # type: ignore[union-attr]

@@ -133,7 +133,9 @@ async def test_the_active_access_ending_first_hands_over_to_the_next(ic_env: Env
         active = app.access.active
         assert active is not None and active.name == PRODUCTION
         said = [m for m in messages(app) if f"permission set {STAGING} expired" in m]
-        assert said and f"permission set {PRODUCTION} is the active one now" in said[0], messages(app)
+        assert said and f"permission set {PRODUCTION} is the active one now" in said[0], messages(
+            app
+        )
         assert "in Staging" in said[0]
         header = _header(app)
         assert f"{PRODUCTION} 0:20:00" in header and "more" not in header, header

@@ -8,11 +8,40 @@ filter is a list of row indexes, and the display order is sorted only when a key
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import fields
+from operator import attrgetter
 
 from sessiontui.core.marks import Marks
 from sessiontui.core.node import Node, sort_key
 from sessiontui.core.query import Query, haystack, parse_query
 from sessiontui.core.scope import out_of_scope_reason
+
+
+def keep_known(old: Node, new: Node) -> Node:
+    """`new` as a listing first mentions it, with what a later call of the same listing will
+    bring kept from `old` meanwhile (later mentions are taken as they come): an EC2 node's name, tags and state (DescribeInstances), a
+    hybrid node's tags (ListTagsForResource). Without this the rows lost their names for the
+    seconds between the two calls, and the list re-sorted and reshuffled twice per refresh."""
+    if new.is_hybrid:
+        if new.tags or not old.tags:
+            return new
+        return new.with_updates(tags=old.tags, name=old.tags.get("Name", new.name))
+    if new.state or not old.state or not new.managed:
+        return new
+    return new.with_updates(name=new.name or old.name, tags=old.tags, state=old.state)
+
+
+_ALL_BUT_PING = attrgetter(*(f.name for f in fields(Node) if f.name != "last_ping"))
+
+
+def unseen_change(old: Node, new: Node) -> bool:
+    """Only the last ping moved, and the row does not show it (an Online node's `why` is empty;
+    a lost one's quotes it, so that row is drawn again)."""
+    return (
+        old.last_ping != new.last_ping
+        and _ALL_BUT_PING(old) == _ALL_BUT_PING(new)
+        and old.why == new.why
+    )
 
 
 class FleetRows:
@@ -94,6 +123,7 @@ class FleetRows:
         changed = 0
         seen = self._seen
         for node in nodes:
+            first = seen is not None and node.id not in seen  # this listing's first word on it
             if seen is not None:
                 seen.add(node.id)
             i = self._pos.get(node.id)
@@ -104,7 +134,17 @@ class FleetRows:
                 continue
             was_stale = self.stale[i]
             self.stale[i] = False
+            if first:
+                node = keep_known(self.nodes[i], node)
             if self.nodes[i] == node:
+                if was_stale:
+                    self.version[i] += 1
+                    changed += 1
+                continue
+            if unseen_change(self.nodes[i], node):
+                # a new LastPingDateTime on every node at every refresh, which no row shows:
+                # kept, and the row's rendered line stays good (no repaint of every row)
+                self.nodes[i] = node
                 if was_stale:
                     self.version[i] += 1
                     changed += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -69,6 +70,10 @@ class FilterInput(Input):
     """The filter line; Escape hands the keyboard back to the list (a screen binding)."""
 
 
+APPLY_EVERY = 0.1  # seconds between two applications of arriving pages
+APPLY_AT_MOST = 400  # rows applied in one turn of the event loop
+
+
 class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = MAIN_BINDINGS
 
@@ -79,7 +84,8 @@ class MainScreen(Screen[None]):
         self._listing = False
         self._listed_regions: list[str] = []
         self._arrived = 0
-        self._arriving: list[Node] = []  # pages not yet in the list (applied once per turn)
+        self._arriving: list[Node] = []  # pages not yet in the list
+        self._applied_at = 0.0  # time.monotonic() of the last pages applied
         self._failed: dict[str, str] = {}
         self._preferences_asked = False
         self._closing = False
@@ -277,8 +283,13 @@ class MainScreen(Screen[None]):
         nodes = self.node_list
         if self._listing:
             regions = ", ".join(self._listed_regions)
-            nodes.border_subtitle = f"listing {regions}… {self._arrived} nodes"
-            self.header.set_activity("refreshing")
+            # the count moves on in steps: a new border subtitle repaints the whole list
+            shown = self._arrived - self._arrived % 1000 if self._arrived >= 1000 else self._arrived
+            text = f"listing {regions}… {shown} nodes"
+            if nodes.border_subtitle != text:
+                nodes.border_subtitle = text
+            if self.header.activity != "refreshing":
+                self.header.set_activity("refreshing")
         else:
             failed = f" · failed: {', '.join(sorted(self._failed))}" if self._failed else ""
             nodes.border_subtitle = f"{nodes.total_count} nodes{failed}"
@@ -288,18 +299,31 @@ class MainScreen(Screen[None]):
     def _nodes_arrived(self, message: NodesArrived) -> None:
         if message.generation != self._generation:
             return  # a listing that a newer refresh replaced
-        # pages queued behind this one join it: the list refilters once for all of them
+        # pages join the ones already waiting; they are applied (a refilter and a repaint of the
+        # list) at most every APPLY_EVERY seconds, so a cursor step or a key rarely waits behind
+        # one: pages come every few milliseconds while a large fleet streams in
         if not self._arriving:
-            self.call_later(self._apply_arrived)
+            wait = self._applied_at + APPLY_EVERY - time.monotonic()
+            if wait > 0:
+                self.set_timer(wait, self._apply_arrived)
+            else:
+                self.call_later(self._apply_arrived)
         self._arriving += message.nodes
 
-    def _apply_arrived(self) -> None:
-        nodes, self._arriving = self._arriving, []
+    def _apply_arrived(self, *, all_of_them: bool = False) -> None:
+        self._applied_at = time.monotonic()
+        # a region's EC2 merge brings thousands of rows at once: a few hundred a turn keep each
+        # turn short; the rest follow in the next one
+        cut = len(self._arriving) if all_of_them else APPLY_AT_MOST
+        nodes, self._arriving = self._arriving[:cut], self._arriving[cut:]
+        if self._arriving:
+            self.call_later(self._apply_arrived)
         if not nodes:
             return
         self.node_list.upsert(nodes)
         self._arrived = self.node_list.seen_count
         self._show_progress()
+        _settle_memory()  # the rows just made are long-lived: no collection should walk them
 
     @on(RegionFailed)
     def _region_failed(self, message: RegionFailed) -> None:
@@ -314,7 +338,7 @@ class MainScreen(Screen[None]):
     def _listing_finished(self, message: ListingFinished) -> None:
         if message.generation != self._generation:
             return
-        self._apply_arrived()  # the last pages, before rows it never mentioned are dropped
+        self._apply_arrived(all_of_them=True)  # before rows it never mentioned are dropped
         self._listing = False
         nodes = self.node_list
         if message.result is None:
