@@ -60,7 +60,21 @@ _SHARED = tuple(
 _SHARED_TAG_VALUE = 32  # tag values at most this long are interned too (project=, Role=)
 
 
-def row_node(row: Any) -> Node:
+def row_node(row: Any, *, checked: bool = True) -> Node:
+    """A Node from its row; `checked=False` for rows our own listing child just wrote (the
+    cache file is checked: it may be damaged or from an older version)."""
+    if checked:
+        _check_row(row)
+    for i in _SHARED:
+        row[i] = intern(row[i])
+    tags = row[_TAGS]
+    row[_TAGS] = {
+        intern(k): intern(v) if len(v) <= _SHARED_TAG_VALUE else v for k, v in tags.items()
+    }
+    return Node(*row)
+
+
+def _check_row(row: Any) -> None:
     if not isinstance(row, list) or len(row) != len(FIELDS):
         raise ValueError("bad row")
     for i, value in enumerate(row):
@@ -73,15 +87,8 @@ def row_node(row: Any) -> Node:
         )
         if not ok:
             raise ValueError(f"bad {FIELDS[i]}")
-    for i in _SHARED:
-        row[i] = intern(row[i])
-    tags = row[_TAGS]
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in row[_TAGS].items()):
         raise ValueError("bad tags")
-    row[_TAGS] = {
-        intern(k): intern(v) if len(v) <= _SHARED_TAG_VALUE else v for k, v in tags.items()
-    }
-    return Node(*row)
 
 
 class InventoryCache:

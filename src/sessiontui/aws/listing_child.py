@@ -66,6 +66,10 @@ class RowBatches:
     def add(self, index: int, region: str, rows: list[Any]) -> None:
         with self.lock:
             found = self.rows.setdefault((index, region), [])
+            if found:
+                # a node already waiting here (its SSM page, then its EC2 merge): send it once
+                again = {row[0] for row in rows}
+                found[:] = [row for row in found if row[0] not in again]
             found += rows
             full = found if len(found) >= self.FLUSH_ROWS else None
             if full is not None:

@@ -120,7 +120,7 @@ def list_fleets_in_child(
             message = json.loads(line)
             index = int(message.get("listing", 0))
             if "nodes" in message:
-                nodes = [row_node(row) for row in message["rows"]]
+                nodes = [row_node(row, checked=False) for row in message["rows"]]
                 seen = latest[index]
                 for node in nodes:
                     seen[(node.region, node.id)] = node
