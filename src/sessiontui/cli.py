@@ -224,7 +224,7 @@ def _run(args: argparse.Namespace) -> int:
         # Start-up makes hundreds of thousands of objects (Textual's classes and CSS, the cached
         # rows) and none of them is garbage: collector passes over them cost 50-80 ms of the first
         # frame. The fleet screen freezes what start-up made and turns the collector back on
-        # right after its first frame (MainScreen._startup_done).
+        # right after its first frame (ui.collector.startup_done).
         gc.disable()
     with Runtime.open(args) as rt:
         if args.logout or args.list or args.connect or args.sessions or args.terminate:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from sessiontui.core.errors import SessiontuiError
 from sessiontui.core.facets import facet_counts
 from sessiontui.core.node import Node
 from sessiontui.fleets import merged, union_of
+from sessiontui.ui.collector import settle_memory, startup_done
 from sessiontui.ui.keys import MAIN_BINDINGS
 from sessiontui.ui.messages import (
     CachedRestLoaded,
@@ -45,25 +45,6 @@ class ListingAbandoned(Exception):
 
 
 _NOTHING = object()  # no details update pending (None means "no node selected")
-
-
-def _settle_memory() -> None:
-    """Exempt the fleet now in memory from the cyclic garbage collector.
-
-    Tens of thousands of long-lived objects (nodes, their tags, cached rows) made every full
-    collection walk them all, a 40-60 ms pause in the middle of a keystroke. Nodes hold no
-    cycles, so reference counting still frees the ones a refresh replaces.
-    """
-    gc.freeze()
-
-
-def _startup_done() -> None:
-    """After the first frame: if the launch paused the collector (cli._run), exempt everything
-    start-up made from it (long-lived by nature; freezing costs nothing, while a first pass over
-    it would cost a pause of tens of milliseconds) and turn it back on."""
-    if not gc.isenabled():
-        gc.freeze()
-        gc.enable()
 
 
 class FilterInput(Input):
@@ -169,7 +150,7 @@ class MainScreen(Screen[None]):
             age = svc.cached_age_seconds or 0.0
             self.header.set_stale(svc.clock.time() - age)
         nodes.focus()
-        self.call_after_refresh(_startup_done)
+        self.call_after_refresh(startup_done)
         self.set_interval(1.0, self.tick)
         if svc.cached_rest is not None:
             # after the first frame: decoding holds the GIL and would delay that frame
@@ -191,7 +172,7 @@ class MainScreen(Screen[None]):
         if message.nodes:
             # before the refresh starts, so no fresh row is ever replaced by a stale one
             self.node_list.set_nodes(message.nodes, stale=True)
-            _settle_memory()
+            settle_memory()
         self.refresh_fleet()
 
     def on_unmount(self) -> None:
@@ -323,7 +304,7 @@ class MainScreen(Screen[None]):
         self.node_list.upsert(nodes)
         self._arrived = self.node_list.seen_count
         self._show_progress()
-        _settle_memory()  # the rows just made are long-lived: no collection should walk them
+        settle_memory()  # the rows just made are long-lived: no collection should walk them
 
     @on(RegionFailed)
     def _region_failed(self, message: RegionFailed) -> None:
@@ -352,7 +333,7 @@ class MainScreen(Screen[None]):
         if nodes.stale_count == 0:
             self.header.set_stale(None)
         self._show_progress()
-        _settle_memory()
+        settle_memory()
         if not self._preferences_asked and message.result is not None:
             self._preferences_asked = True
             self._load_preferences(self.tui.listing_factory())
