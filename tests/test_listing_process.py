@@ -89,7 +89,9 @@ def test_the_child_stops_when_its_parent_goes(env: Any) -> None:
         text=True,
     )
     assert child.stdin is not None
-    child.stdin.write('{"profile": null, "regions": ["us-east-1"], "credentials": null}\n')
+    child.stdin.write(
+        '{"regions": ["us-east-1"], "listings": [{"profile": null, "credentials": null}]}\n'
+    )
     child.stdin.flush()
     time.sleep(0.5)
     assert child.poll() is None  # still listing, throttled

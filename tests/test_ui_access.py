@@ -99,6 +99,22 @@ def messages(app: SessiontuiApp) -> list[str]:
     return [f"{n.title} {n.message}" for n in app._notifications]
 
 
+async def first_forward_ready(app: SessiontuiApp, pilot: Any) -> Any:
+    """The forwards panel's first entry once its forward is ready (failing with its error)."""
+    book = app.forwards
+    await wait_for(pilot, lambda: bool(book.entries()) and book.entries()[0].forward is not None)
+    entry = book.entries()[0]
+    await wait_for(pilot, lambda: entry.forward.is_ready or bool(entry.error), timeout=30)
+    assert not entry.error, entry.error
+    return entry
+
+
+async def open_role_picker(app: SessiontuiApp, pilot: Any) -> None:
+    await pilot.press("r")
+    await pilot.pause()
+    assert isinstance(app.screen, RolePickerScreen)
+
+
 def second_forward_ready(book: Any) -> bool:
     entries = book.entries()
     return len(entries) == 2 and entries[1].forward is not None and entries[1].forward.is_ready
@@ -384,13 +400,8 @@ async def test_forward_dialog_panel_stop_and_quit(plugin_env: Env) -> None:
         assert isinstance(dialog, ForwardScreen)
         await pilot.press(*"80", "enter")
         await pilot.pause()
+        entry = await first_forward_ready(app, pilot)
         book = app.forwards
-        await wait_for(
-            pilot, lambda: bool(book.entries()) and book.entries()[0].forward is not None
-        )
-        entry = book.entries()[0]
-        await wait_for(pilot, lambda: entry.forward.is_ready or bool(entry.error), timeout=30)
-        assert not entry.error, entry.error
         port = entry.forward.local_port
         # nobody connected yet: the idle timeout (20 min) comes first, and the header says so
         assert "forward 0:" in str(app.main_screen.header.render())
@@ -496,9 +507,7 @@ async def test_keys_typed_ahead_go_where_the_operator_meant(env: Env) -> None:
     app = SessiontuiApp(services(env))
     async with app.run_test(size=(180, 50)) as pilot:
         await settle(app, pilot)
-        await pilot.press("r")
-        await pilot.pause()
-        assert isinstance(app.screen, RolePickerScreen)
+        await open_role_picker(app, pilot)
         burst(app, "down", "enter", "enter")  # StagingDev, its default duration (1h)
         await wait_for(pilot, lambda: app.access.active is not None)
         assert app.access.active is not None
@@ -532,9 +541,7 @@ async def test_a_duration_typed_right_after_enter_reaches_the_duration_field(env
     app = SessiontuiApp(services(env))
     async with app.run_test(size=(180, 50)) as pilot:
         await settle(app, pilot)
-        await pilot.press("r")
-        await pilot.pause()
-        assert isinstance(app.screen, RolePickerScreen)
+        await open_role_picker(app, pilot)
         burst(app, "down", "enter", "4", "5", "m", "enter")
         await wait_for(pilot, lambda: app.access.active is not None)
         assert app.access.active is not None

@@ -20,7 +20,7 @@ from sessiontui.config import load_config
 from sessiontui.core.access import Access
 from sessiontui.ui.app import SessiontuiApp
 from sessiontui.ui.screens.confirm import ConfirmScreen
-from test_ui_access import Env, env, messages, plugin_env, services, wait_for  # noqa: F401
+from test_ui_access import Env, env, first_forward_ready, messages, plugin_env, services, wait_for  # noqa: F401
 from test_ui_identity_center import _signed_in
 from test_ui_support import settle
 
@@ -88,13 +88,7 @@ async def test_a_held_access_that_is_not_active_ends_alone(
         await pilot.press("f")
         await pilot.pause()
         await pilot.press(*"80", "enter")
-        book = app.forwards
-        await wait_for(
-            pilot, lambda: bool(book.entries()) and book.entries()[0].forward is not None
-        )
-        entry = book.entries()[0]
-        await wait_for(pilot, lambda: entry.forward.is_ready or bool(entry.error), timeout=30)
-        assert not entry.error, entry.error
+        entry = await first_forward_ready(app, pilot)
         staging_node = next(n for n in nodes.nodes if n.name == "staging-api-01")
         app.access.use_for(staging_node)
         assert app.access.active is not None and app.access.active.name == STAGING

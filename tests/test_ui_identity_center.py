@@ -19,7 +19,7 @@ from sessiontui.ui.app import SessiontuiApp
 from sessiontui.ui.screens.roles import RolePickerScreen
 from sessiontui.ui.screens.sign_in import SignInScreen
 from sessiontui.ui.services import AppServices
-from test_ui_access import messages, wait_for
+from test_ui_access import first_forward_ready, messages, wait_for
 from test_ui_support import settle
 
 STAGING = "345678901234"
@@ -200,13 +200,7 @@ async def test_two_accounts_one_fleet_and_a_forward_in_the_second(
         await pilot.press("f")
         await pilot.pause()
         await pilot.press(*"80", "enter")
-        book = app.forwards
-        await wait_for(
-            pilot, lambda: bool(book.entries()) and book.entries()[0].forward is not None
-        )
-        entry = book.entries()[0]
-        await wait_for(pilot, lambda: entry.forward.is_ready or bool(entry.error), timeout=30)
-        assert not entry.error, entry.error
+        entry = await first_forward_ready(app, pilot)
         record = [r for r in sandbox.state.sessions.values() if r.node_name == "prod-api-01"][-1]
         assert record.owner.startswith(
             "arn:aws:sts::210987654321:assumed-role/AWSReservedSSO_ProductionAccess_"

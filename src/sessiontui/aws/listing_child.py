@@ -95,7 +95,7 @@ def run(stdin: TextIO, stdout: TextIO) -> int:
 
     request = json.loads(stdin.readline())
     regions = list(request["regions"])
-    listings = request.get("listings") or [request]
+    listings = request["listings"]
     cancel = threading.Event()
     lock = threading.Lock()
 
