@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from bench.measure import get_resources_floor
 from sessiontui.core.node import Node
 
 
@@ -98,7 +99,8 @@ def measure_listing(env: dict[str, str], mode: str = "child") -> tuple[list[Node
         "DescribeInstances": sum(
             max(1, math.ceil(sum(not n.is_hybrid for n in ns) / 1000)) for ns in per_region.values()
         ),
-        "ListTagsForResource": sum(n.is_hybrid for n in nodes),
+        "GetResources": sum(get_resources_floor(ns) for ns in per_region.values()),
+        "ListTagsForResource": 0,  # the per-node fallback, for identities denied GetResources
     }
     return nodes, {
         "api_calls": dict(sorted(calls.items())),

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import compileall
+import math
 import resource
 import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sessiontui.core.node import Node
 
 
 def p95(samples: list[float]) -> float:
@@ -56,3 +60,12 @@ def launches_and_keys(child: Any, env: dict[str, str], root: Path, launches: int
         "rss_mb": ui["rss_mb"],
         "interact": ui,
     }
+
+
+def get_resources_floor(region_nodes: list[Node]) -> int:
+    """Tagging API GetResources pages for one region's (and account's) hybrid nodes' tags: 100
+    tagged nodes a page, one page where any hybrid node is (a region without any asks nothing)."""
+    hybrids = [n for n in region_nodes if n.is_hybrid]
+    if not hybrids:
+        return 0
+    return max(1, math.ceil(sum(bool(n.tags) for n in hybrids) / 100))

@@ -25,6 +25,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bench.measure import get_resources_floor
+
 ORG_REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
 ORG_TARGETS = {"first_frame_s": 0.5, "keystroke_p95_ms": 30, "cursor_p95_ms": 10, "rss_mb": 300}
 
@@ -93,7 +95,8 @@ def measure_org_listing(accounts: int) -> tuple[list[Any], dict[str, Any]]:
             ns = [n for n in result.nodes if n.region == region]
             floor["DescribeInstanceInformation"] += math.ceil(sum(n.managed for n in ns) / 50)
             floor["DescribeInstances"] += max(1, math.ceil(sum(not n.is_hybrid for n in ns) / 1000))
-            floor["ListTagsForResource"] += sum(n.is_hybrid for n in ns)
+            floor["GetResources"] += get_resources_floor(ns)
+            floor["ListTagsForResource"] += 0  # the per-node fallback is not taken
         del access
     return nodes, {
         "accounts": len(accesses),

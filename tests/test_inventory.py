@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from sessiontui.aws.clients import ClientFactory
-from sessiontui.aws.inventory import TAG_WORKERS, list_fleet, raise_if_failed
+from sessiontui.aws.inventory import list_fleet, raise_if_failed
 from sessiontui.aws.metering import CallMeter
 from sessiontui.core.errors import AuthError
 from sessiontui.core.node import HYBRID
@@ -96,10 +96,36 @@ def test_api_calls_stay_at_the_floor(factory: ClientFactory, sandbox: Any) -> No
     di = sum(
         max(1, math.ceil(sum(not n.is_hybrid for n in ns) / 1000)) for ns in per_region.values()
     )
-    hybrid = sum(n.is_hybrid for n in result.nodes)
+    # the Tagging API brings 100 hybrid nodes' tags a call, in regions that have hybrid nodes
+    tagged = sum(
+        max(1, math.ceil(sum(bool(n.tags) for n in ns if n.is_hybrid) / 100))
+        for ns in per_region.values()
+        if any(n.is_hybrid for n in ns)
+    )
     assert meter.calls["DescribeInstanceInformation"] == dii
     assert meter.calls["DescribeInstances"] == di
-    assert meter.calls["ListTagsForResource"] == hybrid
+    assert meter.calls["GetResources"] == tagged
+    assert meter.calls["ListTagsForResource"] == 0
+
+
+def test_without_tag_get_resources_each_hybrid_nodes_tags_come_from_ssm(
+    factory: ClientFactory, sandbox: Any
+) -> None:
+    """An identity whose policies do not allow tag:GetResources still lists every hybrid node's
+    tags, one ListTagsForResource per node, as before the Tagging API was used."""
+    with_tagging_api = {n.id: n.tags for n in list_fleet(factory, sandbox.regions).nodes}
+    sandbox.faults.denied_actions = {"tagging:GetResources"}
+    meter = CallMeter()
+    try:
+        result = list_fleet(factory, sandbox.regions, meter=meter)
+    finally:
+        sandbox.faults.denied_actions = set()
+    assert result.complete, result.errors
+    hybrids = [n for n in result.nodes if n.is_hybrid]
+    assert meter.calls["GetResources"] == len({n.region for n in hybrids})  # denied once a region
+    assert meter.calls["ListTagsForResource"] == len(hybrids)
+    assert {n.id: n.tags for n in result.nodes} == with_tagging_api
+    assert any(n.tags for n in hybrids)
 
 
 def test_rows_stream_as_pages_arrive_and_upserts_converge(
@@ -199,4 +225,5 @@ def test_cancel_stops_every_region_at_its_next_page(factory: ClientFactory, sand
     assert not result.errors
     # at most one SSM page in flight per region when the cancel came, and no tag calls queued after
     assert meter.calls["DescribeInstanceInformation"] <= 2 * len(sandbox.regions)
-    assert meter.calls["ListTagsForResource"] <= TAG_WORKERS
+    assert meter.calls["ListTagsForResource"] == 0
+    assert meter.calls["GetResources"] <= len(sandbox.regions)

@@ -1,16 +1,16 @@
 """The fleet: every node SSM manages, merged with EC2 and hybrid tags, region by region.
 
 API floor for N nodes: ceil(N/50) DescribeInstanceInformation + ceil(N_ec2/1000) DescribeInstances
-+ one ListTagsForResource per hybrid node. Rows stream out as pages arrive; callers get upserts.
++ ceil(N_tagged_hybrid/100) GetResources (Tagging API) where a region has hybrid nodes, or one
+ListTagsForResource per hybrid node where the identity may not call GetResources (`hybrid_tags`). Rows stream out as pages arrive; callers get upserts.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +26,13 @@ from sessiontui.aws.bad_answers import (
     one_line,
     parse_failure,
 )
+from sessiontui.aws.call_slots import (
+    AWS_ERRORS,
+    EC2_PAGE_SLOTS,
+    pages_capped,
+)
 from sessiontui.aws.clients import NO_CREDENTIALS_HINT, ClientFactory
+from sessiontui.aws.hybrid_tags import HybridTags, tag_dict
 from sessiontui.aws.metering import CallMeter
 from sessiontui.core.errors import AuthError, SessiontuiError
 from sessiontui.core.node import EC2, HYBRID, Node
@@ -34,19 +40,6 @@ from sessiontui.core.node import EC2, HYBRID, Node
 SSM_PAGE = 50  # DescribeInstanceInformation's maximum
 EC2_PAGE = 1000  # DescribeInstances' maximum
 TAG_WORKERS = 8
-# Calls in flight at once in this process, over every account and region listed together (one
-# fleet across ten accounts and three regions is 60 region threads and 80 tag workers). AWS
-# throttles per account and region, so the cap is the client's: the answers are parsed on one
-# core, at about 0.3-0.5 ms a node. An SSM page of 50 nodes is then 15-25 ms of parsing against
-# 0.2-0.3 s of AWS's latency, so about 16 calls in flight keep that core busy; more would only
-# add sockets and threads waiting for the GIL. (docs/performance.md, organisation scale)
-MAX_CALLS_IN_FLIGHT = 16
-CALL_SLOTS = threading.BoundedSemaphore(MAX_CALLS_IN_FLIGHT)
-# Of those, DescribeInstances pages: up to 1,000 instances each, 0.3-0.5 s of parsing here and
-# seconds of the server's time. More than four at once only queue for the one parsing core
-# (and starve the small SSM pages that bring rows to the screen first).
-MAX_EC2_PAGES_IN_FLIGHT = 4
-EC2_PAGE_SLOTS = threading.BoundedSemaphore(MAX_EC2_PAGES_IN_FLIGHT)
 LIVE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
 AUTH_CODES = {
     "AccessDenied",
@@ -59,9 +52,6 @@ AUTH_CODES = {
     "AuthFailure",
     "SignatureDoesNotMatch",
 }
-
-# what an AWS call may raise that is about AWS (or what stands in its way), not about us
-AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError, *PARSE_ERRORS)
 
 OnNodes = Callable[[str, list[Node]], None]
 OnError = Callable[[str, str], None]
@@ -115,10 +105,6 @@ def _iso(value: Any) -> str:
     if isinstance(value, int | float):  # lean answers keep JSON's epoch seconds
         return datetime.fromtimestamp(value, UTC).isoformat()
     return str(value) if value else ""
-
-
-def _tags(pairs: Iterable[dict[str, Any]] | None) -> dict[str, str]:
-    return {str(t.get("Key", "")): str(t.get("Value", "")) for t in pairs or [] if t.get("Key")}
 
 
 @dataclass
@@ -203,7 +189,9 @@ class _RegionLister:
         lean_answers.attach(self.ec2)
         self._lock = threading.Lock()
         self.nodes: dict[str, Node] = {}
-        self.hybrid_tags: dict[str, dict[str, str]] = {}
+        self.tags = HybridTags(
+            factory, region, self.ssm, tag_pool, meter, self._stopping, self._apply_tags
+        )
         self.ec2_info: dict[str, _Ec2Info] | None = None
         self.ec2_error: BaseException | None = None  # AWS trouble: the region lists without names
         self.ec2_crash: BaseException | None = None  # anything else: the region fails
@@ -230,13 +218,13 @@ class _RegionLister:
                 Filters=[{"Name": "instance-state-name", "Values": LIVE_STATES}],
                 PaginationConfig={"PageSize": EC2_PAGE},
             )
-            for page in _pages(pages, "DescribeInstances", EC2_PAGE_SLOTS):
+            for page in pages_capped(pages, "DescribeInstances", EC2_PAGE_SLOTS):
                 if self._stopping():
                     return
                 for reservation in page.get("Reservations", []):
                     for inst in reservation.get("Instances", []):
                         info[inst["InstanceId"]] = _Ec2Info(
-                            tags=_tags(inst.get("Tags")),
+                            tags=tag_dict(inst.get("Tags")),
                             state=str(inst.get("State", {}).get("Name", "")),
                             private_ip=str(inst.get("PrivateIpAddress") or ""),
                             platform="Windows" if inst.get("Platform") == "windows" else "Linux",
@@ -252,36 +240,26 @@ class _RegionLister:
                 self.nodes[m.id] = m
         self._emit(merged)
 
-    def _hybrid_tags(self, node_id: str) -> None:
-        if self._stopping():
-            return
-        try:
-            with CALL_SLOTS:
-                resp = self.ssm.list_tags_for_resource(
-                    ResourceType="ManagedInstance", ResourceId=node_id
-                )
-            check_page("ListTagsForResource", resp, "TagList")
-        except AWS_ERRORS:
-            return  # a node without readable tags is still listed
-        tags = _tags(resp.get("TagList"))
+    def _apply_tags(self, tags: dict[str, dict[str, str]]) -> None:
         with self._lock:
-            self.hybrid_tags[node_id] = tags
-            node = self.nodes.get(node_id)
-            if node is None:
-                return
-            node = node.with_updates(tags=tags, name=tags.get("Name", node.name))
-            self.nodes[node_id] = node
-        self._emit([node])
+            updated = []
+            for node_id, node_tags in tags.items():
+                node = self.nodes.get(node_id)
+                if node is None:
+                    continue
+                node = node.with_updates(tags=node_tags, name=node_tags.get("Name", node.name))
+                self.nodes[node_id] = node
+                updated.append(node)
+        self._emit(updated)  # tagless nodes too: their rows learn there is nothing to wait for
 
     def run(self) -> list[Node]:
         ec2_thread = threading.Thread(target=self._list_ec2, name=f"ec2-{self.region}", daemon=True)
         ec2_thread.start()
-        tag_jobs: list[Future[None]] = []
         try:
             pages = self.ssm.get_paginator("describe_instance_information").paginate(
                 PaginationConfig={"PageSize": SSM_PAGE}
             )
-            for page in _pages(pages, "DescribeInstanceInformation"):
+            for page in pages_capped(pages, "DescribeInstanceInformation"):
                 check_page("DescribeInstanceInformation", page, "InstanceInformationList")
                 if self.cancel.is_set():
                     raise ListingCancelled(self.region)
@@ -294,20 +272,15 @@ class _RegionLister:
                         self.nodes[node.id] = node
                         batch.append(node)
                 self._emit(batch)
-                tag_jobs += [
-                    self.tag_pool.submit(self._hybrid_tags, n.id) for n in batch if n.is_hybrid
-                ]
+                self.tags.add([n.id for n in batch if n.is_hybrid])
         except BaseException:
             # the EC2 side and queued tag calls stop at their next page instead of running on
             self.stop.set()
-            for job in tag_jobs:
-                job.cancel()
+            self.tags.cancel()
             raise
         finally:
             ec2_thread.join()
-            for job in tag_jobs:
-                if not job.cancelled():
-                    job.result()
+            self.tags.wait()
         if self.ec2_crash is not None:
             raise self.ec2_crash
         with self._lock:
@@ -343,23 +316,6 @@ def list_region(
     finally:
         if own_pool:
             pool.shutdown(wait=True)
-
-
-def _pages(
-    pages: Iterable[dict[str, Any]], operation: str, heavy: threading.Semaphore | None = None
-) -> Iterable[dict[str, Any]]:
-    """A paginator's pages, each call under the caps on calls in flight, with botocore's parse
-    failures named after the operation."""
-    iterator = iter(pages)
-    while True:
-        try:
-            with heavy or contextlib.nullcontext(), CALL_SLOTS:  # always in this order
-                page = next(iterator)
-        except StopIteration:
-            return
-        except PARSE_ERRORS as exc:
-            raise parse_failure(operation, exc) from None
-        yield page
 
 
 class ListingCancelled(Exception):

@@ -341,7 +341,7 @@ class Sandbox:
 
     def clear_faults(self) -> None:
         self._control({"throttle_rate": 0, "down": False, "silent_agents": [], "clock_offset": 0})
-        self._control({"garble": {}})
+        self._control({"garble": {}, "denied_actions": []})
 
     def _control(self, data: dict[str, Any]) -> None:
         SandboxApp(self.state, lambda e, s: []).apply_control(data)

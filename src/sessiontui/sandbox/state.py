@@ -50,6 +50,8 @@ class Faults:
     silent_agents: set[str] = field(default_factory=set)
     clock_offset: float = 0.0
     garble: dict[str, str] = field(default_factory=dict)  # region -> kind (sandbox/garble.py)
+    # "service:Action" the caller's policies do not allow (AccessDeniedException), whoever calls
+    denied_actions: set[str] = field(default_factory=set)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,6 +60,7 @@ class Faults:
             "silent_agents": sorted(self.silent_agents),
             "clock_offset": self.clock_offset,
             "garble": dict(self.garble),
+            "denied_actions": sorted(self.denied_actions),
         }
 
 

@@ -21,6 +21,7 @@ from sessiontui.sandbox import (
     ssm_access,
     ssm_api,
     sts_api,
+    tagging_api,
 )
 from sessiontui.sandbox.demo import (
     DEMO_ACCESS_KEY_ID,
@@ -34,9 +35,10 @@ log = logging.getLogger("sessiontui.sandbox")
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
-JSON_SERVICES = {"ssm"}  # JSON 1.1 protocol: errors as {"__type", "message"}
+JSON_SERVICES = {"ssm", "tagging"}  # JSON 1.1 protocol: errors as {"__type", "message"}
 EC2_STYLE = {"ec2"}  # EC2's own XML: <Response><Errors><Error>
 THROTTLED_SERVICES = {"ssm", "ec2", "sso"}
+IAM_PREFIX = {"tagging": "tag"}  # signing name -> the service's prefix in IAM policies
 
 
 class Reply:
@@ -249,6 +251,14 @@ class SandboxApp:
                 err = AwsError("ThrottlingException", "Rate exceeded", 400)
             return error_reply(service, err, request_id)(start_response)
         caller = state.caller_for(access_key)
+        if f"{service}:{action}" in faults.denied_actions:
+            iam_action = f"{IAM_PREFIX.get(service, service)}:{action}"
+            err = AwsError(
+                "AccessDeniedException",
+                f"User: {caller.arn} is not authorized to perform: {iam_action} because no "
+                f"identity-based policy allows the {iam_action} action",
+            )
+            return error_reply(service, err, request_id)(start_response)
         if caller.key is not None:
             # moto serves the account this header names; a client cannot pick another one
             environ["HTTP_X_MOTO_ACCOUNT_ID"] = caller.key.account
@@ -260,6 +270,14 @@ class SandboxApp:
                     raise AwsError("SerializationException", "Malformed JSON") from None
                 req = ssm_api.SsmRequest(region or "us-east-1", caller, params)
                 result = ssm_api.HANDLERS[action](state, req)
+                if result is not None:
+                    return aws_json_reply(result, request_id)(start_response)
+            elif service == tagging_api.SERVICE and action in tagging_api.HANDLERS:
+                try:
+                    params = json.loads(body or b"{}")
+                except ValueError:
+                    raise AwsError("SerializationException", "Malformed JSON") from None
+                result = tagging_api.HANDLERS[action](state, region or "us-east-1", caller, params)
                 if result is not None:
                     return aws_json_reply(result, request_id)(start_response)
             elif service == "sts" and action in sts_api.HANDLERS:
@@ -314,6 +332,7 @@ class SandboxApp:
             "clock_offset",
             "garble",
             "drop_channels",
+            "denied_actions",
         }
         unknown -= set(identity_wsgi.CONTROL_KEYS)
         if unknown:
@@ -330,6 +349,8 @@ class SandboxApp:
                 faults.silent_agents = {str(x) for x in data["silent_agents"]}
             if "clock_offset" in data:
                 faults.clock_offset = float(data["clock_offset"])
+            if "denied_actions" in data:
+                faults.denied_actions = {str(x) for x in data["denied_actions"]}
             if "garble" in data:
                 faults.garble = garble.validate(data["garble"])
             identity_wsgi.apply_control(self.state.identity_center, data)
