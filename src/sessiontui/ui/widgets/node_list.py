@@ -165,10 +165,11 @@ class NodeList(ScrollView, can_focus=True):
     def upsert(self, nodes: Iterable[Node]) -> int:
         """Add new rows and update known ones in place; returns how many rows changed."""
         nodes = list(nodes)
+        shown = self._on_screen()
         changed = self.rows.upsert(nodes)
         if changed:
-            self._measure(nodes)
-            self._show()
+            relaid = self._measure(nodes)
+            self._show(None if relaid else shown)
         return changed
 
     def begin_listing(self) -> None:
@@ -236,17 +237,41 @@ class NodeList(ScrollView, can_focus=True):
         if self.rows.set_show_out_of_scope(value):
             self._show()
 
-    def _show(self) -> None:
-        """After the rows changed: cursor, size, title, a repaint, and the highlighted node."""
+    def _show(self, shown: tuple[int, int, list[tuple[int, int]]] | None = None) -> None:
+        """After the rows changed: cursor, size, title, a repaint, and the highlighted node.
+
+        `shown` is what was on screen before (`_on_screen`): then only the lines that differ are
+        painted again. A refresh brings a page every few milliseconds, and most pages change no
+        row on screen; a whole-list repaint per page was most of a frame's cost while listing.
+        """
         visible = self.rows.visible
         self._place_cursor()
         self.virtual_size = Size(self.size.width, len(visible) + 1)
         self._update_title()
-        self.refresh()
+        self._repaint(shown)
         if self.is_mounted:
             # after the new virtual size has been laid out, or the scroll would be clamped
             self.call_after_refresh(self._scroll_to_cursor)
         self._announce()
+
+    def _on_screen(self) -> tuple[int, int, list[tuple[int, int]]]:
+        """The list's length, the cursor, and the rows on screen with their versions."""
+        rows = self.rows
+        top = round(self.scroll_offset.y)
+        window = rows.visible[top : top + max(0, self.scrollable_content_region.height - 1)]
+        return len(rows.visible), self._cursor, [(i, rows.version[i]) for i in window]
+
+    def _repaint(self, shown: tuple[int, int, list[tuple[int, int]]] | None) -> None:
+        now = self._on_screen() if shown is not None else None
+        if shown is None or now is None or shown[1] != now[1] or len(shown[2]) != len(now[2]):
+            self.refresh()
+            return
+        top = round(self.scroll_offset.y)
+        if shown[0] != now[0]:
+            self.refresh_line(top)  # the header's "cursor/count" figure
+        for y, (was, is_now) in enumerate(zip(shown[2], now[2], strict=True)):
+            if was != is_now:
+                self.refresh_line(top + y + 1)
 
     def _place_cursor(self) -> None:
         visible = self.rows.visible
@@ -416,13 +441,15 @@ class NodeList(ScrollView, can_focus=True):
             }
         return self._styles[name]
 
-    def _measure(self, nodes: Iterable[Node]) -> None:
-        """Column widths follow the longest cells: a longer name re-lays the columns."""
+    def _measure(self, nodes: Iterable[Node]) -> bool:
+        """Column widths follow the longest cells: a longer name re-lays the columns (True)."""
         longest = content_widths(nodes, self._longest)
-        if longest != self._longest:
-            self._longest = longest
-            self._columns_cache = None
-            self._line_cache.clear()
+        if longest == self._longest:
+            return False
+        self._longest = longest
+        self._columns_cache = None
+        self._line_cache.clear()
+        return True
 
     def _columns(self, width: int) -> list[tuple[Column, int]]:
         if self._columns_cache is None or self._columns_cache[0] != width:
