@@ -92,3 +92,24 @@ def test_rows_with_wrong_types_are_refused() -> None:
     text = cache.path.read_text().replace('"Online"', "7", 1)
     cache.path.write_text(text)
     assert cache.load() is None
+
+
+def test_rows_are_a_line_each_and_a_file_in_one_line_still_loads() -> None:
+    """Saved and read row by row, so a worker thread saving or loading 10,000 rows never holds
+    the GIL for one long json call; the file stays one JSON object, and one written in a single
+    line (as before) reads the same."""
+    import json
+
+    nodes = fleet(50)
+    odd = nodes[0].with_updates(name="line\nbreak \u2028 é", tags={"Name": "x,\n]}"})
+    cache = InventoryCache("prof", "Role", ["us-east-1"], None)
+    cache.save([odd, *nodes[1:]])
+    text = cache.path.read_text(encoding="utf-8")
+    assert len(text.split("\n")) == 50 + 2
+    data = json.loads(text)
+    assert len(data["rows"]) == 50
+    loaded = cache.load()
+    assert loaded is not None and odd in loaded[0]
+    cache.path.write_text(json.dumps(data), encoding="utf-8")  # one line
+    again = cache.load()
+    assert again is not None and again[0] == loaded[0]
