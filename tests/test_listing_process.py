@@ -124,3 +124,18 @@ def test_several_accounts_list_side_by_side_in_one_child(env: Any) -> None:
     assert {n.id for n in prod.nodes}.isdisjoint(n.id for n in base.nodes)
     assert any(n.name == "prod-api-01" for n in prod.nodes)
     assert pages[0] >= len(base.nodes) and pages[1] >= len(prod.nodes)
+    assert base.preferences is None and prod.preferences is None  # not asked for
+
+
+def test_the_child_reads_the_asked_accounts_session_preferences(env: Any) -> None:
+    """The details pane's idle timeout and maximum duration come from the listing child, so the
+    TUI's interpreter makes no botocore client (whose model parsing stalls frames)."""
+    from sessiontui.aws.listing_process import list_fleets_in_child
+    from sessiontui.aws.sessions import session_preferences
+
+    regions = list(env.regions)
+    (result,) = list_fleets_in_child([ClientFactory()], regions, preferences_of=0)
+    assert result.errors == []
+    expected = {r: session_preferences(ClientFactory().client("ssm", r)) for r in regions}
+    assert result.preferences == {r: p for r, p in expected.items() if p is not None}
+    assert result.preferences, "the sandbox saves Session Manager preferences"

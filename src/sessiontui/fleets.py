@@ -115,4 +115,6 @@ def merged(results: Sequence[FleetResult]) -> FleetResult:
         union.errors.extend(result.errors)
         union.seconds = max(union.seconds, result.seconds)
         union.cancelled = union.cancelled or result.cancelled
+        if union.preferences is None:
+            union.preferences = result.preferences
     return union

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
@@ -36,6 +36,9 @@ from sessiontui.aws.hybrid_tags import HybridTags, tag_dict
 from sessiontui.aws.metering import CallMeter
 from sessiontui.core.errors import AuthError, SessiontuiError
 from sessiontui.core.node import EC2, HYBRID, Node
+
+if TYPE_CHECKING:
+    from sessiontui.aws.sessions import SessionPreferences
 
 SSM_PAGE = 50  # DescribeInstanceInformation's maximum
 EC2_PAGE = 1000  # DescribeInstances' maximum
@@ -70,6 +73,9 @@ class FleetResult:
     errors: list[RegionError] = field(default_factory=list)
     seconds: float = 0.0
     cancelled: bool = False
+    # the account's Session Manager preferences per region, when the listing was asked to read
+    # them (listing_process: preferences_of); None when it was not
+    preferences: dict[str, SessionPreferences] | None = None
 
     @property
     def complete(self) -> bool:

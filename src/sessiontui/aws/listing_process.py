@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 from sessiontui.aws.clients import ClientFactory
 from sessiontui.aws.inventory import FleetResult, RegionError
+from sessiontui.aws.sessions import SessionPreferences
 from sessiontui.core.node import Node
 
 OnNodes = Callable[[str, list[Node]], None]
@@ -48,8 +49,11 @@ def _listing(factory: ClientFactory) -> dict[str, object]:
     }
 
 
-def _request(factories: list[ClientFactory], regions: list[str]) -> str:
-    return json.dumps({"regions": regions, "listings": [_listing(f) for f in factories]})
+def _request(factories: list[ClientFactory], regions: list[str], preferences_of: int | None) -> str:
+    request: dict[str, object] = {"regions": regions, "listings": [_listing(f) for f in factories]}
+    if preferences_of is not None:
+        request["preferences"] = preferences_of
+    return json.dumps(request)
 
 
 def list_fleet_in_child(
@@ -78,9 +82,12 @@ def list_fleets_in_child(
     on_error: OnListingError | None = None,
     cancel: threading.Event | None = None,
     calls: Counter[str] | None = None,
+    preferences_of: int | None = None,
 ) -> list[FleetResult]:
     """Several listings (one per account's credentials) side by side in one child, which
-    imports boto3 once and caps the calls in flight over all of them; a result per factory."""
+    imports boto3 once and caps the calls in flight over all of them; a result per factory.
+    With `preferences_of`, that listing's result also carries its account's Session Manager
+    preferences per region, read by the child once the listing is done."""
     from sessiontui.inventory_cache import row_node
 
     began = time.monotonic()
@@ -114,7 +121,7 @@ def list_fleets_in_child(
     done = False
     try:
         # stdin stays open while we want the answer: its EOF is the child's signal to stop
-        proc.stdin.write(_request(factories, regions) + "\n")
+        proc.stdin.write(_request(factories, regions, preferences_of) + "\n")
         proc.stdin.flush()
         for line in proc.stdout:
             message = json.loads(line)
@@ -136,6 +143,11 @@ def list_fleets_in_child(
                     result.errors = [RegionError(r, t, bool(a)) for r, t, a in answer["errors"]]
                 if calls is not None:
                     calls.update(message.get("calls") or {})
+                if preferences_of is not None and isinstance(message.get("preferences"), dict):
+                    results[preferences_of].preferences = {
+                        str(region): SessionPreferences(*pair)
+                        for region, pair in message["preferences"].items()
+                    }
                 break
     except (BrokenPipeError, ValueError, OSError):
         pass  # the child died; said below

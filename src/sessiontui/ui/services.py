@@ -50,7 +50,8 @@ def _aws_list_fleet(
 
 
 class ListFleets(Protocol):
-    """Several listings at once (one per account held), each page saying whose it is."""
+    """Listings at once (one per account held), each page saying whose it is; the result of
+    `preferences_of` also carries its account's Session Manager preferences."""
 
     def __call__(
         self,
@@ -59,6 +60,7 @@ class ListFleets(Protocol):
         on_nodes: Callable[[int, str, list[Node]], None] | None = None,
         on_error: Callable[[int, str, str], None] | None = None,
         cancel: threading.Event | None = None,
+        preferences_of: int | None = None,
     ) -> list[FleetResult]: ...
 
 
@@ -68,11 +70,17 @@ def _aws_list_fleets(
     on_nodes: Callable[[int, str, list[Node]], None] | None = None,
     on_error: Callable[[int, str, str], None] | None = None,
     cancel: threading.Event | None = None,
+    preferences_of: int | None = None,
 ) -> list[FleetResult]:
     from sessiontui.aws.listing_process import list_fleets_in_child
 
     return list_fleets_in_child(
-        factories, regions, on_nodes=on_nodes, on_error=on_error, cancel=cancel
+        factories,
+        regions,
+        on_nodes=on_nodes,
+        on_error=on_error,
+        cancel=cancel,
+        preferences_of=preferences_of,
     )
 
 
@@ -91,7 +99,8 @@ class AppServices:
     # the rest of a large cached fleet, read in a worker after the first frame shows cached_nodes
     cached_rest: Callable[[], list[Node] | None] | None = None
     list_fleet: ListFleet = _aws_list_fleet
-    # several accounts held: all listed in one child; None lists each with list_fleet, in threads
+    # every account held listed in one child (and the preferences read there); None: each with
+    # list_fleet, in threads, and the preferences read in this process
     list_fleets: ListFleets | None = _aws_list_fleets
     on_inventory: Callable[[list[Node]], None] | None = None
     keymap: Mapping[str, str] | None = None  # overrides config.keymap when given

@@ -17,12 +17,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from sessiontui.core.access import noun
-from sessiontui.core.errors import SessiontuiError
 from sessiontui.core.facets import facet_counts
 from sessiontui.core.node import Node
-from sessiontui.fleets import merged, union_of
 from sessiontui.ui.collector import settle_memory, startup_done
 from sessiontui.ui.keys import MAIN_BINDINGS
+from sessiontui.ui.listing_worker import list_accounts
 from sessiontui.ui.messages import (
     CachedRestLoaded,
     ListingFinished,
@@ -38,10 +37,6 @@ from sessiontui.ui.widgets.node_list import NodeList
 if TYPE_CHECKING:
     from sessiontui.core.access import Access
     from sessiontui.ui.app import SessiontuiApp
-
-
-class ListingAbandoned(Exception):
-    """Raised inside list_fleet's callback to stop a listing nobody waits for any more."""
 
 
 _NOTHING = object()  # no details update pending (None means "no node selected")
@@ -66,6 +61,7 @@ class MainScreen(Screen[None]):
         self._listed_regions: list[str] = []
         self._arrived = 0
         self._arriving: list[Node] = []  # pages not yet in the list
+        self._finishing: ListingFinished | None = None  # the listing's end, after its last pages
         self._applied_at = 0.0  # time.monotonic() of the last pages applied
         self._failed: dict[str, str] = {}
         self._preferences_asked = False
@@ -194,11 +190,13 @@ class MainScreen(Screen[None]):
         self._listing = True
         self._arrived = 0
         self._arriving = []
+        self._finishing = None
         self._failed = {}
         self._listed_regions = list(self.services.regions)
         self.node_list.begin_listing()
         self._show_progress()
-        self._list_worker(self._generation, self.tui.listings(), self._cancel_listing)
+        asked = None if self._preferences_asked else self.tui.listing_factory()
+        self._list_worker(self._generation, self.tui.listings(), self._cancel_listing, asked)
 
     @work(thread=True, exclusive=True, group="inventory", exit_on_error=False)
     def _list_worker(
@@ -206,59 +204,17 @@ class MainScreen(Screen[None]):
         generation: int,
         listings: list[tuple[Any, Callable[[list[Node]], list[Node]]]],
         cancel: threading.Event,
+        preferences_from: Any,
     ) -> None:
-        svc = self.services
-
-        def one(factory: Any, stamp: Callable[[list[Node]], list[Node]]) -> Any:
-            def on_nodes(region: str, nodes: list[Node]) -> None:
-                if self._closing or generation != self._generation:
-                    # nobody will read these pages: stop paging, so quitting does not wait on AWS
-                    raise ListingAbandoned(region)
-                self.post_message(NodesArrived(generation, region, stamp(list(nodes))))
-
-            def on_error(region: str, message: str) -> None:
-                self.post_message(RegionFailed(generation, region, message))
-
-            return svc.list_fleet(
-                factory, svc.regions, on_nodes=on_nodes, on_error=on_error, cancel=cancel
-            )
-
-        def together() -> Any:
-            # one listing per account held (one fleet across accounts), side by side in one
-            # listing process: one boto3 import, one cap on the calls in flight
-            assert svc.list_fleets is not None
-            stamps = [stamp for _, stamp in listings]
-
-            def on_nodes(index: int, region: str, nodes: list[Node]) -> None:
-                if self._closing or generation != self._generation:
-                    raise ListingAbandoned(region)
-                self.post_message(NodesArrived(generation, region, stamps[index](list(nodes))))
-
-            def on_error(index: int, region: str, message: str) -> None:
-                self.post_message(RegionFailed(generation, region, message))
-
-            results = svc.list_fleets(
-                [factory for factory, _ in listings],
-                svc.regions,
-                on_nodes=on_nodes,
-                on_error=on_error,
-                cancel=cancel,
-            )
-            return merged(results)
-
-        try:
-            if len(listings) == 1:
-                result = one(*listings[0])
-            elif svc.list_fleets is not None:
-                result = together()
-            else:
-                result = union_of(one, listings)
-        except SessiontuiError as exc:
-            self.post_message(ListingFinished(generation, None, " ".join(exc.lines())))
-        except Exception as exc:  # a crash must still end the progress line and say why
-            self.post_message(ListingFinished(generation, None, f"{type(exc).__name__}: {exc}"))
-        else:
-            self.post_message(ListingFinished(generation, result))
+        list_accounts(
+            self.services,
+            listings,
+            generation,
+            lambda: not self._closing and generation == self._generation,
+            self.post_message,
+            cancel,
+            preferences_from,
+        )
 
     def _show_progress(self) -> None:
         nodes = self.node_list
@@ -291,20 +247,21 @@ class MainScreen(Screen[None]):
                 self.call_later(self._apply_arrived)
         self._arriving += message.nodes
 
-    def _apply_arrived(self, *, all_of_them: bool = False) -> None:
+    def _apply_arrived(self) -> None:
         self._applied_at = time.monotonic()
         # a region's EC2 merge brings thousands of rows at once: a few hundred a turn keep each
         # turn short; the rest follow in the next one
-        cut = len(self._arriving) if all_of_them else APPLY_AT_MOST
-        nodes, self._arriving = self._arriving[:cut], self._arriving[cut:]
+        nodes, self._arriving = self._arriving[:APPLY_AT_MOST], self._arriving[APPLY_AT_MOST:]
         if self._arriving:
             self.call_later(self._apply_arrived)
-        if not nodes:
-            return
-        self.node_list.upsert(nodes)
-        self._arrived = self.node_list.seen_count
-        self._show_progress()
-        settle_memory()  # the rows just made are long-lived: no collection should walk them
+        if nodes:
+            self.node_list.upsert(nodes)
+            self._arrived = self.node_list.seen_count
+            self._show_progress()
+            settle_memory()  # the rows just made are long-lived: no collection should walk them
+        if not self._arriving and self._finishing is not None:
+            finished, self._finishing = self._finishing, None
+            self.call_later(self._finish_listing, finished)
 
     @on(RegionFailed)
     def _region_failed(self, message: RegionFailed) -> None:
@@ -319,7 +276,14 @@ class MainScreen(Screen[None]):
     def _listing_finished(self, message: ListingFinished) -> None:
         if message.generation != self._generation:
             return
-        self._apply_arrived(all_of_them=True)  # before rows it never mentioned are dropped
+        if self._arriving:
+            # the last pages still wait for their turns: applied all at once they were one frame
+            # of tens of milliseconds; rows it never mentioned are dropped after them
+            self._finishing = message
+            return
+        self._finish_listing(message)
+
+    def _finish_listing(self, message: ListingFinished) -> None:
         self._listing = False
         nodes = self.node_list
         if message.result is None:
@@ -334,8 +298,13 @@ class MainScreen(Screen[None]):
             self.header.set_stale(None)
         self._show_progress()
         settle_memory()
-        if not self._preferences_asked and message.result is not None:
+        found = None if message.result is None else message.result.preferences
+        if found is not None:  # read by the listing process
             self._preferences_asked = True
+            if found:
+                self.details.set_preferences(found)
+        elif not self._preferences_asked and message.result is not None:
+            self._preferences_asked = True  # a listing of a test's or the bench's: read here
             self._load_preferences(self.tui.listing_factory())
 
     @work(thread=True, group="preferences", exit_on_error=False)
