@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import App
 from textual.binding import BindingType
 from textual.screen import ModalScreen, Screen
@@ -14,6 +14,7 @@ from textual.screen import ModalScreen, Screen
 from sessiontui.config import DEFAULT_READY_TIMEOUT
 from sessiontui.core.node import Node
 from sessiontui.ui.access import AccessController
+from sessiontui.ui.collector import RECLAIM
 from sessiontui.ui.commands import SessiontuiCommands
 from sessiontui.ui.favourites import MarksKeeper
 from sessiontui.ui.forwarding import ForwardBook
@@ -200,6 +201,11 @@ class SessiontuiApp(App[int]):
 
     def on_unmount(self) -> None:
         self.node_access.stop()  # waits for a pending request stop polling
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown):
+            RECLAIM.input()  # the operator is here: no long collector pass now
+        await super().on_event(event)
 
     @on(SessionsStopped)
     def _sessions_stopped(self, message: SessionsStopped) -> None:

@@ -19,7 +19,13 @@ from textual.widgets import Footer, Input, Static
 from sessiontui.core.access import noun
 from sessiontui.core.facets import facet_counts
 from sessiontui.core.node import Node
-from sessiontui.ui.collector import settle_memory, startup_done
+from sessiontui.ui.collector import (
+    RECLAIM,
+    listing_done,
+    listing_started,
+    settle_memory,
+    startup_done,
+)
 from sessiontui.ui.keys import MAIN_BINDINGS
 from sessiontui.ui.listing_worker import list_accounts
 from sessiontui.ui.messages import (
@@ -174,12 +180,14 @@ class MainScreen(Screen[None]):
     def on_unmount(self) -> None:
         self._closing = True
         self._cancel_listing.set()  # quitting must not wait for the rest of a large fleet
+        listing_done()
 
     def tick(self) -> None:
         """Once a second: the countdown and the cache age move on."""
         self.header.refresh()
         self.details.tick()
         self.tui.on_tick()
+        RECLAIM.if_idle(busy=self._listing)
 
     # ---- listing ----------------------------------------------------------------------------
 
@@ -195,6 +203,7 @@ class MainScreen(Screen[None]):
         self._listed_regions = list(self.services.regions)
         self.node_list.begin_listing()
         self._show_progress()
+        listing_started()
         asked = None if self._preferences_asked else self.tui.listing_factory()
         self._list_worker(self._generation, self.tui.listings(), self._cancel_listing, asked)
 
@@ -258,7 +267,6 @@ class MainScreen(Screen[None]):
             self.node_list.upsert(nodes)
             self._arrived = self.node_list.seen_count
             self._show_progress()
-            settle_memory()  # the rows just made are long-lived: no collection should walk them
         if not self._arriving and self._finishing is not None:
             finished, self._finishing = self._finishing, None
             self.call_later(self._finish_listing, finished)
@@ -297,7 +305,7 @@ class MainScreen(Screen[None]):
         if nodes.stale_count == 0:
             self.header.set_stale(None)
         self._show_progress()
-        settle_memory()
+        listing_done()
         found = None if message.result is None else message.result.preferences
         if found is not None:  # read by the listing process
             self._preferences_asked = True
