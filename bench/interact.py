@@ -48,6 +48,7 @@ def _services() -> Any:
         return FleetResult(nodes=nodes)
 
     services.list_fleet = replay
+    services.list_fleets = None  # assigned after construction: the replay serves every account
     return services, len(nodes)
 
 

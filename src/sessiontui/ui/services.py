@@ -119,6 +119,7 @@ class AppServices:
     marks_store: Any = None  # marks_store.MarksStore; the private state folder's when None
 
     def __post_init__(self) -> None:
+        # (a list_fleet assigned after construction must set list_fleets to None itself)
         if self.list_fleet is not _aws_list_fleet and self.list_fleets is _aws_list_fleets:
             self.list_fleets = None  # a listing fed by a test or the bench serves every account
 
