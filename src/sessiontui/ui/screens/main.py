@@ -207,7 +207,7 @@ class MainScreen(Screen[None]):
         asked = None if self._preferences_asked else self.tui.listing_factory()
         self._list_worker(self._generation, self.tui.listings(), self._cancel_listing, asked)
 
-    @work(thread=True, exclusive=True, group="inventory", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="inventory", exit_on_error=False, description="list")
     def _list_worker(
         self,
         generation: int,
@@ -331,7 +331,9 @@ class MainScreen(Screen[None]):
         if found:
             self.app.call_from_thread(self.details.set_preferences, found)
 
-    @work(thread=True, group="inventory-cache", exit_on_error=False)
+    # a description of our own: Textual's default is the repr of every argument, here 10,000
+    # nodes, which was a 55 ms stall at the end of each refresh
+    @work(thread=True, group="inventory-cache", exit_on_error=False, description="save the fleet")
     def _save_inventory(self, nodes: list[Node]) -> None:
         callback = self.services.on_inventory
         if callback is not None:
