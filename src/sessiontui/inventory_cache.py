@@ -156,5 +156,10 @@ class InventoryCache:
         ordered = sorted(nodes, key=sort_key)
         saved_at = time.time()
         for path, rows in ((self.path, ordered), (self.head_path, ordered[:HEAD_ROWS])):
-            head = {"version": VERSION, "saved_at": saved_at, "total": len(ordered), "fields": FIELDS}
+            head = {
+                "version": VERSION,
+                "saved_at": saved_at,
+                "total": len(ordered),
+                "fields": FIELDS,
+            }
             paths.write_private(path, _encode(head, [node_row(n) for n in rows]))
