@@ -167,7 +167,8 @@ def run(stdin: TextIO, stdout: TextIO) -> int:
     batches.flush()
     done: dict[str, Any] = {"done": True, "results": results, "calls": meter.calls}
     asked = request.get("preferences")
-    if isinstance(asked, int) and 0 <= asked < len(factories) and factories[asked] is not None:
+    wanted = isinstance(asked, int) and 0 <= asked < len(factories) and not cancel.is_set()
+    if wanted and factories[asked] is not None:
         done["preferences"] = _preferences(factories[asked], regions)
     send(done)
     return 1 if crashed else 0

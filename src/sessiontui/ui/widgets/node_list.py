@@ -26,6 +26,7 @@ from sessiontui.core.node import Node
 from sessiontui.core.query import Query
 from sessiontui.ui.widgets.columns import Column, content_widths, fit, layout
 from sessiontui.ui.widgets.node_paint import row_strip
+from sessiontui.ui.widgets.styled_lines import move_styled_lines
 
 
 class NodeList(ScrollView, can_focus=True):
@@ -262,9 +263,12 @@ class NodeList(ScrollView, can_focus=True):
         return len(rows.visible), self._cursor, [(i, rows.version[i]) for i in window]
 
     def _repaint(self, shown: tuple[int, int, list[tuple[int, int]]] | None) -> None:
-        now = self._on_screen() if shown is not None else None
-        if shown is None or now is None or shown[1] != now[1] or len(shown[2]) != len(now[2]):
+        if shown is None:
             self.refresh()
+            return
+        now = self._on_screen()
+        if now[1] != shown[1] or len(now[2]) != len(shown[2]):
+            self.refresh()  # the cursor moved, or the window changed size: all of it
             return
         top = round(self.scroll_offset.y)
         if shown[0] != now[0]:
@@ -358,30 +362,9 @@ class NodeList(ScrollView, can_focus=True):
         self._reuse_styled_rows(shift, dirty_before)
 
     def _reuse_styled_rows(self, shift: int, dirty_before: set[int]) -> None:
-        """After scrolling by `shift` rows, move the already styled row lines instead of styling
-        every visible line again. Textual's styles cache is keyed by screen line, so a scroll
-        would otherwise push all 45 rows through borders, backgrounds and filters (most of a
-        scrolling step's cost). The compositor still repaints the whole list; only lines that
-        scrolled into view, or were dirty already, are rendered again.
-        """
-        styled = self._styles_cache
-        lines = getattr(styled, "_cache", None)
-        dirty = getattr(styled, "_dirty_lines", None)
-        if not isinstance(lines, dict) or not isinstance(dirty, set):
-            return  # another Textual: keep its full repaint
         first = self.content_offset.y + 1  # the header is content line 0 and never scrolls
         end = self.content_offset.y + self.scrollable_content_region.height
-        moved = {
-            y: lines[y + shift]
-            for y in range(first, end)
-            if first <= y + shift < end and y + shift in lines and y + shift not in dirty_before
-        }
-        for y in range(first, end):
-            lines.pop(y, None)
-        lines.update(moved)
-        dirty.clear()
-        dirty.update(y for y in dirty_before if not first <= y < end)
-        dirty.update(y for y in range(first, end) if y not in moved)
+        move_styled_lines(self._styles_cache, first, end, shift, dirty_before)
 
     def action_cursor(self, delta: int) -> None:
         self.move_cursor(self._cursor + delta)

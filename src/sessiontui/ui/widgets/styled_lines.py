@@ -1,0 +1,29 @@
+"""Textual's per-widget styles cache, reused across a scroll instead of styled again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def move_styled_lines(styles_cache: Any, first: int, end: int, shift: int, dirty: set[int]) -> None:
+    """After a scroll by `shift` lines, move the already styled lines `first`..`end` (screen
+    lines) to where they now show, instead of styling every visible line again. Textual's styles
+    cache is keyed by screen line, so a scroll would otherwise push all 45 rows through borders,
+    backgrounds and filters (most of a scrolling step's cost). The compositor still repaints
+    the whole widget; only lines that scrolled into view, or were `dirty` before, are rendered.
+    """
+    lines = getattr(styles_cache, "_cache", None)
+    marked = getattr(styles_cache, "_dirty_lines", None)
+    if not isinstance(lines, dict) or not isinstance(marked, set):
+        return  # another Textual: keep its full repaint
+    moved = {
+        y: lines[y + shift]
+        for y in range(first, end)
+        if first <= y + shift < end and y + shift in lines and y + shift not in dirty
+    }
+    for y in range(first, end):
+        lines.pop(y, None)
+    lines.update(moved)
+    marked.clear()
+    marked.update(y for y in dirty if not first <= y < end)
+    marked.update(y for y in range(first, end) if y not in moved)
