@@ -98,6 +98,14 @@ def error_reply(service: str, err: AwsError, request_id: str) -> Reply:
     return Reply(err.status, xml.encode(), "text/xml", **{"x-amzn-RequestId": request_id})
 
 
+def _json_params(body: bytes) -> Any:
+    """A JSON 1.1 request's parameters, or AWS's answer to a body that is not JSON."""
+    try:
+        return json.loads(body or b"{}")
+    except ValueError:
+        raise AwsError("SerializationException", "Malformed JSON") from None
+
+
 def _invalid_token(service: str) -> AwsError:
     """A temporary key sent without its session token, or with another one."""
     message = "The security token included in the request is invalid."
@@ -264,19 +272,12 @@ class SandboxApp:
             environ["HTTP_X_MOTO_ACCOUNT_ID"] = caller.key.account
         try:
             if service == "ssm" and action in ssm_api.HANDLERS:
-                try:
-                    params = json.loads(body or b"{}")
-                except ValueError:
-                    raise AwsError("SerializationException", "Malformed JSON") from None
-                req = ssm_api.SsmRequest(region or "us-east-1", caller, params)
+                req = ssm_api.SsmRequest(region or "us-east-1", caller, _json_params(body))
                 result = ssm_api.HANDLERS[action](state, req)
                 if result is not None:
                     return aws_json_reply(result, request_id)(start_response)
             elif service == tagging_api.SERVICE and action in tagging_api.HANDLERS:
-                try:
-                    params = json.loads(body or b"{}")
-                except ValueError:
-                    raise AwsError("SerializationException", "Malformed JSON") from None
+                params = _json_params(body)
                 result = tagging_api.HANDLERS[action](state, region or "us-east-1", caller, params)
                 if result is not None:
                     return aws_json_reply(result, request_id)(start_response)
