@@ -108,8 +108,20 @@ def fake_services(fleet: FakeFleet, **kw: Any) -> AppServices:
 
 
 async def settle(app: Any, pilot: Any) -> None:
-    """Let the listing worker finish and its messages land."""
+    """Let the listing worker finish, its messages land and its last pages be applied."""
     await pilot.pause()
     await app.workers.wait_for_complete()
+    await listed(app, pilot)
     await pilot.pause()
     await pilot.pause()
+
+
+async def listed(app: Any, pilot: Any, timeout: float = 10) -> None:
+    """Until the fleet screen has applied a finished refresh's last pages (paced, after the
+    worker's end)."""
+    import time
+
+    screen = getattr(app, "main_screen", None)
+    deadline = time.monotonic() + timeout
+    while screen is not None and screen.listing and time.monotonic() < deadline:
+        await pilot.pause(0.02)

@@ -40,7 +40,7 @@ from sessiontui.plugin.output import Ending
 from sessiontui.plugin.shell import ShellResult, ShellRunner
 from sessiontui.ui.app import SessiontuiApp
 from sessiontui.ui.services import AppServices
-from test_ui_support import FakeFleet
+from test_ui_support import FakeFleet, listed
 
 FIXTURE = Path(__file__).parent / "fixtures" / "demo_fleet.json"
 # 17 s left in the MFA code window; a weekday morning
@@ -207,6 +207,7 @@ async def settle(pilot: Any) -> None:
     busy = [w for w in app.workers if w.group not in idle]
     if busy:
         await app.workers.wait_for_complete(busy)
+    await listed(app, pilot)
     for _ in range(3):
         await pilot.pause()
 

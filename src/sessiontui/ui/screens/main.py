@@ -191,6 +191,11 @@ class MainScreen(Screen[None]):
 
     # ---- listing ----------------------------------------------------------------------------
 
+    @property
+    def listing(self) -> bool:
+        """A refresh is under way: its worker, or its last pages still being applied."""
+        return self._listing
+
     def refresh_fleet(self) -> None:
         self._cancel_listing.set()  # a newer listing replaces the one under way
         self._cancel_listing = threading.Event()
