@@ -26,6 +26,7 @@ from sessiontui.ui.collector import (
     settle_memory,
     startup_done,
 )
+from sessiontui.ui.compositor import CroppedCompositor
 from sessiontui.ui.keys import MAIN_BINDINGS
 from sessiontui.ui.listing_worker import list_accounts
 from sessiontui.ui.messages import (
@@ -61,6 +62,7 @@ class MainScreen(Screen[None]):
 
     def __init__(self, services: AppServices) -> None:
         super().__init__(id="main")
+        self._compositor = CroppedCompositor()  # before anything is laid out in it
         self.services = services
         self._generation = 0
         self._listing = False
