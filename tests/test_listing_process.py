@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -139,3 +142,46 @@ def test_the_child_reads_the_asked_accounts_session_preferences(env: Any) -> Non
     expected = {r: session_preferences(ClientFactory().client("ssm", r)) for r in regions}
     assert result.preferences == {r: p for r, p in expected.items() if p is not None}
     assert result.preferences, "the sandbox saves Session Manager preferences"
+
+
+def _listing_children() -> list[int]:
+    found = []
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        with contextlib.suppress(OSError):
+            for pid in (task / "children").read_text().split():
+                with contextlib.suppress(OSError):
+                    if b"sessiontui.aws.listing_child" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                        found.append(int(pid))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads the process tree in /proc")
+def test_the_child_is_background_work_in_the_tuis_scheduling_group(env: Any) -> None:
+    from sessiontui.aws.listing_child import LISTING_NICENESS
+
+    env.throttle_rate = 1.0  # the listing lasts while we look at its process
+    cancel = threading.Event()
+    worker = threading.Thread(
+        target=lambda: list_fleet_in_child(ClientFactory(), [env.regions[0]], cancel=cancel)
+    )
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not (children := _listing_children()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(children) == 1
+        pid = children[0]
+        while os.getpriority(os.PRIO_PROCESS, pid) != LISTING_NICENESS:
+            assert time.monotonic() < deadline, "the child never lowered its priority"
+            time.sleep(0.02)
+        # the terminal's Ctrl-C goes to the TUI's process group, not to the child's
+        assert os.getpgid(pid) == pid != os.getpgid(0)
+        # one session, so one scheduling group: Linux gives a new session an autogroup of its
+        # own, inside which nice 10 weighs nothing against the TUI
+        assert os.getsid(pid) == os.getsid(0)
+        autogroup = Path("/proc/self/autogroup")
+        if autogroup.exists():
+            assert Path(f"/proc/{pid}/autogroup").read_text() == autogroup.read_text()
+    finally:
+        cancel.set()
+        worker.join(10)

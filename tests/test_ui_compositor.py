@@ -1,18 +1,39 @@
 """The fleet screen's compositor writes out the frames Textual's own would (ui/compositor.py).
 
 Every partial update the app makes while an operator works is rendered twice, by ours and by
-Textual's, and the bytes that would go to the terminal are compared.
+Textual's, and the cells each would write on the terminal (character and style) are compared.
+Textual's can also move the cursor to a cell and write nothing there; that is not compared.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.segment import ControlType
 from textual._compositor import Compositor
 
 from sessiontui.ui.app import SessiontuiApp
 from sessiontui.ui.compositor import CroppedCompositor
 from test_ui_support import FakeFleet, fake_services, make_fleet, settle
+
+
+def _cells(update: Any, console: Any) -> dict[tuple[int, int], tuple[str, Any]]:
+    """What an update writes: character and style by cell."""
+    written: dict[tuple[int, int], tuple[str, Any]] = {}
+    x = y = 0
+    for segment in update.__rich_console__(console, console.options):
+        if segment.control:
+            for code, *args in segment.control:
+                if code == ControlType.CURSOR_MOVE_TO:
+                    x, y = args[0], args[1]
+            continue
+        for char in segment.text:
+            if char == "\n":
+                x, y = 0, y + 1
+                continue
+            written[(x, y)] = (char, segment.style)
+            x += 1
+    return written
 
 
 class _Checked:
@@ -40,7 +61,7 @@ class _Checked:
             comp.__class__ = CroppedCompositor
         assert theirs is not None
         self.updates += 1
-        if ours.render_segments(self.console) != theirs.render_segments(self.console):
+        if _cells(ours, self.console) != _cells(theirs, self.console):
             self.differ.append(repr(sorted(regions)))
         return ours
 

@@ -191,7 +191,8 @@ def _preferences(factory: Any, regions: list[str]) -> dict[str, list[int | None]
 def main() -> int:
     # Background work: the TUI's frames come first when the machine is busy (threads started
     # from here on inherit it). Two busy processes beside the TUI on this 2-core machine took
-    # its cursor step p95 from 7.7 to 14.7 ms; at nice 19, 8.6 ms (docs/performance.md).
+    # its cursor step p95 from 7.7 to 14.7 ms; at nice 19, 8.6 ms (docs/performance.md). It
+    # counts because the child shares the TUI's session, so its scheduling group (autogroup).
     with contextlib.suppress(OSError):
         os.nice(LISTING_NICENESS)
     # the parent reads stdout as protocol: nothing else may be written there

@@ -100,7 +100,10 @@ def list_fleets_in_child(
         text=True,
         encoding="utf-8",
         env=os.environ.copy(),
-        start_new_session=True,  # Ctrl-C in the TUI's terminal is the TUI's, not the child's
+        # Ctrl-C in the TUI's terminal is the TUI's, not the child's: a process group of its own.
+        # Not a session of its own: Linux gives each session its own scheduling group
+        # (autogroup), inside which the child's nice 10 weighed nothing against the TUI
+        process_group=0,
     )
     assert proc.stdin is not None and proc.stdout is not None
     results = [FleetResult() for _ in factories]
