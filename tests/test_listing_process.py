@@ -185,3 +185,18 @@ def test_the_child_is_background_work_in_the_tuis_scheduling_group(env: Any) -> 
     finally:
         cancel.set()
         worker.join(10)
+
+
+def test_a_large_page_goes_to_the_tui_in_messages_it_decodes_in_a_moment() -> None:
+    from sessiontui.aws.listing_child import RowBatches
+
+    sent: list[dict[str, Any]] = []
+    batches = RowBatches(sent.append)
+    rows = [[f"i-{n:017x}"] for n in range(4_500)]  # one region's EC2 merge, as the child sees it
+    batches.add(0, "us-east-1", rows)
+    batches.add(0, "us-east-1", rows[:30])  # less than a batch waits for the flush
+    assert sum(len(m["rows"]) for m in sent) == 4_500
+    batches.flush()
+    assert all(len(m["rows"]) <= RowBatches.MESSAGE_ROWS for m in sent)
+    assert [r for m in sent for r in m["rows"]] == rows + rows[:30]
+    assert {(m["listing"], m["nodes"]) for m in sent} == {(0, "us-east-1")}
