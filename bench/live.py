@@ -21,7 +21,7 @@ import time
 from typing import Any
 
 from bench.interact import QUERY, _settled
-from bench.measure import p95
+from bench.measure import Steal, p95
 
 
 def _services(mode: str) -> Any:
@@ -128,6 +128,7 @@ async def run(mode: str) -> dict[str, Any]:
         nodes = app.screen.query_one(NodeList)
         nodes.focus()
         began = time.perf_counter()
+        steal = Steal()
         probe.start()
 
         def listing() -> bool:
@@ -141,12 +142,15 @@ async def run(mode: str) -> dict[str, Any]:
             live_keys += await _keys(app, pilot, nodes)
             live_cursor += await _cursor_steps(app, nodes, lambda: not listing(), 50)
         live_worst = probe.stop()
+        live_steal = steal.percent()
         listed_s = time.perf_counter() - began
         await pilot.pause(0.5)
+        steal = Steal()
         probe.start()
         rest_cursor = await _cursor_steps(app, nodes, lambda: False, 100)
         rest_keys = await _keys(app, pilot, nodes)
         rest_worst = probe.stop()
+        rest_steal = steal.percent()
         total = nodes.total_count
     return {
         "mode": mode,
@@ -159,6 +163,8 @@ async def run(mode: str) -> dict[str, Any]:
         "rest_cursor_p95_ms": round(p95(rest_cursor), 2),
         "rest_keystroke_p95_ms": round(p95(rest_keys), 2),
         "rest_worst_frame_ms": rest_worst,
+        "live_steal_pct": live_steal,
+        "rest_steal_pct": rest_steal,
     }
 
 

@@ -23,6 +23,29 @@ def p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=20)[18]
 
 
+class Steal:
+    """The share of this machine's CPU time that its hypervisor gave to other guests meanwhile
+    (/proc/stat's steal), in percent: a contended host slows every figure, the TUI's own work
+    included (measured: a rest cursor p95 of 15 ms at 12.5 % steal, against 5.5 ms at none)."""
+
+    def __init__(self) -> None:
+        self._start = self._read()
+
+    @staticmethod
+    def _read() -> tuple[int, int]:
+        try:
+            with open("/proc/stat", encoding="ascii") as fh:
+                fields = [int(v) for v in fh.readline().split()[1:9]]
+        except (OSError, ValueError):
+            return 0, 0
+        return fields[7], sum(fields)
+
+    def percent(self) -> float:
+        steal, total = self._read()
+        spent = total - self._start[1]
+        return round(100 * (steal - self._start[0]) / spent, 1) if spent > 0 else 0.0
+
+
 def rss_mb() -> float:
     """This process's peak resident memory in MiB.
 
