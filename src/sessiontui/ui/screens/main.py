@@ -14,7 +14,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from sessiontui.core.access import noun
 from sessiontui.core.facets import facet_counts
@@ -38,6 +38,7 @@ from sessiontui.ui.messages import (
 from sessiontui.ui.screens.facets import FacetsScreen
 from sessiontui.ui.services import AppServices
 from sessiontui.ui.widgets.details import NodeDetails
+from sessiontui.ui.widgets.footer import SteadyFooter
 from sessiontui.ui.widgets.header import StatusHeader
 from sessiontui.ui.widgets.node_list import NodeList
 
@@ -101,7 +102,7 @@ class MainScreen(Screen[None]):
             yield NodeDetails(id="details")
         # the palette's key is an ordinary binding (with an id, so a keymap can move it); the
         # footer's own palette entry would show ctrl+p a second time
-        yield Footer(show_command_palette=False)
+        yield SteadyFooter(show_command_palette=False)
 
     # ---- the access held (AccessView) --------------------------------------------------------
 
