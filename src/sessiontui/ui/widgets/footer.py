@@ -1,8 +1,9 @@
 """Textual's Footer, recomposed only when what it shows changes.
 
-Textual's recomposes at every change of the bindings, and moving the focus between the filter
-and the list changes them while the keys shown stay the same: thirteen keys unmounted and
-mounted again, then a layout of the whole screen, the longest frame while typing in the filter.
+Textual's recomposes at every change of the bindings, and one move of the focus between the
+filter and the list signals two or three of them: each an unmount and mount of thirteen keys,
+then a layout of the whole screen, the longest frames while typing in the filter. The same
+bindings looked at again (a refresh of them) recomposed it too.
 """
 
 from __future__ import annotations
