@@ -133,7 +133,30 @@ def _fast_launches(backend: Any) -> Iterator[None]:
         del backend.describe_images
 
 
-def _launch(backend: Any, region: str, tags: dict[str, str], windows: bool, itype: str) -> Any:
+def _ec2_id(rng: random.Random) -> str:
+    return f"i-0{rng.getrandbits(64):016x}"  # as EC2 writes them today: 0 and 16 hex digits
+
+
+def _private_ip(rng: random.Random) -> str:
+    return f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(2, 254)}"
+
+
+def _launch(
+    backend: Any,
+    region: str,
+    tags: dict[str, str],
+    windows: bool,
+    itype: str,
+    rng: random.Random,
+) -> Any:
+    """One instance in moto's EC2 whose id and address come from our generator.
+
+    moto draws ids and addresses from its own process-wide random sequence, and how many draws
+    happen between a seed and a launch changes with moto's and botocore's releases; the recorded
+    demo fleet, the snapshots and the tests name nodes by id, so those come from us. moto keys
+    tags by id, hence the tags are written after the id is ours.
+    """
+    instance_id = _ec2_id(rng)
     reservation = backend.run_instances(
         WINDOWS_AMI if windows else LINUX_AMI,
         1,
@@ -143,10 +166,13 @@ def _launch(backend: Any, region: str, tags: dict[str, str], windows: bool, ityp
         is_instance_type_default=True,
         region_name=region,
         block_device_mappings=[],  # skips moto's default volume, whose attach is O(fleet)
-        tags={"instance": tags} if tags else {},
+        private_ip=_private_ip(rng),
     )
     instance = reservation.instances[0]
+    instance.id = instance_id
     instance.instance_type = itype
+    if tags:
+        backend.create_tags([instance_id], tags)
     return instance
 
 
@@ -186,7 +212,7 @@ def _ec2_node(
     if spec.name is not None:
         tags = {"Name": spec.name, **tags}
     windows = spec.os == "windows"
-    instance = _launch(backend, region, tags, windows, spec.itype)
+    instance = _launch(backend, region, tags, windows, spec.itype, rng)
     if spec.stopped:
         backend.stop_instances([instance.id])
     if not spec.agent:
@@ -275,9 +301,6 @@ LONG_NAME = (
 
 def seed_demo(state: SandboxState) -> None:
     """The demo fleet: fixed seed, the same nodes and ids on every run."""
-    from moto.moto_api._internal import mock_random
-
-    mock_random.seed(SEED)
     rng = random.Random(SEED)
     use1: list[Spec] = [
         *_standard(
@@ -384,9 +407,7 @@ def seed_large(
     """n nodes across the regions (and accounts, node i in account i mod N) for the benchmark,
     about one in ten hybrid."""
     from moto.ec2.models import ec2_backends
-    from moto.moto_api._internal import mock_random
 
-    mock_random.seed(SEED)
     rng = random.Random(SEED)
     projects = ("Production", "Staging", "Development")
     roles = ("web", "db", "worker", "bastion", "cache", "queue")
