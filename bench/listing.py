@@ -105,9 +105,10 @@ def measure_listing(env: dict[str, str], mode: str = "child") -> tuple[list[Node
     nodes = result.nodes
     per_region = {r: [n for n in nodes if n.region == r] for r in regions}
     floor = {
-        "DescribeInstanceInformation": sum(
-            math.ceil(sum(n.managed for n in ns) / 50) for ns in per_region.values()
+        "DescribeInstanceProperties": sum(
+            math.ceil(sum(n.managed for n in ns) / 1000) for ns in per_region.values()
         ),
+        "DescribeInstanceInformation": 0,  # the fallback, for identities refused the newer call
         "DescribeInstances": sum(
             max(1, math.ceil(sum(not n.is_hybrid for n in ns) / 1000)) for ns in per_region.values()
         ),

@@ -93,7 +93,8 @@ def measure_org_listing(accounts: int) -> tuple[list[Any], dict[str, Any]]:
     for access, result in zip(accesses, results, strict=True):
         for region in regions:
             ns = [n for n in result.nodes if n.region == region]
-            floor["DescribeInstanceInformation"] += math.ceil(sum(n.managed for n in ns) / 50)
+            floor["DescribeInstanceProperties"] += math.ceil(sum(n.managed for n in ns) / 1000)
+            floor["DescribeInstanceInformation"] += 0  # the fallback is not taken
             floor["DescribeInstances"] += max(1, math.ceil(sum(not n.is_hybrid for n in ns) / 1000))
             floor["GetResources"] += get_resources_floor(ns)
             floor["ListTagsForResource"] += 0  # the per-node fallback is not taken

@@ -114,11 +114,11 @@ def test_html_truncated_and_reset_regions_each_fail_in_one_line_and_the_rest_lis
         "names and states missing: DescribeInstances: unreadable answer (invalid XML"
     )
     assert warned["us-west-2"] == (
-        "DescribeInstanceInformation: HTTP 502 with an HTML page instead of an AWS answer "
+        "DescribeInstanceProperties: HTTP 502 with an HTML page instead of an AWS answer "
         "(a proxy in the way?)"
     )
     assert "closed before we received a valid response" in warned["ap-southeast-2"]
-    assert warned["ap-northeast-1"].startswith("DescribeInstanceInformation: unreadable answer")
+    assert warned["ap-northeast-1"].startswith("DescribeInstanceProperties: unreadable answer")
     assert all("<" not in text and len(text) < 200 for text in warned.values())
 
     nodes = json.loads(out.stdout)
@@ -150,7 +150,7 @@ def test_every_region_garbled_is_one_plain_error_exit_1(faults: Any, home: Path)
     assert out.returncode == 1, out.stderr
     lines = [line for line in out.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("sessiontui: listing failed in every region")
-    assert "eu-west-1: DescribeInstanceInformation: unreadable answer" in lines[0]
+    assert "eu-west-1: DescribeInstanceProperties: unreadable answer" in lines[0]
     assert out.stdout == ""
 
 
@@ -177,7 +177,7 @@ async def test_tui_marks_the_garbled_region_failed_and_lists_the_other(
         screen = app.main_screen
         failed = [n for n in app._notifications if n.title == "eu-west-1: listing failed"]
         assert len(failed) == 1
-        assert failed[0].message.startswith("DescribeInstanceInformation: unreadable answer")
+        assert failed[0].message.startswith("DescribeInstanceProperties: unreadable answer")
         assert "failed: eu-west-1" in str(screen.node_list.border_subtitle)
         east = sorted(n["id"] for n in reference if n["region"] == "us-east-1")
         assert sorted(n.id for n in screen.node_list.nodes) == east

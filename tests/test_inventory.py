@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -92,7 +93,8 @@ def test_api_calls_stay_at_the_floor(factory: ClientFactory, sandbox: Any) -> No
     meter = CallMeter()
     result = list_fleet(factory, sandbox.regions, meter=meter)
     per_region = {r: [n for n in result.nodes if n.region == r] for r in sandbox.regions}
-    dii = sum(max(1, math.ceil(sum(n.managed for n in ns) / 50)) for ns in per_region.values())
+    # DescribeInstanceProperties: 1,000 nodes a page, where DescribeInstanceInformation had 50
+    dip = sum(max(1, math.ceil(sum(n.managed for n in ns) / 1000)) for ns in per_region.values())
     di = sum(
         max(1, math.ceil(sum(not n.is_hybrid for n in ns) / 1000)) for ns in per_region.values()
     )
@@ -102,7 +104,8 @@ def test_api_calls_stay_at_the_floor(factory: ClientFactory, sandbox: Any) -> No
         for ns in per_region.values()
         if any(n.is_hybrid for n in ns)
     )
-    assert meter.calls["DescribeInstanceInformation"] == dii
+    assert meter.calls["DescribeInstanceProperties"] == dip
+    assert meter.calls["DescribeInstanceInformation"] == 0
     assert meter.calls["DescribeInstances"] == di
     assert meter.calls["GetResources"] == tagged
     assert meter.calls["ListTagsForResource"] == 0
@@ -224,6 +227,36 @@ def test_cancel_stops_every_region_at_its_next_page(factory: ClientFactory, sand
     assert result.cancelled
     assert not result.errors
     # at most one SSM page in flight per region when the cancel came, and no tag calls queued after
-    assert meter.calls["DescribeInstanceInformation"] <= 2 * len(sandbox.regions)
+    assert meter.calls["DescribeInstanceProperties"] <= 2 * len(sandbox.regions)
     assert meter.calls["ListTagsForResource"] == 0
     assert meter.calls["GetResources"] <= len(sandbox.regions)
+
+
+def test_where_describe_instance_properties_is_refused_the_older_call_lists_the_same_fleet(
+    factory: ClientFactory, sandbox: Any
+) -> None:
+    """AWS's quickstart policies name only DescribeInstanceInformation: such an identity lists the
+    same nodes through it, and is refused DescribeInstanceProperties once a region, not once a
+    listing."""
+    wanted = sorted(
+        (n.id, n.name, n.ping_status, n.private_ip)
+        for n in list_fleet(factory, sandbox.regions).nodes
+    )
+    sandbox.faults.denied_actions = {"ssm:DescribeInstanceProperties"}
+    meter = CallMeter()  # one: a meter stays attached to the factory's clients
+    results, calls = [], []
+    try:
+        for _ in range(2):
+            before = Counter(meter.calls)
+            results.append(list_fleet(factory, sandbox.regions, meter=meter))
+            calls.append(Counter(meter.calls) - before)
+    finally:
+        sandbox.faults.denied_actions = set()
+    for result in results:
+        assert result.complete, result.errors
+        assert sorted((n.id, n.name, n.ping_status, n.private_ip) for n in result.nodes) == wanted
+    managed = sum(n.managed for n in results[0].nodes)
+    assert calls[0]["DescribeInstanceProperties"] == len(sandbox.regions)
+    assert calls[0]["DescribeInstanceInformation"] >= math.ceil(managed / 50)
+    assert calls[1]["DescribeInstanceProperties"] == 0  # learnt
+    assert calls[1]["DescribeInstanceInformation"] == calls[0]["DescribeInstanceInformation"]

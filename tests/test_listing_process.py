@@ -50,7 +50,7 @@ def test_same_nodes_pages_and_calls_as_in_process(env: Any) -> None:
     assert child.errors == [] and not child.cancelled
     assert _comparable(child.nodes) == _comparable(here.nodes)
     assert {r for r, _ in pages} == set(regions) and sum(n for _, n in pages) >= len(child.nodes)
-    assert calls["DescribeInstanceInformation"] >= len(regions)
+    assert calls["DescribeInstanceProperties"] >= len(regions)
     assert calls["DescribeInstances"] >= len(regions)
 
 

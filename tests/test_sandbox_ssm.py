@@ -155,6 +155,52 @@ def test_unknown_filter_key_and_value_are_refused(ssm: Any) -> None:
     assert error_of(exc)[0] == "InvalidInstanceInformationFilterValue"
 
 
+# -- DescribeInstanceProperties -------------------------------------------------------------------
+
+
+def test_instance_properties_page_up_to_1000_and_list_the_same_nodes(ssm: Any) -> None:
+    with pytest.raises(ClientError) as exc:
+        ssm.describe_instance_properties(MaxResults=1001)
+    code, message, status = error_of(exc)
+    assert (code, status) == ("ValidationException", 400)
+    assert "Member must have value less than or equal to 1000" in message
+    first = ssm.describe_instance_properties()
+    assert len(first["InstanceProperties"]) == 10 and "NextToken" in first  # a small default
+    pages = ssm.get_paginator("describe_instance_properties").paginate(
+        PaginationConfig={"PageSize": 1000}
+    )
+    listed = [p["InstanceProperties"] for p in pages]
+    assert len(listed) == 1  # the whole region in one call, where the older call takes 50 a page
+    assert sorted(n["InstanceId"] for n in listed[0]) == sorted(
+        n["InstanceId"] for n in all_nodes(ssm)
+    )
+
+
+def test_instance_properties_carry_ec2_names_and_states_and_filter_with_operators(
+    sandbox: Sandbox, ssm: Any
+) -> None:
+    web = by_name(sandbox, "prod-web-01")
+    (one,) = ssm.describe_instance_properties(
+        InstancePropertyFilterList=[{"key": "InstanceIds", "valueSet": [web]}]
+    )["InstanceProperties"]
+    assert (one["Name"], one["InstanceState"], one["ResourceType"]) == (
+        "prod-web-01",
+        "running",
+        "EC2Instance",
+    )
+    assert one["InstanceType"] and one["LaunchTime"] and one["PingStatus"] == "Online"
+    pages = ssm.get_paginator("describe_instance_properties").paginate(
+        FiltersWithOperator=[{"Key": "PingStatus", "Values": ["Online"], "Operator": "NotEqual"}]
+    )
+    offline = [n for p in pages for n in p["InstanceProperties"]]
+    assert offline and all(n["PingStatus"] != "Online" for n in offline)
+    with pytest.raises(ClientError) as exc:
+        ssm.describe_instance_properties(
+            FiltersWithOperator=[{"Key": "Nonsense", "Values": ["x"], "Operator": "Equal"}]
+        )
+    assert error_of(exc)[0] == "InvalidFilterKey"
+
+
 def test_hybrid_nodes_carry_their_own_fields(ssm: Any) -> None:
     nodes = all_nodes(ssm)
     hybrid = [n for n in nodes if n["ResourceType"] == "ManagedInstance"]

@@ -1,6 +1,7 @@
 """The fleet: every node SSM manages, merged with EC2 and hybrid tags, region by region.
 
-API floor for N nodes: ceil(N/50) DescribeInstanceInformation + ceil(N_ec2/1000) DescribeInstances
+API floor for N nodes: ceil(N/1000) DescribeInstanceProperties (or, where an identity may not call
+it, ceil(N/50) DescribeInstanceInformation, learnt once a process) + ceil(N_ec2/1000) DescribeInstances
 + ceil(N_tagged_hybrid/100) GetResources (Tagging API) where a region has hybrid nodes, or one
 ListTagsForResource per hybrid node where the identity may not call GetResources (`hybrid_tags`). Rows stream out as pages arrive; callers get upserts.
 """
@@ -40,7 +41,8 @@ from sessiontui.core.node import EC2, HYBRID, Node
 if TYPE_CHECKING:
     from sessiontui.aws.sessions import SessionPreferences
 
-SSM_PAGE = 50  # DescribeInstanceInformation's maximum
+SSM_PAGE = 1000  # DescribeInstanceProperties' maximum
+INFORMATION_PAGE = 50  # DescribeInstanceInformation's
 EC2_PAGE = 1000  # DescribeInstances' maximum
 TAG_WORKERS = 8
 LIVE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
@@ -169,6 +171,42 @@ def _unmanaged(instance_id: str, region: str, info: _Ec2Info) -> Node:
     )
 
 
+# Codes with which an SSM endpoint refuses DescribeInstanceProperties while it may still answer
+# DescribeInstanceInformation: a policy written before the call existed (AWS's quickstart
+# policies name only the older one), or an endpoint that does not know it.
+PROPERTIES_REFUSED = {"AccessDeniedException", "AccessDenied", "InvalidAction", "UnknownOperation"}
+
+
+@dataclass(frozen=True)
+class SsmListing:
+    """Which SSM call lists a region's nodes, with its page size and the answer's list."""
+
+    method: str
+    operation: str
+    page_size: int
+    key: str
+
+
+PROPERTIES = SsmListing(
+    "describe_instance_properties", "DescribeInstanceProperties", SSM_PAGE, "InstanceProperties"
+)
+INFORMATION = SsmListing(
+    "describe_instance_information",
+    "DescribeInstanceInformation",
+    INFORMATION_PAGE,
+    "InstanceInformationList",
+)
+
+# (credentials' key, region) that refused DescribeInstanceProperties: asked once a process
+_refused_properties: set[tuple[str, str]] = set()
+_refused_lock = threading.Lock()
+
+
+def _credentials_key(factory: ClientFactory) -> str:
+    creds = factory.credentials
+    return creds.access_key_id if creds is not None else f"profile:{factory.profile or ''}"
+
+
 class _RegionLister:
     """One region: SSM pages in this thread, EC2 in a helper thread, hybrid tags in a pool."""
 
@@ -188,6 +226,7 @@ class _RegionLister:
         self.tag_pool = tag_pool
         self.ssm = factory.client("ssm", region)
         self.ec2 = factory.client("ec2", region)
+        self.credentials_key = _credentials_key(factory)
         if meter:
             meter.attach(self.ssm)
             meter.attach(self.ec2)
@@ -258,27 +297,44 @@ class _RegionLister:
                 updated.append(node)
         self._emit(updated)  # tagless nodes too: their rows learn there is nothing to wait for
 
+    def _list_ssm(self) -> None:
+        key = (self.credentials_key, self.region)
+        with _refused_lock:
+            listing = INFORMATION if key in _refused_properties else PROPERTIES
+        try:
+            self._list_ssm_pages(listing)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if listing is INFORMATION or code not in PROPERTIES_REFUSED or self.nodes:
+                raise
+            with _refused_lock:
+                _refused_properties.add(key)
+            self._list_ssm_pages(INFORMATION)
+
+    def _list_ssm_pages(self, listing: SsmListing) -> None:
+        pages = self.ssm.get_paginator(listing.method).paginate(
+            PaginationConfig={"PageSize": listing.page_size}
+        )
+        for page in pages_capped(pages, listing.operation):
+            check_page(listing.operation, page, listing.key)
+            if self.cancel.is_set():
+                raise ListingCancelled(self.region)
+            batch: list[Node] = []
+            with self._lock:
+                for item in page.get(listing.key, []):
+                    node = _node_from_ssm(item, self.region)
+                    if not node.is_hybrid and self.ec2_info is not None:
+                        node = _merge_ec2(node, self.ec2_info.get(node.id))
+                    self.nodes[node.id] = node
+                    batch.append(node)
+            self._emit(batch)
+            self.tags.add([n.id for n in batch if n.is_hybrid])
+
     def run(self) -> list[Node]:
         ec2_thread = threading.Thread(target=self._list_ec2, name=f"ec2-{self.region}", daemon=True)
         ec2_thread.start()
         try:
-            pages = self.ssm.get_paginator("describe_instance_information").paginate(
-                PaginationConfig={"PageSize": SSM_PAGE}
-            )
-            for page in pages_capped(pages, "DescribeInstanceInformation"):
-                check_page("DescribeInstanceInformation", page, "InstanceInformationList")
-                if self.cancel.is_set():
-                    raise ListingCancelled(self.region)
-                batch: list[Node] = []
-                with self._lock:
-                    for item in page.get("InstanceInformationList", []):
-                        node = _node_from_ssm(item, self.region)
-                        if not node.is_hybrid and self.ec2_info is not None:
-                            node = _merge_ec2(node, self.ec2_info.get(node.id))
-                        self.nodes[node.id] = node
-                        batch.append(node)
-                self._emit(batch)
-                self.tags.add([n.id for n in batch if n.is_hybrid])
+            self._list_ssm()
         except BaseException:
             # the EC2 side and queued tag calls stop at their next page instead of running on
             self.stop.set()

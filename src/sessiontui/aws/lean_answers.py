@@ -1,4 +1,5 @@
-"""Lean parsing of the listing's two large answers: DescribeInstances and DescribeInstanceInformation.
+"""Lean parsing of the listing's large answers: DescribeInstances, DescribeInstanceProperties and
+DescribeInstanceInformation.
 
 botocore turns every field of an answer into Python objects, through the service model: for
 DescribeInstances that is some fifty fields an instance (block devices, interfaces, timestamps
@@ -23,6 +24,7 @@ from typing import Any
 
 EC2_EVENT = "before-parse.ec2.DescribeInstances"
 SSM_EVENT = "before-parse.ssm.DescribeInstanceInformation"
+PROPERTIES_EVENT = "before-parse.ssm.DescribeInstanceProperties"
 
 
 def _instances(body: bytes) -> tuple[dict[str, Any], bytes]:
@@ -71,7 +73,19 @@ def _instance_information(body: bytes) -> tuple[dict[str, Any], bytes]:
     return data, b"{}"
 
 
-_LEAN = {EC2_EVENT: _instances, SSM_EVENT: _instance_information}
+def _instance_properties(body: bytes) -> tuple[dict[str, Any], bytes]:
+    """DescribeInstanceProperties JSON as it came, like DescribeInstanceInformation's."""
+    data = json.loads(body)
+    if not isinstance(data, dict) or "InstanceProperties" not in data:
+        raise ValueError("not a DescribeInstanceProperties answer")
+    return data, b"{}"
+
+
+_LEAN = {
+    EC2_EVENT: _instances,
+    SSM_EVENT: _instance_information,
+    PROPERTIES_EVENT: _instance_properties,
+}
 
 
 def _handler(
@@ -97,5 +111,5 @@ def _handler(
 def attach(client: Any) -> None:
     """Lean answers for this client's listing calls (idempotent)."""
     events = client.meta.events
-    for event in (EC2_EVENT, SSM_EVENT):
+    for event in _LEAN:
         events.register(event, _handler, unique_id=f"sessiontui-lean-{event}")

@@ -10,6 +10,7 @@ from sessiontui.sandbox.ssm_access import get_access_token, start_access_request
 from sessiontui.sandbox.ssm_nodes import (
     add_tags_to_resource,
     describe_instance_information,
+    describe_instance_properties,
     list_tags_for_resource,
     remove_tags_from_resource,
 )
@@ -26,6 +27,7 @@ __all__ = ["HANDLERS", "SsmRequest"]
 
 HANDLERS: dict[str, Handler] = {
     "DescribeInstanceInformation": describe_instance_information,
+    "DescribeInstanceProperties": describe_instance_properties,
     "ListTagsForResource": list_tags_for_resource,
     "AddTagsToResource": add_tags_to_resource,
     "RemoveTagsFromResource": remove_tags_from_resource,

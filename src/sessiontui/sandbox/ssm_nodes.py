@@ -1,11 +1,12 @@
-"""SSM's view of the fleet, as moto 5.2 lacks it: DescribeInstanceInformation and the tags of
-hybrid nodes, over moto's EC2 instances and the sandbox's own managed nodes."""
+"""SSM's view of the fleet, as moto 5.2 lacks it: DescribeInstanceInformation, the newer
+DescribeInstanceProperties (the console's call, 1,000 nodes a page) and the tags of hybrid nodes,
+over moto's EC2 instances and the sandbox's own managed nodes."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from sessiontui.sandbox.demo import DEMO_ACCOUNT
@@ -33,6 +34,13 @@ LEGACY_FILTER_KEYS = [
 ]
 # the Filters list takes the legacy keys, tag-key and tag:K (checked apart)
 NEW_FILTER_KEYS = {*LEGACY_FILTER_KEYS, "tag-key"}
+# DescribeInstanceProperties: the same keys, plus the operators of FiltersWithOperator
+PROPERTY_FILTER_KEYS = [*LEGACY_FILTER_KEYS[:4], "DocumentName", *LEGACY_FILTER_KEYS[4:]]
+OPERATORS = {
+    "Equal": lambda have, values: have in values,
+    "NotEqual": lambda have, values: have not in values,
+    "BeginWith": lambda have, values: any(have.startswith(v) for v in values),
+}
 ALLOWED_VALUES = {
     "PingStatus": {"Online", "ConnectionLost", "Inactive"},
     "PlatformTypes": {"Windows", "Linux", "MacOS"},
@@ -171,14 +179,82 @@ def _matches(
     return field_of[key] in values
 
 
+def instance_properties(state: SandboxState, node: ManagedNode) -> dict[str, Any]:
+    """One node as DescribeInstanceProperties answers: DescribeInstanceInformation's fields, and
+    for an EC2 node its Name tag, type, state and launch time."""
+    out = instance_information(state, node)
+    out["IamRole"] = node.iam_role
+    instance = node.ec2
+    if instance is not None:
+        tags = node_tags(node.region, node, node.instance_id)
+        if "Name" in tags:
+            out["Name"] = tags["Name"]
+        out["InstanceType"] = instance.instance_type
+        out["InstanceState"] = ec2_state(node)
+        launched = instance.launch_time
+        if launched.tzinfo is None:  # moto keeps naive UTC
+            launched = launched.replace(tzinfo=UTC)
+        out["LaunchTime"] = epoch(launched)
+    return out
+
+
+def _property_filters(params: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(key, test) pairs; a test takes the node's value."""
+    out: list[tuple[str, Any]] = []
+    for i, item in enumerate(params.get("InstancePropertyFilterList") or [], 1):
+        key = item.get("key", "")
+        if key not in PROPERTY_FILTER_KEYS:
+            raise validation(
+                f"instancePropertyFilterList.{i}.member.key",
+                key,
+                "Member must satisfy enum value set: [" + ", ".join(PROPERTY_FILTER_KEYS) + "]",
+            )
+        values = _check_values(
+            key, item.get("valueSet"), f"instancePropertyFilterList.{i}.member.valueSet"
+        )
+        out.append((key, (OPERATORS["Equal"], values)))
+    for i, item in enumerate(params.get("FiltersWithOperator") or [], 1):
+        key = str(item.get("Key", ""))
+        if key not in PROPERTY_FILTER_KEYS and not (key.startswith("tag:") and len(key) > 4):
+            raise modeled("InvalidFilterKey", f"The filter key {key} is not valid.")
+        operator = str(item.get("Operator") or "Equal")
+        if operator not in OPERATORS:
+            raise modeled("InvalidFilterOption", f"The filter option {operator} is not valid.")
+        values = _check_values(key, item.get("Values"), f"filtersWithOperator.{i}.member.values")
+        out.append((key, (OPERATORS[operator], values)))
+    return out
+
+
+def _node_value(region: str, node: ManagedNode, key: str) -> str | None:
+    if key.startswith("tag:"):
+        return node_tags(region, node, node.instance_id).get(key[4:])
+    return {
+        "InstanceIds": node.instance_id,
+        "AgentVersion": node.agent_version,
+        "PingStatus": node.ping_status,
+        "PlatformTypes": node.platform_type,
+        "ActivationIds": node.activation_id,
+        "IamRole": node.iam_role,
+        "ResourceType": node.resource_type,
+        "AssociationStatus": node.association_status,
+        "DocumentName": "",
+    }[key]
+
+
 _query_cache: dict[tuple[str, str], tuple[int, list[str]]] = {}
 
 
-def describe_instance_information(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
+def _page(
+    state: SandboxState,
+    req: SsmRequest,
+    query: list[Any],
+    keep: Any,
+    high: int,
+) -> tuple[list[ManagedNode], str | None]:
+    """One page of the account's nodes in the region that `keep` keeps; the ids a query keeps
+    are computed once a fleet version, so paging 10,000 nodes stays linear."""
     params = req.params
-    limit = max_results(params, 5, 50, DEFAULT_PAGE)
-    filters = _parse_filters(params)
-    query = [req.region, filters, req.account]
+    limit = max_results(params, 5, high, DEFAULT_PAGE)
     digest = hashlib.sha256(json.dumps(query, sort_keys=True).encode()).hexdigest()[:16]
     offset = page_offset(state, params["NextToken"], digest) if "NextToken" in params else 0
     with state.lock:
@@ -187,21 +263,49 @@ def describe_instance_information(state: SandboxState, req: SsmRequest) -> dict[
             ids = cached[1]
         else:
             nodes = list(state.nodes.get(req.region, {}).values())
-            ids = [
-                n.instance_id
-                for n in nodes
-                if n.account == req.account
-                and all(_matches(state, req.region, n, k, v) for k, v in filters)
-            ]
+            ids = [n.instance_id for n in nodes if n.account == req.account and keep(n)]
             if len(_query_cache) > 256:  # many distinct filters: start over rather than grow
                 _query_cache.clear()
             _query_cache[(state.nonce, digest)] = (state.version, ids)
-        page_ids = ids[offset : offset + limit]
         region_nodes = state.nodes.get(req.region, {})
-        page = [instance_information(state, region_nodes[i]) for i in page_ids if i in region_nodes]
-    out: dict[str, Any] = {"InstanceInformationList": page}
-    if offset + limit < len(ids):
-        out["NextToken"] = page_token(state, offset + limit, digest)
+        page = [region_nodes[i] for i in ids[offset : offset + limit] if i in region_nodes]
+    token = page_token(state, offset + limit, digest) if offset + limit < len(ids) else None
+    return page, token
+
+
+def describe_instance_information(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
+    filters = _parse_filters(req.params)
+    query = ["information", req.region, filters, req.account]
+
+    def keep(n: ManagedNode) -> bool:
+        return all(_matches(state, req.region, n, k, v) for k, v in filters)
+
+    page, token = _page(state, req, query, keep, 50)
+    with state.lock:
+        out: dict[str, Any] = {
+            "InstanceInformationList": [instance_information(state, n) for n in page]
+        }
+    if token:
+        out["NextToken"] = token
+    return out
+
+
+def describe_instance_properties(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
+    filters = _property_filters(req.params)
+    shown = [
+        req.params.get("InstancePropertyFilterList"),
+        req.params.get("FiltersWithOperator"),
+    ]
+    query = ["properties", req.region, shown, req.account]
+
+    def keep(n: ManagedNode) -> bool:
+        return all(test(_node_value(req.region, n, k), values) for k, (test, values) in filters)
+
+    page, token = _page(state, req, query, keep, 1000)
+    with state.lock:
+        out: dict[str, Any] = {"InstanceProperties": [instance_properties(state, n) for n in page]}
+    if token:
+        out["NextToken"] = token
     return out
 
 
