@@ -275,17 +275,27 @@ def test_the_bearer_header_with_an_underscore_reaches_the_portal(
 
 def test_list_account_roles(sandbox: Sandbox, token: str) -> None:
     sso = portal(sandbox)
-    roles = sso.list_account_roles(accessToken=token, accountId=PRODUCTION_ACCOUNT)["roleList"]
+    pages = sso.get_paginator("list_account_roles").paginate(
+        accessToken=token, accountId=PRODUCTION_ACCOUNT
+    )
+    roles = [r for p in pages for r in p["roleList"]]
     assert roles == [
-        {"roleName": "ProductionAccess", "accountId": PRODUCTION_ACCOUNT},
-        {"roleName": "ReadOnly", "accountId": PRODUCTION_ACCOUNT},
+        {"roleName": name, "accountId": PRODUCTION_ACCOUNT}
+        for name in (
+            "ProductionAccess",
+            "ReadOnly",
+            "ProductionPermissionSet",
+            "SessionManagerEndUser",
+            "SessionManagerAdmin",
+        )
     ]
     page = sso.list_account_roles(accessToken=token, accountId=PRODUCTION_ACCOUNT, maxResults=1)
     assert [r["roleName"] for r in page["roleList"]] == ["ProductionAccess"]
     rest = sso.list_account_roles(
-        accessToken=token, accountId=PRODUCTION_ACCOUNT, nextToken=page["nextToken"]
+        accessToken=token, accountId=PRODUCTION_ACCOUNT, nextToken=page["nextToken"], maxResults=4
     )
-    assert [r["roleName"] for r in rest["roleList"]] == ["ReadOnly"] and "nextToken" not in rest
+    assert [r["roleName"] for r in rest["roleList"]] == [r["roleName"] for r in roles[1:]]
+    assert "nextToken" not in rest
     with pytest.raises(ClientError) as info:
         sso.list_account_roles(accessToken=token, accountId="999999999999")
     assert info.value.response["Error"]["Code"] == "ResourceNotFoundException"

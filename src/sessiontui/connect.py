@@ -16,6 +16,7 @@ from sessiontui.core.errors import AuthError, ExitCode, NotConnectableError, Usa
 from sessiontui.core.forward_spec import parse_forward
 from sessiontui.core.marks import Marks
 from sessiontui.core.node import Node
+from sessiontui.core.session_end import SessionEnd, left_open
 from sessiontui.core.target import resolve_target
 from sessiontui.runtime import AskCode, Runtime
 
@@ -105,6 +106,14 @@ def connect(
 
             left = shell_time_left(result.session_end, rt.clock.now())
             say(f"{node.display_name}: {result.reason} after {_took(result.seconds)}{left}")
+            _tell_if_left_open(
+                say,
+                result.session_id,
+                result.terminated,
+                result.terminate_error,
+                result.session_end,
+                rt,
+            )
             return _exit_code(result.how)
         fw = sup.run_forward(
             node,
@@ -121,6 +130,18 @@ def connect(
         return _exit_code(fw.how)
     except ShutdownRequested as stop:
         return 128 + int(stop.signum)
+
+
+def _tell_if_left_open(
+    say: Say,
+    session_id: str | None,
+    terminated: bool | None,
+    error: str,
+    end: SessionEnd | None,
+    rt: Runtime,
+) -> None:
+    if terminated is False and session_id:
+        say(left_open(session_id, error or "TerminateSession was refused", end, rt.clock.now()))
 
 
 def _source_profile(rt: Runtime, name: str) -> str | None:

@@ -204,6 +204,19 @@ def describe_sessions(
         raise map_client_error(e, "DescribeSessions", target) from None
 
 
+def still_active(ssm: Any, session_id: str) -> bool | None:
+    """Whether AWS still lists the session as Active; None when it cannot be asked.
+
+    A refused TerminateSession is not a session left open: a shell whose user typed `exit` was
+    already ended by the agent. Identities that may not end their own sessions (the SSO guide's
+    permission sets) may usually describe them."""
+    try:
+        found = describe_sessions(ssm, "Active", session_id=session_id)
+    except SessiontuiError:
+        return None
+    return any(s.get("SessionId") == session_id for s in found)
+
+
 def connection_status(ssm: Any, target: str) -> str:
     """ "connected" or "notconnected", as GetConnectionStatus says."""
     try:

@@ -99,3 +99,18 @@ def shell_time_left(end: SessionEnd | None, now: datetime | None) -> str:
     if left <= 0:
         return f"; its {end.because} end was reached"
     return f"; it had {format_remaining(left)} left ({end.because})"
+
+
+def left_open(session_id: str, why: str, end: SessionEnd | None, now: datetime) -> str:
+    """What the operator is told when AWS refused to end a session this access started: which
+    session stays open, until when, and why (the SSO guide's permission sets cannot end their own
+    sessions: `${aws:username}` is undefined for an assumed role)."""
+    until = (
+        f" until {end.at:%H:%M} UTC at the latest ({end.because})"
+        if end is not None and end.cause is not EndCause.CREDENTIALS and end.at > _aware(now)
+        else " until the account's idle timeout or maximum session duration ends it"
+    )
+    return (
+        f"session {session_id} stays open on AWS{until}: this access may not end it ({why}); "
+        "sessiontui ends it at its next start with credentials that may"
+    )

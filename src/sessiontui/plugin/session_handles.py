@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from sessiontui.aws.sessions import StartedSession, terminate_session
+from sessiontui.aws.sessions import StartedSession, still_active, terminate_session
 from sessiontui.core.clock import Clock
 from sessiontui.core.errors import SessiontuiError
 from sessiontui.core.forwards import Forward
@@ -108,6 +108,12 @@ class Closer:
                     interrupted = interrupted or e
                     continue
                 break
+            if (
+                self.terminated is False
+                and still_active(self._sup.ssm, self.started.session_id) is False
+            ):
+                # refused, but already over (the agent ends a shell that exits): nothing stays open
+                self.terminated, self.error = True, ""
             if self.terminated:
                 self._sup._journal_remove(self.started.session_id)
             self._sup._audit_ended(

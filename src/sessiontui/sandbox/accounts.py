@@ -11,6 +11,7 @@ import contextlib
 import random
 from dataclasses import dataclass
 
+from sessiontui.sandbox import iam_authz
 from sessiontui.sandbox.demo import DEMO_ACCOUNT
 from sessiontui.sandbox.identity_center import IdentityCenter, PermissionSet
 from sessiontui.sandbox.state import SandboxState
@@ -25,6 +26,20 @@ PRODUCTION_ACCESS = PermissionSet("ProductionAccess", 3600, {"project": "Product
 READ_ONLY = PermissionSet("ReadOnly", 3600, {}, can_start_sessions=False)
 DEVELOPER_ACCESS = PermissionSet("DeveloperAccess", 4 * 3600, {"project": "Staging"})
 ADMIN_ACCESS = PermissionSet("AdminAccess", 12 * 3600)
+# Permission sets that hold real IAM policies, authorised as IAM would (iam_authz): the SSO guide's
+# in ../shared/seeds verbatim, one after AWS's quickstart end-user policy, and an administrator's
+PRODUCTION_PERMISSION_SET = PermissionSet(
+    "ProductionPermissionSet", 3600, policies=(iam_authz.policy("ProductionPermissionSet"),)
+)
+DEVELOPMENT_PERMISSION_SET = PermissionSet(
+    "DevelopmentPermissionSet", 3600, policies=(iam_authz.policy("DevelopmentPermissionSet"),)
+)
+SESSION_MANAGER_END_USER = PermissionSet(
+    "SessionManagerEndUser", 3600, policies=(iam_authz.policy("SessionManagerEndUser"),)
+)
+SESSION_MANAGER_ADMIN = PermissionSet(
+    "SessionManagerAdmin", 4 * 3600, policies=(iam_authz.policy("SessionManagerAdmin"),)
+)
 
 
 @dataclass(frozen=True)
@@ -57,7 +72,13 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount(
         PRODUCTION_ACCOUNT,
         "Production",
-        (PRODUCTION_ACCESS, READ_ONLY),
+        (
+            PRODUCTION_ACCESS,
+            READ_ONLY,
+            PRODUCTION_PERMISSION_SET,
+            SESSION_MANAGER_END_USER,
+            SESSION_MANAGER_ADMIN,
+        ),
         (
             DemoNode(USE1, "prod-api-01", "Production", "api"),
             DemoNode(USE1, "prod-api-02", "Production", "api"),
@@ -75,7 +96,7 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount(
         STAGING_ACCOUNT,
         "Staging",
-        (DEVELOPER_ACCESS,),
+        (DEVELOPER_ACCESS, DEVELOPMENT_PERMISSION_SET),
         (
             DemoNode(USE1, "staging-api-01", "Staging", "api"),
             DemoNode(USE1, "staging-api-02", "Staging", "api", "ubuntu"),

@@ -42,6 +42,9 @@ class PermissionSet:
     session_seconds: int
     scope: dict[str, str] = field(default_factory=dict)  # the project-tag condition, {} = any node
     can_start_sessions: bool = True  # ReadOnly sets may look but not open sessions
+    # IAM policy documents: when given, every call is authorised against them (iam_authz) and
+    # scope and can_start_sessions above play no part
+    policies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

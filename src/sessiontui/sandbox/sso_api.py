@@ -147,6 +147,7 @@ def get_role_credentials(req: PortalRequest) -> dict[str, Any]:
         account=account_id,
         scope=permission_set.scope,
         can_start_sessions=permission_set.can_start_sessions,
+        policies=permission_set.policies,
     )
     return {
         "roleCredentials": {

@@ -80,6 +80,7 @@ class IssuedKey:
     chained: bool
     account: str = DEMO_ACCOUNT  # Identity Center issues keys in other accounts
     can_start_sessions: bool = True  # False for a look-only permission set (ReadOnly)
+    policies: tuple[str, ...] = ()  # IAM policy documents every call is authorised against
 
     @property
     def arn(self) -> str:

@@ -85,6 +85,7 @@ def issue_key(
     account: str = DEMO_ACCOUNT,
     scope: dict[str, str] | None = None,
     can_start_sessions: bool = True,
+    policies: tuple[str, ...] = (),
 ) -> IssuedKey:
     demo = DEMO_ROLES_BY_ARN.get(role_arn)
     if scope is None:
@@ -102,6 +103,7 @@ def issue_key(
         chained=chained,
         account=account,
         can_start_sessions=can_start_sessions,
+        policies=policies,
     )
     with state.lock:
         state.keys[key.access_key_id] = key

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 
 from sessiontui.sandbox import (
     garble,
+    iam_authz,
     identity_wsgi,
     keep_alive,
     regions,
@@ -38,7 +39,6 @@ WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 JSON_SERVICES = {"ssm", "tagging"}  # JSON 1.1 protocol: errors as {"__type", "message"}
 EC2_STYLE = {"ec2"}  # EC2's own XML: <Response><Errors><Error>
 THROTTLED_SERVICES = {"ssm", "ec2", "sso"}
-IAM_PREFIX = {"tagging": "tag"}  # signing name -> the service's prefix in IAM policies
 
 
 class Reply:
@@ -259,8 +259,15 @@ class SandboxApp:
                 err = AwsError("ThrottlingException", "Rate exceeded", 400)
             return error_reply(service, err, request_id)(start_response)
         caller = state.caller_for(access_key)
+        try:
+            params = _json_params(body) if service in JSON_SERVICES else dict(form)
+        except AwsError as malformed:
+            return error_reply(service, malformed, request_id)(start_response)
+        denied = iam_authz.refused(state, caller, service, action, region or "us-east-1", params)
+        if denied is not None:
+            return error_reply(service, denied, request_id)(start_response)
         if f"{service}:{action}" in faults.denied_actions:
-            iam_action = f"{IAM_PREFIX.get(service, service)}:{action}"
+            iam_action = f"{iam_authz.IAM_PREFIX.get(service, service)}:{action}"
             err = AwsError(
                 "AccessDeniedException",
                 f"User: {caller.arn} is not authorized to perform: {iam_action} because no "
@@ -272,12 +279,11 @@ class SandboxApp:
             environ["HTTP_X_MOTO_ACCOUNT_ID"] = caller.key.account
         try:
             if service == "ssm" and action in ssm_api.HANDLERS:
-                req = ssm_api.SsmRequest(region or "us-east-1", caller, _json_params(body))
+                req = ssm_api.SsmRequest(region or "us-east-1", caller, params)
                 result = ssm_api.HANDLERS[action](state, req)
                 if result is not None:
                     return aws_json_reply(result, request_id)(start_response)
             elif service == tagging_api.SERVICE and action in tagging_api.HANDLERS:
-                params = _json_params(body)
                 result = tagging_api.HANDLERS[action](state, region or "us-east-1", caller, params)
                 if result is not None:
                     return aws_json_reply(result, request_id)(start_response)
