@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -251,3 +252,27 @@ def test_missing_plugin_exits_5_with_the_install_hint(
     assert sandbox.calls[("sts", "AssumeRole")] == 0, (
         "no MFA code is spent when the plugin is missing"
     )
+
+
+def test_a_sigkilled_forwards_private_tmpdir_is_swept_at_the_next_forward(
+    sandbox: Any, home: Path, fleet: list[dict[str, Any]], plugin: Path
+) -> None:
+    """SIGKILL leaves the plugin's private TMPDIR (issue 29): the next forward removes it."""
+    node = pick(fleet, project="Staging")
+    killed, _ = _start_forward(sandbox, home, node, "0:80", plugin)
+    left = list(Path("/tmp").glob(f"sessiontui-{killed.pid}-*"))
+    assert len(left) == 1 and left[0].is_dir()
+    killed.kill()
+    killed.wait(timeout=30)
+    time.sleep(0.5)  # the plugin, its pty gone, follows
+    assert left[0].is_dir()  # nothing of the killed process removed it
+    proc, ready = _start_forward(sandbox, home, node, "0:80", plugin)
+    try:
+        assert ready["local_port"] > 0 and not left[0].exists()
+        assert list(Path("/tmp").glob(f"sessiontui-{proc.pid}-*"))  # the live one's stays
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert not list(Path("/tmp").glob(f"sessiontui-{proc.pid}-*"))  # gone with its forward

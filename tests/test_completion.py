@@ -16,6 +16,7 @@ import pytest
 
 from sessiontui.cli import build_parser
 from sessiontui.completion import flags, script
+from sessiontui.core.node import Node
 from sessiontui.inventory_cache import InventoryCache
 from ui_scenes import load_fleet
 
@@ -201,3 +202,111 @@ def test_fish_completes_flags_roles_and_nodes(env: dict[str, str], tmp_path: Pat
         "onprem-router-01,onprem-router-02",
         "bash,fish,zsh",
     ]
+
+
+# -- names from AWS are text: no TAB runs them (issue 29) ----------------------------------------
+
+PWN = "zz-db-$(touch${IFS}pwned)"  # a Name tag anyone allowed to tag an instance can set
+CONTROL = "zz-dx\x1b]0;pwned\x07"  # cannot be one line of a candidate list: left out
+
+
+@pytest.fixture
+def hostile_env(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """The demo fleet plus two hostile names in the inventory cache, as `--list` leaves them."""
+    hostile = [
+        Node(id="i-0feedfacefeedface", region="us-east-1", name=PWN, tags={"Name": PWN}),
+        Node(id="i-0deadbeefdeadbeef", region="us-east-1", name=CONTROL, tags={"Name": CONTROL}),
+    ]
+    InventoryCache("default", None, ["us-east-1", "eu-west-1"]).save([*load_fleet(), *hostile])
+    (tmp_path / "cwd").mkdir()
+    return env
+
+
+def test_bash_offers_a_hostile_name_quoted_and_runs_nothing(
+    hostile_env: dict[str, str], tmp_path: Path
+) -> None:
+    cwd = tmp_path / "cwd"
+    out = subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", BASH_DRIVER + "t sessiontui --connect zz-d"],
+        capture_output=True,
+        text=True,
+        env=hostile_env,
+        timeout=60,
+        cwd=cwd,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("|")[:-1] == ["zz-db-\\$\\(touch\\$\\{IFS\\}pwned\\)"]
+    assert list(cwd.iterdir()) == []  # $(touch pwned) never ran
+    # what bash would insert reads back, in a shell, as the name itself
+    word = out.stdout.split("|")[0]
+    echoed = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True, text=True)
+    assert echoed.stdout == PWN and list(cwd.iterdir()) == []
+
+
+def test_zsh_inserts_a_hostile_name_quoted_and_runs_nothing(
+    hostile_env: dict[str, str], tmp_path: Path
+) -> None:
+    if shutil.which("zsh") is None:
+        pytest.skip("zsh is not installed (apt-get install zsh; .ci/run does)")
+    cwd = tmp_path / "cwd"
+    generated = tmp_path / "_sessiontui"
+    generated.write_text(script("zsh", build_parser()), encoding="utf-8")
+    shell = pexpect.spawn(
+        "zsh",
+        ["-f", "-i"],
+        env=hostile_env,
+        cwd=str(cwd),
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(40, 200),
+    )
+    try:
+        shell.sendline(
+            f"PS1='%% '; autoload -U compinit; compinit -u; source {generated}; echo R\\EADY"
+        )
+        shell.expect("READY")
+        shell.send("sessiontui --connect zz-d\t")
+        shell.expect(r"zz-db-\\\$\\\(touch\\\$\\\{IFS\\\}pwned\\\)")
+        shell.send("\x03")
+        shell.expect("% ")
+        assert list(cwd.iterdir()) == []
+    finally:
+        shell.sendline("exit")
+        shell.close(force=True)
+
+
+def test_fish_offers_a_hostile_name_as_text_and_runs_nothing(
+    hostile_env: dict[str, str], tmp_path: Path
+) -> None:
+    if shutil.which("fish") is None:
+        pytest.skip("fish is not installed (apt-get install fish; .ci/run does)")
+    cwd = tmp_path / "cwd"
+    env = {**hostile_env, "XDG_DATA_HOME": str(tmp_path / "fish-data")}
+    driver = (
+        "sessiontui --completion fish | source\n"
+        "complete -C 'sessiontui --connect zz-d' | string replace -r '\\t.*' ''\n"
+    )
+    out = subprocess.run(
+        ["fish", "--no-config", "-c", driver],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=cwd,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [PWN]  # the name as it reads; fish quotes it on insert
+    assert list(cwd.iterdir()) == []
+
+
+def test_the_names_helper_leaves_out_names_with_controls(hostile_env: dict[str, str]) -> None:
+    out = subprocess.run(
+        [str(BIN / "sessiontui"), "--complete-names", "nodes"],
+        capture_output=True,
+        text=True,
+        env=hostile_env,
+        timeout=60,
+    )
+    names = out.stdout.splitlines()
+    assert PWN in names and "i-0deadbeefdeadbeef" in names  # its node completes by id
+    assert not any("\x1b" in n or "pwned\x07" in n for n in names)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -339,3 +340,73 @@ def test_ssh_table_is_checked(tmp_path: Path) -> None:
         tmp_path, '\n[ssh]\nrol = "ProdOps"\n'
     )
     assert "ssh.hosts" in error_of(tmp_path, '[ssh]\nhosts = { "prod-*" = 3 }\n')
+
+
+# -- a config that names commands is trusted as ssh trusts its own (issue 29) ----------------------
+
+COMMANDS = {
+    "mfa.totp_command": '[mfa]\nserial = "arn:aws:iam::123456789012:mfa/op"\ntotp_command = "pass otp aws"\n',
+    "terminal_command": 'terminal_command = "kitty @ launch --type=tab"\n',
+    "plugin_path": 'plugin_path = "/usr/local/bin/session-manager-plugin"\n',
+}
+
+
+def _config(tmp_path: Path, text: str, mode: int, folder_mode: int = 0o700) -> Path:
+    folder = tmp_path / "cfg"
+    folder.mkdir(exist_ok=True)
+    folder.chmod(folder_mode)
+    path = folder / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    path.chmod(mode)
+    return path
+
+
+@pytest.mark.parametrize("key", list(COMMANDS))
+@pytest.mark.parametrize("mode", [0o664, 0o646, 0o666])
+def test_a_config_naming_a_command_writable_by_others_is_refused_with_exit_2(
+    tmp_path: Path, key: str, mode: int
+) -> None:
+    path = _config(tmp_path, COMMANDS[key], mode)
+    done = subprocess.run(
+        [sys.executable, "-m", "sessiontui", "--list"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SESSIONTUI_CONFIG": str(path)},
+        timeout=60,
+    )
+    assert done.returncode == int(ExitCode.USAGE), done.stderr
+    first, hint = done.stderr.splitlines()
+    assert first.startswith(
+        f"sessiontui: config.toml: refusing a config that names a command ({key})"
+    )
+    assert f"(mode {mode:04o})" in first and "Traceback" not in done.stderr
+    assert (
+        hint
+        == f"  fix it with: chmod go-w {path} (and chown it to yourself), as ssh asks of ~/.ssh/config"
+    )
+
+
+def test_private_configs_and_configs_naming_no_command_are_read(tmp_path: Path) -> None:
+    for key, text in COMMANDS.items():
+        path = _config(tmp_path, text, 0o644)
+        assert load_config(path, aws_config=tmp_path / "none").source == path, key
+    # nothing to run: read whatever its mode (it cannot run anything)
+    loose = _config(tmp_path, 'regions = ["us-east-1"]\n', 0o666, 0o777)
+    assert load_config(loose, aws_config=tmp_path / "none").regions == ["us-east-1"]
+    # a folder others may write, but sticky (as /tmp): they cannot replace our file
+    sticky = _config(tmp_path, COMMANDS["terminal_command"], 0o600, 0o1777)
+    assert load_config(sticky, aws_config=tmp_path / "none").terminal_command
+
+
+def test_a_folder_others_may_write_or_a_file_of_another_user_is_refused(tmp_path: Path) -> None:
+    path = _config(tmp_path, COMMANDS["plugin_path"], 0o600, 0o777)
+    with pytest.raises(ConfigError, match=r"its folder .* is writable by group and others"):
+        load_config(path, aws_config=tmp_path / "none")
+    path.parent.chmod(0o700)
+    if os.getuid() != 0:
+        pytest.skip("giving a file to another user needs root")
+    os.chown(path, 65534, -1)  # nobody's
+    with pytest.raises(ConfigError, match=r"is owned by uid 65534, not by you \(uid 0\) or root"):
+        load_config(path, aws_config=tmp_path / "none")
+    os.chown(path, 0, -1)  # root's: trusted, as ssh trusts root's files
+    assert load_config(path, aws_config=tmp_path / "none").plugin_path

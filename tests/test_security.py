@@ -196,6 +196,14 @@ def test_plugin_environment_carries_the_role_not_the_profile(sandbox: Any, flow:
     assert json.loads(env[RESPONSE_VAR])["TokenValue"] == flow.token
 
 
+def test_the_totp_seed_variable_never_reaches_the_plugin(sandbox: Any, flow: Flow) -> None:
+    """The demo config's [mfa] totp_secret_env names DEMO_TOTP_ENV, set in the CLI's environment
+    (cli_env): sessiontui takes it out of its own at start, so no child inherits the seed."""
+    assert DEMO_TOTP_ENV in sandbox.env()  # guards the test: the variable was there to inherit
+    assert DEMO_TOTP_ENV not in flow.plugin_env
+    assert not any(DEMO_TOTP_SECRET in v for v in flow.plugin_env.values())
+
+
 def app_dirs(home: Path) -> list[Path]:
     return [
         home / "cache" / "sessiontui",

@@ -299,7 +299,10 @@ def test_mfa_without_a_terminal_fails_with_words(sandbox: Any, tmp_path: Path) -
         start_new_session=True,  # no controlling terminal: /dev/tty cannot be opened
     )
     assert done.returncode == 3 and done.stdout == ""
-    assert "no terminal to ask for it on" in done.stderr and "--mfa-code" in done.stderr
+    assert "no terminal to ask for it on" in done.stderr
+    # a ProxyCommand's argv is in every local user's `ps`: the hint never puts a code there
+    assert "--mfa-code" not in done.stderr
+    assert "totp_command" in done.stderr and "--list --role ROLE" in done.stderr
 
 
 def test_mfa_code_is_asked_on_the_terminal_while_ssh_owns_stdin(

@@ -413,7 +413,7 @@ async def test_forward_dialog_panel_stop_and_quit(plugin_env: Env) -> None:
         panel = app.screen
         assert isinstance(panel, ForwardsScreen)
         table = panel.query_one("#forwards-table")
-        row = table.get_row_at(0)  # type: ignore[attr-defined]
+        row = [str(c) for c in table.get_row_at(0)]  # type: ignore[attr-defined]
         assert row[0] == f"127.0.0.1:{port}" and "stg-web-01" in row[1]
         assert row[5].startswith("0:5")  # about an hour left
         # a client came through, so idle does not end it; the hour's credentials and the

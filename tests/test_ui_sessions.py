@@ -112,7 +112,7 @@ async def test_sessions_panel_lists_and_ends_sessions_started_elsewhere(
             ids = [s.session_id for s in panel.sessions]
             assert a in ids and b in ids
             table = panel.query_one("#sessions-table")
-            row = table.get_row_at(ids.index(a))  # type: ignore[attr-defined]
+            row = [str(c) for c in table.get_row_at(ids.index(a))]  # type: ignore[attr-defined]
             assert row[0] == node and row[2] == "TICKET-9" and row[6] == "StagingDev"
             assert row[4].endswith("(max session 60 min)")
             table.move_cursor(row=ids.index(a))  # type: ignore[attr-defined]

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+from sandbox_support import client
 from sessiontui.sandbox import DEMO_TOTP_SECRET, Sandbox
 from sessiontui.sandbox.state import SessionRecord
 from test_e2e_tmux import Terminal, terminal  # noqa: F401  (the fixture)
@@ -169,3 +172,47 @@ def test_w_opens_the_shell_in_a_new_tmux_window(
     terminal.run("send-keys", "-t", tui_window, "q")
     _wait("the TUI gone", lambda: not terminal.alive(), 15)
     assert time.monotonic() - began < 45
+
+
+def test_a_name_holding_a_tmux_format_runs_nothing_on_w(
+    terminal: Terminal,  # noqa: F811
+    sandbox: Sandbox,
+    tmp_path: Path,
+) -> None:
+    """Issue 29: tmux expands `new-window -n` as a format, so a Name tag `#(id>FILE)` ran `id`.
+    Planted with EC2 CreateTags as anyone allowed to tag the instance could."""
+    witness = Path(tempfile.mkdtemp(prefix="p", dir="/tmp"))  # short: the name fits 30 cells
+    hostile = f"#(id>{witness}/w)#{{pane_pid}}"
+    ec2 = client(sandbox, "ec2")
+    found = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": [NODE]}])
+    node_id = found["Reservations"][0]["Instances"][0]["InstanceId"]
+    ec2.create_tags(Resources=[node_id], Tags=[{"Key": "Name", "Value": hostile}])
+    try:
+        terminal.env.update(sandbox.env())
+        terminal.env["AWS_SHARED_CREDENTIALS_FILE"] = str(tmp_path / "no-credentials-file")
+        terminal.start(f"{sys.executable} -m sessiontui --role {ROLE} --filter {node_id}")
+        tui_window = next(iter(_windows(terminal)))
+        terminal.wait("the node listed", lambda s: "#(id>" in s and "refreshing" not in s, 30)
+        terminal.type("w")
+        terminal.wait_text(f"Role {ROLE} asks why", timeout=10)
+        terminal.type(REASON)
+        terminal.keys("Enter")
+        opened = _wait(
+            "the new window",
+            lambda: [w for w in _windows(terminal) if w != tui_window],
+            10,
+            terminal,
+        )
+        assert isinstance(opened, list)
+        window = opened[0]
+        # tmux shows the name as it reads (cut to 30 cells), nothing expanded
+        assert _windows(terminal)[window] == hostile[:29] + "…"
+        _wait("the shell's prompt", lambda: "ssm-user@" in _pane(terminal, window), 30)
+        assert not (witness / "w").exists()  # `#(id>...)` never ran
+        terminal.run("send-keys", "-t", window, "-l", "exit")
+        terminal.run("send-keys", "-t", window, "Enter")
+        _wait("the window closed", lambda: window not in _windows(terminal), 20)
+        assert not (witness / "w").exists()
+    finally:
+        ec2.create_tags(Resources=[node_id], Tags=[{"Key": "Name", "Value": NODE}])
+        shutil.rmtree(witness, ignore_errors=True)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from sessiontui import __version__
 from sessiontui.core.errors import ExitCode, SessiontuiError, UsageError
+from sessiontui.core.untrusted import json_text, terminal_text
 
 if TYPE_CHECKING:
     from sessiontui.core.node import Node
@@ -139,8 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fail(err: SessiontuiError) -> int:
-    for line in err.lines():
-        print(f"sessiontui: {line}" if line is err.lines()[0] else f"  {line}", file=sys.stderr)
+    # messages quote names and answers from AWS: each line stays one line, its controls visible
+    lines = [terminal_text(line) for line in err.lines()]
+    for i, line in enumerate(lines):
+        print(f"sessiontui: {line}" if i == 0 else f"  {line}", file=sys.stderr)
     return int(err.exit_code)
 
 
@@ -175,7 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: words, not a traceback
         if os.environ.get("SESSIONTUI_DEBUG"):
             raise
-        print(f"sessiontui: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        what = terminal_text(f"{type(exc).__name__}: {exc}")
+        print(f"sessiontui: unexpected error: {what}", file=sys.stderr)
         print("  run again with SESSIONTUI_DEBUG=1 to see the traceback", file=sys.stderr)
         return int(ExitCode.UNEXPECTED)
 
@@ -304,8 +308,6 @@ def _tty(stream: TextIO | None) -> bool:
 
 
 def _list(rt: object, args: argparse.Namespace) -> int:
-    import json
-
     from sessiontui.runtime import Runtime
 
     assert isinstance(rt, Runtime)
@@ -313,8 +315,7 @@ def _list(rt: object, args: argparse.Namespace) -> int:
     for w in warnings:
         _say(f"warning: {w}")
     if args.json:
-        json.dump([n.to_json() for n in nodes], sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        sys.stdout.write(json_text([n.to_json() for n in nodes], indent=2) + "\n")
     else:
         sys.stdout.write(format_table(nodes))
     return 0
@@ -325,7 +326,7 @@ def _list(rt: object, args: argparse.Namespace) -> int:
 
 def _say(line: str) -> None:
     """For the person: stderr, so stdout stays clean for scripts."""
-    print(f"sessiontui: {line}", file=sys.stderr, flush=True)
+    print(f"sessiontui: {terminal_text(line)}", file=sys.stderr, flush=True)
 
 
 def _emit(line: str) -> None:
@@ -403,22 +404,27 @@ def _mfa_countdown(seconds_left: int) -> None:
 
 
 COLUMNS = ("NAME", "ID", "PING", "PLATFORM", "PROJECT", "ROLE", "IP", "REGION")
+CELL_MAX = 64  # a tag value may be 256 characters: a longer cell is cut, the row stays readable
 
 
 def format_table(nodes: Sequence[Node]) -> str:
     accounts = any(n.account_label for n in nodes)  # a fleet across accounts says whose node
     columns = (*COLUMNS, "ACCOUNT") if accounts else COLUMNS
+    # every cell is text from AWS: one row a node, controls visible, no cell wider than CELL_MAX
     rows = [
-        (
-            n.display_name,
-            n.id,
-            n.ping_status or ("-" if n.managed else "no agent"),
-            n.platform or "-",
-            n.tag("project") or "-",
-            n.tag("Role") or "-",
-            n.private_ip or "-",
-            n.region,
-            *((n.account_label or "-",) if accounts else ()),
+        tuple(
+            terminal_text(cell, CELL_MAX)
+            for cell in (
+                n.display_name,
+                n.id,
+                n.ping_status or ("-" if n.managed else "no agent"),
+                n.platform or "-",
+                n.tag("project") or "-",
+                n.tag("Role") or "-",
+                n.private_ip or "-",
+                n.region,
+                *((n.account_label or "-",) if accounts else ()),
+            )
         )
         for n in nodes
     ]

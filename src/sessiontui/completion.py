@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from sessiontui.core.untrusted import completion_candidate
+
 if TYPE_CHECKING:
     from sessiontui.config import Config
 
@@ -72,7 +74,12 @@ def flags(parser: argparse.ArgumentParser) -> list[Flag]:
 
 
 def names(kind: str) -> list[str]:
-    """Completions of one kind, from local files only; nothing (never an error) when unknown."""
+    """Completions of one kind, from local files only; nothing (never an error) when unknown.
+    Names with a control in them are left out: one name a line is what the scripts read."""
+    return [n for n in _names(kind) if completion_candidate(n) is not None]
+
+
+def _names(kind: str) -> list[str]:
     try:
         if kind == "roles":
             return sorted(_config().roles)
@@ -174,12 +181,14 @@ def _bash(prog: str, found: list[Flag]) -> str:
     return f"""\
 # {prog} completion for bash. Load it with: eval "$({prog} --completion bash)"
 _sessiontui_reply() {{
-    # one candidate per line (names may hold spaces), quoted for the command line
-    local IFS=$'\\n' word
+    # one candidate per line (names may hold spaces), quoted for the command line; matched as
+    # plain text here, since compgen -W would expand $(...) and ${{...}} in the names (a node's
+    # Name tag is anyone's who may tag it)
+    local word
     COMPREPLY=()
-    for word in $(compgen -W "$1" -- "$cur"); do
-        COMPREPLY+=("$(printf '%q' "$word")")
-    done
+    while IFS= read -r word; do
+        [[ -n "$word" && "$word" == "$cur"* ]] && COMPREPLY+=("$(printf '%q' "$word")")
+    done <<< "$1"
 }}
 
 {func}() {{

@@ -10,6 +10,7 @@ seeds live in the environment (`totp_secret_env`) or behind a command (`totp_com
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 import shlex
 import tomllib
@@ -25,6 +26,7 @@ from sessiontui.aws_profiles import (
     read_sso_sessions,
 )
 from sessiontui.config_check import Checker, KeyPath
+from sessiontui.config_trust import COMMAND_KEYS, check_trusted
 from sessiontui.core.durations import ABSOLUTE_MAX, DEFAULT_ROLE_MAX, MIN_DURATION
 from sessiontui.core.errors import ConfigError
 from sessiontui.core.roles import ROLE_ARN, RoleSpec
@@ -359,6 +361,16 @@ def _terminal_command(c: Checker, value: Any) -> tuple[str, ...]:
     return tuple(words)
 
 
+def commands_named(config: Config) -> list[str]:
+    """Which of the keys that run a program this config sets."""
+    named = {
+        "mfa.totp_command": config.mfa.totp_command,
+        "terminal_command": config.terminal_command,
+        "plugin_path": config.plugin_path,
+    }
+    return [key for key in COMMAND_KEYS if named[key]]
+
+
 def load_config(path: Path | None = None, *, aws_config: Path | None = None) -> Config:
     """The config file (defaults when there is none) plus the roles of ~/.aws/config.
 
@@ -366,7 +378,9 @@ def load_config(path: Path | None = None, *, aws_config: Path | None = None) -> 
     """
     file = path if path is not None else paths.config_file()
     try:
-        raw = file.read_bytes()
+        with file.open("rb") as f:
+            st = os.fstat(f.fileno())  # the file read, not whatever the name points to later
+            raw = f.read()
     except FileNotFoundError:
         if path is None and paths.config_file_from_env():
             # named on purpose: a typo in the name must not silently mean "no config at all"
@@ -387,6 +401,7 @@ def load_config(path: Path | None = None, *, aws_config: Path | None = None) -> 
             line = raw[: exc.start].count(b"\n") + 1
             raise ConfigError(f"{file.name}:{line}: not UTF-8 text", f"in {file}") from None
         config = parse_config(text, file, aws_config)
+        check_trusted(file, st, commands_named(config))
     profile_roles = aws_profile_roles(read_aws_profiles(aws_config), config.warnings)
     for name, role in profile_roles.items():
         config.roles.setdefault(name, role)

@@ -18,6 +18,7 @@ from sessiontui.core.marks import Marks
 from sessiontui.core.node import Node
 from sessiontui.core.session_end import SessionEnd, left_open
 from sessiontui.core.target import resolve_target
+from sessiontui.core.untrusted import terminal_text
 from sessiontui.runtime import AskCode, Runtime
 
 Say = Callable[[str], None]
@@ -216,8 +217,9 @@ def _ready_line(forward: Any, as_json: bool) -> str:
     if as_json:
         return json.dumps(forward.ready_json())
     where = f"{forward.host}:{forward.remote_port}" if forward.host else str(forward.remote_port)
+    node = terminal_text(forward.node_name or forward.target)  # a Name tag: shown, never obeyed
     return (
-        f"forwarding 127.0.0.1:{forward.local_port} -> {forward.node_name or forward.target}:{where}"
+        f"forwarding 127.0.0.1:{forward.local_port} -> {node}:{where}"
         f"  ({forward.client}); Ctrl-C ends it"
     )
 

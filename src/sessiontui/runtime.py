@@ -48,6 +48,10 @@ class Runtime:
             from sessiontui.config import load_config
 
             config = load_config()
+            from sessiontui.aws.mfa import withhold_secret_env
+
+            # before any child starts: the plugin, terminals and shells never inherit the seed
+            withhold_secret_env(getattr(getattr(config, "mfa", None), "totp_secret_env", None))
             profile = args.profile or getattr(config, "profile", None) or None
             factory = ClientFactory(profile=profile)
             regions = factory.regions(args.region, list(getattr(config, "regions", []) or []))

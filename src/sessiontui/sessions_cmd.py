@@ -7,11 +7,11 @@ ended to stderr through `say`.
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sessiontui.core.errors import ExitCode
+from sessiontui.core.untrusted import json_text, terminal_text
 
 if TYPE_CHECKING:
     from sessiontui.runtime import Runtime
@@ -42,7 +42,7 @@ def run_sessions(rt: Runtime, args: argparse.Namespace, say: Say, emit: Say) -> 
     for w in warnings:
         say(f"warning: {w}")
     if args.json:
-        emit(json.dumps([s.to_json(now) for s in sessions], indent=2, ensure_ascii=False))
+        emit(json_text([s.to_json(now) for s in sessions], indent=2))
         return 0
     if not sessions:
         say(f"no Active session of yours in {', '.join(rt.regions)}")
@@ -52,6 +52,8 @@ def run_sessions(rt: Runtime, args: argparse.Namespace, say: Say, emit: Say) -> 
 
 
 def format_rows(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    # targets and reasons are text from AWS: shown, never obeyed, one row each
+    rows = [tuple(terminal_text(c) for c in r) for r in rows]
     widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
     widths[2] = min(widths[2], 40)  # a long reason must not push the ids off the screen
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import re
 import shlex
 import termios
 from collections.abc import Callable, Iterator
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING
 from sessiontui.core.errors import AuthError, ExitCode, NotConnectableError, UsageError
 from sessiontui.core.node import Node, sort_key
 from sessiontui.core.target import resolve_target
+from sessiontui.core.untrusted import ssh_comment, ssh_host_alias
 
 if TYPE_CHECKING:
     from sessiontui.core.access import Access
@@ -27,9 +27,6 @@ if TYPE_CHECKING:
 
 Say = Callable[[str], None]
 TTY = "/dev/tty"
-# What may stand as a Host alias in ~/.ssh/config: letters (any script), digits, ".", "_", "-";
-# no whitespace, pattern characters (*?!,) or %-tokens, and no leading "-" (an ssh option)
-_HOST_ALIAS = re.compile(r"\w[\w.-]*")
 
 
 # -- the controlling terminal -----------------------------------------------------------------------
@@ -82,8 +79,9 @@ def tty_ask_code(serial: str) -> str | None:
         if fd is None:
             raise AuthError(
                 "an MFA code is needed and there is no terminal to ask for it on",
-                "add --mfa-code CODE to the ProxyCommand, set [mfa] totp_command in the config, "
-                "or run `sessiontui --list --role ROLE` first to cache the role's credentials",
+                # never --mfa-code in a ProxyCommand: every local user sees argv in `ps`
+                "run `sessiontui --list --role ROLE` first to cache the role's credentials, "
+                "or set [mfa] totp_command in the config",
             )
     return _read_tty(f"sessiontui: MFA code for {serial}: ", echo=False)
 
@@ -235,22 +233,32 @@ def ssh_config_text(nodes: list[Node], args: argparse.Namespace, accesses: list[
             names[n.name] = names.get(n.name, 0) + 1
     skipped: list[str] = []
     for node in sorted(nodes, key=sort_key):
-        label = f"{node.display_name} ({node.id}, {node.region})"
+        # names, reasons (and, in principle, ids) are anyone's who may tag or register a node:
+        # ssh_config has no quoting in comments, so they go through ssh_comment; a name or id
+        # is a Host pattern only when every character is safe there
+        label = ssh_comment(f"{node.display_name} ({node.id}, {node.region})")
         _, why = _opener(node, accesses)
         if why:
-            skipped.append(f"# {label}: role {roles} may not open it: {why}")
+            skipped.append(
+                f"# {label}: role {ssh_comment(roles)} may not open it: {ssh_comment(why)}"
+            )
             continue
         if not node.connectable:
-            skipped.append(f"# {label}: not connectable: {node.why}")
+            skipped.append(f"# {label}: not connectable: {ssh_comment(node.why)}")
+            continue
+        if ssh_host_alias(node.id) is None:
+            skipped.append(f"# {label}: its id cannot be a Host pattern")
             continue
         alias = node.name
         # comments on their own line: older OpenSSH reads `Host a # b` as three patterns
         lines.append("")
         if alias and names.get(alias, 0) > 1:
-            lines.append(f"# {alias} ({node.region}): {names[alias]} nodes carry this name")
+            lines.append(
+                f"# {ssh_comment(alias)} ({node.region}): {names[alias]} nodes carry this name"
+            )
             alias = ""
-        elif alias and not _HOST_ALIAS.fullmatch(alias):
-            lines.append(f"# {alias!r} cannot be a Host alias")
+        elif alias and ssh_host_alias(alias) is None:
+            lines.append(f"# {ssh_comment(repr(alias))} cannot be a Host alias")
             alias = ""
         hosts = f"{alias} {node.id}" if alias else node.id
         lines += [

@@ -7,7 +7,6 @@ one (duration checks, the MFA code and its window, the credential cache) is `aws
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -151,11 +150,11 @@ class IamRoleSource:
 
     def _code_source(self, prompts: Prompts) -> Any:
         """--mfa-code, else the configured secret or command when usable, else the prompt."""
-        from sessiontui.aws.mfa import make_code_source
+        from sessiontui.aws.mfa import make_code_source, secret_env_value
 
         typed = prompts.take_typed_code()
         env_name = self.mfa.totp_secret_env
-        if env_name and not os.environ.get(env_name) and prompts.ask_code is not None:
+        if env_name and not secret_env_value(env_name) and prompts.ask_code is not None:
             env_name = None  # configured but not set in this shell: ask rather than fail
         source = make_code_source(
             env_name, self.mfa.totp_command, typed=typed, ask=prompts.ask_code

@@ -121,16 +121,36 @@ class TypedCode:
         return MfaCode(self._code, current_window(clock))
 
 
+# Seeds taken out of this process's environment by withhold_secret_env: {variable: seed}. The seed
+# is read here only; every child (the plugin, terminal_command's terminal and its shells, tmux,
+# totp_command) is started after the variable left os.environ, so none of them inherits it.
+_WITHHELD: dict[str, str] = {}
+
+
+def withhold_secret_env(variable: str | None) -> None:
+    """Move `[mfa] totp_secret_env`'s variable from os.environ into this process's memory."""
+    if variable and variable in os.environ:
+        _WITHHELD[variable] = os.environ.pop(variable)
+
+
+def secret_env_value(variable: str) -> str:
+    """The seed in `variable`, whether still in the environment or already withheld."""
+    return _WITHHELD.get(variable) or os.environ.get(variable, "")
+
+
 class EnvSecretSource:
     renewable = True
 
     def __init__(self, variable: str, environ: Mapping[str, str] | None = None) -> None:
         self.variable = variable
         self.description = f"${variable}"
-        self._environ = environ if environ is not None else os.environ
+        self._environ = environ
 
     def fetch(self, clock: Clock) -> MfaCode:
-        value = self._environ.get(self.variable, "")
+        if self._environ is not None:
+            value = self._environ.get(self.variable, "")
+        else:
+            value = secret_env_value(self.variable)
         if not value.strip():
             raise AuthError(
                 f"no MFA secret: environment variable {self.variable} is not set",

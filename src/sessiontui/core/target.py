@@ -8,14 +8,25 @@ from typing import TYPE_CHECKING
 from sessiontui.core.errors import TargetError
 from sessiontui.core.node import Node
 from sessiontui.core.query import parse_query
+from sessiontui.core.untrusted import terminal_text
 
 if TYPE_CHECKING:
     from sessiontui.core.marks import Marks
 
 
+# a candidate line names the node, it need not carry a whole 256-character tag value
+VALUE_MAX = 64
+
+
 def describe(node: Node, marks: Marks | None = None) -> str:
-    tags = " ".join(f"{k}={v}" for k, v in sorted(node.tags.items()) if k != "Name")
-    line = f"{node.id}  {node.display_name}  {node.region}  {node.ping_status or '-'}  {tags}"
+    """One candidate line: every field is text from AWS, so each stays on it, controls visible."""
+    tags = " ".join(
+        f"{terminal_text(k, VALUE_MAX)}={terminal_text(v, VALUE_MAX)}"
+        for k, v in sorted(node.tags.items())
+        if k != "Name"
+    )
+    fields = (node.id, node.display_name, node.region, node.ping_status or "-")
+    line = "  ".join([*(terminal_text(f, VALUE_MAX) for f in fields), tags])
     label = marks.label(node.id) if marks is not None else ""
     return f"{line.rstrip()}  ({label})" if label else line.rstrip()
 

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sessiontui.core.untrusted import tmux_text
+
 # What the new window needs to reach the same AWS, with the same files and caches. None of these
 # holds a secret: they name endpoints, regions, profiles, files and folders.
 PASSED_ENV = (
@@ -81,8 +83,8 @@ def connect_argv(python: str, plan: WindowPlan) -> list[str]:
 
 
 def window_name(node_name: str) -> str:
-    name = " ".join(node_name.split()) or "shell"
-    return name if len(name) <= WINDOW_NAME_MAX else name[: WINDOW_NAME_MAX - 1] + "…"
+    """The node's name for `tmux new-window -n`, which tmux expands as a format: escaped there."""
+    return tmux_text(" ".join(node_name.split()) or "shell", WINDOW_NAME_MAX)
 
 
 # tmux prints the new window's id and index, so the TUI can follow it
@@ -90,7 +92,8 @@ TMUX_FORMAT = "#{window_id} #{window_index}"
 
 
 def tmux_argv(tmux: str, name: str, command: Sequence[str], after: str | None = None) -> list[str]:
-    """`tmux new-window`: given several arguments, tmux execs them as they are (no shell)."""
+    """`tmux new-window`: given several arguments, tmux execs them as they are (no shell, no
+    format expansion); `name` is a format, so it comes from `window_name`."""
     argv = [tmux, "new-window", "-P", "-F", TMUX_FORMAT, "-n", name]
     if after:  # right after the TUI's own window (its @id)
         argv += ["-a", "-t", after]

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import socket
-import tempfile
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +16,7 @@ from sessiontui.core.errors import PluginError, PortInUseError
 from sessiontui.core.forwards import Forward
 from sessiontui.plugin.command import PluginCommand
 from sessiontui.plugin.output import Ending, LineKind, LineSplitter, Outcome, PluginLine, parse_line
+from sessiontui.plugin.scratch import make_scratch, scratch_base, sweep_stale
 from sessiontui.plugin.shell import STOP_GRACE, kill_process
 
 DEFAULT_READY_TIMEOUT = 30.0
@@ -96,11 +95,12 @@ class ForwardRunner:
 
     def start(self) -> None:
         argv = self.command.argv
-        # AWS's plugin puts its smux socket in $TMPDIR and leaves it there when killed (as our
-        # stop does): a private, short folder per forward (0700; macOS caps socket paths at 104
-        # bytes), removed once the plugin is gone.
-        base = "/tmp" if os.path.isdir("/tmp") else None
-        self.scratch = tempfile.mkdtemp(prefix="sessiontui-", dir=base)
+        # AWS's plugin leaves its smux socket in $TMPDIR when killed (as our stop does): a private
+        # folder per forward, removed once the plugin is gone; those of a SIGKILLed sessiontui
+        # are swept here, at the next forward's start (plugin/scratch.py)
+        base = scratch_base()
+        sweep_stale(base)
+        self.scratch = make_scratch(base)
         env = {**self.command.env, "TMPDIR": self.scratch}
         try:
             child = pexpect.spawn(argv[0], argv[1:], env=env, echo=False, timeout=None)

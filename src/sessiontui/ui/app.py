@@ -9,10 +9,12 @@ from typing import Any, ClassVar
 from textual import events, on
 from textual.app import App
 from textual.binding import BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 
 from sessiontui.config import DEFAULT_READY_TIMEOUT
 from sessiontui.core.node import Node
+from sessiontui.core.untrusted import terminal_text
 from sessiontui.ui.access import AccessController
 from sessiontui.ui.collector import RECLAIM
 from sessiontui.ui.commands import SessiontuiCommands
@@ -67,6 +69,26 @@ class SessiontuiApp(App[int]):
         self.opener.on_opened = self.marks.touch
         self.windows = WindowShells(
             self, services, self.access, self.opener, changed=self.main_screen.refresh_details
+        )
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast is plain text: they quote node names and tags, which are anyone's who may
+        tag a node, and a toast's markup would make `[@click=...]` in a Name a live action. Its
+        line breaks are kept (errors come as lines); every other control shows as an escape."""
+        super().notify(
+            "\n".join(terminal_text(line) for line in message.split("\n")),
+            title=terminal_text(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
         )
 
     def get_default_screen(self) -> Screen[Any]:

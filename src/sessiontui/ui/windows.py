@@ -163,8 +163,10 @@ class WindowShells:
         command = connect_argv(sys.executable, plan)
         secrets += [self.environ.get(name) for name in SECRET_ENV]
         totp_env = getattr(getattr(self.services.config, "mfa", None), "totp_secret_env", None)
-        if totp_env:
-            secrets.append(self.environ.get(totp_env))
+        if totp_env:  # out of os.environ since the start (withhold_secret_env), but still known
+            from sessiontui.aws.mfa import secret_env_value
+
+            secrets.append(self.environ.get(totp_env) or secret_env_value(totp_env))
         now = self.services.clock.now()
         if tmux is not None:
             argv = tmux_argv(tmux, window_name(node.display_name), command, self._tui_window(tmux))

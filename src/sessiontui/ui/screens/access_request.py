@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from sessiontui.core.node_access import MAX_REASON, MAX_TARGETS
+from sessiontui.ui.plain import plain
 from sessiontui.ui.widgets.dialog_input import DialogInput
 
 
@@ -67,7 +68,7 @@ class AccessRequestScreen(ModalScreen[AccessAsk | None]):
         with Vertical() as box:
             box.border_title = "Request just-in-time node access"
             if self.why:
-                yield Static(self.why, id="access-why")
+                yield Static(plain(self.why), id="access-why")  # AWS's words, node names
             yield Static("Reason (1-256 characters; approvers read it):")
             yield DialogInput(
                 value=self.default_reason,

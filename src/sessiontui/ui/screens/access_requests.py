@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -54,7 +55,7 @@ class AccessRequestsScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Just-in-time access requests"
-            table: DataTable[str] = DataTable(cursor_type="row", id="access-requests-table")
+            table: DataTable[Text] = DataTable(cursor_type="row", id="access-requests-table")
             table.add_columns(*self.COLUMNS)
             yield table
             yield Static(

@@ -12,6 +12,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from sessiontui.core.facets import ACCOUNT_KEY
+from sessiontui.ui.plain import plain
 
 
 def facet_term(key: str, value: str) -> str:
@@ -65,7 +66,7 @@ class FacetsScreen(ModalScreen[str | None]):
             label = f"{k}{v} ({n})" if k == ACCOUNT_KEY else f"{k}={v} ({n})"
             if low and low not in label.casefold():
                 continue
-            items.append(Option(label, id=facet_term(k, v)))
+            items.append(Option(plain(label), id=facet_term(k, v)))
         if not items:
             items.append(Option("no tags", disabled=True))
         options.add_options(items)

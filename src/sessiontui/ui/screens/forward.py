@@ -14,6 +14,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from sessiontui.core.node import Node
+from sessiontui.ui.plain import plain
 from sessiontui.ui.widgets.dialog_input import DialogInput, StepList
 
 
@@ -74,7 +75,9 @@ class ForwardScreen(ModalScreen[ForwardRequest | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = f"Forward a port through {self.node.display_name} ({self.node.id})"
+            box.border_title = plain(  # a title is markup unless it is Content
+                f"Forward a port through {self.node.display_name} ({self.node.id})"
+            )
             if self.presets:
                 yield Static("Presets (Enter fills the fields):")
                 yield StepList(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -70,7 +71,7 @@ class ForwardsScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Port forwards"
-            table: DataTable[str] = DataTable(cursor_type="row", id="forwards-table")
+            table: DataTable[Text] = DataTable(cursor_type="row", id="forwards-table")
             table.add_columns(*self.COLUMNS)
             yield table
             yield Static(

@@ -8,6 +8,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from sessiontui.ui.plain import plain
 from sessiontui.ui.widgets.dialog_input import DialogInput
 
 
@@ -31,7 +32,9 @@ class ReasonScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Reason"
-            yield Static(f"Role {self.role} asks why you open {self.what} (a ticket, a sentence):")
+            yield Static(  # `what` names a node
+                plain(f"Role {self.role} asks why you open {self.what} (a ticket, a sentence):")
+            )
             yield DialogInput(
                 value=self.default, placeholder="TICKET-123: restart the worker", id="reason"
             )

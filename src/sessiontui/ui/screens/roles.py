@@ -25,6 +25,7 @@ from sessiontui.core.durations import (
     parse_duration,
 )
 from sessiontui.core.errors import SessiontuiError
+from sessiontui.ui.plain import plain
 from sessiontui.ui.widgets.dialog_input import DialogInput, StepList
 
 
@@ -114,7 +115,7 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
         with Vertical() as box:
             box.border_title = "Take a role"
             yield StepList(
-                *[Option(role_label(line), id=line.offer.name) for line in self.lines],
+                *[Option(plain(role_label(line)), id=line.offer.name) for line in self.lines],
                 next_field="#duration",
                 typed=self._typed,
                 id="role-options",
@@ -166,7 +167,9 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
         ]
         options = self.query_one(OptionList)
         options.clear_options()
-        options.add_options([Option(role_label(line), id=line.offer.name) for line in self.shown])
+        options.add_options(
+            [Option(plain(role_label(line)), id=line.offer.name) for line in self.shown]
+        )
         options.highlighted = 0 if self.shown else None
         found = f"{len(self.shown)} of {len(self.lines)}"
         label = f"search: {text}  ({found}; Backspace widens)" if text else "type to search"

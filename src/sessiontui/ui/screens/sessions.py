@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -43,7 +44,7 @@ class SessionsScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Active sessions (yours)"
-            table: DataTable[str] = DataTable(cursor_type="row", id="sessions-table")
+            table: DataTable[Text] = DataTable(cursor_type="row", id="sessions-table")
             table.add_columns(*self.COLUMNS)
             yield table
             yield Static("loading…", id="sessions-status")

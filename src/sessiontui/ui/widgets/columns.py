@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from rich.cells import cell_len
 
 from sessiontui.core.node import Node
+from sessiontui.core.untrusted import terminal_text
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,12 @@ CONTENT_KEYS: tuple[str, ...] = tuple(
 
 
 def cell_text(node: Node, key: str) -> str:
+    """A cell's text as shown: node fields are text from AWS, so their controls are made visible
+    (an ESC, a newline or a bidi override must not reach the terminal, nor split a row)."""
+    return terminal_text(_field(node, key))
+
+
+def _field(node: Node, key: str) -> str:
     if key == "name":
         return node.display_name
     if key == "id":

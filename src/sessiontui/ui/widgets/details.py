@@ -14,6 +14,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from sessiontui.core.node import Node
+from sessiontui.core.untrusted import terminal_text
 
 Line = list[tuple[str, str]]  # (text, rich style name) runs
 
@@ -94,7 +95,9 @@ def describe_node(
     if prefs:
         lines += [[], [("Session Manager preferences", "bold")]]
         lines += [[(f"  {label:<22}", "dim"), (value, "")] for label, value in prefs]
-    return lines
+    # names, tags and the agent's fields are text from AWS: their controls (an OSC 52 in a tag
+    # would set the clipboard) are shown, never written to the terminal
+    return [[(terminal_text(text), style) for text, style in line] for line in lines]
 
 
 _CHUNK = re.compile(r"\s+|\S+")

@@ -9,6 +9,7 @@ from rich.style import Style
 from textual.strip import Strip
 
 from sessiontui.core.fleet_rows import FleetRows
+from sessiontui.core.untrusted import terminal_text
 from sessiontui.ui.widgets.columns import Column, cell_text, fit_cell
 
 FAVOURITE = "★ "  # before a favourite's name
@@ -53,7 +54,7 @@ def row_strip(
     segs: list[Segment] = []
     for col, w in columns:
         if col.key == "note":
-            cell = note
+            cell = terminal_text(note)  # the agent's and AWS's words about the node
         elif col.key == "name" and favourite:
             cell = FAVOURITE + cell_text(node, "name")
         else:
