@@ -44,7 +44,10 @@ def store(home: Path) -> AccessStore:
 
 def control(sandbox: Any, body: dict[str, Any]) -> None:
     req = urllib.request.Request(
-        f"{sandbox.endpoint_url}/_sandbox/control", data=json.dumps(body).encode(), method="POST"
+        f"{sandbox.endpoint_url}/_sandbox/control",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers=sandbox.control_headers(),
     )
     with urllib.request.urlopen(req, timeout=10) as resp:
         assert resp.status == 200
