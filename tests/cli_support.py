@@ -87,8 +87,8 @@ def session_status(sandbox: Any, region: str, session_id: str) -> str:
         "ssm",
         region_name=region,
         endpoint_url=sandbox.endpoint_url,
-        aws_access_key_id="x",
-        aws_secret_access_key="y",
+        aws_access_key_id=sandbox.env()["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=sandbox.env()["AWS_SECRET_ACCESS_KEY"],
     )
     for state in ("Active", "History"):
         found = ssm.describe_sessions(

@@ -83,8 +83,10 @@ def http(url: str, data: bytes | None = None, headers: dict[str, str] | None = N
 
 
 def answer(sb: Sandbox, user_code: str, decision: str) -> tuple[int, str]:
-    """What the page's form posts when the operator clicks Approve or Deny."""
-    body = urlencode({"user_code": user_code, "decision": decision}).encode()
+    """What the page's form posts when the operator clicks Approve or Deny (its CSRF token
+    included, as the page shows it)."""
+    fields = {"user_code": user_code, "decision": decision}
+    body = urlencode({**fields, "csrf": sb.device_form_token(user_code)}).encode()
     status, text = http(f"{sb.endpoint_url}/_sandbox/device", body)
     return status, text
 

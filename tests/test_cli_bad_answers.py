@@ -38,7 +38,7 @@ def control(sandbox: Any, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(
         f"{sandbox.endpoint_url}/_sandbox/control",
         data=json.dumps(data).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **sandbox.control_headers()},
         method="POST",
     )
     try:

@@ -25,8 +25,9 @@ def test_lists_an_unknown_fleet_completely(tmp_path: Path) -> None:
             "PATH": os.environ.get("PATH", ""),
             "HOME": str(tmp_path),
             "AWS_ENDPOINT_URL": sb_env["AWS_ENDPOINT_URL"],
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
+            # the keys the sandbox printed: it refuses any other, as AWS does
+            "AWS_ACCESS_KEY_ID": sb_env["AWS_ACCESS_KEY_ID"],
+            "AWS_SECRET_ACCESS_KEY": sb_env["AWS_SECRET_ACCESS_KEY"],
             "AWS_DEFAULT_REGION": "us-east-1",
         }
         truth: dict[str, dict[str, Any]] = {}
@@ -35,8 +36,8 @@ def test_lists_an_unknown_fleet_completely(tmp_path: Path) -> None:
                 "ssm",
                 region_name=region,
                 endpoint_url=env["AWS_ENDPOINT_URL"],
-                aws_access_key_id="t",
-                aws_secret_access_key="t",
+                aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
             )
             for page in ssm.get_paginator("describe_instance_information").paginate():
                 for item in page["InstanceInformationList"]:
@@ -72,8 +73,8 @@ def test_lists_an_unknown_fleet_completely(tmp_path: Path) -> None:
                     "ssm",
                     region_name=item["region"],
                     endpoint_url=env["AWS_ENDPOINT_URL"],
-                    aws_access_key_id="t",
-                    aws_secret_access_key="t",
+                    aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                    aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
                 )
                 tags = ssm.list_tags_for_resource(
                     ResourceType="ManagedInstance", ResourceId=node_id

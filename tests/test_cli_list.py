@@ -27,8 +27,8 @@ def managed_ids(sandbox: Any) -> set[str]:
             "ssm",
             region_name=region,
             endpoint_url=sandbox.endpoint_url,
-            aws_access_key_id="x",
-            aws_secret_access_key="y",
+            aws_access_key_id=sandbox.env()["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=sandbox.env()["AWS_SECRET_ACCESS_KEY"],
         )
         for page in ssm.get_paginator("describe_instance_information").paginate():
             ids |= {i["InstanceId"] for i in page["InstanceInformationList"]}

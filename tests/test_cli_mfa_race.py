@@ -110,8 +110,11 @@ def other_sandbox() -> Iterator[tuple[dict[str, str], str]]:
         proc.wait(timeout=20)
 
 
-def assume_calls(endpoint: str) -> int:
-    with urllib.request.urlopen(f"{endpoint}/_sandbox/calls", timeout=10) as answer:
+def assume_calls(endpoint: str, token: str) -> int:
+    request = urllib.request.Request(
+        f"{endpoint}/_sandbox/calls", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
         return int(json.load(answer)["calls"].get("sts:AssumeRole", 0))
 
 
@@ -133,7 +136,7 @@ def test_one_home_and_two_machines_all_in_one_window_every_process_gets_the_role
 
     # one home: the shared window state made the second wait; AWS refused nothing
     assert not any("refused" in e for e in stderrs[:2]), stderrs[:2]
-    assert assume_calls(other_endpoint) == 2
+    assert assume_calls(other_endpoint, other_env["SESSIONTUI_SANDBOX_TOKEN"]) == 2
     assert last_window(home) == first_window + 1
 
     # two machines: one code refused, that process said so, waited and got it with the next

@@ -44,7 +44,10 @@ def store(home: Path) -> AccessStore:
 
 def control(sandbox: Any, body: dict[str, Any]) -> None:
     req = urllib.request.Request(
-        f"{sandbox.endpoint_url}/_sandbox/control", data=json.dumps(body).encode(), method="POST"
+        f"{sandbox.endpoint_url}/_sandbox/control",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers=sandbox.control_headers(),
     )
     with urllib.request.urlopen(req, timeout=10) as resp:
         assert resp.status == 200
@@ -162,7 +165,12 @@ def test_manual_request_approved_while_the_cli_waits(
 
 def test_rejected_by_the_approvers_command(sandbox: Any, home: Path) -> None:
     proc, request_id = waiting(sandbox, home, "pay-hsm-gw-01", "--reason", "CHG-10")
-    env = {**os.environ, "AWS_ENDPOINT_URL": sandbox.endpoint_url}
+    # a shell that ran the sandbox's export lines: its endpoint and its control secret
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": sandbox.endpoint_url,
+        "SESSIONTUI_SANDBOX_TOKEN": sandbox.control_token,
+    }
     done = subprocess.run(
         [sys.executable, "-m", "sessiontui.sandbox", "reject", request_id, "--reason", "freeze"],
         capture_output=True,

@@ -80,7 +80,10 @@ def token(ssm: Any, request_id: str) -> dict[str, Any]:
 
 def control(sb: Sandbox, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     req = urllib.request.Request(
-        f"{sb.endpoint_url}/_sandbox/control", data=json.dumps(body).encode(), method="POST"
+        f"{sb.endpoint_url}/_sandbox/control",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers=sb.control_headers(),
     )
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
@@ -364,6 +367,10 @@ def test_approver_command_uses_aws_endpoint_url(
 ) -> None:
     env = {**os.environ, "AWS_ENDPOINT_URL": sandbox.endpoint_url}
     request_id = request(ssm, ids["pay-ledger-01"])
+    # the endpoint alone is not enough: the control calls need the secret the sandbox printed
+    refused = approver(sandbox, "approve", request_id, env=env)
+    assert refused.returncode == 2 and "control secret" in refused.stderr
+    env["SESSIONTUI_SANDBOX_TOKEN"] = sandbox.control_token
     assert approver(sandbox, "approve", request_id, env=env).returncode == 0
     revoked = approver(sandbox, "revoke", request_id, "--reason", "done", env=env)
     assert revoked.returncode == 0, revoked.stderr

@@ -22,7 +22,8 @@ LIFECYCLE = textwrap.dedent(
     with sb:
         port, tmp = sb.port, sb.tmpdir
         ssm = boto3.client("ssm", region_name="eu-west-1", endpoint_url=sb.endpoint_url,
-                           aws_access_key_id="x", aws_secret_access_key="y")
+                           aws_access_key_id=sb.env()["AWS_ACCESS_KEY_ID"],
+                           aws_secret_access_key=sb.env()["AWS_SECRET_ACCESS_KEY"])
         nodes = [i for p in ssm.get_paginator("describe_instance_information").paginate(
                  PaginationConfig={"PageSize": 50}) for i in p["InstanceInformationList"]]
         sb.state.services.get("i-1", "n", "", 80)

@@ -181,12 +181,13 @@ def test_bad_client_grant_and_start_url(sandbox: Sandbox) -> None:
 
 
 def test_auto_approve_control_flag(sandbox: Sandbox) -> None:
-    status, text = http(f"{sandbox.endpoint_url}/_sandbox/control", b'{"sso_auto_approve": true}')
+    control = f"{sandbox.endpoint_url}/_sandbox/control"
+    status, text = http(control, b'{"sso_auto_approve": true}', sandbox.control_headers())
     assert status == 200 and '"sso_auto_approve": true' in text
     assert sandbox.sso_auto_approve is True
     reg = register(sandbox)
     assert poll(sandbox, reg, start(sandbox, reg))["accessToken"]
-    assert http(f"{sandbox.endpoint_url}/_sandbox/control", b'{"sso_session_seconds": 0}')[0] == 400
+    assert http(control, b'{"sso_session_seconds": 0}', sandbox.control_headers())[0] == 400
 
 
 def test_access_token_expires_refresh_works_until_the_session_ends(sandbox: Sandbox) -> None:

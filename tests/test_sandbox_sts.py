@@ -192,7 +192,9 @@ def test_down_fails_every_call_until_cleared(sandbox: Sandbox) -> None:
 def test_control_and_calls_endpoints(sandbox: Sandbox) -> None:
     def http(path: str, body: Any = None, method: str | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(sandbox.endpoint_url + path, data=data, method=method)
+        req = urllib.request.Request(
+            sandbox.endpoint_url + path, data=data, method=method, headers=sandbox.control_headers()
+        )
         with urllib.request.urlopen(req, timeout=5) as resp:
             return json.loads(resp.read())
 

@@ -164,8 +164,8 @@ def test_sigkill_mid_shell_and_mid_forward_then_the_next_start_terminates_both(
             "ssm",
             region_name=node["region"],
             endpoint_url=sandbox.endpoint_url,
-            aws_access_key_id="x",
-            aws_secret_access_key="y",
+            aws_access_key_id=sandbox.env()["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=sandbox.env()["AWS_SECRET_ACCESS_KEY"],
         )
         active = ssm.describe_sessions(State="Active")["Sessions"]
         assert not {s["SessionId"] for s in active} & {shell_id, forward_id}

@@ -12,8 +12,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ from sessiontui.aws_profiles import find_sso_session
 from sessiontui.core.errors import ExitCode, UsageError
 from sessiontui.core.sso import DeviceCode, SsoSession
 from sessiontui.sandbox import Sandbox
+from sso_support import answer
 
 CALLER_IDENTITY = (
     "import sys, boto3; "
@@ -62,10 +61,9 @@ def _session() -> SsoSession:
 
 def _answer(sandbox: Sandbox, user_code: str, decision: str) -> str:
     """What the operator does on the verification page: press Approve or Deny."""
-    body = urllib.parse.urlencode({"user_code": user_code, "decision": decision}).encode()
-    url = f"{sandbox.endpoint_url}/_sandbox/device"
-    with urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=10) as reply:
-        return str(reply.read().decode())
+    status, text = answer(sandbox, user_code, decision)
+    assert status == 200, text
+    return text
 
 
 def _approving(sandbox: Sandbox, decision: str = "approve") -> Any:

@@ -5,8 +5,6 @@ ACCOUNT column."""
 
 from __future__ import annotations
 
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from sessiontui.ui.app import SessiontuiApp
 from sessiontui.ui.screens.roles import RolePickerScreen
 from sessiontui.ui.screens.sign_in import SignInScreen
 from sessiontui.ui.services import AppServices
+from sso_support import answer
 from test_ui_access import first_forward_ready, messages, wait_for
 from test_ui_support import settle
 
@@ -47,10 +46,8 @@ def app_services(
 
 
 def _approve(sandbox: Any, user_code: str) -> None:
-    body = urllib.parse.urlencode({"user_code": user_code, "decision": "approve"}).encode()
-    url = f"{sandbox.endpoint_url}/_sandbox/device"
-    with urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=10) as reply:
-        assert b"approved" in reply.read()
+    status, text = answer(sandbox, user_code, "approve")
+    assert status == 200 and "approved" in text
 
 
 async def _open_sign_in(app: SessiontuiApp, pilot: Any) -> SignInScreen:

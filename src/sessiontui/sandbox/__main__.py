@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     ) as sb:
         sb.sso_auto_approve = args.sso_auto_approve
         sb.announce()
-        for key, value in sorted(sb.env().items()):
+        shown = {**sb.env(), approver.TOKEN_ENV: sb.control_token}  # the approver's secret
+        for key, value in sorted(shown.items()):
             print(f"export {key}={shlex.quote(value)}")
         approval = (
             "approved automatically (--sso-auto-approve)"

@@ -6,6 +6,10 @@ sandbox's `export` lines); else the endpoint file a foreground sandbox (`session
 `python -m sessiontui.sandbox`) writes at start and removes at stop:
 `<user state dir>/sessiontui/sandbox.json` (e.g. ~/.local/state/sessiontui/sandbox.json), so a
 second terminal with nothing set finds the demo. With several demos running, the newest wrote it.
+
+The control calls carry the sandbox's secret (sandbox/local_guard.py): from $SESSIONTUI_SANDBOX_TOKEN
+(`python -m sessiontui.sandbox` prints it as an export line), else from the endpoint file (0600)
+when it names the same sandbox.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 ACTIONS = ("approve", "reject", "revoke")
+TOKEN_ENV = "SESSIONTUI_SANDBOX_TOKEN"
 COMMANDS = (*ACTIONS, "requests")
 
 
@@ -30,12 +35,13 @@ def endpoint_file() -> Path:
     return state_dir() / "sandbox.json"
 
 
-def announce(endpoint_url: str) -> Path | None:
-    """Write where this sandbox listens, for the approver's command; None if it cannot."""
+def announce(endpoint_url: str, control_token: str) -> Path | None:
+    """Write where this sandbox listens and its control secret, for the approver's command (a
+    0600 file); None if it cannot."""
     from sessiontui.paths import write_private
 
     path = endpoint_file()
-    data = {"endpoint_url": endpoint_url, "pid": os.getpid()}
+    data = {"endpoint_url": endpoint_url, "pid": os.getpid(), "control_token": control_token}
     try:
         write_private(path, json.dumps(data) + "\n")
     except OSError:
@@ -77,10 +83,28 @@ def find_endpoint(given: str | None) -> tuple[str, str]:
     return url.rstrip("/"), str(path)
 
 
-def _call(url: str, body: dict[str, Any] | None, source: str) -> Any:
+def find_token(endpoint_url: str) -> str:
+    """The control secret of the sandbox at `endpoint_url`, or "" when nothing says it."""
+    env = os.environ.get(TOKEN_ENV)
+    if env:
+        return env
+    try:
+        data = json.loads(endpoint_file().read_text(encoding="utf-8"))
+        if str(data["endpoint_url"]).rstrip("/") == endpoint_url:
+            return str(data["control_token"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return ""
+
+
+def _call(url: str, body: dict[str, Any] | None, source: str, token: str) -> Any:
+    from sessiontui.sandbox.local_guard import bearer
+
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method="POST" if body is not None else "GET")
     req.add_header("Content-Type", "application/json")
+    for name, value in bearer(token).items():
+        req.add_header(name, value)
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
             return json.loads(resp.read() or b"{}")
@@ -107,8 +131,9 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         base, source = find_endpoint(args.endpoint)
+        token = find_token(base)
         if args.command == "requests":
-            rows = _call(f"{base}/_sandbox/access", None, source)["access_requests"]
+            rows = _call(f"{base}/_sandbox/access", None, source, token)["access_requests"]
             for r in rows:
                 targets = ",".join(r["node_ids"])
                 print(f"{r['access_request_id']}  {r['status']:<8}  {targets}  {r['reason']}")
@@ -122,7 +147,7 @@ def main(argv: list[str]) -> int:
             body["reason"] = args.reason
         if args.hours is not None:
             body["hours"] = args.hours
-        _call(f"{base}/_sandbox/control", body, source)
+        _call(f"{base}/_sandbox/control", body, source, token)
     except ApproverError as exc:
         print(f"sandbox: {exc}", file=sys.stderr)
         return 2

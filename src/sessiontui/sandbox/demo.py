@@ -17,8 +17,7 @@ DEMO_MFA_SERIAL = f"arn:aws:iam::{DEMO_ACCOUNT}:mfa/{DEMO_USER}"
 # Shown by the demo on purpose: it only unlocks the local sandbox.
 DEMO_TOTP_SECRET = "SESSIONTUIDEMOSECRETJBSWY3DPEHPK"
 DEMO_TOTP_ENV = "SESSIONTUI_DEMO_TOTP"
-DEMO_ACCESS_KEY_ID = "AKIASANDBOXOPERATOR1"
-DEMO_SECRET_ACCESS_KEY = "sandbox/operator/NotASecretAtAllJustTheDemoKey01"
+DEMO_ACCESS_KEY_ID = "AKIASANDBOXOPERATOR1"  # its secret is drawn at each start (state.py)
 
 # What the preferences document says; sessions are cut at this many minutes.
 MAX_SESSION_MINUTES = 60

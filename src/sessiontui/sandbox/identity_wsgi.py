@@ -75,9 +75,10 @@ def page(state: SandboxState, environ: dict[str, Any], method: str, path: str) -
     if method == "POST":
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
-        status, html = sso_page.decide(ic, body, now)
+        status, html = sso_page.decide(ic, body, now, state.page_key)
     else:
-        status, html = sso_page.device_page(ic, environ.get("QUERY_STRING", ""), now)
+        query = environ.get("QUERY_STRING", "")
+        status, html = sso_page.device_page(ic, query, now, state.page_key)
     return status, html, HTML, {}
 
 

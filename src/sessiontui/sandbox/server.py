@@ -11,7 +11,6 @@ import json
 import logging
 import shutil
 import socket
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -20,7 +19,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sessiontui.sandbox import sts_api
+from sessiontui.paths import write_private
+from sessiontui.sandbox import local_guard, scratch, sts_api
 from sessiontui.sandbox.accounts import DemoAccount
 from sessiontui.sandbox.datachannel.server import DataChannelServer
 from sessiontui.sandbox.demo import (
@@ -29,7 +29,6 @@ from sessiontui.sandbox.demo import (
     DEMO_REGIONS,
     DEMO_ROLES,
     DEMO_ROLES_BY_ARN,
-    DEMO_SECRET_ACCESS_KEY,
     DEMO_TOTP_ENV,
     DEMO_TOTP_SECRET,
 )
@@ -114,7 +113,7 @@ class Sandbox:
 
         moto_tags.install()
         moto_api_backend.reset()
-        self.tmpdir = Path(tempfile.mkdtemp(prefix="sessiontui-sandbox-"))
+        self.tmpdir = scratch.make()
         self._services = LocalServices(SandboxSshd(self.tmpdir / "ssh"))
         self.state.services = self._services
         self._datachannel = DataChannelServer(self.state, self.host).start()
@@ -216,7 +215,7 @@ class Sandbox:
         out = {
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "AWS_ACCESS_KEY_ID": DEMO_ACCESS_KEY_ID,
-            "AWS_SECRET_ACCESS_KEY": DEMO_SECRET_ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": self.state.operator_secret,
             "AWS_REGION": self.regions[0],
             "AWS_DEFAULT_REGION": self.regions[0],
             "AWS_CONFIG_FILE": str(self.tmpdir / "aws-config"),
@@ -235,19 +234,17 @@ class Sandbox:
         from sessiontui.sandbox.accounts import aws_config
 
         sso = aws_config(self.sso_start_url, region, self.sso_accounts)
-        (self.tmpdir / "aws-config").write_text(
-            f"[default]\nregion = {region}\noutput = json\n{sso}", encoding="utf-8"
+        write_private(
+            self.tmpdir / "aws-config", f"[default]\nregion = {region}\noutput = json\n{sso}"
         )
-        creds = self.tmpdir / "aws-credentials"
-        creds.write_text(
+        write_private(
+            self.tmpdir / "aws-credentials",
             "[default]\n"
             f"aws_access_key_id = {DEMO_ACCESS_KEY_ID}\n"
-            f"aws_secret_access_key = {DEMO_SECRET_ACCESS_KEY}\n",
-            encoding="utf-8",
+            f"aws_secret_access_key = {self.state.operator_secret}\n",
         )
-        creds.chmod(0o600)
         self.config_path = self.tmpdir / "config.toml"
-        self.config_path.write_text(demo_config(self.regions), encoding="utf-8")
+        write_private(self.config_path, demo_config(self.regions))
         try:
             from sessiontui.sandbox.plugin_wrapper import install_plugin
         except ImportError as exc:  # the stand-in's own dependencies are missing
@@ -260,7 +257,23 @@ class Sandbox:
         Foreground sandboxes only: a test's sandbox must not write into the user's state dir."""
         from sessiontui.sandbox.approver import announce
 
-        self._announced = announce(self.endpoint_url)
+        self._announced = announce(self.endpoint_url, self.control_token)
+
+    @property
+    def control_token(self) -> str:
+        """The secret every /_sandbox/* control call carries (drawn at start)."""
+        return self.state.control_token
+
+    def control_headers(self) -> dict[str, str]:
+        """The header a control call (faults, approver, MFA code helper) must carry."""
+        return local_guard.bearer(self.state.control_token)
+
+    def device_form_token(self, user_code: str) -> str:
+        """The CSRF token the verification page's form carries for this code, for a test that
+        posts the form without showing the page."""
+        from sessiontui.sandbox.sso_page import form_token
+
+        return form_token(self.state.page_key, user_code)
 
     # -- helpers for tests and the demo ---------------------------------------------------------------
     def totp_now(self) -> str:

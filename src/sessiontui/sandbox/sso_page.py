@@ -9,6 +9,7 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import parse_qs
 
+from sessiontui.sandbox import local_guard
 from sessiontui.sandbox.identity_center import DEVICE_PATH, IdentityCenter
 
 _STYLE = (
@@ -46,7 +47,7 @@ def _ask_for_code(message: str = "") -> bytes:
     )
 
 
-def device_page(ic: IdentityCenter, query: str, now: float) -> tuple[int, bytes]:
+def device_page(ic: IdentityCenter, query: str, now: float, page_key: bytes) -> tuple[int, bytes]:
     """GET: the code with Approve / Deny, or a box to type the code into."""
     code = (parse_qs(query).get("user_code") or [""])[-1]
     if not code:
@@ -60,7 +61,11 @@ def device_page(ic: IdentityCenter, query: str, now: float) -> tuple[int, bytes]
         return 409, _result("Already answered", f"This request was already {device.status}.")
     minutes = max(0, int(device.expires_at - now)) // 60
     user = escape(ic.default_user)
-    hidden = f'<input type="hidden" name="user_code" value="{escape(device.user_code)}">'
+    csrf = form_token(page_key, device.user_code)
+    hidden = (
+        f'<input type="hidden" name="user_code" value="{escape(device.user_code)}">'
+        f'<input type="hidden" name="{local_guard.CSRF_FIELD}" value="{csrf}">'
+    )
     return 200, _page(
         "Authorize request",
         f'<p>Signed in as <b id="user">{user}</b>.</p>'
@@ -77,10 +82,18 @@ def _result(title: str, text: str) -> bytes:
     return _page(title, f'<p id="result">{escape(text)}</p>')
 
 
-def decide(ic: IdentityCenter, body: bytes, now: float) -> tuple[int, bytes]:
-    """POST from the form: approve or deny the code."""
+def form_token(page_key: bytes, user_code: str) -> str:
+    """The CSRF token of the form that answers this code: bound to the code's page."""
+    return local_guard.csrf_token(page_key, f"device:{user_code}")
+
+
+def decide(ic: IdentityCenter, body: bytes, now: float, page_key: bytes) -> tuple[int, bytes]:
+    """POST from the form: approve or deny the code; only the form this page showed for it."""
     form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
     code, decision = form.get("user_code", ""), form.get("decision", "")
+    sent = form.get(local_guard.CSRF_FIELD, "")
+    if not local_guard.same_token(form_token(page_key, code), sent):
+        return 403, _ask_for_code("This form did not come from this page; open the code again.")
     if decision not in ("approve", "deny"):
         return 400, _ask_for_code("Choose Approve or Deny.")
     outcome = ic.decide(code, decision == "approve", now)

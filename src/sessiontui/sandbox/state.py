@@ -14,7 +14,6 @@ from typing import Any
 import pyotp
 
 from sessiontui.sandbox.demo import (
-    DEMO_ACCESS_KEY_ID,
     DEMO_ACCOUNT,
     DEMO_MFA_SERIAL,
     DEMO_TOTP_SECRET,
@@ -170,6 +169,13 @@ class SandboxState:
         self.sessions: dict[str, SessionRecord] = {}
         self.rng = random.Random(seed)
         self.nonce = secrets.token_hex(4)
+        # Drawn at each start, never constants: whoever reads the source must not be the operator.
+        # The demo operator's secret access key (its key id stays DEMO_ACCESS_KEY_ID).
+        self.operator_secret = secrets.token_urlsafe(30)
+        # What /_sandbox/* control calls carry (local_guard.py); the pointer file keeps it.
+        self.control_token = secrets.token_urlsafe(32)
+        # Signs the CSRF tokens of the sandbox's own HTML forms.
+        self.page_key = secrets.token_bytes(32)
         self.endpoint_url = ""
         self.version = 0  # bumps whenever nodes change, so cached query results go stale
         self.services: Any = None  # services.LocalServices, set by the Sandbox
@@ -187,7 +193,9 @@ class SandboxState:
 
     # -- callers ------------------------------------------------------------------------------
     def caller_for(self, access_key_id: str) -> Caller:
-        """Any key the sandbox did not issue counts as the demo operator's base user."""
+        """The caller a request's key stands for: a temporary key's role session, else the demo
+        operator's base user (auth.check has already refused every key the sandbox never issued,
+        so only the operator's own key gets here without an entry)."""
         key = self.keys.get(access_key_id)
         if key is None:
             return BASE_CALLER
@@ -196,9 +204,6 @@ class SandboxState:
     def is_expired(self, access_key_id: str) -> bool:
         key = self.keys.get(access_key_id)
         return key is not None and key.expiration <= self.now()
-
-    def is_base_key(self, access_key_id: str) -> bool:
-        return access_key_id == DEMO_ACCESS_KEY_ID or access_key_id not in self.keys
 
     # -- MFA ------------------------------------------------------------------------------------
     def mfa_window(self, at: float | None = None) -> int:

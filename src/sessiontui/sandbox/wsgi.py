@@ -13,22 +13,19 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from sessiontui.sandbox import (
+    auth,
     garble,
     iam_authz,
     identity_wsgi,
     keep_alive,
+    local_guard,
     regions,
-    sigv4,
     ssm_access,
     ssm_api,
     sts_api,
     tagging_api,
 )
-from sessiontui.sandbox.demo import (
-    DEMO_ACCESS_KEY_ID,
-    DEMO_MFA_SERIAL,
-    DEMO_SECRET_ACCESS_KEY,
-)
+from sessiontui.sandbox.demo import DEMO_MFA_SERIAL
 from sessiontui.sandbox.state import AwsError, SandboxState
 
 log = logging.getLogger("sessiontui.sandbox")
@@ -70,8 +67,9 @@ def aws_json_reply(data: Any, request_id: str) -> Reply:
     return Reply(200, body, "application/x-amz-json-1.1", **{"x-amzn-RequestId": request_id})
 
 
-def error_reply(service: str, err: AwsError, request_id: str) -> Reply:
-    if service in JSON_SERVICES or service in identity_wsgi.SERVICES:
+def error_reply(service: str, err: AwsError, request_id: str, json_protocol: bool = False) -> Reply:
+    """`json_protocol`: the request was JSON 1.1 (X-Amz-Target), whichever service it named."""
+    if json_protocol or service in JSON_SERVICES or service in identity_wsgi.SERVICES:
         body = json.dumps({"__type": err.code, err.message_key: err.message}).encode()
         return Reply(
             err.status,
@@ -106,43 +104,6 @@ def _json_params(body: bytes) -> Any:
         raise AwsError("SerializationException", "Malformed JSON") from None
 
 
-def _invalid_token(service: str) -> AwsError:
-    """A temporary key sent without its session token, or with another one."""
-    message = "The security token included in the request is invalid."
-    if service in EC2_STYLE:
-        return AwsError(
-            "AuthFailure", "AWS was not able to validate the provided access credentials", 401
-        )
-    if service in JSON_SERVICES:
-        return AwsError("UnrecognizedClientException", message, 400)
-    return AwsError("InvalidClientTokenId", message, 403)
-
-
-def _bad_signature(service: str) -> AwsError:
-    message = (
-        "The request signature we calculated does not match the signature you provided. Check "
-        "your AWS Secret Access Key and signing method. Consult the service documentation for "
-        "details."
-    )
-    if service in JSON_SERVICES:
-        return AwsError("InvalidSignatureException", message, 400)
-    if service in EC2_STYLE:
-        return AwsError(
-            "AuthFailure", "AWS was not able to validate the provided access credentials", 401
-        )
-    return AwsError("SignatureDoesNotMatch", message, 403)
-
-
-def parse_authorization(header: str) -> tuple[str, str, str]:
-    """(access key id, region, service) from a SigV4 Authorization header; "" when absent."""
-    try:
-        credential = header.split("Credential=", 1)[1].split(",", 1)[0].strip()
-        key, _date, region, service, _terminator = credential.split("/")
-    except (IndexError, ValueError):
-        return "", "", ""
-    return key, region, service.lower()
-
-
 class SandboxApp:
     """WSGI: the sandbox's own endpoints, faults, and the AWS actions moto lacks; moto for the rest."""
 
@@ -165,54 +126,19 @@ class SandboxApp:
             )
 
     # -- AWS ------------------------------------------------------------------------------------
-    def _check_signature(
-        self, environ: dict[str, Any], body: bytes, access_key: str, service: str
-    ) -> AwsError | None:
-        """AWS's answer to a request badly signed with a key the sandbox knows, or None.
-
-        Keys the sandbox never issued stay the operator's base user unchecked, as moto takes any
-        key (tests and foreign fleets use made-up ones). The request's age is not checked: the
-        clock_offset fault moves the sandbox's clock away from the signer's on purpose.
-        """
-        issued = self.state.keys.get(access_key)
-        if issued is not None:
-            secret, token = issued.secret_access_key, issued.session_token
-        elif access_key == DEMO_ACCESS_KEY_ID:
-            secret, token = DEMO_SECRET_ACCESS_KEY, None
-        else:
-            return None
-        headers = {
-            name[5:].replace("_", "-").lower(): str(value)
-            for name, value in environ.items()
-            if name.startswith("HTTP_")
-        }
-        for name in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            if environ.get(name):
-                headers[name.replace("_", "-").lower()] = str(environ[name])
-        if token is not None and headers.get("x-amz-security-token") != token:
-            return _invalid_token(service)
-        if not sigv4.verify(
-            secret=secret,
-            method=environ.get("REQUEST_METHOD", "GET"),
-            path=environ.get("PATH_INFO", "/"),
-            query=environ.get("QUERY_STRING", ""),
-            headers=headers,
-            body=body,
-            authorization=environ.get("HTTP_AUTHORIZATION", ""),
-        ):
-            return _bad_signature(service)
-        return None
-
     def _aws(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         state = self.state
-        access_key, region, service = parse_authorization(environ.get("HTTP_AUTHORIZATION", ""))
+        who = auth.signer(environ)
+        access_key, region, service = (
+            (who.access_key, who.region, who.service) if who else ("",) * 3
+        )
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         form: dict[str, str] = {}
         method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
-        identity_op = None if access_key else identity_wsgi.route(method, path)
+        identity_op = None if who else identity_wsgi.route(method, path)
         if identity_op is not None:
             service, action = identity_op
         elif target:
@@ -240,11 +166,12 @@ class SandboxApp:
         if garbled is not None:
             environ[garble.INNER] = True
             return garble.serve(garbled, environ, start_response, self._aws)
-        refused = regions.refusal(service, region) or self._check_signature(
-            environ, body, access_key, service
-        )
+        protocol = auth.Protocol(json=bool(target), ec2=service in EC2_STYLE)
+        refused = regions.refusal(service, region)
+        if refused is None and identity_op is None:  # Identity Center's calls go unsigned
+            refused = auth.check(state, environ, body, protocol)
         if refused is not None:
-            return error_reply(service, refused, request_id)(start_response)
+            return error_reply(service, refused, request_id, protocol.json)(start_response)
         if access_key and state.is_expired(access_key):
             code = "ExpiredTokenException" if service in JSON_SERVICES else "ExpiredToken"
             err = AwsError(code, "The security token included in the request is expired", 400)
@@ -299,6 +226,19 @@ class SandboxApp:
     # -- the sandbox's own endpoints --------------------------------------------------------------
     def _sandbox(self, environ: dict[str, Any], path: str) -> Reply:
         method = environ.get("REQUEST_METHOD", "GET")
+        elsewhere = local_guard.refusal(environ, self.state.endpoint_url)
+        if elsewhere is not None:
+            return json_reply({"error": elsewhere}, 403)
+        if path.rstrip("/") in identity_wsgi.PAGES:  # a person's browser: CSRF tokens guard them
+            answer = identity_wsgi.page(self.state, environ, method, path.rstrip("/"))
+            return Reply(answer[0], answer[1], answer[2], **answer[3])
+        if not local_guard.has_token(environ, self.state.control_token):
+            return json_reply(
+                {
+                    "error": "the sandbox's control secret is missing or wrong (Authorization: Bearer)"
+                },
+                403,
+            )
         if path == "/_sandbox/control":
             if method == "POST":
                 try:
@@ -320,9 +260,6 @@ class SandboxApp:
             return json_reply({"calls": calls})
         if path == "/_sandbox/access":  # the demo approver's view of the access requests
             return json_reply({"access_requests": self.state.access.listing(self.state.now())})
-        if path.rstrip("/") in identity_wsgi.PAGES:
-            answer = identity_wsgi.page(self.state, environ, method, path.rstrip("/"))
-            return Reply(answer[0], answer[1], answer[2], **answer[3])
         if path == "/_sandbox/totp":
             return json_reply({"code": self.state.unused_code(), "serial": DEMO_MFA_SERIAL})
         return json_reply({"error": "no such sandbox endpoint"}, 404)

@@ -3,7 +3,8 @@ cannot hold a websocket), started and stopped with the Sandbox.
 
 StreamUrl `ws://127.0.0.1:PORT/v1/data-channel/SESSION_ID?role=publish_subscribe`; a client is
 who the TokenValue of its OpenDataChannel frame says (ssm-data-channel.md §2-3). Upgrade requests
-signed with SigV4 (plugins from 1.2.688.0) are checked when the key is one the sandbox issued.
+signed with SigV4 (plugins from 1.2.688.0) must be signed by a key the sandbox issued; a browser's
+upgrade (it carries an Origin) must come from the sandbox's own pages.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ import threading
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
-from sessiontui.sandbox import sigv4
+from sessiontui.sandbox import auth, local_guard
 from sessiontui.sandbox.datachannel.agent import SessionAgent
-from sessiontui.sandbox.demo import DEMO_ACCESS_KEY_ID, DEMO_SECRET_ACCESS_KEY
 
 if TYPE_CHECKING:
     from websockets.http11 import Request, Response
@@ -109,35 +109,32 @@ class DataChannelServer:
         path = request.path.split("?", 1)[0]
         if not path.startswith(PATH_PREFIX):
             return conn.respond(HTTPStatus.NOT_FOUND, "no such data channel\n")
+        origin = request.headers.get("Origin")
+        if origin is not None and not local_guard.origin_allowed(origin, self._own_origins()):
+            # a web page's script: browsers always say where it came from; plugins send none
+            return conn.respond(HTTPStatus.FORBIDDEN, "cross-origin websocket refused\n")
         authorization = request.headers.get("Authorization")
         if authorization and not self._signature_ok(request, authorization):
             return conn.respond(HTTPStatus.FORBIDDEN, "signature does not match\n")
         return None
 
     def _signature_ok(self, request: Request, authorization: str) -> bool:
-        """Newer plugins sign the upgrade; keys the sandbox never issued pass unchecked, as in the
-        SSM API (wsgi.SandboxApp._check_signature)."""
-        parsed = sigv4.parse(authorization)
-        if parsed is None:
-            return False
-        key = self.state.keys.get(parsed[0])
-        if key is not None:
-            secret = key.secret_access_key
-        elif parsed[0] == DEMO_ACCESS_KEY_ID:
-            secret = DEMO_SECRET_ACCESS_KEY
-        else:
-            return True
+        """Newer plugins sign the upgrade: with a key the sandbox issued, or it is refused."""
         path, _, query = request.path.partition("?")
         headers = {name.lower(): value for name, value in request.headers.raw_items()}
-        return sigv4.verify(
-            secret=secret,
-            method="GET",
-            path=path,
-            query=query,
-            headers=headers,
-            body=b"",
-            authorization=authorization,
-        )
+        return auth.websocket_signed_by_issuer(self.state, path, query, headers, authorization)
+
+    def _own_origins(self) -> set[str]:
+        """The sandbox's own pages (its HTTP endpoint) and this listener, by any loopback name."""
+        ports = {self.port}
+        endpoint = self.state.endpoint_url
+        if endpoint:
+            ports.add(int(endpoint.rsplit(":", 1)[1]))
+        return {
+            f"{scheme}://{host}"
+            for scheme in ("http", "ws")
+            for host in local_guard.own_hosts(self.host, ports)
+        }
 
     def _handle(self, conn: ServerConnection) -> None:
         assert conn.request is not None
