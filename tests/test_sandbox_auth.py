@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import shutil
 import signal
 import stat
 import subprocess
@@ -364,3 +365,39 @@ def test_a_sigkilled_sandboxs_folder_is_swept_at_the_next_start(tmp_path: Path) 
         second.terminate()
         second.wait(timeout=30)
     assert not mine.exists()  # a clean stop leaves nothing
+
+
+AS_NOBODY = """
+import sys, urllib.error, urllib.request
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=10) as reply:
+        print(reply.status)
+except urllib.error.HTTPError as err:
+    print(err.code)
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching to another user needs root")
+def test_another_local_user_cannot_open_the_approval_page(sandbox: Sandbox) -> None:
+    """The device page hands its CSRF token to whoever opens it, so a secret cannot guard it:
+    the kernel's owner of the client socket (/proc/net/tcp, as identd reads it) does."""
+    url = f"{sandbox.endpoint_url}/_sandbox/device"
+    # the system's Python: the venv's may sit in a folder another user cannot enter
+    python = shutil.which("python3", path="/usr/bin:/bin")
+    if python is None:
+        pytest.skip("no system python3 for another user to run")
+
+    def status(uid: int | None) -> str:
+        return subprocess.run(
+            [python, "-c", AS_NOBODY, url],
+            cwd="/",
+            env={"PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+            user=uid,
+        ).stdout.strip()
+
+    assert status(None) == "200"
+    assert status(65534) == "403"  # nobody

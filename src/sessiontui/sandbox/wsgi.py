@@ -19,6 +19,7 @@ from sessiontui.sandbox import (
     identity_wsgi,
     keep_alive,
     local_guard,
+    peer_user,
     regions,
     ssm_access,
     ssm_api,
@@ -226,7 +227,9 @@ class SandboxApp:
     # -- the sandbox's own endpoints --------------------------------------------------------------
     def _sandbox(self, environ: dict[str, Any], path: str) -> Reply:
         method = environ.get("REQUEST_METHOD", "GET")
-        elsewhere = local_guard.refusal(environ, self.state.endpoint_url)
+        elsewhere = local_guard.refusal(environ, self.state.endpoint_url) or peer_user.foreign_user(
+            environ
+        )
         if elsewhere is not None:
             return json_reply({"error": elsewhere}, 403)
         if path.rstrip("/") in identity_wsgi.PAGES:  # a person's browser: CSRF tokens guard them
