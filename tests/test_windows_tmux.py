@@ -192,6 +192,11 @@ def test_a_name_holding_a_tmux_format_runs_nothing_on_w(
         terminal.env["AWS_SHARED_CREDENTIALS_FILE"] = str(tmp_path / "no-credentials-file")
         terminal.start(f"{sys.executable} -m sessiontui --role {ROLE} --filter {node_id}")
         tui_window = next(iter(_windows(terminal)))
+        # as the test above: `w` waits for the role taken at start, then for the listing
+        terminal.wait(
+            "the role's countdown", lambda s: re.search(rf"role {ROLE} \d:\d\d:\d\d", s), 30
+        )
+        terminal.wait_text("Nodes 1/", timeout=30)
         terminal.wait("the node listed", lambda s: "#(id>" in s and "refreshing" not in s, 30)
         terminal.type("w")
         terminal.wait_text(f"Role {ROLE} asks why", timeout=10)

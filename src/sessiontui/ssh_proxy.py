@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shlex
 import termios
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING
 from sessiontui.core.errors import AuthError, ExitCode, NotConnectableError, UsageError
 from sessiontui.core.node import Node, sort_key
 from sessiontui.core.target import resolve_target
-from sessiontui.core.untrusted import ssh_comment, ssh_host_alias
+from sessiontui.core.untrusted import shell_word, ssh_comment, ssh_host_alias
 
 if TYPE_CHECKING:
     from sessiontui.core.access import Access
@@ -209,7 +208,7 @@ def _proxy_command(args: argparse.Namespace, node: Node) -> str:
     if args.reason:
         words += ["--reason", args.reason]
     # ssh_config expands %-tokens in ProxyCommand and runs it with /bin/sh
-    quoted = [w if w in ("%h", "%p") else shlex.quote(w).replace("%", "%%") for w in words]
+    quoted = [w if w in ("%h", "%p") else shell_word(w).replace("%", "%%") for w in words]
     return " ".join(quoted)
 
 

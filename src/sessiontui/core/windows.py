@@ -9,12 +9,11 @@ variables that hold secrets are never copied (`check_no_secrets` is the last loo
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sessiontui.core.untrusted import tmux_text
+from sessiontui.core.untrusted import shell_word, tmux_text
 
 # What the new window needs to reach the same AWS, with the same files and caches. None of these
 # holds a secret: they name endpoints, regions, profiles, files and folders.
@@ -122,7 +121,7 @@ def check_no_secrets(argv: Iterable[str], secrets: Iterable[str | None]) -> None
 
 
 def shown(argv: Sequence[str]) -> str:
-    return shlex.join(argv)
+    return " ".join(shell_word(a) for a in argv)
 
 
 @dataclass
