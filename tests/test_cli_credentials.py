@@ -179,3 +179,46 @@ def test_credentials_near_their_end_are_renewed_ahead_of_the_sdks_refresh_window
     assert fresh["AccessKeyId"] != short["AccessKeyId"]
     assert fresh["Expiration"] > short["Expiration"]
     assert "assumed-role/StagingDev/" in _caller(sandbox, fresh)
+
+
+IMPORTS_AFTER = """
+import sys
+from sessiontui.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+heavy = sorted(m for m in ("boto3", "botocore.session", "botocore.utils") if m in sys.modules)
+print("IMPORTED", ",".join(heavy), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("how", ["environment keys", "a profile's static keys"])
+def test_a_cached_role_is_handed_out_without_importing_boto3(
+    sandbox: Any, tmp_path: Path, how: str
+) -> None:
+    """Issue 25: the SDKs run credential_process before every AWS call; with the role's
+    credentials cached, the only question is whose base key they were cached for, which the
+    environment or the shared credentials file answer without botocore's session (~180 ms)."""
+    env = cli_env(sandbox, tmp_path)
+    if how == "a profile's static keys":
+        creds = tmp_path / "credentials"
+        creds.write_text(
+            "[ops]\naws_access_key_id = {}\naws_secret_access_key = {}\n".format(
+                env.pop("AWS_ACCESS_KEY_ID"), env.pop("AWS_SECRET_ACCESS_KEY")
+            ),
+            encoding="utf-8",
+        )
+        env.update(AWS_SHARED_CREDENTIALS_FILE=str(creds), AWS_PROFILE="ops")
+    code = sandbox.fresh_totp()  # the module's sandbox may have spent this window's codes
+    first = subprocess.run(
+        [sys.executable, "-m", "sessiontui", "--credentials", "ProdOps", "--mfa-code", code],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    again = subprocess.run(
+        [sys.executable, "-c", IMPORTS_AFTER, "--credentials", "ProdOps"],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert json.loads(again.stdout) == json.loads(first.stdout)  # the cached credentials
+    assert "IMPORTED \n" in again.stderr, again.stderr

@@ -109,6 +109,8 @@ class Metered:
     def __init__(self, inner: ClientFactory, meter: CallMeter) -> None:
         self.inner = inner
         self.session = inner.session
+        self.profile = inner.profile
+        self.credentials = inner.credentials
         self.meter = meter
 
     def client(self, service: str, region: str | None = None) -> Any:

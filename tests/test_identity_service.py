@@ -95,6 +95,9 @@ class FakeAws:
 class FakeFactory:
     aws: FakeAws
     session: FakeSession
+    # a named profile with no files behind it: the base key comes from the session, as for SSO
+    profile: str | None = "fake"
+    credentials: None = None
 
     def client(self, service: str, region: str | None = None) -> FakeAws:
         return self.aws

@@ -226,3 +226,47 @@ def aws_profile_roles(
 def profile_mfa_serial(profile: str | None, aws_config: Path | None = None) -> str | None:
     """The mfa_serial a profile (default: "default") declares in ~/.aws/config, if any."""
     return read_aws_profiles(aws_config).get(profile or "default", {}).get("mfa_serial") or None
+
+
+# settings of a config profile that make botocore resolve its credentials some other way than
+# a static key (assume a role, web identity, Identity Center, a process)
+_NOT_STATIC = {
+    "role_arn",
+    "source_profile",
+    "credential_source",
+    "web_identity_token_file",
+    "sso_start_url",
+    "sso_session",
+    "credential_process",
+    "login_session",
+}
+
+
+def static_access_key_id(
+    profile: str | None, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """The access key id botocore's credential chain resolves for this profile, when it is a
+    static key that files or the environment name outright; None when only botocore can tell.
+
+    It spares a cached role's `--credentials` the import of boto3: the credential cache is keyed
+    by the base key. It follows botocore's order: environment keys win unless a profile is named
+    explicitly (AWS_PROFILE does not count), then a config profile that assumes a role, signs in
+    or runs a process is botocore's to resolve, then the shared credentials file's key.
+    """
+    env = os.environ if environ is None else environ
+    if profile is None:
+        key, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
+        if key and secret:
+            return key
+        profile = env.get("AWS_PROFILE") or env.get("AWS_DEFAULT_PROFILE") or "default"
+    if env.get("AWS_WEB_IDENTITY_TOKEN_FILE") or env.get("AWS_ROLE_ARN"):
+        return None
+    try:
+        settings = read_aws_profiles().get(profile, {})
+        credentials = read_aws_sections(paths.aws_credentials_file(), "").get(profile, {})
+    except ConfigError:
+        return None  # botocore says what is wrong with the file
+    if _NOT_STATIC & set(settings):
+        return None
+    key = credentials.get("aws_access_key_id")
+    return key if key and credentials.get("aws_secret_access_key") else None

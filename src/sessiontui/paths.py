@@ -61,6 +61,10 @@ def aws_config_file() -> Path:
     return Path(os.environ.get("AWS_CONFIG_FILE", "~/.aws/config")).expanduser()
 
 
+def aws_credentials_file() -> Path:
+    return Path(os.environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")).expanduser()
+
+
 def aws_sso_cache_dir() -> Path:
     """Where the AWS CLI (botocore) keeps Identity Center tokens; no variable moves it."""
     return Path("~/.aws/sso/cache").expanduser()

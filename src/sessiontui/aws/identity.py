@@ -31,7 +31,7 @@ from sessiontui.aws.clients import config_parse_error
 from sessiontui.aws.credcache import CredentialCache
 from sessiontui.aws.mfa import AskCode, CodeSource, MfaState, make_code_source
 from sessiontui.aws.mfa_retry import assume_with_mfa, is_mfa_refusal
-from sessiontui.aws_profiles import profile_mfa_serial
+from sessiontui.aws_profiles import profile_mfa_serial, static_access_key_id
 from sessiontui.config import Config, MfaConfig
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
 from sessiontui.core.credentials import Credentials
@@ -79,6 +79,12 @@ def _disable_botocore_mfa_prompt(session: Any) -> None:
 class FactoryLike(Protocol):
     @property
     def session(self) -> Any: ...  # boto3.Session
+
+    @property
+    def profile(self) -> str | None: ...
+
+    @property
+    def credentials(self) -> Credentials | None: ...
 
     def client(self, service: str, region: str | None = None) -> Any: ...
 
@@ -228,6 +234,7 @@ class IdentityService:
         self.region = region
         self._lock = threading.RLock()
         self._factories: dict[str | None, FactoryLike] = {}
+        self._prompt_off: set[str | None] = set()
         self._callers: dict[str | None, CallerIdentity] = {}
         self._role_max: dict[str, int | None] = {}
 
@@ -268,17 +275,32 @@ class IdentityService:
                     found = self._factory_for(source_profile)
                 except Exception as exc:
                     raise translate_error(exc, None, source_profile) from None
-                _disable_botocore_mfa_prompt(getattr(found, "session", None))
                 self._factories[source_profile] = found
             return found
 
+    def _ready(self, source_profile: str | None) -> FactoryLike:
+        """The factory with its boto3 session made, and botocore's MFA prompt off in it: apart
+        from `_factory` so that a cached role's key check need not import boto3."""
+        found = self._factory(source_profile)
+        with self._lock:
+            if source_profile not in self._prompt_off:
+                _disable_botocore_mfa_prompt(getattr(found, "session", None))
+                self._prompt_off.add(source_profile)
+        return found
+
     def _sts(self, source_profile: str | None) -> Any:
-        return self._factory(source_profile).client("sts", self.region)
+        return self._ready(source_profile).client("sts", self.region)
 
     def base_access_key_id(self, source_profile: str | None) -> str:
         """The base credentials' key id; resolving them is where SSO and missing keys show up."""
+        factory = self._factory(source_profile)
+        if factory.credentials is not None:
+            return factory.credentials.access_key_id
+        static = static_access_key_id(factory.profile)
+        if static is not None:
+            return static
         try:
-            creds = self._factory(source_profile).session.get_credentials()
+            creds = self._ready(source_profile).session.get_credentials()
             # refreshable credentials (an SSO profile's) are only fetched here
             key = str(creds.access_key) if creds is not None else None
         except Exception as exc:
@@ -314,7 +336,7 @@ class IdentityService:
         # GetRole only sees roles of the caller's own account; elsewhere it can only fail
         if account_of(role.arn) == caller.account:
             try:
-                iam = self._factory(role.source_profile).client("iam", self.region)
+                iam = self._ready(role.source_profile).client("iam", self.region)
                 answer = iam.get_role(RoleName=role_name_of(role.arn))
                 value = answer.get("Role", {}).get("MaxSessionDuration")
                 found = int(value) if value else None

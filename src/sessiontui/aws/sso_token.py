@@ -10,6 +10,7 @@ than one botocore builds, and with a refusal that leads back to sign-in instead 
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -107,7 +108,12 @@ class TokenCache:
 
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = folder if folder is not None else paths.aws_sso_cache_dir()
-        self._cache = _private_cache(self.folder)
+
+    @functools.cached_property
+    def _cache(self) -> Any:
+        # made on first use: botocore.utils costs ~80 ms to import, and a run that holds only an
+        # IAM role (a cached role's --credentials, say) never reads the sign-in
+        return _private_cache(self.folder)
 
     def path(self, session: SsoSession) -> Path:
         return self.folder / f"{session.cache_key}.json"
