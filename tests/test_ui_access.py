@@ -29,7 +29,7 @@ from sessiontui.ui.screens.mfa import AssumeScreen
 from sessiontui.ui.screens.reason import ReasonScreen
 from sessiontui.ui.screens.roles import RolePickerScreen
 from sessiontui.ui.services import AppServices
-from test_ui_support import settle
+from test_ui_support import ScriptedShell, settle
 
 pytest.importorskip("sessiontui.sandbox.server", reason="the sandbox is not there yet")
 
@@ -322,11 +322,13 @@ async def test_shell_with_reason_then_summary(env: Env, monkeypatch: pytest.Monk
 
     calls: list[dict[str, Any]] = []
 
-    def fake_run_shell(self: SessionSupervisor, target: Any, **kw: Any) -> ShellResult:
+    def fake_open_shell(self: SessionSupervisor, target: Any, **kw: Any) -> ScriptedShell:
         calls.append({"target": target, "role": self.credentials.role_name, **kw})
-        return ShellResult("sess-1", 125.0, Ending.EXITED, "session exited normally", 0, None)
+        return ScriptedShell(
+            ShellResult("sess-1", 125.0, Ending.EXITED, "session exited normally", 0, None)
+        )
 
-    monkeypatch.setattr(SessionSupervisor, "run_shell", fake_run_shell)
+    monkeypatch.setattr(SessionSupervisor, "open_shell", fake_open_shell)
     config = load_config()
     spec = config.roles["ProdOps"]
     creds = role_credentials(env, "ProdOps", 3600)

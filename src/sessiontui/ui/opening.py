@@ -23,6 +23,7 @@ from sessiontui.core.target import resolve_target
 if TYPE_CHECKING:
     from textual.app import App
 
+    from sessiontui.plugin.supervisor import OpenedShell
     from sessiontui.ui.access import AccessController
     from sessiontui.ui.forwarding import ForwardBook
     from sessiontui.ui.node_access import NodeAccessController
@@ -174,30 +175,48 @@ class SessionOpener:
         self._with_reason(f"a shell on {node.display_name}", lambda r: self._shell(node, r))
 
     def _shell(self, node: Node, reason: str | None) -> None:
-        from textual.app import SuspendNotSupported
-
-        from sessiontui.plugin.signals import ShutdownRequested
-
+        """StartSession and the plugin's start in a worker: whatever refuses the shell refuses
+        it there, with the TUI still on screen; only a shell that runs gets the terminal."""
         self.on_opened(node)
-        try:
-            with self.app.suspend():
-                result = self.supervisor(node.region).run_shell(node, reason=reason)
-        except SuspendNotSupported:
-            self.app.notify("this terminal cannot hand over to a shell", severity="error")
-            return
-        except ShutdownRequested:
-            self.app.exit(1)
-            return
-        except GovernedNodeError as exc:  # offer the way in: a just-in-time access request
+
+        def work() -> None:
+            try:
+                shell = self.supervisor(node.region).open_shell(node, reason=reason)
+            except SessiontuiError as exc:
+                self.app.call_from_thread(self._refused, node, exc)
+                return
+            self.app.call_from_thread(self._take_terminal, node, shell)
+
+        self.app.run_worker(work, thread=True, group="shell", exit_on_error=False)
+
+    def _refused(self, node: Node, exc: SessiontuiError) -> None:
+        if isinstance(exc, GovernedNodeError):  # offer the way in: a just-in-time access request
             if self.node_access is not None:
                 self.node_access.offer_after_refusal(node, exc.message, lambda: self.connect(node))
                 return
             self.app.notify("\n".join(exc.lines()), title="just-in-time access", severity="error")
             return
+        self.app.notify(
+            "\n".join(exc.lines()), title=f"shell on {node.display_name}", severity="error"
+        )
+
+    def _take_terminal(self, node: Node, shell: OpenedShell) -> None:
+        from textual.app import SuspendNotSupported
+
+        from sessiontui.plugin.signals import ShutdownRequested
+        from sessiontui.ui.handover import hand_over
+
+        try:
+            result = hand_over(self.app, shell.run)
+        except SuspendNotSupported:
+            shell.abandon("this terminal cannot hand over to a shell")
+            self.app.notify("this terminal cannot hand over to a shell", severity="error")
+            return
+        except ShutdownRequested:
+            self.app.exit(1)
+            return
         except SessiontuiError as exc:
-            self.app.notify(
-                "\n".join(exc.lines()), title=f"shell on {node.display_name}", severity="error"
-            )
+            self._refused(node, exc)
             return
         except KeyboardInterrupt:
             self.app.notify(f"shell on {node.display_name} interrupted", severity="warning")
