@@ -221,6 +221,18 @@ class AccessController:
                 self.view.show_access(held.access)
                 return
 
+    def held_like(self, held: ActiveAccess) -> ActiveAccess | None:
+        """The access held with time left that is `held` or the same offer taken again."""
+        offer = held.access.offer
+        for other in self.alive():
+            same = other.access.offer
+            if other is held or (
+                (same.source, same.name, same.account_id)
+                == (offer.source, offer.name, offer.account_id)
+            ):
+                return other
+        return None
+
     def listing_factory(self) -> Any:
         if self.active is not None and self.active.factory is not None:
             left = self.active.remaining(self.services.clock.now())
@@ -479,7 +491,9 @@ class AccessController:
         access: Access | None = None,
     ) -> None:
         """Terminate every session of this process in a worker (stopping one can take seconds);
-        with `access`, only the forwards in its account (its other sessions watch its end)."""
+        with `access`, only the forwards opened under it (its other sessions watch its end, and
+        a forward opened under another access, even in the same account, lives until that
+        access ends)."""
         from sessiontui.plugin.output import Ending
         from sessiontui.plugin.supervisor import ACTIVE_SESSIONS
 
@@ -488,7 +502,7 @@ class AccessController:
         def work() -> None:
             how = Ending.EXPIRED if expired else Ending.STOPPED
             if access is not None:
-                count = book.stop_all_blocking(how, why, account=access.account_id)
+                count = book.stop_all_blocking(how, why, under=access)
             else:
                 count = book.stop_all_blocking(how, why)
                 count += ACTIVE_SESSIONS.terminate_all(why, how)

@@ -47,8 +47,8 @@ class SessiontuiApp(App[int]):
         ready_timeout = getattr(services.config, "ready_timeout", None)
         self.forwards = ForwardBook(
             self,
-            supervisor_for=lambda region: self.opener.supervisor(region),
-            has_access=lambda: self.access.active is not None,
+            supervisor_for=lambda region, held: self.opener.supervisor(region, held),
+            held_like=lambda held: self.access.held_like(held),
             ready_timeout=float(ready_timeout or DEFAULT_READY_TIMEOUT),
         )
         self.access = AccessController(self, services, self.forwards, self.main_screen)

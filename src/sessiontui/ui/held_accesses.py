@@ -105,7 +105,7 @@ def expire_active(ctl: AccessController) -> None:
     offer = active.access.offer
     if promote_next(ctl, active) is None:
         ctl.view.show_expired(active.name)
-        ctl.end_sessions(ended_text(active.access), expired=True)
+        ctl.end_sessions(ended_text(active.access), expired=True, access=active.access)
         ctl.host.notify(
             f"{label(offer)} expired; its sessions are being ended",
             title=f"{noun(offer)} expired",

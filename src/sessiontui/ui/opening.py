@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from textual.app import App
 
     from sessiontui.plugin.supervisor import OpenedShell
-    from sessiontui.ui.access import AccessController
+    from sessiontui.ui.access import AccessController, ActiveAccess
     from sessiontui.ui.forwarding import ForwardBook
     from sessiontui.ui.node_access import NodeAccessController
     from sessiontui.ui.screens.forward import ForwardRequest
@@ -85,11 +85,12 @@ class SessionOpener:
             return None
         return Credentials(str(frozen.access_key), str(frozen.secret_key), frozen.token)
 
-    def supervisor(self, region: str) -> Any:
-        """Blocking (client creation, plugin lookup): call from a worker or inside suspend."""
+    def supervisor(self, region: str, held: ActiveAccess | None = None) -> Any:
+        """Sessions under `held` (the active access when None). Blocking (client creation,
+        plugin lookup): call from a worker."""
         from sessiontui.plugin.supervisor import SessionSupervisor
 
-        active = self.access.active
+        active = held or self.access.active
         if active is not None:
             factory = active.factory if active.factory is not None else self.services.factory
             return SessionSupervisor.for_access(
@@ -256,7 +257,7 @@ class SessionOpener:
 
     def _start_forward(self, node: Node, request: ForwardRequest, reason: str | None) -> None:
         self.on_opened(node)
-        self.forwards.start(node, request, reason)
+        self.forwards.start(node, request, reason, self.access.active)
 
     # for other ways of opening a session (ui.windows): the same checks and the same reason
     def ready(self, node: Node | None, what: str, then: Callable[[], None]) -> bool:
