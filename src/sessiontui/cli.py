@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from sessiontui.core.node import Node
 
 EPILOG = """\
-exit codes: 0 done, 1 unexpected, 2 usage/config/target, 3 authentication or authorisation,
-4 node not connectable, 5 session-manager-plugin missing or failed, 6 local port in use
+exit codes: 0 done, 1 unexpected, 2 usage/config/target (or --demo without the sandbox extra),
+3 authentication or authorisation, 4 node not connectable, 5 session-manager-plugin missing or
+failed, 6 local port in use
 
 examples:
   sessiontui --demo                                   the TUI on the embedded sandbox

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sessiontui.aws.clients import ClientFactory
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
+from sessiontui.core.errors import UsageError
 from sessiontui.core.node import Node, sort_key
 from sessiontui.core.query import parse_query, tag_terms
 from sessiontui.core.scope import in_scope
@@ -236,6 +237,8 @@ def _start_demo(plugin: str | None = None) -> Any:
     """Start the embedded sandbox and point this process at it (and only at it); sessions go
     through the plugin `--plugin` names (locate.demo_plugin says which by default)."""
     from sessiontui.plugin.locate import ENV_OVERRIDE, demo_plugin
+
+    check_sandbox_extra()
     from sessiontui.sandbox import Sandbox
 
     operator_plugin = os.environ.get(ENV_OVERRIDE)
@@ -255,3 +258,25 @@ def _start_demo(plugin: str | None = None) -> Any:
     os.environ["XDG_CACHE_HOME"] = str(sb.tmpdir / "cache")
     os.environ["XDG_STATE_HOME"] = str(sb.tmpdir / "state")
     return sb
+
+
+# what the `sandbox` extra installs that --demo imports (moto[server] brings flask and werkzeug)
+SANDBOX_MODULES = ("moto", "moto.server", "websockets", "flask", "werkzeug")
+SANDBOX_INSTALL = "pip install 'sessiontui[sandbox]'"
+
+
+def check_sandbox_extra() -> None:
+    """--demo needs the `sandbox` extra, which a plain `pip install sessiontui` leaves out:
+    say what to install (exit 2) before starting anything, not ModuleNotFoundError."""
+    import importlib
+
+    for module in SANDBOX_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            missing = (exc.name or module).split(".")[0]
+            raise UsageError(
+                f"--demo needs the sandbox extra, which is not installed (no module {missing})",
+                f"install it: {SANDBOX_INSTALL} (with pipx: pipx install --force "
+                "'sessiontui[sandbox]')",
+            ) from exc
