@@ -296,6 +296,8 @@ def test_a_refused_shell_leaves_a_tui_that_answers_and_quits(
     terminal.wait("the dialog closed", lambda s: "governed by just-in-time" not in s, timeout=5)
     terminal.type("?")  # the app reads its keys again
     terminal.wait_text("Change a key", timeout=5)
+    # the help names this demo's own sandbox, for its approver and its sign-in page
+    terminal.wait("the sandbox's endpoint", lambda s: "Demo sandbox on http://127.0.0.1:" in s)
     terminal.keys("Escape")
     terminal.wait("the help closed", lambda s: "Change a key" not in s, timeout=5)
     terminal.type("q")

@@ -103,7 +103,7 @@ def request_access(rt: Runtime, args: argparse.Namespace, say: Say, emit: Say) -
     if rt.sandbox is not None:
         from sessiontui.sandbox.approver import approve_command
 
-        say(f"demo approver: {approve_command(request_id)}")
+        say(f"demo approver: {approve_command(request_id, rt.sandbox.endpoint_url)}")
 
     last = [PENDING]
 

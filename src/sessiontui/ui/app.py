@@ -108,7 +108,8 @@ class SessiontuiApp(App[int]):
         from sessiontui.ui.screens.help import HelpScreen, binding_rows
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(binding_rows(self, self.binding_groups())))
+            rows = binding_rows(self, self.binding_groups())
+            self.push_screen(HelpScreen(rows, note=self.services.demo_help))
 
     async def action_quit(self) -> None:
         from sessiontui.ui.screens.confirm import ConfirmScreen

@@ -63,9 +63,10 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen .hint { color: $text-muted; }
     """
 
-    def __init__(self, rows: list[KeyRow]) -> None:
+    def __init__(self, rows: list[KeyRow], note: str | None = None) -> None:
         super().__init__()
         self.rows = rows
+        self.note = note  # --demo: its sandbox's endpoint and the ways in
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -80,6 +81,8 @@ class HelpScreen(ModalScreen[None]):
                 "Esc closes.",
                 classes="hint",
             )
+            if self.note:
+                yield Static(self.note, id="demo-note", classes="hint", markup=False)
 
     def action_dismiss(self, result: None = None) -> None:  # type: ignore[override]
         self.dismiss(None)
