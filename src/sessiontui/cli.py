@@ -165,6 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(UsageError("--plugin goes with --demo"))
     if args.json and not (args.list or args.forward or args.sessions):
         return _fail(UsageError("--json goes with --list, --sessions or --connect --forward"))
+    from sessiontui.plugin.signals import ShutdownRequested
+
     try:
         _check_args(args)
         return _run(args)
@@ -173,6 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("sessiontui: interrupted", file=sys.stderr)
         return 130
+    except ShutdownRequested as stop:  # SIGTERM/SIGHUP, after the demo's cleanup ran
+        print(f"sessiontui: {stop.name} received, stopped", file=sys.stderr)
+        return 128 + int(stop.signum)
     except Exception as exc:  # the last line of defence: words, not a traceback
         if os.environ.get("SESSIONTUI_DEBUG"):
             raise

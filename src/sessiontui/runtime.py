@@ -44,18 +44,27 @@ class Runtime:
     @classmethod
     @contextlib.contextmanager
     def open(cls, args: argparse.Namespace) -> Iterator[Runtime]:
-        sandbox = _start_demo(getattr(args, "plugin", None)) if args.demo else None
-        try:
-            from sessiontui.config import load_config
+        from sessiontui.plugin.signals import shutdown_signals
 
-            config = load_config()
-            profile = args.profile or getattr(config, "profile", None) or None
-            factory = ClientFactory(profile=profile)
-            regions = factory.regions(args.region, list(getattr(config, "regions", []) or []))
-            yield cls(args=args, factory=factory, regions=regions, config=config, sandbox=sandbox)
-        finally:
-            if sandbox is not None:
-                sandbox.stop()
+        # a demo's sandbox keeps a temp folder (credentials included): SIGTERM and SIGHUP unwind
+        # through the `finally` that removes it, as `q` does, instead of ending the process
+        # where it stands (the TUI and a running session put their own handlers over these)
+        guard = shutdown_signals() if args.demo else contextlib.nullcontext()
+        with guard:
+            sandbox = _start_demo(getattr(args, "plugin", None)) if args.demo else None
+            try:
+                from sessiontui.config import load_config
+
+                config = load_config()
+                profile = args.profile or getattr(config, "profile", None) or None
+                factory = ClientFactory(profile=profile)
+                regions = factory.regions(args.region, list(getattr(config, "regions", []) or []))
+                yield cls(
+                    args=args, factory=factory, regions=regions, config=config, sandbox=sandbox
+                )
+            finally:
+                if sandbox is not None:
+                    sandbox.stop()
 
     @property
     def endpoint_url(self) -> str | None:

@@ -95,6 +95,31 @@ class SessiontuiApp(App[int]):
         from sessiontui.ui.recovery import start_recovery
 
         self.call_after_refresh(start_recovery, self)
+        self._catch_shutdown_signals()
+
+    def _catch_shutdown_signals(self) -> None:
+        """SIGTERM and SIGHUP end the app as `q` does: its forwards are terminated, the terminal
+        is restored and what the run holds (a demo's sandbox and its temp folder) is cleaned up
+        on the way out, instead of the process ending where it stands."""
+        import asyncio
+        import contextlib
+        import signal
+
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            # not on every platform, nor outside the main thread (a test's app)
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, self._end_on_signal, signum)
+
+    def _end_on_signal(self, signum: int) -> None:
+        import signal
+
+        name = signal.Signals(signum).name
+        code = 128 + int(signum)
+        if self.forwards.running_count():
+            self.access.end_sessions(f"sessiontui received {name}", then=lambda: self.exit(code))
+        else:
+            self.exit(code)
 
     # ---- app-wide actions -------------------------------------------------------------------
 
