@@ -153,7 +153,7 @@ def _resolve_all(rt: Runtime, factory: Any, targets: list[str], say: Say) -> lis
     raise_if_failed(result)
     for err in result.errors:
         say(f"warning: {err.region}: {err.message}")
-    return [resolve_target(result.nodes, t) for t in targets]
+    return [resolve_target(result.nodes, t, list_command=rt.list_command()) for t in targets]
 
 
 def node_access_for(rt: Runtime, factory: Any, node: Node) -> Access | None:

@@ -70,6 +70,12 @@ class Runtime:
     def endpoint_url(self) -> str | None:
         return os.environ.get("AWS_ENDPOINT_URL") or None
 
+    def list_command(self) -> str:
+        """How the operator lists this fleet again: the demo's only with --demo."""
+        return (
+            "sessiontui --demo --list" if getattr(self.args, "demo", False) else "sessiontui --list"
+        )
+
     def query_text(self) -> str:
         return " ".join([self.args.filter or "", *tag_terms(self.args.tag)]).strip()
 

@@ -198,7 +198,9 @@ class SessionOpener:
             self.app.notify("\n".join(exc.lines()), title="just-in-time access", severity="error")
             return
         self.app.notify(
-            "\n".join(exc.lines()), title=f"shell on {node.display_name}", severity="error"
+            tui_words("\n".join(exc.lines())),
+            title=f"shell on {node.display_name}",
+            severity="error",
         )
 
     def _take_terminal(self, node: Node, shell: OpenedShell) -> None:
@@ -265,6 +267,13 @@ class SessionOpener:
 
     def with_reason(self, what: str, go: Callable[[str | None], None]) -> None:
         self._with_reason(what, go)
+
+
+def tui_words(text: str) -> str:
+    """A hint written for the command line, in the TUI's words: its key for choosing a role."""
+    return text.replace("with --role NAME", "with r").replace(
+        ": --role NAME (sessiontui --help)", ": press r"
+    )
 
 
 def shell_summary(node: Node, result: Any, now: datetime | None = None) -> str:
