@@ -306,6 +306,8 @@ async def test_countdown_notices_then_expiry_ends_sessions_and_reauth(env: Env) 
         assert app.access.active is None
         assert "StagingDev expired" in header.render().plain
         assert isinstance(app.screen, ConfirmScreen)
+        # the role's name as configured, not str.capitalize's "Role stagingdev"
+        assert app.screen.question.startswith("Role StagingDev expired. Take it again now")
         await pilot.press("y")  # re-authenticate: MFA fills itself from the demo secret
         await wait_for(pilot, lambda: app.access.active is not None)
         assert app.access.active is not None

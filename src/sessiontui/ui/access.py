@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sessiontui.access.base import Prompts
-from sessiontui.core.access import GRANTS, Access, Offer, label, noun
+from sessiontui.core.access import GRANTS, Access, Offer, label, noun, opening_label
 from sessiontui.core.durations import WARN_AT, format_remaining
 from sessiontui.core.errors import SessiontuiError
 from sessiontui.ui.messages import SessionsStopped
@@ -465,7 +465,7 @@ class AccessController:
 
         self.host.push_screen(
             ConfirmScreen(
-                f"{label(access.offer).capitalize()} expired. Request access to its nodes again?",
+                f"{opening_label(access.offer)} expired. Request access to its nodes again?",
                 yes="Request again",
                 no="Later",
             ),
