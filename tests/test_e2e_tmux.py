@@ -150,6 +150,27 @@ def _port_open(port: int) -> bool:
         return False
 
 
+def focus_filter(terminal: Terminal) -> None:
+    """`/` focuses the filter, which shows as the line's colour changing (a `/` typed before
+    the app reads keys is lost: pressed again)."""
+
+    unfocused = terminal.styled_line(" filter:")
+    for attempt in range(1, 4):
+        terminal.type("/")
+        try:
+            terminal.wait(
+                "the filter focused",
+                lambda _: terminal.styled_line(" filter:") != unfocused,
+                timeout=3,
+            )
+        except AssertionError:
+            if attempt == 3:
+                raise
+            print(f"e2e: `/` number {attempt} went unseen; pressing it again", file=sys.stderr)
+        else:
+            break
+
+
 @pytest.mark.parametrize("kind", ["stand-in", "real"])
 def test_demo_in_a_real_terminal(terminal: Terminal, tmp_path: Path, kind: str) -> None:
     if kind == "real":
@@ -167,22 +188,7 @@ def test_demo_in_a_real_terminal(terminal: Terminal, tmp_path: Path, kind: str) 
         timeout=30,
     )
 
-    # filter: `/` focuses it, which shows as the line's colour changing
-    unfocused = terminal.styled_line(" filter:")
-    for attempt in range(1, 4):
-        terminal.type("/")
-        try:
-            terminal.wait(
-                "the filter focused",
-                lambda _: terminal.styled_line(" filter:") != unfocused,
-                timeout=3,
-            )
-        except AssertionError:
-            if attempt == 3:
-                raise
-            print(f"e2e: `/` number {attempt} went unseen; pressing it again", file=sys.stderr)
-        else:
-            break
+    focus_filter(terminal)
     terminal.type(NODE)
     terminal.keys("Enter")
     terminal.wait_text("Nodes 1/")
@@ -252,3 +258,51 @@ def test_demo_in_a_real_terminal(terminal: Terminal, tmp_path: Path, kind: str) 
     assert rc_file.read_text().strip() == "0"
     assert not _port_open(port), "the forward still listens after quitting"
     assert time.monotonic() - began < 60
+
+
+def test_a_refused_shell_leaves_a_tui_that_answers_and_quits(
+    terminal: Terminal, tmp_path: Path
+) -> None:
+    """FleetAdmin, Enter on a node governed by just-in-time node access: StartSession refuses,
+    the request dialog says why, and the app still has its terminal (Textual's suspend skips its
+    resume when the block raises: the TUI used to stay on the plain screen, deaf to every key)."""
+    rc_file = tmp_path / "rc"
+    terminal.start(f"{sys.executable} -m sessiontui --demo --plugin stand-in; echo $? > {rc_file}")
+    terminal.wait(
+        "the whole fleet listed",
+        lambda s: re.search(r"─ \d+ nodes ─", s) and "refreshing" not in s,
+        timeout=30,
+    )
+    terminal.type("r")
+    terminal.wait_text("FleetAdmin")
+    terminal.keys("Down", "Down")  # ProdOps, StagingDev, FleetAdmin
+    terminal.wait("FleetAdmin highlighted", lambda s: re.search(r"FleetAdmin\s+default", s))
+    focused = terminal.styled_line("FleetAdmin ")
+    terminal.keys("Enter")
+    terminal.wait(
+        "the duration box focused", lambda _: terminal.styled_line("FleetAdmin ") != focused
+    )
+    terminal.keys("Enter")
+    terminal.wait(
+        "the role's countdown", lambda s: re.search(r"role FleetAdmin \d:\d\d:\d\d", s), timeout=30
+    )
+    focus_filter(terminal)
+    terminal.type("pay-api-02")
+    terminal.keys("Enter")
+    terminal.wait_text("Nodes 1/")
+    terminal.keys("Enter")
+    terminal.wait_text("governed by just-in-time node access", timeout=30)
+    terminal.keys("Escape")
+    terminal.wait("the dialog closed", lambda s: "governed by just-in-time" not in s, timeout=5)
+    terminal.type("?")  # the app reads its keys again
+    terminal.wait_text("Change a key", timeout=5)
+    # the help names this demo's own sandbox, for its approver and its sign-in page
+    terminal.wait("the sandbox's endpoint", lambda s: "Demo sandbox on http://127.0.0.1:" in s)
+    terminal.keys("Escape")
+    terminal.wait("the help closed", lambda s: "Change a key" not in s, timeout=5)
+    terminal.type("q")
+    deadline = time.monotonic() + 20
+    while terminal.alive():
+        assert time.monotonic() < deadline, f"the app did not quit:\n{terminal.screen()}"
+        time.sleep(0.1)
+    assert rc_file.read_text().strip() == "0"

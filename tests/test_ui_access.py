@@ -29,7 +29,7 @@ from sessiontui.ui.screens.mfa import AssumeScreen
 from sessiontui.ui.screens.reason import ReasonScreen
 from sessiontui.ui.screens.roles import RolePickerScreen
 from sessiontui.ui.services import AppServices
-from test_ui_support import settle
+from test_ui_support import ScriptedShell, settle
 
 pytest.importorskip("sessiontui.sandbox.server", reason="the sandbox is not there yet")
 
@@ -306,6 +306,8 @@ async def test_countdown_notices_then_expiry_ends_sessions_and_reauth(env: Env) 
         assert app.access.active is None
         assert "StagingDev expired" in header.render().plain
         assert isinstance(app.screen, ConfirmScreen)
+        # the role's name as configured, not str.capitalize's "Role stagingdev"
+        assert app.screen.question.startswith("Role StagingDev expired. Take it again now")
         await pilot.press("y")  # re-authenticate: MFA fills itself from the demo secret
         await wait_for(pilot, lambda: app.access.active is not None)
         assert app.access.active is not None
@@ -322,11 +324,13 @@ async def test_shell_with_reason_then_summary(env: Env, monkeypatch: pytest.Monk
 
     calls: list[dict[str, Any]] = []
 
-    def fake_run_shell(self: SessionSupervisor, target: Any, **kw: Any) -> ShellResult:
+    def fake_open_shell(self: SessionSupervisor, target: Any, **kw: Any) -> ScriptedShell:
         calls.append({"target": target, "role": self.credentials.role_name, **kw})
-        return ShellResult("sess-1", 125.0, Ending.EXITED, "session exited normally", 0, None)
+        return ScriptedShell(
+            ShellResult("sess-1", 125.0, Ending.EXITED, "session exited normally", 0, None)
+        )
 
-    monkeypatch.setattr(SessionSupervisor, "run_shell", fake_run_shell)
+    monkeypatch.setattr(SessionSupervisor, "open_shell", fake_open_shell)
     config = load_config()
     spec = config.roles["ProdOps"]
     creds = role_credentials(env, "ProdOps", 3600)
@@ -547,3 +551,67 @@ async def test_a_duration_typed_right_after_enter_reaches_the_duration_field(env
         assert app.access.active is not None
         assert app.access.active.name == "StagingDev"
         assert app.access.active.access.duration == 45 * 60
+
+
+async def test_a_forward_lives_until_its_own_access_ends_and_restarts_under_it(
+    plugin_env: Env,
+) -> None:
+    """ProdOps opens a forward, then StagingDev (same account, shorter) is taken: StagingDev's
+    expiry leaves the forward running with ProdOps' time; ProdOps' own end ends it; `s` starts
+    it again only under ProdOps taken again, never under whatever is active."""
+    env = plugin_env
+    config = load_config()
+
+    def access(role: str, seconds: int) -> Any:
+        creds = role_credentials(env, role, 3600)
+        creds = replace(creds, expiration=env.clock.now() + timedelta(seconds=seconds))
+        return role_access(config.roles[role], creds)
+
+    app = SessiontuiApp(services(env, access=access("ProdOps", 1500), reason="OPS-1"))
+    async with app.run_test(size=(180, 50)) as pilot:
+        await settle(app, pilot)
+        nodes = app.main_screen.node_list
+        app.main_screen.filter_input.value = "prod-web-01"
+        await pilot.pause()
+        nodes.focus()
+        await pilot.press("f")
+        await wait_for(pilot, lambda: isinstance(app.screen, ForwardScreen))
+        await pilot.press(*"80", "enter")
+        if isinstance(app.screen, ReasonScreen):
+            await pilot.press("enter")  # the reason given at start, prefilled
+        first = await first_forward_ready(app, pilot)
+        port = first.forward.local_port
+        assert "hello from prod-web-01" in _http_get(port)  # a client: no idle end
+
+        app.access.activate(access("StagingDev", 600))
+        env.advance(600)
+        app.main_screen.tick()
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("escape")  # not now
+        for _ in range(10):
+            await pilot.pause(0.05)
+        assert not first.forward.ended, first.forward.reason
+        assert "hello from prod-web-01" in _http_get(port)  # traffic: no idle end before ProdOps'
+        await pilot.press("F")
+        await wait_for(pilot, lambda: isinstance(app.screen, ForwardsScreen))
+        row = app.screen.query_one("#forwards-table").get_row_at(0)  # type: ignore[attr-defined]
+        assert row[5].startswith("0:1"), row  # ProdOps' 25 minutes less the 10 gone by
+
+        # nothing held: `s` names the access to take again, and starts nothing under another
+        env.advance(900)
+        app.main_screen.tick()
+        await wait_for(pilot, lambda: first.forward.ended, timeout=20)
+        assert first.forward.how == "expired"
+        app.access.activate(access("StagingDev", 900))
+        await pilot.press("s")
+        await pilot.pause()
+        assert len(app.forwards.entries()) == 1
+        assert any("take ProdOps again first" in m for m in messages(app))
+
+        app.access.activate(access("ProdOps", 1800))  # taken again: it replaces StagingDev
+        await pilot.press("s")
+        await wait_for(pilot, lambda: second_forward_ready(app.forwards), timeout=30)
+        second = app.forwards.entries()[1]
+        assert second.access is not None and second.access.name == "ProdOps"
+        assert second.forward.local_port == port
+        assert "hello from prod-web-01" in _http_get(port)

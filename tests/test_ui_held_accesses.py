@@ -133,3 +133,55 @@ async def test_the_active_access_ending_first_hands_over_to_the_next(ic_env: Env
         assert "in Staging" in said[0]
         header = _header(app)
         assert f"{PRODUCTION} 0:20:00" in header and "more" not in header, header
+
+
+async def test_an_approved_request_beside_roles_leaves_every_node_its_account(
+    ic_env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ProdOps taken after start, an approved just-in-time request, then Production's
+    permission set: every node keeps its account (the grant's token does not list, it opens its
+    nodes), and Enter on a node of ProdOps' account opens it under ProdOps, not under the
+    permission set taken last."""
+    from sessiontui.access.iam_role import role_access
+    from sessiontui.plugin.output import Ending
+    from sessiontui.plugin.shell import ShellResult
+    from sessiontui.plugin.supervisor import SessionSupervisor
+    from sessiontui.ui.screens.access_request import AccessRequestScreen
+    from test_ui_access import role_credentials
+    from test_ui_node_access import select
+    from test_ui_support import ScriptedShell
+
+    env = ic_env  # noqa: F811
+    opened: list[str] = []
+
+    def open_shell(self: SessionSupervisor, target: Any, **kw: Any) -> ScriptedShell:
+        opened.append(self.access_name)
+        return ScriptedShell(ShellResult("s-1", 1.0, Ending.EXITED, "exited", 0, None))
+
+    monkeypatch.setattr(SessionSupervisor, "open_shell", open_shell)
+    app = SessiontuiApp(services(env, config=load_config(), no_browser=True, reason="OPS-1"))
+    async with app.run_test(size=(180, 50)) as pilot:
+        await settle(app, pilot)
+        spec = load_config().roles["ProdOps"]
+        app.access.activate(role_access(spec, role_credentials(env, "ProdOps", 3600)))
+        app.main_screen.node_list.show_out_of_scope = True
+        await select(app, pilot, "pay-api-01")
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccessRequestScreen))
+        await pilot.press(*"INC-1", "enter")
+        await wait_for(
+            pilot, lambda: app.access.active is not None and app.access.active.name[:3] == "oi-"
+        )
+        production = await asyncio.to_thread(_held, app, env, PRODUCTION, 3600)
+        app.access.activate(production)
+        await settle(app, pilot)
+        nodes = app.main_screen.node_list.nodes
+        blank = sorted(n.display_name for n in nodes if not n.account_id)
+        assert not blank, blank
+        assert {n.account_id for n in nodes} == {"123456789012", "210987654321"}
+        await select(app, pilot, "prod-web-01")
+        await pilot.press("enter")
+        if app.screen is not app.main_screen:
+            await pilot.press("enter")  # the reason given at start, prefilled
+        await wait_for(pilot, lambda: bool(opened))
+        assert opened == ["ProdOps"], messages(app)

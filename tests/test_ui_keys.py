@@ -116,3 +116,25 @@ async def test_palette_runs_a_command() -> None:
         await pilot.press("enter")
         await pilot.pause(0.2)
         assert nodes.show_out_of_scope
+
+
+async def test_help_keeps_its_text_and_its_key_column() -> None:
+    """The hint names the `[keymap]` table in words (not eaten as markup), and moving through
+    the help (End, Down, Up, Home) never scrolls it sideways past the Key column."""
+    app = SessiontuiApp(fake_services(FakeFleet(make_fleet(5))))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, HelpScreen)
+        hint = str(screen.query_one(".hint").render())
+        assert 'config.toml: [keymap] followed by  binding-id = "key"' in hint, hint
+        table = screen.query_one("#keys")
+        for key in ("end", "down", "up", "home", "end"):
+            await pilot.press(key)
+            await pilot.wait_for_scheduled_animations()
+            await pilot.pause()
+            assert table.scroll_x == 0, (key, table.scroll_x)  # type: ignore[attr-defined]
+        assert table.cursor_row == table.row_count - 1  # type: ignore[attr-defined]
+        assert table.scroll_y == table.max_scroll_y > 0  # type: ignore[attr-defined]

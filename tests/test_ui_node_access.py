@@ -22,25 +22,25 @@ from sessiontui.ui.screens.access_request import AccessRequestScreen
 from sessiontui.ui.screens.access_requests import AccessRequestsScreen
 from sessiontui.ui.screens.confirm import ConfirmScreen
 from test_ui_access import Env, messages, role_credentials, services, wait_for
-from test_ui_support import settle
+from test_ui_support import ScriptedShell, settle
 
 env = test_ui_access.env  # the fixture: the app's FakeClock and the sandbox's clock together
 
 
 @pytest.fixture
 def shells(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """run_shell with a real StartSession (and TerminateSession) but no terminal hand-over."""
+    """open_shell with a real StartSession (and TerminateSession) but no terminal hand-over."""
     calls: list[dict[str, Any]] = []
 
-    def run_shell(self: SessionSupervisor, target: Any, **kw: Any) -> ShellResult:
+    def open_shell(self: SessionSupervisor, target: Any, **kw: Any) -> ScriptedShell:
         started = self._start(target.id, None, {}, kw.get("reason"))
         calls.append({"node": target.name, "access": self.access_name, "id": started.session_id})
         self.ssm.terminate_session(SessionId=started.session_id)
-        return ShellResult(
-            started.session_id, 5.0, Ending.EXITED, "session exited normally", 0, None
+        return ScriptedShell(
+            ShellResult(started.session_id, 5.0, Ending.EXITED, "session exited normally", 0, None)
         )
 
-    monkeypatch.setattr(SessionSupervisor, "run_shell", run_shell)
+    monkeypatch.setattr(SessionSupervisor, "open_shell", open_shell)
     return calls
 
 

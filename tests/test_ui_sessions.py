@@ -116,7 +116,11 @@ async def test_sessions_panel_lists_and_ends_sessions_started_elsewhere(
             assert row[0] == node and row[2] == "TICKET-9" and row[6] == "StagingDev"
             assert row[4].endswith("(max session 60 min)")
             table.move_cursor(row=ids.index(a))  # type: ignore[attr-defined]
-            await pilot.press("x")
+            await pilot.press("x")  # asks first, as X does
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            assert a in app.screen.question  # type: ignore[attr-defined]
+            assert session_status(sandbox, "us-east-1", a) != "Terminated"
+            await pilot.press("y")
             await wait_for(pilot, lambda: session_status(sandbox, "us-east-1", a) == "Terminated")
             await wait_for(pilot, lambda: a not in [s.session_id for s in panel.sessions])
             assert session_status(sandbox, "us-east-1", b) != "Terminated"

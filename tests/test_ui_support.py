@@ -125,3 +125,18 @@ async def listed(app: Any, pilot: Any, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
     while screen is not None and screen.listing and time.monotonic() < deadline:
         await pilot.pause(0.02)
+
+
+class ScriptedShell:
+    """What SessionSupervisor.open_shell returns, for a headless app: the shell's end as
+    scripted, no terminal handed over."""
+
+    def __init__(self, result: Any) -> None:
+        self.result = result
+        self.abandoned = ""
+
+    def run(self, *, handle_signals: bool = True) -> Any:
+        return self.result
+
+    def abandon(self, why: str) -> None:
+        self.abandoned = why

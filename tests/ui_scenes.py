@@ -392,6 +392,7 @@ def shell_scene(stage: Stage) -> Callable[[Any], Awaitable[None]]:
         # types into the plugin's shell itself
         with (
             mock.patch.object(app, "suspend", contextlib.nullcontext),
+            mock.patch.object(ShellRunner, "spawn", lambda self: None),
             mock.patch.object(ShellRunner, "run", scripted_shell(stage.clock)),
         ):
             await pilot.press("enter")

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from sessiontui.core.node import Node
 
 EPILOG = """\
-exit codes: 0 done, 1 unexpected, 2 usage/config/target, 3 authentication or authorisation,
-4 node not connectable, 5 session-manager-plugin missing or failed, 6 local port in use
+exit codes: 0 done, 1 unexpected, 2 usage/config/target (or --demo without the sandbox extra),
+3 authentication or authorisation, 4 node not connectable, 5 session-manager-plugin missing or
+failed, 6 local port in use
 
 examples:
   sessiontui --demo                                   the TUI on the embedded sandbox
@@ -35,9 +36,26 @@ examples:
 
 
 class _Parser(argparse.ArgumentParser):
+    """Usage mistakes in two lines: what is wrong, then the flag meant or where the flags are
+    (the full usage is fifteen lines, and the line that matters came last)."""
+
     def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(ExitCode.USAGE, f"sessiontui: {message}\n")
+        self.exit(ExitCode.USAGE, f"sessiontui: {message}\n  {self.suggestion(message)}\n")
+
+    def suggestion(self, message: str) -> str:
+        import difflib
+        import re
+
+        flags = sorted(set(re.findall(r"--[a-z][a-z-]*", self.format_usage())))
+
+        if message.startswith("unrecognized arguments:"):
+            for word in message.removeprefix("unrecognized arguments:").split():
+                if word.startswith("--"):
+                    flag = word.split("=", 1)[0]
+                    close = difflib.get_close_matches(flag, flags, n=1, cutoff=0.6)
+                    if close:
+                        return f"did you mean {close[0]}? (sessiontui --help lists every flag)"
+        return "sessiontui --help lists every flag"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -167,14 +185,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(UsageError("--plugin goes with --demo"))
     if args.json and not (args.list or args.forward or args.sessions):
         return _fail(UsageError("--json goes with --list, --sessions or --connect --forward"))
+    from sessiontui.plugin.signals import ShutdownRequested
+
     try:
         _check_args(args)
         return _run(args)
     except SessiontuiError as err:
         return _fail(err)
-    except KeyboardInterrupt:
-        print("sessiontui: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as stop:
+        word = "cancelled" if isinstance(stop, _Cancelled) else "interrupted"
+        print(f"sessiontui: {word}", file=sys.stderr)
         return 130
+    except ShutdownRequested as stop:  # SIGTERM/SIGHUP, after the demo's cleanup ran
+        print(f"sessiontui: {stop.name} received, stopped", file=sys.stderr)
+        return 128 + int(stop.signum)
     except Exception as exc:  # the last line of defence: words, not a traceback
         if os.environ.get("SESSIONTUI_DEBUG"):
             raise
@@ -382,14 +406,21 @@ def _tty_countdown(seconds_left: int) -> None:
     os.close(fd)
 
 
+class _Cancelled(KeyboardInterrupt):
+    """Ctrl-C at one of our prompts: the operator changed their mind (exit 130, "cancelled")."""
+
+
 def _ask_line(prompt: str) -> str | None:
     if not sys.stdin.isatty():
         return None
     try:
         print(prompt, end="", file=sys.stderr, flush=True)
         return sys.stdin.readline().strip() or None
-    except (EOFError, KeyboardInterrupt):
+    except EOFError:
         return None
+    except KeyboardInterrupt:
+        print(file=sys.stderr)  # off the prompt's line
+        raise _Cancelled from None
 
 
 def _mfa_countdown(seconds_left: int) -> None:

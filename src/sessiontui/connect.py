@@ -187,7 +187,7 @@ def _resolve(rt: Runtime, factory: Any, target: str, say: Say, marks: Marks) -> 
     raise_if_failed(result)
     for err in result.errors:
         say(f"warning: {err.region}: {err.message}")
-    return resolve_target(result.nodes, target, marks)
+    return resolve_target(result.nodes, target, marks, rt.list_command())
 
 
 def _resolve_union(rt: Runtime, accesses: list[Any], target: str, say: Say, marks: Marks) -> Node:
@@ -197,7 +197,7 @@ def _resolve_union(rt: Runtime, accesses: list[Any], target: str, say: Say, mark
     raise_if_failed(result)
     for err in result.errors:
         say(f"warning: {err.region}: {err.message}")
-    return resolve_target(result.nodes, target, marks)
+    return resolve_target(result.nodes, target, marks, rt.list_command())
 
 
 def _reason(

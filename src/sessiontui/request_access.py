@@ -103,7 +103,7 @@ def request_access(rt: Runtime, args: argparse.Namespace, say: Say, emit: Say) -
     if rt.sandbox is not None:
         from sessiontui.sandbox.approver import approve_command
 
-        say(f"demo approver: {approve_command(request_id)}")
+        say(f"demo approver: {approve_command(request_id, rt.sandbox.endpoint_url)}")
 
     last = [PENDING]
 
@@ -153,7 +153,7 @@ def _resolve_all(rt: Runtime, factory: Any, targets: list[str], say: Say) -> lis
     raise_if_failed(result)
     for err in result.errors:
         say(f"warning: {err.region}: {err.message}")
-    return [resolve_target(result.nodes, t) for t in targets]
+    return [resolve_target(result.nodes, t, list_command=rt.list_command()) for t in targets]
 
 
 def node_access_for(rt: Runtime, factory: Any, node: Node) -> Access | None:

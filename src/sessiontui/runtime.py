@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sessiontui.aws.clients import ClientFactory
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
+from sessiontui.core.errors import UsageError
 from sessiontui.core.node import Node, sort_key
 from sessiontui.core.query import parse_query, tag_terms
 from sessiontui.core.scope import in_scope
@@ -43,26 +44,41 @@ class Runtime:
     @classmethod
     @contextlib.contextmanager
     def open(cls, args: argparse.Namespace) -> Iterator[Runtime]:
-        sandbox = _start_demo(getattr(args, "plugin", None)) if args.demo else None
-        try:
-            from sessiontui.config import load_config
+        from sessiontui.plugin.signals import shutdown_signals
 
-            config = load_config()
-            from sessiontui.aws.mfa import withhold_secret_env
+        # a demo's sandbox keeps a temp folder (credentials included): SIGTERM and SIGHUP unwind
+        # through the `finally` that removes it, as `q` does, instead of ending the process
+        # where it stands (the TUI and a running session put their own handlers over these)
+        guard = shutdown_signals() if args.demo else contextlib.nullcontext()
+        with guard:
+            sandbox = _start_demo(getattr(args, "plugin", None)) if args.demo else None
+            try:
+                from sessiontui.config import load_config
 
-            # before any child starts: the plugin, terminals and shells never inherit the seed
-            withhold_secret_env(getattr(getattr(config, "mfa", None), "totp_secret_env", None))
-            profile = args.profile or getattr(config, "profile", None) or None
-            factory = ClientFactory(profile=profile)
-            regions = factory.regions(args.region, list(getattr(config, "regions", []) or []))
-            yield cls(args=args, factory=factory, regions=regions, config=config, sandbox=sandbox)
-        finally:
-            if sandbox is not None:
-                sandbox.stop()
+                config = load_config()
+                from sessiontui.aws.mfa import withhold_secret_env
+
+                # before any child starts: the plugin, terminals and shells never inherit the seed
+                withhold_secret_env(getattr(getattr(config, "mfa", None), "totp_secret_env", None))
+                profile = args.profile or getattr(config, "profile", None) or None
+                factory = ClientFactory(profile=profile)
+                regions = factory.regions(args.region, list(getattr(config, "regions", []) or []))
+                yield cls(
+                    args=args, factory=factory, regions=regions, config=config, sandbox=sandbox
+                )
+            finally:
+                if sandbox is not None:
+                    sandbox.stop()
 
     @property
     def endpoint_url(self) -> str | None:
         return os.environ.get("AWS_ENDPOINT_URL") or None
+
+    def list_command(self) -> str:
+        """How the operator lists this fleet again: the demo's only with --demo."""
+        return (
+            "sessiontui --demo --list" if getattr(self.args, "demo", False) else "sessiontui --list"
+        )
 
     def query_text(self) -> str:
         return " ".join([self.args.filter or "", *tag_terms(self.args.tag)]).strip()
@@ -240,6 +256,8 @@ def _start_demo(plugin: str | None = None) -> Any:
     """Start the embedded sandbox and point this process at it (and only at it); sessions go
     through the plugin `--plugin` names (locate.demo_plugin says which by default)."""
     from sessiontui.plugin.locate import ENV_OVERRIDE, demo_plugin
+
+    check_sandbox_extra()
     from sessiontui.sandbox import Sandbox
 
     operator_plugin = os.environ.get(ENV_OVERRIDE)
@@ -259,3 +277,25 @@ def _start_demo(plugin: str | None = None) -> Any:
     os.environ["XDG_CACHE_HOME"] = str(sb.tmpdir / "cache")
     os.environ["XDG_STATE_HOME"] = str(sb.tmpdir / "state")
     return sb
+
+
+# what the `sandbox` extra installs that --demo imports (moto[server] brings flask and werkzeug)
+SANDBOX_MODULES = ("moto", "moto.server", "websockets", "flask", "werkzeug")
+SANDBOX_INSTALL = "pip install 'sessiontui[sandbox]'"
+
+
+def check_sandbox_extra() -> None:
+    """--demo needs the `sandbox` extra, which a plain `pip install sessiontui` leaves out:
+    say what to install (exit 2) before starting anything, not ModuleNotFoundError."""
+    import importlib
+
+    for module in SANDBOX_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            missing = (exc.name or module).split(".")[0]
+            raise UsageError(
+                f"--demo needs the sandbox extra, which is not installed (no module {missing})",
+                f"install it: {SANDBOX_INSTALL} (with pipx: pipx install --force "
+                "'sessiontui[sandbox]')",
+            ) from exc

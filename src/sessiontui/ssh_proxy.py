@@ -148,7 +148,7 @@ def ssh_proxy(rt: Runtime, args: argparse.Namespace, say: Say) -> int:
     if not rt.roles and (default := _config_role(rt, host)):
         rt.args.role = [default]  # the config's role for this host, as if ProxyCommand named it
     accesses = _accesses(rt, tty_ask_code, say)
-    node = resolve_target(_fleet(rt, accesses, say), host)
+    node = resolve_target(_fleet(rt, accesses, say), host, list_command=rt.list_command())
     access, why = _opener(node, accesses)
     if why:
         raise AuthError(f"{node.display_name} ({node.id}) is {why}", f"role {', '.join(rt.roles)}")

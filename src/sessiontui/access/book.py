@@ -29,11 +29,13 @@ class AccessBook:
             found = source.find(name)
             if found is not None:
                 return found
-        known = ", ".join(o.name for o in self._cheap_offers()) or "none configured"
-        raise UsageError(
-            f"unknown role {name!r} (known: {known})",
-            "add it under [roles.NAME] in the config, or as a profile with role_arn in ~/.aws/config",
-        )
+        offers = self._cheap_offers()
+        # Identity Center's "sign in and list accounts" line is a way to roles, not a role
+        known = ", ".join(o.name for o in offers if o.needs != "listing") or "none configured"
+        hint = "add it under [roles.NAME] in the config, or as a profile with role_arn in ~/.aws/config"
+        if any(o.needs == "listing" for o in offers):
+            hint = "or name an Identity Center role as ACCOUNT/PERMISSION_SET; " + hint
+        raise UsageError(f"unknown role {name!r} (known: {known})", hint)
 
     def cached(self, offer: Offer) -> Access | None:
         return self.source(offer).cached(offer)

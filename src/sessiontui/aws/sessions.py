@@ -21,9 +21,9 @@ from sessiontui.core.errors import (
 from sessiontui.core.node_access import GOVERNED_MARK, GovernedNodeError
 
 SHELL_PREFERENCES_DOCUMENT = "SSM-SessionManagerRunShell"
-REAUTH_HINT = (
-    "your role's credentials have expired: assume the role again (choose it with `r`, or --role)"
-)
+# the command line's words: the TUI says its key instead (ui.opening.tui_words)
+REAUTH_HINT = "your role's credentials have expired: take the role again with --role NAME"
+SCOPE_HINT = "take a role whose scope covers this node: --role NAME (sessiontui --help)"
 
 _THROTTLING = {
     "ThrottlingException",
@@ -93,7 +93,7 @@ def map_client_error(err: Exception, action: str, target: str | None = None) -> 
         detail = f": {msg}" if msg else ""
         return AuthError(
             f"access denied: your role may not {_verb(action)}{where}{detail}",
-            "choose a role whose scope covers this node (`r`, or --role)",
+            SCOPE_HINT,
         )
     if code in _NOT_CONNECTABLE:
         return NotConnectableError(

@@ -35,6 +35,13 @@ def label(offer: Offer) -> str:
     return f"{noun(offer)} {offer.name}"
 
 
+def opening_label(offer: Offer) -> str:
+    """`label` to open a sentence: only its first letter raised, the name as configured
+    ("Role StagingDev", where str.capitalize said "Role stagingdev")."""
+    text = label(offer)
+    return text[:1].upper() + text[1:]
+
+
 def ended_text(access: Access) -> str:
     """Why the sessions under `access` ended at its end, for the operator and the audit log."""
     if access.source in GRANTS:

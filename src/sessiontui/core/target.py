@@ -37,7 +37,14 @@ def _candidates(nodes: Sequence[Node], marks: Marks | None) -> list[str]:
     return [describe(n, marks) for n in ordered]
 
 
-def resolve_target(nodes: Sequence[Node], target: str, marks: Marks | None = None) -> Node:
+def resolve_target(
+    nodes: Sequence[Node],
+    target: str,
+    marks: Marks | None = None,
+    list_command: str = "sessiontui --list",
+) -> Node:
+    """`list_command` is how the operator lists this fleet (with --demo in a demo), for the
+    hint when nothing matches."""
     t = target.strip()
     if not t:
         raise TargetError("empty target")
@@ -66,4 +73,24 @@ def resolve_target(nodes: Sequence[Node], target: str, marks: Marks | None = Non
             f"no node is exactly {t!r}; did you mean one of these?",
             _candidates(partial, marks)[:20],
         )
-    raise TargetError(f"no node matches {t!r}", ["list the fleet with: sessiontui --list"])
+    close = _close(nodes, t)
+    listing = f"list the fleet with: {list_command}"
+    if close:
+        raise TargetError(
+            f"no node matches {t!r}; did you mean one of these?",
+            [*_candidates(close, marks), listing],
+        )
+    raise TargetError(f"no node matches {t!r}", [listing])
+
+
+def _close(nodes: Sequence[Node], target: str, n: int = 3) -> list[Node]:
+    """Nodes whose name or id is a near miss of `target` (a typo, a digit short)."""
+    import difflib
+
+    by_word: dict[str, Node] = {}
+    for node in nodes:
+        for word in (node.name, node.id):
+            if word:
+                by_word.setdefault(word, node)
+    found = difflib.get_close_matches(target, list(by_word), n=n, cutoff=0.8)
+    return list({id(by_word[w]): by_word[w] for w in found}.values())

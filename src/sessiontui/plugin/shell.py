@@ -56,6 +56,7 @@ class ShellRunner:
         self._stopped: tuple[Ending, str] | None = None
         self._lock = threading.Lock()
         self._done = threading.Event()
+        self._started = time.monotonic()
 
     @property
     def pid(self) -> int | None:
@@ -86,8 +87,13 @@ class ShellRunner:
             target=kill_process, args=(child.pid, grace, self._done), daemon=True
         ).start()
 
-    def run(self) -> ShellResult:
-        """Blocks until the plugin exits. Needs a terminal on stdin."""
+    def spawn(self) -> Any:
+        """Start the plugin under its own pty, not yet wired to our terminal (idempotent).
+
+        Raises PluginError when there is no terminal to give it later or it cannot start: the
+        refusals that must come before a front end gives up its screen."""
+        if self._child is not None:
+            return self._child
         if not os.isatty(0):
             raise PluginError(
                 "a shell session needs a terminal on stdin",
@@ -95,18 +101,37 @@ class ShellRunner:
             )
         argv = self.command.argv
         rows, cols = terminal_size(0)
-        started = time.monotonic()
         try:
             child = pexpect.spawn(
                 argv[0], argv[1:], env=self.command.env, dimensions=(rows, cols), echo=False
             )
         except (pexpect.ExceptionPexpect, OSError) as e:
             raise PluginError(f"cannot start session-manager-plugin: {e}") from e
+        self._started = time.monotonic()
         with self._lock:
             self._child = child
             pending_stop = self._stopped
         if pending_stop is not None:
             self.stop(*pending_stop)
+        return child
+
+    def close(self) -> None:
+        """Reap the plugin if it was spawned and is not reaped yet (any thread, idempotent)."""
+        child = self._child
+        if child is None or self._done.is_set():
+            return
+        # close(force=True) escalates SIGHUP/SIGINT/SIGKILL itself and reaps the plugin.
+        with contextlib.suppress(Exception):
+            child.close(force=True)
+        self._done.set()
+
+    def run(self) -> ShellResult:
+        """Blocks until the plugin exits. Needs a terminal on stdin."""
+        child = self.spawn()
+        started = self._started
+        # the terminal may have changed size since the spawn (the TUI gave it up in between)
+        with contextlib.suppress(Exception):
+            child.setwinsize(*terminal_size(0))
 
         def on_winch(_sig: int, _frame: FrameType | None) -> None:
             r, c = terminal_size(0)
@@ -127,10 +152,7 @@ class ShellRunner:
         finally:
             if in_main and old_winch is not None:
                 signal.signal(signal.SIGWINCH, old_winch)
-            # close(force=True) escalates SIGHUP/SIGINT/SIGKILL itself and reaps the plugin.
-            with contextlib.suppress(Exception):
-                child.close(force=True)
-            self._done.set()
+            self.close()
         self._flush_partial()
         seconds = time.monotonic() - started
         if self._stopped is not None:

@@ -59,6 +59,7 @@ __all__ = [
     "ActiveSessions",
     "ForwardSession",
     "ManagedSession",
+    "OpenedShell",
     "SessionSupervisor",
     "ShellSession",
     "forward_document",
@@ -141,57 +142,41 @@ class SessionSupervisor:
         Raises ShutdownRequested (after terminating the session) when SIGTERM/SIGHUP arrived,
         core errors when StartSession or the plugin fails.
         """
-        target_id, node_name = _target(target, node_name)
         guard = shutdown_signals(self._on_shutdown) if handle_signals else contextlib.nullcontext()
         with guard:
-            started = self._start(target_id, None, {}, reason)
-            self._journal_record(started, "shell", node_name)
+            shell = self.open_shell(target, node_name=node_name, reason=reason)
+            return shell.run(handle_signals=False)
+
+    def open_shell(
+        self, target: str | Node, *, node_name: str = "", reason: str | None = None
+    ) -> OpenedShell:
+        """StartSession and the plugin spawned, the terminal not yet handed over.
+
+        Everything that can refuse a shell (StartSession: the policy, node access, the node;
+        the plugin: missing, not executable, no terminal) refuses here, so a front end that
+        must give up its screen for the shell (the TUI) does so only for a shell that runs.
+        The caller owns the result: `run()` it, or `abandon()` it.
+        """
+        target_id, node_name = _target(target, node_name)
+        started = self._start(target_id, None, {}, reason)
+        self._journal_record(started, "shell", node_name)
+        began = time.monotonic()
+        closer = Closer(self, started, began)
+        try:
             started_at = self.clock.now()
             limits = session_limits(self.ssm, started.session_id)
-            began = time.monotonic()
-            closer = Closer(self, started, began)
-            how: str = Ending.CRASHED
-            why = "the plugin did not finish"
-            result: ShellResult | None = None
             self._audit_started(started, node_name)
             runner = ShellRunner(
                 build_command(self.plugin, started, self.credentials, self.base_env)
             )
-            handle = ShellSession(started, runner)
-            self.registry.add(handle)
-            watch = ExpiryWatch(
-                self.clock,
-                self._ends_at,
-                lambda: runner.stop(Ending.EXPIRED, self.ends_because),
-            )
-            try:
-                result = runner.run()
-                how, why = result.how, result.reason
-            except ShutdownRequested as e:
-                how, why = Ending.INTERRUPTED, f"sessiontui received {e.name}"
-                raise
-            except KeyboardInterrupt:
-                how, why = Ending.INTERRUPTED, "interrupted"
-                raise
-            except SessiontuiError as e:
-                why = e.message
-                raise
-            finally:
-                watch.cancel()
-                self.registry.remove(handle)
-                closer.close(how, why)
-        assert result is not None
-        end = session_end(
-            credentials_end=self._ends_at,
-            started_at=started_at,
-            limits=limits,
-            idle=False,  # the operator typed: a shell's idle end is not knowable from here
-        )
-        return replace(
-            result, terminated=closer.terminated, terminate_error=closer.error, session_end=end
-        )
+            runner.spawn()
+        except BaseException as e:
+            why = e.message if isinstance(e, SessiontuiError) else "the plugin did not start"
+            closer.close(Ending.CRASHED, why)
+            raise
+        return OpenedShell(self, started, runner, closer, started_at, limits)
 
-    # --- forwards ------------------------------------------------------------------------------
+    # --- forwards    # --- forwards ------------------------------------------------------------------------------
 
     def start_forward(
         self,
@@ -430,6 +415,86 @@ class SessionSupervisor:
                 local_port,
                 terminated,
             )
+
+
+class OpenedShell:
+    """A shell session started and its plugin spawned: `run()` hands it the terminal until it
+    ends (TerminateSession on every way out); `abandon()` ends it unused."""
+
+    def __init__(
+        self,
+        sup: SessionSupervisor,
+        started: StartedSession,
+        runner: ShellRunner,
+        closer: Closer,
+        started_at: datetime,
+        limits: Any,
+    ) -> None:
+        self._sup = sup
+        self.started = started
+        self._runner = runner
+        self._closer = closer
+        self._started_at = started_at
+        self._limits = limits
+        self._handle = ShellSession(started, runner)
+        # registered at once: quitting (or an expiry) before the terminal is handed over still
+        # stops the plugin and terminates the session
+        sup.registry.add(self._handle)
+
+    @property
+    def session_id(self) -> str:
+        return self.started.session_id
+
+    def abandon(self, why: str) -> None:
+        """The terminal was never handed over: stop the plugin and end the session."""
+        self._runner.stop(Ending.STOPPED, why)
+        self._runner.close()
+        self._sup.registry.remove(self._handle)
+        self._closer.close(Ending.STOPPED, why)
+
+    def run(self, *, handle_signals: bool = True) -> ShellResult:
+        """Blocks until the plugin exits; needs our terminal (a tty on stdin). SIGTERM/SIGHUP
+        meanwhile end the session and raise ShutdownRequested (unless `handle_signals` is off:
+        the caller's own guard does it)."""
+        sup = self._sup
+        guard = shutdown_signals(sup._on_shutdown) if handle_signals else contextlib.nullcontext()
+        with guard:
+            return self._run()
+
+    def _run(self) -> ShellResult:
+        sup, runner, closer = self._sup, self._runner, self._closer
+        how: str = Ending.CRASHED
+        why = "the plugin did not finish"
+        result: ShellResult | None = None
+        watch = ExpiryWatch(
+            sup.clock, sup._ends_at, lambda: runner.stop(Ending.EXPIRED, sup.ends_because)
+        )
+        try:
+            result = runner.run()
+            how, why = result.how, result.reason
+        except ShutdownRequested as e:
+            how, why = Ending.INTERRUPTED, f"sessiontui received {e.name}"
+            raise
+        except KeyboardInterrupt:
+            how, why = Ending.INTERRUPTED, "interrupted"
+            raise
+        except SessiontuiError as e:
+            why = e.message
+            raise
+        finally:
+            watch.cancel()
+            runner.close()
+            sup.registry.remove(self._handle)
+            closer.close(how, why)
+        end = session_end(
+            credentials_end=sup._ends_at,
+            started_at=self._started_at,
+            limits=self._limits,
+            idle=False,  # the operator typed: a shell's idle end is not knowable from here
+        )
+        return replace(
+            result, terminated=closer.terminated, terminate_error=closer.error, session_end=end
+        )
 
 
 def _target(target: str | Node, node_name: str) -> tuple[str, str]:

@@ -87,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(
             "# approve just-in-time access requests from another terminal: "
-            f"{approver.approve_command('oi-…')} (or reject, revoke; `requests` lists them)",
+            f"{approver.approve_command('oi-…', sb.endpoint_url)} (or reject, revoke; "
+            "`requests` lists them)",
             flush=True,
         )
         from sessiontui.sandbox.sshd import ssh_hint

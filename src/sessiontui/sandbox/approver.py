@@ -56,9 +56,25 @@ def forget(path: Path, endpoint_url: str) -> None:
             path.unlink()
 
 
-def approve_command(request_id: str) -> str:
-    """The line the demo prints for its approver."""
-    return f"python -m sessiontui.sandbox approve {request_id}"
+def approve_command(request_id: str, endpoint_url: str | None = None) -> str:
+    """The line the demo prints for its approver, naming its own sandbox: the endpoint file is
+    one per user, replaced by the newest sandbox and removed when any stops."""
+    return sandbox_command("approve", request_id, endpoint_url=endpoint_url)
+
+
+def sandbox_command(*words: str, endpoint_url: str | None = None) -> str:
+    """`python -m sessiontui.sandbox WORDS [--endpoint URL]`, with this interpreter when the
+    `python` on PATH is another one (a pipx or venv install)."""
+    import shlex
+    import shutil
+
+    on_path = shutil.which("python")
+    same = on_path is not None and os.path.realpath(on_path) == os.path.realpath(sys.executable)
+    python = "python" if same else shlex.quote(sys.executable)
+    line = " ".join([python, "-m", "sessiontui.sandbox", *words])
+    if endpoint_url:
+        line += f" --endpoint {shlex.quote(endpoint_url)}"
+    return line
 
 
 class ApproverError(Exception):

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sessiontui.access.base import Prompts
-from sessiontui.core.access import Access, Offer, label, noun
+from sessiontui.core.access import GRANTS, Access, Offer, label, noun, opening_label
 from sessiontui.core.durations import WARN_AT, format_remaining
 from sessiontui.core.errors import SessiontuiError
 from sessiontui.ui.messages import SessionsStopped
@@ -195,8 +195,10 @@ class AccessController:
         return [h for h in self.alive() if h is not self.active]
 
     def listings(self) -> list[tuple[Any, Callable[[list[Any]], list[Any]]]]:
-        """(factory, stamp) per account to list: the union is the fleet."""
-        held = self.alive()
+        """(factory, stamp) per account to list: the union is the fleet. A grant (an approved
+        access request) does not list: its token opens its nodes, which the accesses of their
+        account list and stamp; listed under it too, they would arrive without an account."""
+        held = [h for h in self.alive() if h.access.offer.source not in GRANTS]
         if len(held) <= 1:
             return [(self.listing_factory(), self.stamp_nodes)]
         return [
@@ -210,16 +212,41 @@ class AccessController:
         )
 
     def use_for(self, node: Any) -> None:
-        """Several accounts held: make the node's own account's access the active one."""
-        active = self.active
+        """Several accesses held: make the one that opens the node the active one (a grant
+        naming it, else its own account's access), never the one taken last."""
+        found = self.access_for(node)
+        if found is not None and found is not self.active:
+            self.active = found
+            self.view.show_access(found.access)
+
+    def access_for(self, node: Any) -> ActiveAccess | None:
+        """The access held with time left that a session on `node` uses: a grant that names
+        it, else the access of the node's account (None when the node's account is unknown or
+        no access of it is held)."""
+        alive = self.alive()
+        for held in alive:
+            targets = held.access.targets
+            if targets is not None and node.id in targets:
+                return held
         account = getattr(node, "account_id", "")
-        if active is None or not account or active.access.account_id in ("", account):
-            return
-        for held in self.alive():
-            if held.access.account_id == account:
-                self.active = held
-                self.view.show_access(held.access)
-                return
+        if not account:
+            return None
+        for held in alive:
+            if held.access.targets is None and held.access.account_id == account:
+                return held
+        return None
+
+    def held_like(self, held: ActiveAccess) -> ActiveAccess | None:
+        """The access held with time left that is `held` or the same offer taken again."""
+        offer = held.access.offer
+        for other in self.alive():
+            same = other.access.offer
+            if other is held or (
+                (same.source, same.name, same.account_id)
+                == (offer.source, offer.name, offer.account_id)
+            ):
+                return other
+        return None
 
     def listing_factory(self) -> Any:
         if self.active is not None and self.active.factory is not None:
@@ -438,7 +465,7 @@ class AccessController:
 
         self.host.push_screen(
             ConfirmScreen(
-                f"{label(access.offer).capitalize()} expired. Request access to its nodes again?",
+                f"{opening_label(access.offer)} expired. Request access to its nodes again?",
                 yes="Request again",
                 no="Later",
             ),
@@ -479,7 +506,9 @@ class AccessController:
         access: Access | None = None,
     ) -> None:
         """Terminate every session of this process in a worker (stopping one can take seconds);
-        with `access`, only the forwards in its account (its other sessions watch its end)."""
+        with `access`, only the forwards opened under it (its other sessions watch its end, and
+        a forward opened under another access, even in the same account, lives until that
+        access ends)."""
         from sessiontui.plugin.output import Ending
         from sessiontui.plugin.supervisor import ACTIVE_SESSIONS
 
@@ -488,7 +517,7 @@ class AccessController:
         def work() -> None:
             how = Ending.EXPIRED if expired else Ending.STOPPED
             if access is not None:
-                count = book.stop_all_blocking(how, why, account=access.account_id)
+                count = book.stop_all_blocking(how, why, under=access)
             else:
                 count = book.stop_all_blocking(how, why)
                 count += ACTIVE_SESSIONS.terminate_all(why, how)

@@ -49,8 +49,8 @@ class SessiontuiApp(App[int]):
         ready_timeout = getattr(services.config, "ready_timeout", None)
         self.forwards = ForwardBook(
             self,
-            supervisor_for=lambda region: self.opener.supervisor(region),
-            has_access=lambda: self.access.active is not None,
+            supervisor_for=lambda region, held: self.opener.supervisor(region, held),
+            held_like=lambda held: self.access.held_like(held),
             ready_timeout=float(ready_timeout or DEFAULT_READY_TIMEOUT),
         )
         self.access = AccessController(self, services, self.forwards, self.main_screen)
@@ -117,6 +117,31 @@ class SessiontuiApp(App[int]):
         from sessiontui.ui.recovery import start_recovery
 
         self.call_after_refresh(start_recovery, self)
+        self._catch_shutdown_signals()
+
+    def _catch_shutdown_signals(self) -> None:
+        """SIGTERM and SIGHUP end the app as `q` does: its forwards are terminated, the terminal
+        is restored and what the run holds (a demo's sandbox and its temp folder) is cleaned up
+        on the way out, instead of the process ending where it stands."""
+        import asyncio
+        import contextlib
+        import signal
+
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            # not on every platform, nor outside the main thread (a test's app)
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, self._end_on_signal, signum)
+
+    def _end_on_signal(self, signum: int) -> None:
+        import signal
+
+        name = signal.Signals(signum).name
+        code = 128 + int(signum)
+        if self.forwards.running_count():
+            self.access.end_sessions(f"sessiontui received {name}", then=lambda: self.exit(code))
+        else:
+            self.exit(code)
 
     # ---- app-wide actions -------------------------------------------------------------------
 
@@ -130,7 +155,8 @@ class SessiontuiApp(App[int]):
         from sessiontui.ui.screens.help import HelpScreen, binding_rows
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(binding_rows(self, self.binding_groups())))
+            rows = binding_rows(self, self.binding_groups())
+            self.push_screen(HelpScreen(rows, note=self.services.demo_help))
 
     async def action_quit(self) -> None:
         from sessiontui.ui.screens.confirm import ConfirmScreen

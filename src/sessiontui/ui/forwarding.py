@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from textual.app import App
     from textual.notifications import SeverityLevel
 
+    from sessiontui.ui.access import ActiveAccess
     from sessiontui.ui.screens.forward import ForwardRequest
 
 EXPIRED = "expired"  # plugin.output.Ending.EXPIRED, without importing pexpect for a constant
@@ -31,6 +32,8 @@ class ForwardEntry:
     node: Node
     request: ForwardRequest
     reason: str | None
+    # the access it was opened under: it lives until that access ends, whatever is taken since
+    access: ActiveAccess | None = None
     forward: Any = None  # core.forwards.Forward snapshot, None until StartSession answered
     session: Any = None  # plugin.supervisor.ForwardSession
     error: str = ""
@@ -53,14 +56,16 @@ class ForwardBook:
     def __init__(
         self,
         host: App[Any],
-        supervisor_for: Callable[[str], Any],
-        has_access: Callable[[], bool],
+        supervisor_for: Callable[[str, ActiveAccess | None], Any],
+        held_like: Callable[[ActiveAccess], ActiveAccess | None],
         ready_timeout: float = DEFAULT_READY_TIMEOUT,
     ) -> None:
         self.app = host
-        # region -> plugin.supervisor.SessionSupervisor for the access held now (blocking)
+        # (region, access) -> plugin.supervisor.SessionSupervisor under that access (blocking)
         self.supervisor_for = supervisor_for
-        self.has_access = has_access
+        # the access held now with time left that is the same as one a forward was opened under
+        # (the same role or permission set, taken again), None when there is none
+        self.held_like = held_like
         self.ready_timeout = ready_timeout
         self._entries: dict[int, ForwardEntry] = {}
         self._keys = itertools.count(1)
@@ -124,8 +129,14 @@ class ForwardBook:
                         timeout=15,
                     )
 
-    def start(self, node: Node, request: ForwardRequest, reason: str | None) -> ForwardEntry:
-        entry = ForwardEntry(next(self._keys), node, request, reason)
+    def start(
+        self,
+        node: Node,
+        request: ForwardRequest,
+        reason: str | None,
+        access: ActiveAccess | None = None,
+    ) -> ForwardEntry:
+        entry = ForwardEntry(next(self._keys), node, request, reason, access)
         self._entries[entry.key] = entry
 
         def work() -> None:
@@ -135,7 +146,7 @@ class ForwardBook:
             try:
                 from sessiontui.plugin.healing import start_healing_forward
 
-                supervisor = self.supervisor_for(node.region)
+                supervisor = self.supervisor_for(node.region, access)
                 session = start_healing_forward(
                     supervisor,
                     node,
@@ -226,12 +237,12 @@ class ForwardBook:
 
         self.app.run_worker(work, thread=True, group="forwards", exit_on_error=False)
 
-    def stop_all_blocking(self, how: Any, why: str, *, account: str | None = None) -> int:
-        """From a worker thread: stop every running forward (or those on `account`'s nodes);
-        returns how many were asked."""
+    def stop_all_blocking(self, how: Any, why: str, *, under: Any = None) -> int:
+        """From a worker thread: stop every running forward (or those opened under the access
+        `under`, a core.access.Access); returns how many were asked."""
         count = 0
         for entry in self.entries():
-            if account is not None and entry.node.account_id != account:
+            if under is not None and (entry.access is None or entry.access.access is not under):
                 continue
             if entry.session is not None and entry.running:
                 with contextlib.suppress(Exception):
@@ -244,11 +255,24 @@ class ForwardBook:
         if not waiting:
             self.app.notify("no forward was ended by expiry", timeout=3)
             return 0
-        if not self.has_access():
-            self.app.notify("take the role again first (r)", severity="warning")
-            return 0
+        started = 0
+        missing: list[str] = []
         for entry in waiting:
+            # under its own access taken again, never under whatever is active now
+            access = self.held_like(entry.access) if entry.access is not None else None
+            if entry.access is not None and access is None:
+                missing.append(entry.access.name)
+                continue
             entry.restarted = True
             port = entry.forward.local_port or entry.request.local_port
-            self.start(entry.node, replace(entry.request, local_port=port or 0), entry.reason)
-        return len(waiting)
+            self.start(
+                entry.node, replace(entry.request, local_port=port or 0), entry.reason, access
+            )
+            started += 1
+        if missing:
+            names = ", ".join(dict.fromkeys(missing))
+            self.app.notify(
+                f"take {names} again first (r): its forwards start again under it",
+                severity="warning",
+            )
+        return started

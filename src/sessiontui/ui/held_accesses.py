@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sessiontui.core.access import ENDS_CREDENTIALS, GRANTS, Access, ended_text, label, noun
+from sessiontui.core.access import (
+    ENDS_CREDENTIALS,
+    GRANTS,
+    Access,
+    ended_text,
+    label,
+    noun,
+    opening_label,
+)
 from sessiontui.core.durations import WARN_AT, format_duration, format_remaining
 
 if TYPE_CHECKING:
@@ -105,7 +113,7 @@ def expire_active(ctl: AccessController) -> None:
     offer = active.access.offer
     if promote_next(ctl, active) is None:
         ctl.view.show_expired(active.name)
-        ctl.end_sessions(ended_text(active.access), expired=True)
+        ctl.end_sessions(ended_text(active.access), expired=True, access=active.access)
         ctl.host.notify(
             f"{label(offer)} expired; its sessions are being ended",
             title=f"{noun(offer)} expired",
@@ -128,7 +136,7 @@ def expire_active(ctl: AccessController) -> None:
     again = f" ({', '.join(how)})" if how else ""
     ctl.host.push_screen(
         ConfirmScreen(
-            f"{label(offer).capitalize()} expired. Take it again now{again}?",
+            f"{opening_label(offer)} expired. Take it again now{again}?",
             yes="Re-authenticate",
             no="Later",
         ),

@@ -29,9 +29,10 @@ def services_from_runtime(rt: Any) -> AppServices:
             with contextlib.suppress(OSError):
                 cache.save(nodes)
 
-    banner = None
+    banner = demo_help = None
     sandbox = getattr(rt, "sandbox", None)
     if sandbox is not None:
+        demo_help = _demo_help(str(sandbox.endpoint_url))
         secret = getattr(sandbox, "totp_secret", None) or _demo_secret()
         banner = "DEMO: an embedded sandbox, not AWS." + (
             f"  MFA secret {secret} (codes fill in by themselves)" if secret else ""
@@ -47,6 +48,7 @@ def services_from_runtime(rt: Any) -> AppServices:
         config=rt.config,
         profile=getattr(rt.factory, "profile", None),
         demo_banner=banner,
+        demo_help=demo_help,
         cached_nodes=cached,
         cached_age_seconds=age,
         cached_rest=rest,
@@ -93,3 +95,15 @@ def run_tui(rt: Any) -> int:
     app = SessiontuiApp(services_from_runtime(rt))
     code = app.run()
     return int(code or 0)
+
+
+def _demo_help(endpoint_url: str) -> str:
+    """This demo's sandbox, named in full: another demo may have replaced the per-user endpoint
+    file the approver falls back to."""
+    from sessiontui.sandbox.approver import sandbox_command
+
+    return (
+        f"Demo sandbox on {endpoint_url}. Access requests from another terminal: "
+        f"{sandbox_command('requests', endpoint_url=endpoint_url)}, and approve, reject or "
+        f"revoke oi-… the same way. Identity Center sign-in codes: {endpoint_url}/_sandbox/device"
+    )

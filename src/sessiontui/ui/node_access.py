@@ -275,10 +275,12 @@ class NodeAccessController:
 
     def _pending_text(self, request: AccessRequest) -> str:
         text = f"{request.request_id} for {request.targets_text()}: Pending, waiting for approval"
-        if getattr(self.services.runtime, "sandbox", None) is not None:
+        sandbox = getattr(self.services.runtime, "sandbox", None)
+        if sandbox is not None:
             from sessiontui.sandbox.approver import approve_command
 
-            text += f"\ndemo approver: {approve_command(request.request_id)}"
+            command = approve_command(request.request_id, sandbox.endpoint_url)
+            text += f"\ndemo approver: {command}"
         return text
 
     def work_under(self, access: Access) -> None:

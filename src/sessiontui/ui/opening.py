@@ -23,7 +23,8 @@ from sessiontui.core.target import resolve_target
 if TYPE_CHECKING:
     from textual.app import App
 
-    from sessiontui.ui.access import AccessController
+    from sessiontui.plugin.supervisor import OpenedShell
+    from sessiontui.ui.access import AccessController, ActiveAccess
     from sessiontui.ui.forwarding import ForwardBook
     from sessiontui.ui.node_access import NodeAccessController
     from sessiontui.ui.screens.forward import ForwardRequest
@@ -84,11 +85,12 @@ class SessionOpener:
             return None
         return Credentials(str(frozen.access_key), str(frozen.secret_key), frozen.token)
 
-    def supervisor(self, region: str) -> Any:
-        """Blocking (client creation, plugin lookup): call from a worker or inside suspend."""
+    def supervisor(self, region: str, held: ActiveAccess | None = None) -> Any:
+        """Sessions under `held` (the active access when None). Blocking (client creation,
+        plugin lookup): call from a worker."""
         from sessiontui.plugin.supervisor import SessionSupervisor
 
-        active = self.access.active
+        active = held or self.access.active
         if active is not None:
             factory = active.factory if active.factory is not None else self.services.factory
             return SessionSupervisor.for_access(
@@ -174,30 +176,50 @@ class SessionOpener:
         self._with_reason(f"a shell on {node.display_name}", lambda r: self._shell(node, r))
 
     def _shell(self, node: Node, reason: str | None) -> None:
-        from textual.app import SuspendNotSupported
-
-        from sessiontui.plugin.signals import ShutdownRequested
-
+        """StartSession and the plugin's start in a worker: whatever refuses the shell refuses
+        it there, with the TUI still on screen; only a shell that runs gets the terminal."""
         self.on_opened(node)
-        try:
-            with self.app.suspend():
-                result = self.supervisor(node.region).run_shell(node, reason=reason)
-        except SuspendNotSupported:
-            self.app.notify("this terminal cannot hand over to a shell", severity="error")
-            return
-        except ShutdownRequested:
-            self.app.exit(1)
-            return
-        except GovernedNodeError as exc:  # offer the way in: a just-in-time access request
+
+        def work() -> None:
+            try:
+                shell = self.supervisor(node.region).open_shell(node, reason=reason)
+            except SessiontuiError as exc:
+                self.app.call_from_thread(self._refused, node, exc)
+                return
+            self.app.call_from_thread(self._take_terminal, node, shell)
+
+        self.app.run_worker(work, thread=True, group="shell", exit_on_error=False)
+
+    def _refused(self, node: Node, exc: SessiontuiError) -> None:
+        if isinstance(exc, GovernedNodeError):  # offer the way in: a just-in-time access request
             if self.node_access is not None:
                 self.node_access.offer_after_refusal(node, exc.message, lambda: self.connect(node))
                 return
             self.app.notify("\n".join(exc.lines()), title="just-in-time access", severity="error")
             return
+        self.app.notify(
+            tui_words("\n".join(exc.lines())),
+            title=f"shell on {node.display_name}",
+            severity="error",
+        )
+
+    def _take_terminal(self, node: Node, shell: OpenedShell) -> None:
+        from textual.app import SuspendNotSupported
+
+        from sessiontui.plugin.signals import ShutdownRequested
+        from sessiontui.ui.handover import hand_over
+
+        try:
+            result = hand_over(self.app, shell.run)
+        except SuspendNotSupported:
+            shell.abandon("this terminal cannot hand over to a shell")
+            self.app.notify("this terminal cannot hand over to a shell", severity="error")
+            return
+        except ShutdownRequested:
+            self.app.exit(1)
+            return
         except SessiontuiError as exc:
-            self.app.notify(
-                "\n".join(exc.lines()), title=f"shell on {node.display_name}", severity="error"
-            )
+            self._refused(node, exc)
             return
         except KeyboardInterrupt:
             self.app.notify(f"shell on {node.display_name} interrupted", severity="warning")
@@ -237,7 +259,7 @@ class SessionOpener:
 
     def _start_forward(self, node: Node, request: ForwardRequest, reason: str | None) -> None:
         self.on_opened(node)
-        self.forwards.start(node, request, reason)
+        self.forwards.start(node, request, reason, self.access.active)
 
     # for other ways of opening a session (ui.windows): the same checks and the same reason
     def ready(self, node: Node | None, what: str, then: Callable[[], None]) -> bool:
@@ -245,6 +267,13 @@ class SessionOpener:
 
     def with_reason(self, what: str, go: Callable[[str | None], None]) -> None:
         self._with_reason(what, go)
+
+
+def tui_words(text: str) -> str:
+    """A hint written for the command line, in the TUI's words: its key for choosing a role."""
+    return text.replace("with --role NAME", "with r").replace(
+        ": --role NAME (sessiontui --help)", ": press r"
+    )
 
 
 def shell_summary(node: Node, result: Any, now: datetime | None = None) -> str:

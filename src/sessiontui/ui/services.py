@@ -94,6 +94,8 @@ class AppServices:
     config: Any = None  # sessiontui.config.Config, when there is one
     profile: str | None = None  # shown in the header; defaults to factory.profile
     demo_banner: str | None = None
+    # --demo: where its sandbox listens, and the approver's and sign-in page's ways in (help)
+    demo_help: str | None = None
     cached_nodes: list[Node] | None = None
     cached_age_seconds: float | None = None
     # the rest of a large cached fleet, read in a worker after the first frame shows cached_nodes

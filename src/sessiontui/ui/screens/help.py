@@ -48,6 +48,16 @@ def binding_rows(app: App[Any], groups: list[tuple[str, list[BindingType]]]) -> 
     return rows
 
 
+class KeyTable(DataTable[str]):
+    """The keys, one a row. Home and End go to the first and last row: DataTable's own Home and
+    End scroll sideways, which in a table of rows only cut off its Key column."""
+
+    BINDINGS = [
+        Binding("home", "scroll_top", "First", show=False, id="help.top"),
+        Binding("end", "scroll_bottom", "Last", show=False, id="help.bottom"),
+    ]
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape,q,question_mark", "dismiss", "Close", id="help.close"),
@@ -56,21 +66,23 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > Vertical {
-        width: 80; height: 80%;
+        width: 100%; max-width: 120; height: 80%;
         border: round $primary; background: $surface; padding: 0 1;
     }
     HelpScreen DataTable { height: 1fr; }
     HelpScreen .hint { color: $text-muted; }
     """
 
-    def __init__(self, rows: list[KeyRow]) -> None:
+    def __init__(self, rows: list[KeyRow], note: str | None = None) -> None:
         super().__init__()
         self.rows = rows
+        self.note = note  # --demo: its sandbox's endpoint and the ways in
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Keys"
-            table: DataTable[str] = DataTable(cursor_type="row", zebra_stripes=True, id="keys")
+            # the Key column stays put when a narrow terminal scrolls the others sideways
+            table = KeyTable(cursor_type="row", zebra_stripes=True, fixed_columns=1, id="keys")
             table.add_columns("Key", "Action", "Binding id", "Where")
             for r in self.rows:
                 table.add_row(r.key, r.description, r.binding_id, r.where)
@@ -79,7 +91,10 @@ class HelpScreen(ModalScreen[None]):
                 'Change a key in config.toml: [keymap] followed by  binding-id = "key".  '
                 "Esc closes.",
                 classes="hint",
+                markup=False,  # `[keymap]` is the config's table, not a Rich style
             )
+            if self.note:
+                yield Static(self.note, id="demo-note", classes="hint", markup=False)
 
     def action_dismiss(self, result: None = None) -> None:  # type: ignore[override]
         self.dismiss(None)

@@ -104,21 +104,25 @@ class SessionsScreen(ModalScreen[None]):
     def action_terminate(self) -> None:
         selected = self._selected()
         if selected is not None:
-            self._terminate([selected])
+            # as X asks: the session may be a shell someone is typing in, in another terminal
+            self._confirm(
+                [selected], f"Terminate session {selected.session_id} on {selected.target}?"
+            )
 
     def action_terminate_all(self) -> None:
-        from sessiontui.ui.screens.confirm import ConfirmScreen
-
         targets = list(self.sessions)
         if not targets:
             return
+        plural = "s" if len(targets) != 1 else ""
+        self._confirm(targets, f"Terminate {len(targets)} Active session{plural} of yours?")
+
+    def _confirm(self, targets: list[ActiveSession], question: str) -> None:
+        from sessiontui.ui.screens.confirm import ConfirmScreen
 
         def answered(yes: bool | None) -> None:
             if yes:
                 self._terminate(targets)
 
-        plural = "s" if len(targets) != 1 else ""
-        question = f"Terminate {len(targets)} Active session{plural} of yours?"
         self.app.push_screen(ConfirmScreen(question, yes="Terminate", no="Keep"), answered)
 
     def action_refresh(self) -> None:
