@@ -147,8 +147,49 @@ class Sandbox:
             daemon=True,
         )
         self._thread.start()
+        if self.fleet == "demo":
+            threading.Thread(
+                target=self._seed_databases, name="sandbox-databases", daemon=True
+            ).start()
+        else:
+            self.state.databases_seeded.set()
         self.start_seconds = time.perf_counter() - began
         log.info("sandbox on %s in %.2fs", self.endpoint_url, self.start_seconds)
+
+    def _seed_databases(self) -> None:
+        """The demo's RDS, Aurora and ElastiCache, made through the sandbox's own API once it
+        listens, so moto builds them as for any client (sandbox/databases.py)."""
+        import boto3
+
+        from sessiontui.sandbox.databases import REGION, DemoDatabases
+
+        assert self._services is not None and self.tmpdir is not None
+        session = boto3.session.Session(
+            aws_access_key_id=DEMO_ACCESS_KEY_ID,
+            aws_secret_access_key=self.state.operator_secret,
+            region_name=REGION,
+        )
+        found = DemoDatabases(self.state, self.tmpdir / "databases")
+        self._services.databases = found
+        nonce = self.state.nonce
+
+        def mark(request: Any, **_: Any) -> None:
+            request.headers["X-Sandbox-Seed"] = nonce  # past the gate that waits for this
+
+        session.events.register("before-sign", mark)
+        try:
+            found.seed(lambda service: session.client(service, endpoint_url=self.endpoint_url))
+        except Exception:
+            log.exception("the demo's databases could not be seeded")
+        finally:
+            self.state.databases_seeded.set()
+
+    @property
+    def databases(self) -> Any:
+        """The demo's databases (sandbox/databases.py DemoDatabases), None in other fleets;
+        waits for their seeding, which runs in the background from start."""
+        self.state.databases_seeded.wait(timeout=60)
+        return self._services.databases if self._services is not None else None
 
     def stop(self) -> None:
         """Idempotent: stop serving, close every socket and service, forget the temp folder."""
