@@ -476,16 +476,8 @@ def demo_config(regions: list[str]) -> str:
     from sessiontui.sandbox.chained_roles import config_lines
 
     lines += config_lines()  # roles assumed from an Identity Center permission set
-    from sessiontui.sandbox.fleet import DEMO_FORWARD_DB
 
     forwards = [
-        (
-            "orders-db",
-            f"Name={DEMO_FORWARD_DB}",
-            "orders.cluster-demo.us-east-1.rds.amazonaws.com",
-            5432,
-            15432,
-        ),
         ("sessions-cache", "Name=stg-db-01", "sessions.demo.cache.amazonaws.com", 6379, 16379),
         ("staging-web", "Name=stg-web-01", "", 80, 18080),
     ]
@@ -494,4 +486,33 @@ def demo_config(regions: list[str]) -> str:
         if host:
             lines.append(f"host = {_toml_str(host)}")
         lines += [f"remote_port = {remote}", f"local_port = {local}"]
+    lines += database_presets()
     return "\n".join(lines) + "\n"
+
+
+def database_presets() -> list[str]:
+    """The demo's [[databases]] (sandbox/databases.py), in place of a forward to a made-up host."""
+    from sessiontui.sandbox.databases import (
+        MYSQL_INSTANCE,
+        ORDERS_CLUSTER,
+        ORDERS_DATABASE,
+        ORDERS_USER,
+        REDIS_GROUP,
+        REDIS_SECRET,
+    )
+
+    presets = [
+        ("orders", ORDERS_CLUSTER, ORDERS_USER, ORDERS_DATABASE, "iam", "", 15432),
+        ("sessions", REDIS_GROUP, "", "", "secret", REDIS_SECRET, 16379),
+        ("billing", MYSQL_INSTANCE, "admin", "billing", "secret", "", 13306),
+    ]
+    lines: list[str] = []
+    for name, ident, user, database, auth, secret, local in presets:
+        lines += ["", "[[databases]]", f"name = {_toml_str(name)}"]
+        lines.append(f"identifier = {_toml_str(ident)}")
+        lines += [f"user = {_toml_str(user)}"] if user else []
+        lines += [f"database = {_toml_str(database)}"] if database else []
+        lines.append(f"auth = {_toml_str(auth)}")
+        lines += [f"secret_id = {_toml_str(secret)}"] if secret else []
+        lines += ['bastion_tag = "Role=bastion"', f"local_port = {local}"]
+    return lines
