@@ -148,6 +148,14 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument(
         "--ssh-config", action="store_true", help="print Host blocks for ~/.ssh/config and exit"
     )
+    mode.add_argument(
+        "--db",
+        metavar="NAME",
+        help="a database (preset, identifier or endpoint) through its bastion: ready line",
+    )
+    p.add_argument(
+        "--client", action="store_true", help="with --db: run the engine's client, signed in"
+    )
     p.add_argument(
         "--forward", metavar="[LOCAL:][HOST:]REMOTE", help="with --connect: a port forward"
     )
@@ -183,8 +191,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(UsageError("--wait goes with --request-access TARGET"))
     if args.plugin and not args.demo:
         return _fail(UsageError("--plugin goes with --demo"))
-    if args.json and not (args.list or args.forward or args.sessions):
-        return _fail(UsageError("--json goes with --list, --sessions or --connect --forward"))
+    if args.json and not (args.list or args.forward or args.sessions or args.db):
+        return _fail(UsageError("--json goes with --list, --sessions, --db or --connect --forward"))
+    if args.client and not args.db:
+        return _fail(UsageError("--client goes with --db NAME"))
+    if args.db is not None and not args.db.strip():
+        return _fail(
+            UsageError("--db needs a name: a [[databases]] preset, an identifier or an endpoint")
+        )
     from sessiontui.plugin.signals import ShutdownRequested
 
     try:
@@ -248,6 +262,7 @@ def _run(args: argparse.Namespace) -> int:
         or args.terminate
         or args.ssh_proxy
         or args.ssh_config
+        or args.db
     ):
         # Start-up makes hundreds of thousands of objects (Textual's classes and CSS, the cached
         # rows) and none of them is garbage: collector passes over them cost 50-80 ms of the first
@@ -255,7 +270,7 @@ def _run(args: argparse.Namespace) -> int:
         # right after its first frame (ui.collector.startup_done).
         gc.disable()
     with Runtime.open(args) as rt:
-        if args.logout or args.list or args.connect or args.sessions or args.terminate:
+        if args.logout or args.list or args.connect or args.db or args.sessions or args.terminate:
             _recover(rt)  # the TUI does this in a worker, after its first frame
         if sys.stdin.isatty() and (args.list or args.connect):
             from sessiontui.sso_login import sign_in_prompt
@@ -284,6 +299,10 @@ def _run(args: argparse.Namespace) -> int:
             from sessiontui.sessions_cmd import run_sessions
 
             return run_sessions(rt, args, _say, _emit)
+        if args.db:
+            from sessiontui.commands.db import run_db
+
+            return run_db(rt, args, _say, _emit, ask=_ask_code)
         if args.connect:
             from sessiontui.connect import connect
 

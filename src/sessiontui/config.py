@@ -14,6 +14,7 @@ import os
 import re
 import shlex
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from sessiontui.aws_profiles import (
 )
 from sessiontui.config_check import Checker, KeyPath
 from sessiontui.config_trust import COMMAND_KEYS, check_trusted
+from sessiontui.core.databases import AUTHS, DatabasePreset
 from sessiontui.core.durations import ABSOLUTE_MAX, DEFAULT_ROLE_MAX, MIN_DURATION
 from sessiontui.core.errors import ConfigError
 from sessiontui.core.roles import ROLE_ARN, RoleSpec
@@ -50,6 +52,19 @@ TOP_KEYS = (
     "terminal_command",
     "identity_center",
     "ssh",
+    "databases",
+)
+DATABASE_KEYS = (
+    "name",
+    "identifier",
+    "endpoint",
+    "user",
+    "database",
+    "auth",
+    # a Secrets Manager ARN or name: `secret` itself is refused, as a key that holds secrets
+    "secret_id",
+    "bastion_tag",
+    "local_port",
 )
 SSH_KEYS = ("role", "hosts")
 IDENTITY_CENTER_KEYS = ("session",)
@@ -109,6 +124,7 @@ class Config:
     mfa: MfaConfig = field(default_factory=MfaConfig)
     roles: dict[str, RoleSpec] = field(default_factory=dict)  # config roles, then ~/.aws/config
     forwards: list[ForwardPreset] = field(default_factory=list)
+    databases: list[DatabasePreset] = field(default_factory=list)
     plugin_path: Path | None = None
     keymap: dict[str, str] = field(default_factory=dict)
     profile: str | None = None
@@ -261,6 +277,54 @@ def _forwards(c: Checker, value: Any) -> list[ForwardPreset]:
     return out
 
 
+def _databases(c: Checker, value: Any) -> list[DatabasePreset]:
+    if not isinstance(value, list):
+        raise c.fail(("databases",), "databases must be an array of tables: [[databases]]")
+    out: list[DatabasePreset] = []
+    seen: set[str] = set()
+    for i, item in enumerate(value):
+        path: KeyPath = ("databases", i)
+        table = c.table(item, path)
+        c.keys(table, path, DATABASE_KEYS)
+        if "name" not in table:
+            raise c.fail(path, f"databases[{i + 1}] needs name")
+        name = c.string(table["name"], (*path, "name"))
+        if name in seen:
+            raise c.fail((*path, "name"), f"two databases are named {name!r}")
+        seen.add(name)
+        if "identifier" in table and "endpoint" in table:
+            raise c.fail(path, f"databases[{i + 1}]: identifier or endpoint, not both")
+
+        def text(key: str, table: Mapping[str, Any] = table, path: KeyPath = path) -> str | None:
+            return c.string(table[key], (*path, key)) if key in table else None
+
+        auth = text("auth")
+        if auth is not None and auth not in AUTHS:
+            raise c.fail((*path, "auth"), f"auth must be one of {', '.join(AUTHS)}")
+        tag = text("bastion_tag")
+        pair: tuple[str, str] | None = None
+        if tag is not None:
+            key, eq, val = tag.partition("=")
+            if not (eq and key.strip()):
+                raise c.fail((*path, "bastion_tag"), "bastion_tag must be KEY=VALUE")
+            pair = (key.strip(), val.strip())
+        local = table.get("local_port")
+        out.append(
+            DatabasePreset(
+                name=name,
+                identifier=text("identifier"),
+                endpoint=text("endpoint"),
+                user=text("user"),
+                database=text("database"),
+                auth=auth,
+                secret=text("secret_id"),
+                bastion_tag=pair,
+                local_port=c.port(local, (*path, "local_port"), 0) if local is not None else None,
+            )
+        )
+    return out
+
+
 def _ssh(c: Checker, value: Any) -> SshConfig:
     path: KeyPath = ("ssh",)
     table = c.table(value, path)
@@ -324,6 +388,8 @@ def parse_config(text: str, file: Path, aws_config: Path | None = None) -> Confi
         config.roles = {name: _role(c, name, spec) for name, spec in roles.items()}
     if "forwards" in data:
         config.forwards = _forwards(c, data["forwards"])
+    if "databases" in data:
+        config.databases = _databases(c, data["databases"])
     if "plugin_path" in data:
         config.plugin_path = Path(c.string(data["plugin_path"], ("plugin_path",))).expanduser()
     if "keymap" in data:

@@ -52,6 +52,16 @@ def _instances(body: bytes) -> tuple[dict[str, Any], bytes]:
             ]
             if tags:
                 inst["Tags"] = tags
+            # the databases' bastion choice reads where a node sits (aws/databases.networks)
+            vpc = item.findtext(f"{ns}vpcId")
+            if vpc:
+                inst["VpcId"] = vpc
+            groups = [
+                {"GroupId": g.findtext(f"{ns}groupId") or ""}
+                for g in item.iterfind(f"{ns}groupSet/{ns}item")
+            ]
+            if groups:
+                inst["SecurityGroups"] = groups
             instances.append(inst)
         reservations.append({"Instances": instances})
     lean: dict[str, Any] = {"Reservations": reservations}

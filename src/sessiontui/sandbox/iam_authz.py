@@ -122,3 +122,15 @@ def _error(service: str, message: str) -> AwsError:
     if service in ("sts", "iam"):
         return AwsError("AccessDenied", message, 403)
     return AwsError("AccessDeniedException", message)
+
+
+def allows(state: SandboxState, access_key: str, action: str, resource: str, region: str) -> bool:
+    """Whether the identity behind a key may do `action` on `resource` outside an API call (RDS's
+    rds-db:connect at sign-in); identities without policies keep the older model: yes."""
+    caller = state.caller_for(access_key)
+    key = caller.key
+    if key is None or not key.policies:
+        return True
+    documents = [json.loads(p) for p in key.policies]
+    request = Request(action, resource, _context(state, caller, region))
+    return evaluate(documents, request) is Decision.ALLOW

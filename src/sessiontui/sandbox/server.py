@@ -147,8 +147,49 @@ class Sandbox:
             daemon=True,
         )
         self._thread.start()
+        if self.fleet == "demo":
+            threading.Thread(
+                target=self._seed_databases, name="sandbox-databases", daemon=True
+            ).start()
+        else:
+            self.state.databases_seeded.set()
         self.start_seconds = time.perf_counter() - began
         log.info("sandbox on %s in %.2fs", self.endpoint_url, self.start_seconds)
+
+    def _seed_databases(self) -> None:
+        """The demo's RDS, Aurora and ElastiCache, made through the sandbox's own API once it
+        listens, so moto builds them as for any client (sandbox/databases.py)."""
+        import boto3
+
+        from sessiontui.sandbox.databases import REGION, DemoDatabases
+
+        assert self._services is not None and self.tmpdir is not None
+        session = boto3.session.Session(
+            aws_access_key_id=DEMO_ACCESS_KEY_ID,
+            aws_secret_access_key=self.state.operator_secret,
+            region_name=REGION,
+        )
+        found = DemoDatabases(self.state, self.tmpdir / "databases")
+        self._services.databases = found
+        nonce = self.state.nonce
+
+        def mark(request: Any, **_: Any) -> None:
+            request.headers["X-Sandbox-Seed"] = nonce  # past the gate that waits for this
+
+        session.events.register("before-sign", mark)
+        try:
+            found.seed(lambda service: session.client(service, endpoint_url=self.endpoint_url))
+        except Exception:
+            log.exception("the demo's databases could not be seeded")
+        finally:
+            self.state.databases_seeded.set()
+
+    @property
+    def databases(self) -> Any:
+        """The demo's databases (sandbox/databases.py DemoDatabases), None in other fleets;
+        waits for their seeding, which runs in the background from start."""
+        self.state.databases_seeded.wait(timeout=60)
+        return self._services.databases if self._services is not None else None
 
     def stop(self) -> None:
         """Idempotent: stop serving, close every socket and service, forget the temp folder."""
@@ -435,16 +476,8 @@ def demo_config(regions: list[str]) -> str:
     from sessiontui.sandbox.chained_roles import config_lines
 
     lines += config_lines()  # roles assumed from an Identity Center permission set
-    from sessiontui.sandbox.fleet import DEMO_FORWARD_DB
 
     forwards = [
-        (
-            "orders-db",
-            f"Name={DEMO_FORWARD_DB}",
-            "orders.cluster-demo.us-east-1.rds.amazonaws.com",
-            5432,
-            15432,
-        ),
         ("sessions-cache", "Name=stg-db-01", "sessions.demo.cache.amazonaws.com", 6379, 16379),
         ("staging-web", "Name=stg-web-01", "", 80, 18080),
     ]
@@ -453,4 +486,33 @@ def demo_config(regions: list[str]) -> str:
         if host:
             lines.append(f"host = {_toml_str(host)}")
         lines += [f"remote_port = {remote}", f"local_port = {local}"]
+    lines += database_presets()
     return "\n".join(lines) + "\n"
+
+
+def database_presets() -> list[str]:
+    """The demo's [[databases]] (sandbox/databases.py), in place of a forward to a made-up host."""
+    from sessiontui.sandbox.databases import (
+        MYSQL_INSTANCE,
+        ORDERS_CLUSTER,
+        ORDERS_DATABASE,
+        ORDERS_USER,
+        REDIS_GROUP,
+        REDIS_SECRET,
+    )
+
+    presets = [
+        ("orders", ORDERS_CLUSTER, ORDERS_USER, ORDERS_DATABASE, "iam", "", 15432),
+        ("sessions", REDIS_GROUP, "", "", "secret", REDIS_SECRET, 16379),
+        ("billing", MYSQL_INSTANCE, "admin", "billing", "secret", "", 13306),
+    ]
+    lines: list[str] = []
+    for name, ident, user, database, auth, secret, local in presets:
+        lines += ["", "[[databases]]", f"name = {_toml_str(name)}"]
+        lines.append(f"identifier = {_toml_str(ident)}")
+        lines += [f"user = {_toml_str(user)}"] if user else []
+        lines += [f"database = {_toml_str(database)}"] if database else []
+        lines.append(f"auth = {_toml_str(auth)}")
+        lines += [f"secret_id = {_toml_str(secret)}"] if secret else []
+        lines += ['bastion_tag = "Role=bastion"', f"local_port = {local}"]
+    return lines

@@ -12,6 +12,7 @@ import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from sessiontui.sandbox.databases import DemoDatabases
     from sessiontui.sandbox.sshd import SandboxSshd
 
 SSH_PORT = 22
@@ -84,6 +85,8 @@ class LocalServices:
 
     def __init__(self, sshd: SandboxSshd | None = None) -> None:
         self.sshd = sshd  # port 22 on a node (AWS-StartSSHSession, or a forward to 22)
+        # the demo's databases (sandbox/databases.py): their endpoints, served by real servers
+        self.databases: DemoDatabases | None = None
         self._servers: dict[tuple[str, str, int], tuple[_Server, threading.Thread]] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -91,6 +94,10 @@ class LocalServices:
     def get(self, node_id: str, node_name: str, host: str, port: int) -> tuple[str, int] | None:
         if port == SSH_PORT and not host:
             return self.sshd.address(node_id, node_name) if self.sshd is not None else None
+        if host and self.databases is not None:
+            served = self.databases.address(host, port)
+            if served is not None:
+                return served
         chargen = port == CHARGEN_PORT
         if port in HTTP_PORTS:
             where = f"{host} via {node_name}" if host else node_name
@@ -132,6 +139,8 @@ class LocalServices:
             self._servers.clear()
         if self.sshd is not None:
             self.sshd.close()
+        if self.databases is not None:
+            self.databases.close()
         for server, thread in servers:
             server.shutdown()
             server.server_close()

@@ -182,6 +182,8 @@ class SandboxState:
         self.datachannel: Any = None  # datachannel.server.DataChannelServer, set by the Sandbox
         self.totp = pyotp.TOTP(DEMO_TOTP_SECRET)
         self.access = AccessBook()  # just-in-time node access requests (ssm_access)
+        # set once the demo's databases are in moto (at once for fleets without them)
+        self.databases_seeded = threading.Event()
         self.identity_center = IdentityCenter()
 
     # The sandbox clock: real time plus the clock_offset fault.

@@ -37,6 +37,7 @@ WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 JSON_SERVICES = {"ssm", "tagging"}  # JSON 1.1 protocol: errors as {"__type", "message"}
 EC2_STYLE = {"ec2"}  # EC2's own XML: <Response><Errors><Error>
 THROTTLED_SERVICES = {"ssm", "ec2", "sso"}
+DATABASE_SERVICES = {"rds", "elasticache", "secretsmanager"}
 
 
 class Reply:
@@ -222,6 +223,10 @@ class SandboxApp:
                 )
         except AwsError as err:
             return error_reply(service, err, request_id)(start_response)
+        if service in DATABASE_SERVICES and environ.get("HTTP_X_SANDBOX_SEED") != state.nonce:
+            # the demo's databases are seeded in the background after start (2 s of moto):
+            # a caller sees them whole, never half made
+            state.databases_seeded.wait(timeout=60)
         return self.moto_app(environ, start_response)
 
     # -- the sandbox's own endpoints --------------------------------------------------------------

@@ -1,0 +1,129 @@
+"""`sessiontui --db` as a real process against the sandbox, with both plugins: the demo's Aurora
+cluster through the bastion the security groups admit, psql signed in with an RDS IAM token."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pexpect
+import pytest
+
+from cli_support import cli_env
+from sessiontui.sandbox import local_postgres
+
+pytestmark = [
+    pytest.mark.skipif(bool(local_postgres.missing()), reason=local_postgres.missing()),
+    pytest.mark.skipif(shutil.which("psql") is None, reason="psql is not installed"),
+]
+
+
+def _argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "sessiontui", *args, "--role", "ProdOps", "--reason", "db test"]
+
+
+def test_db_client_opens_psql_signed_in_with_an_iam_token(
+    sandbox: Any, plugin: Path, tmp_path: Path
+) -> None:
+    env = cli_env(sandbox, tmp_path, {"SESSIONTUI_PLUGIN": str(plugin), "TERM": "dumb"})
+    env["SESSIONTUI_MFA_CODE"] = ""
+    argv = _argv("--db", "orders", "--client", "--mfa-code", sandbox.fresh_totp())
+    child = pexpect.spawn(argv[0], argv[1:], env=env, encoding="utf-8", timeout=90)
+    try:
+        child.expect(
+            "through prod-worker-01 \\(security group sg-[0-9a-f]+ admits it on port 5432\\)"
+        )
+        child.expect("auth iam \\(rds iam token\\)")
+        child.expect("orders=> ")
+        child.sendline("SELECT 40 + 2 AS answer;")
+        child.expect("42")
+        child.expect("orders=> ")
+        child.sendline("\\q")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+
+
+def test_db_json_ready_line_keeps_the_tunnel_and_no_token_in_argv(
+    sandbox: Any, plugin: Path, tmp_path: Path
+) -> None:
+    env = cli_env(sandbox, tmp_path, {"SESSIONTUI_PLUGIN": str(plugin)})
+    proc = subprocess.Popen(
+        _argv("--db", "orders", "--json", "--mfa-code", sandbox.fresh_totp()),
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        ready = json.loads(proc.stdout.readline())
+        assert ready["engine"] == "aurora-postgresql"
+        assert ready["auth"] == "iam" and ready["password_source"] == "rds iam token"
+        assert ready["user"] == "app" and ready["local_port"] == 15432
+        assert ready["ends_at"]
+        # the tunnel serves a client that signs in with its own token for the real endpoint
+        import boto3
+
+        keys = sandbox.role_credentials("ProdOps")
+        rds = boto3.client(
+            "rds",
+            region_name="us-east-1",
+            endpoint_url=sandbox.endpoint_url,
+            aws_access_key_id=keys["AccessKeyId"],
+            aws_secret_access_key=keys["SecretAccessKey"],
+            aws_session_token=keys["SessionToken"],
+        )
+        token = rds.generate_db_auth_token(ready["host"], ready["remote_port"], "app")
+        out = subprocess.run(
+            [
+                "psql",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(ready["local_port"]),
+                "-U",
+                "app",
+                "-d",
+                "orders",
+                "-tAc",
+                "SELECT 1",
+            ],
+            env={"PATH": os.environ["PATH"], "PGPASSWORD": token},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert (out.returncode, out.stdout.strip()) == (0, "1"), out.stderr
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            assert b"X-Amz-Signature" not in cmdline
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_db_unknown_name_is_a_usage_error(sandbox: Any, tmp_path: Path) -> None:
+    out = subprocess.run(
+        _argv("--db", "nope", "--mfa-code", sandbox.fresh_totp()),
+        env=cli_env(sandbox, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=90,
+        stdin=subprocess.DEVNULL,
+    )
+    assert out.returncode == 2
+    assert "no database named 'nope'" in out.stderr
+    assert "Traceback" not in out.stderr
