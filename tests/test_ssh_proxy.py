@@ -5,6 +5,7 @@ stand-in plugin and with AWS's own (conftest's `plugin` fixture). The session is
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
@@ -196,6 +197,50 @@ def test_sigterm_to_the_proxy_ends_the_session_server_side(
         (ended,) = ssh_sessions(tmp_path, "session_ended")
         assert ended["how"] == "interrupted" and "SIGTERM" in ended["detail"]
         assert ended["terminated"] is True
+    finally:
+        if ssh.poll() is None:
+            ssh.kill()
+            ssh.wait()
+
+
+def test_a_sigkilled_proxys_session_is_ended_at_the_next_start(
+    sandbox: Any, plugin: Path, tmp_path: Path, shared_cache: Path
+) -> None:
+    """Issue 23: the proxy built its supervisor without the journal, so a SIGKILL mid-ssh left its
+    session open for good. Now it is journalled like every session, and the next start ends it."""
+    sb = sandbox
+    proxy = proxy_command("--role", "ProdOps", "--reason", "SSH-9", "--mfa-code", lasting_code(sb))
+    env = env_for(sb, tmp_path, plugin, shared_cache)
+    ssh = subprocess.Popen(
+        ["ssh", *ssh_options(sb, proxy), f"{sb.ssh.user}@{WEB}", "echo ready; sleep 60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        assert ssh.stdout is not None
+        assert ssh.stdout.readline() == "ready\n"
+        pid = _proxy_pid(ssh.pid)
+        (started,) = ssh_sessions(tmp_path)
+        session_id = started["session_id"]
+        plugins = descendants(pid)
+        os.kill(pid, signal.SIGKILL)
+        # the plugin outlives its parent and holds ssh's pipes: end both, as a closed laptop would
+        for child in plugins:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
+        ssh.kill()
+        ssh.wait(timeout=20)
+        time.sleep(1.0)  # anything that would end it by itself has had its turn
+        assert session_status(sb, REGION, session_id) != "Terminated"
+        again = run(
+            sb, tmp_path, "--list", "--region", REGION, extra={"XDG_CACHE_HOME": str(shared_cache)}
+        )
+        assert again.returncode == 0, again.stderr
+        assert wait_status(sb, session_id, "Terminated") == "Terminated", again.stderr
+        assert f"ended a session an earlier sessiontui left open: {session_id}" in again.stderr
     finally:
         if ssh.poll() is None:
             ssh.kill()

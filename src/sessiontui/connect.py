@@ -81,23 +81,10 @@ def connect(
     )
 
     from sessiontui.plugin.signals import ShutdownRequested
-    from sessiontui.plugin.supervisor import SessionSupervisor
 
-    ssm = factory.client("ssm", node.region)
-    journal = rt.journal.bound(_source_profile(rt, access.name) if access else None)
-    if access is not None:
-        sup = SessionSupervisor.for_access(
-            ssm, access, plugin, audit=rt.audit, clock=rt.clock, journal=journal
-        )
-    else:
-        sup = SessionSupervisor(
-            ssm=ssm,
-            credentials=factory.frozen_credentials(),
-            plugin=plugin,
-            audit=rt.audit,
-            clock=rt.clock,
-            journal=journal,
-        )
+    sup = rt.supervision(plugin).supervisor(
+        factory.client("ssm", node.region), access, factory.frozen_credentials
+    )
     with contextlib.suppress(OSError):  # a read-only state folder costs the jump nothing
         marks.touch(node.id)
     try:
@@ -143,13 +130,6 @@ def _tell_if_left_open(
 ) -> None:
     if terminated is False and session_id:
         say(left_open(session_id, error or "TerminateSession was refused", end, rt.clock.now()))
-
-
-def _source_profile(rt: Runtime, name: str) -> str | None:
-    """The profile whose credentials assume an IAM role (the credential cache's key), if any."""
-    roles = getattr(rt.config, "roles", {}) or {}
-    spec = roles.get(name) if isinstance(roles, dict) else None
-    return getattr(spec, "source_profile", None)
 
 
 def _heal_teller(say: Say) -> Callable[[Any], None]:

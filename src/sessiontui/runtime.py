@@ -23,6 +23,8 @@ from sessiontui.core.scope import in_scope
 if TYPE_CHECKING:
     from sessiontui.access import AccessBook
     from sessiontui.core.access import Access
+    from sessiontui.operations.supervision import Supervision
+    from sessiontui.plugin.locate import PluginInfo
 
 AskCode = Callable[[str], "str | None"]  # device serial -> six digits, or None
 OnWait = Callable[[int], None]  # seconds left until the next MFA window
@@ -220,6 +222,19 @@ class Runtime:
         from sessiontui.audit import AuditLog
 
         return AuditLog(clock=self.clock)
+
+    def source_profile(self, role: str) -> str | None:
+        """The profile whose credentials assume an IAM role (the credential cache's and the
+        journal's key), if the config names one."""
+        roles = getattr(self.config, "roles", {}) or {}
+        spec = roles.get(role) if isinstance(roles, dict) else None
+        return getattr(spec, "source_profile", None)
+
+    def supervision(self, plugin: PluginInfo) -> Supervision:
+        """What every session this run opens is supervised with (operations.supervision)."""
+        from sessiontui.operations.supervision import Supervision
+
+        return Supervision(plugin, self.audit, self.clock, self.journal, self.source_profile)
 
     @functools.cached_property
     def journal(self) -> Any:

@@ -166,19 +166,11 @@ def ssh_proxy(rt: Runtime, args: argparse.Namespace, say: Say) -> int:
             )
 
     from sessiontui.plugin.stream import ssh_document
-    from sessiontui.plugin.supervisor import SessionSupervisor
 
-    ssm = factory.client("ssm", node.region)
-    if access is not None:
-        sup = SessionSupervisor.for_access(ssm, access, plugin, audit=rt.audit, clock=rt.clock)
-    else:
-        sup = SessionSupervisor(
-            ssm=ssm,
-            credentials=factory.frozen_credentials(),
-            plugin=plugin,
-            audit=rt.audit,
-            clock=rt.clock,
-        )
+    # journalled like every session: a proxy killed mid-ssh leaves nothing open after the next start
+    sup = rt.supervision(plugin).supervisor(
+        factory.client("ssm", node.region), access, factory.frozen_credentials
+    )
     document, params = ssh_document(port)
     result = sup.run_stream(node, document, params, node_name=node.display_name, reason=reason)
     if result.terminated is False:

@@ -87,23 +87,10 @@ def run_db(rt: Runtime, args: argparse.Namespace, say: Say, emit: Say, ask: AskC
     sign_in.password()  # a refused token or secret is said before any session starts
     from sessiontui.plugin.healing import start_healing_forward
     from sessiontui.plugin.output import Ending
-    from sessiontui.plugin.supervisor import SessionSupervisor
 
-    ssm = factory.client("ssm", node.region)
-    journal = rt.journal.bound(None)
-    if access is not None:
-        sup = SessionSupervisor.for_access(
-            ssm, access, plugin, audit=rt.audit, clock=rt.clock, journal=journal
-        )
-    else:
-        sup = SessionSupervisor(
-            ssm=ssm,
-            credentials=factory.frozen_credentials(),
-            plugin=plugin,
-            audit=rt.audit,
-            clock=rt.clock,
-            journal=journal,
-        )
+    sup = rt.supervision(plugin).supervisor(
+        factory.client("ssm", node.region), access, factory.frozen_credentials
+    )
     local = chosen.preset.local_port if chosen.preset and chosen.preset.local_port else 0
     if access is not None and access.reason_required and not args.reason:
         raise UsageError(f"role {access.name} requires a reason", "pass --reason TEXT")

@@ -173,6 +173,9 @@ def run_stream(
 
     with _signals_recorded(on_signal):
         started = sup._start(target_id, document, parameters, reason)
+        # journalled before anything else can fail: a proxy SIGKILLed from here on leaves the
+        # session for the next start to end
+        sup._journal_record(started, "ssh", node_name)
         began = time.monotonic()
         closer = Closer(sup, started, began)
         port = (parameters.get("portNumber") or [""])[0]

@@ -88,42 +88,29 @@ class SessionOpener:
     def supervisor(self, region: str, held: ActiveAccess | None = None) -> Any:
         """Sessions under `held` (the active access when None). Blocking (client creation,
         plugin lookup): call from a worker."""
-        from sessiontui.plugin.supervisor import SessionSupervisor
+        from sessiontui.operations.supervision import Supervision
 
+        runtime = self.services.runtime
+        supervision = Supervision(
+            self.access.plugin(),
+            self.access.audit,
+            self.services.clock,
+            runtime.journal if runtime is not None else None,
+            runtime.source_profile if runtime is not None else _no_source_profile,
+        )
         active = held or self.access.active
         if active is not None:
             factory = active.factory if active.factory is not None else self.services.factory
-            return SessionSupervisor.for_access(
-                factory.client("ssm", region),
-                active.access,
-                self.access.plugin(),
-                audit=self.access.audit,
-                clock=self.services.clock,
-                journal=self.journal(),
-            )
+            ssm = factory.client("ssm", region)
+            return supervision.supervisor(ssm, active.access, self._base_credentials)
+        ssm = self.services.factory.client("ssm", region)
+        return supervision.supervisor(ssm, None, self._base_credentials)
+
+    def _base_credentials(self) -> Credentials:
         creds = self.session_credentials()
         if creds is None:
             raise SessiontuiError("no role taken: press r to choose one")
-        return SessionSupervisor(
-            ssm=self.services.factory.client("ssm", region),
-            credentials=creds,
-            plugin=self.access.plugin(),
-            audit=self.access.audit,
-            clock=self.services.clock,
-            journal=self.journal(),
-        )
-
-    def journal(self) -> Any:
-        """The runtime's session journal, bound to the active role's source profile."""
-        runtime = self.services.runtime
-        if runtime is None:
-            return None
-        active = self.access.active
-        if active is None:
-            return runtime.journal
-        roles = getattr(self.services.config, "roles", {}) or {}
-        spec = roles.get(active.access.name) if isinstance(roles, dict) else None
-        return runtime.journal.bound(getattr(spec, "source_profile", None))
+        return creds
 
     def _ready(self, node: Node | None, what: str, then: Callable[[], None]) -> bool:
         """Checks before a session; False when it cannot start (and the operator was told)."""
@@ -286,3 +273,7 @@ def shell_summary(node: Node, result: Any, now: datetime | None = None) -> str:
     if error:
         line += f" (TerminateSession: {error})"
     return line
+
+
+def _no_source_profile(role: str) -> str | None:
+    return None
