@@ -595,7 +595,7 @@ async def test_a_forward_lives_until_its_own_access_ends_and_restarts_under_it(
         await pilot.press("F")
         await wait_for(pilot, lambda: isinstance(app.screen, ForwardsScreen))
         row = app.screen.query_one("#forwards-table").get_row_at(0)  # type: ignore[attr-defined]
-        assert row[5].startswith("0:1"), row  # ProdOps' 25 minutes less the 10 gone by
+        assert str(row[5]).startswith("0:1"), row  # ProdOps' 25 minutes less the 10 gone by
 
         # nothing held: `s` names the access to take again, and starts nothing under another
         env.advance(900)
