@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from sessiontui.core.node import Node
 
 EPILOG = """\
-exit codes: 0 done, 1 unexpected, 2 usage/config/target, 3 authentication or authorisation,
-4 node not connectable, 5 session-manager-plugin missing or failed, 6 local port in use
+exit codes: 0 done, 1 unexpected (--doctor: something is missing), 2 usage/config/target,
+3 authentication or authorisation, 4 node not connectable, 5 session-manager-plugin missing or
+failed, 6 local port in use
 
 examples:
   sessiontui --demo                                   the TUI on the embedded sandbox
@@ -130,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument(
         "--ssh-config", action="store_true", help="print Host blocks for ~/.ssh/config and exit"
     )
+    mode.add_argument(
+        "--doctor",
+        action="store_true",
+        help="what is set up and what is missing (config, credentials, clock, plugin, and each"
+        " access's Session Manager abilities); exit 0 all well, 1 otherwise",
+    )
     p.add_argument(
         "--forward", metavar="[LOCAL:][HOST:]REMOTE", help="with --connect: a port forward"
     )
@@ -165,8 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(UsageError("--wait goes with --request-access TARGET"))
     if args.plugin and not args.demo:
         return _fail(UsageError("--plugin goes with --demo"))
-    if args.json and not (args.list or args.forward or args.sessions):
-        return _fail(UsageError("--json goes with --list, --sessions or --connect --forward"))
+    if args.json and not (args.list or args.forward or args.sessions or args.doctor):
+        return _fail(
+            UsageError("--json goes with --list, --sessions, --doctor or --connect --forward")
+        )
     try:
         _check_args(args)
         return _run(args)
@@ -224,6 +233,7 @@ def _run(args: argparse.Namespace) -> int:
         or args.terminate
         or args.ssh_proxy
         or args.ssh_config
+        or args.doctor
     ):
         # Start-up makes hundreds of thousands of objects (Textual's classes and CSS, the cached
         # rows) and none of them is garbage: collector passes over them cost 50-80 ms of the first
@@ -242,6 +252,10 @@ def _run(args: argparse.Namespace) -> int:
             return 0
         if args.list:
             return _list(rt, args)
+        if args.doctor:
+            from sessiontui.commands.doctor import run_doctor
+
+            return run_doctor(rt, args.json, _emit, ask=_ask_code)
         if args.request_access:
             from sessiontui.request_access import request_access
 
