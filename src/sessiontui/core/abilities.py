@@ -7,6 +7,7 @@ advice and the README's minimal policies. No I/O here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -28,6 +29,38 @@ PLUGIN_UPDATE_URL = (
 OWN_SESSIONS = (
     "arn:aws:ssm:*:*:session/* where ssm:resourceTag/aws:ssmmessages:session-id is ${aws:userid}"
 )
+
+
+# the kind of session each document opens: (the ability's key, what the operator calls it)
+SESSION_KINDS = {
+    FORWARD_DOCUMENT: ("forward", "port forwards"),
+    FORWARD_REMOTE_DOCUMENT: ("forward", "port forwards to hosts behind nodes"),
+    SSH_DOCUMENT: ("ssh", "SSH sessions"),
+}
+_DOCUMENT_IN_REFUSAL = re.compile(r"on resource: arn:aws:ssm:[^:\s]*:[^:\s]*:document/([\w.-]+)")
+
+
+def refused_document(message: str) -> str | None:
+    """The document an AccessDenied for StartSession names as its resource, or None when the
+    refusal is about the node (or says nothing)."""
+    found = _DOCUMENT_IN_REFUSAL.search(message)
+    return found.group(1) if found else None
+
+
+def session_kind(document: str) -> tuple[str, str]:
+    return SESSION_KINDS.get(document, (document, f"sessions of the document {document}"))
+
+
+def kind_refusal(document: str) -> tuple[str, str]:
+    """(the sentence, the advice) for StartSession refused on `document`: the node itself was
+    allowed, so a shell opens where this kind does not."""
+    _, what = session_kind(document)
+    return (
+        f"this access may open shells but not {what} "
+        f"(ssm:StartSession is not allowed on document/{document})",
+        f"ask for ssm:StartSession on arn:aws:ssm:*::document/{document}, or use another access "
+        "that has it; sessiontui --doctor lists what each access may do",
+    )
 
 
 class Status(Enum):
