@@ -92,7 +92,7 @@ class Runtime:
                 (n for n in result.nodes if query.matches(n) and access_for(n, accesses)[0]),
                 key=sort_key,
             )
-            return nodes, warnings + [f"{e.region}: {e.message}" for e in result.errors]
+            return nodes, warnings + _listing_warnings(result)
         factory.require_credentials()
         result = list_fleet(factory, self.regions)
         raise_if_failed(result)
@@ -101,7 +101,7 @@ class Runtime:
         nodes = sorted(
             (n for n in result.nodes if query.matches(n) and in_scope(n, scope)), key=sort_key
         )
-        return nodes, warnings + [f"{e.region}: {e.message}" for e in result.errors]
+        return nodes, warnings + _listing_warnings(result)
 
     @property
     def roles(self) -> list[str]:
@@ -302,6 +302,15 @@ class Runtime:
     def logout(self) -> int:
         """Wipe every cached role credential (every source's); how many files went."""
         return int(self.access_book.forget())
+
+
+def _listing_warnings(result: Any) -> list[str]:
+    """Failed regions, and hybrid nodes whose tags this access may not read (said, not hidden)."""
+    from sessiontui.core.node import unreadable_tags_note
+
+    found = [f"{e.region}: {e.message}" for e in result.errors]
+    note = unreadable_tags_note(result.nodes)
+    return [*found, note] if note else found
 
 
 def _start_demo(plugin: str | None = None) -> Any:
