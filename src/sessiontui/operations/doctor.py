@@ -174,7 +174,7 @@ class Held:
     name: str
     factory: ClientFactory
     ends_at: datetime | None
-    account: str = ""
+    temporary: bool = True  # False: long-term keys, which do not end by themselves
 
 
 def _skew(date_header: str | None, now: datetime) -> float | None:
@@ -222,7 +222,12 @@ def check_identity(
             Check(Status.FAIL, area, f"credentials refused: {_error_text(exc)}", "sign in again")
         )
         return ""
-    ends = f"until {_when(held.ends_at)}" if held.ends_at else "with no end (long-term keys)"
+    if held.ends_at is not None:
+        ends = f"until {_when(held.ends_at)}"
+    else:
+        ends = (
+            "until their source renews them" if held.temporary else "with no end (long-term keys)"
+        )
     report.add(Check(Status.OK, area, f"credentials of {caller.arn}, valid {ends}"))
     if not clock_done[0]:
         skew = _skew(date, now)
@@ -259,7 +264,11 @@ def held_identities(rt: Runtime, ask: Callable[[str], str | None] | None) -> lis
     found: list[Held] = []
     factory: ClientFactory = rt.factory
     if factory.has_credentials():
-        found.append(Held("base identity", factory, None))
+        try:
+            temporary = bool(factory.frozen_credentials().session_token)
+        except SessiontuiError:
+            temporary = True
+        found.append(Held("base identity", factory, None, temporary))
     accesses: list[Access] = []
     if rt.roles:
         accesses = rt.accesses(ask=ask)
