@@ -20,9 +20,9 @@ if TYPE_CHECKING:
     from sessiontui.core.node import Node
 
 EPILOG = """\
-exit codes: 0 done, 1 unexpected, 2 usage/config/target (or --demo without the sandbox extra),
-3 authentication or authorisation, 4 node not connectable, 5 session-manager-plugin missing or
-failed, 6 local port in use
+exit codes: 0 done, 1 unexpected (--doctor: something is missing), 2 usage/config/target (or
+--demo without the sandbox extra), 3 authentication or authorisation, 4 node not connectable,
+5 session-manager-plugin missing or failed, 6 local port in use
 
 examples:
   sessiontui --demo                                   the TUI on the embedded sandbox
@@ -156,6 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--client", action="store_true", help="with --db: run the engine's client, signed in"
     )
+    mode.add_argument(
+        "--doctor",
+        action="store_true",
+        help="what is set up and what is missing (config, credentials, clock, plugin, and each"
+        " access's Session Manager abilities); exit 0 all well, 1 otherwise",
+    )
     p.add_argument(
         "--forward", metavar="[LOCAL:][HOST:]REMOTE", help="with --connect: a port forward"
     )
@@ -191,8 +197,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(UsageError("--wait goes with --request-access TARGET"))
     if args.plugin and not args.demo:
         return _fail(UsageError("--plugin goes with --demo"))
-    if args.json and not (args.list or args.forward or args.sessions or args.db):
-        return _fail(UsageError("--json goes with --list, --sessions, --db or --connect --forward"))
+    if args.json and not (args.list or args.forward or args.sessions or args.db or args.doctor):
+        return _fail(
+            UsageError("--json goes with --list, --sessions, --db, --doctor or --connect --forward")
+        )
     if args.client and not args.db:
         return _fail(UsageError("--client goes with --db NAME"))
     if args.db is not None and not args.db.strip():
@@ -263,6 +271,7 @@ def _run(args: argparse.Namespace) -> int:
         or args.ssh_proxy
         or args.ssh_config
         or args.db
+        or args.doctor
     ):
         # Start-up makes hundreds of thousands of objects (Textual's classes and CSS, the cached
         # rows) and none of them is garbage: collector passes over them cost 50-80 ms of the first
@@ -281,6 +290,10 @@ def _run(args: argparse.Namespace) -> int:
             return 0
         if args.list:
             return _list(rt, args)
+        if args.doctor:
+            from sessiontui.commands.doctor import run_doctor
+
+            return run_doctor(rt, args.json, _emit, ask=_ask_code)
         if args.request_access:
             from sessiontui.request_access import request_access
 
@@ -469,8 +482,8 @@ def format_table(nodes: Sequence[Node]) -> str:
                 n.id,
                 n.ping_status or ("-" if n.managed else "no agent"),
                 n.platform or "-",
-                n.tag("project") or "-",
-                n.tag("Role") or "-",
+                n.tag_cell("project"),
+                n.tag_cell("Role"),
                 n.private_ip or "-",
                 n.region,
                 *((n.account_label or "-",) if accounts else ()),

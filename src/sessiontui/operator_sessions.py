@@ -58,7 +58,21 @@ class OperatorSessions:
     def _factories(self) -> list[ClientFactory]:
         found = [self.rt.factory] if self.rt.factory.has_credentials() else []
         found += [self.rt.factory.with_credentials(c) for _, c in self._roles_with_credentials()]
+        # --role's accesses already held (Identity Center's too): their accounts' sessions
+        book = self.rt.access_book
+        for name in self.rt.roles:
+            with contextlib.suppress(Exception):
+                held = book.cached(book.find(name))
+                if held is not None:
+                    found.append(self.rt.factory_for(held))
         return found
+
+    def _journal(self) -> dict[str, Any]:
+        """The journal's entries by session id: sessions this machine's sessiontui started."""
+        try:
+            return {e.session_id: e for e in self.rt.journal.entries()}
+        except Exception:  # an unreadable journal marks nothing
+            return {}
 
     # -- listing ----------------------------------------------------------------------------
 
@@ -71,22 +85,32 @@ class OperatorSessions:
         ends = {
             spec.arn.rsplit("/", 1)[-1]: c.expiration for spec, c in self._roles_with_credentials()
         }
+        journal = self._journal()
         sessions: list[ActiveSession] = []
         warnings: list[str] = []
+        seen: set[str] = set()
         for region in self.rt.regions:
             error = "no credentials can list sessions"
+            listed = False
             for factory in factories:
                 try:
                     items = describe_sessions(factory.client("ssm", region), "Active")
                 except SessiontuiError as e:
                     error = e.message
                     continue
+                listed = True
                 for item in items:
                     s = ActiveSession.from_aws(item, region)
-                    if owned_by(s.owner, base_arn, name):
-                        sessions.append(replace(s, credentials_end=ends.get(s.role)))
-                break
-            else:
+                    entry = journal.get(s.session_id)
+                    # a session in the journal is the operator's whichever account it is in
+                    if s.session_id in seen or not (
+                        entry is not None or owned_by(s.owner, base_arn, name)
+                    ):
+                        continue
+                    seen.add(s.session_id)
+                    left = entry.left_open if entry is not None else ""
+                    sessions.append(replace(s, credentials_end=ends.get(s.role), left_open=left))
+            if not listed:
                 warnings.append(f"{region}: {error}")
         sessions.sort(key=lambda s: (s.started is None, s.started), reverse=True)
         return sessions, warnings
@@ -146,9 +170,22 @@ def session_rows(sessions: list[ActiveSession], now: Any) -> list[tuple[str, ...
                 s.region,
                 s.role or "-",
                 s.session_id,
+                LEFT_OPEN_NOTE if s.left_open else "",
             )
         )
     return rows
 
 
-SESSION_COLUMNS = ("TARGET", "DOCUMENT", "REASON", "STARTED", "LEFT", "REGION", "ROLE", "SESSION")
+# what the last column says of a session its own access may not end
+LEFT_OPEN_NOTE = "left open: its access may not end it"
+SESSION_COLUMNS = (
+    "TARGET",
+    "DOCUMENT",
+    "REASON",
+    "STARTED",
+    "LEFT",
+    "REGION",
+    "ROLE",
+    "SESSION",
+    "NOTE",
+)

@@ -110,7 +110,7 @@ class Runtime:
                 (n for n in result.nodes if query.matches(n) and access_for(n, accesses)[0]),
                 key=sort_key,
             )
-            return nodes, warnings + [f"{e.region}: {e.message}" for e in result.errors]
+            return nodes, warnings + _listing_warnings(result)
         factory.require_credentials()
         result = list_fleet(factory, self.regions)
         raise_if_failed(result)
@@ -119,7 +119,7 @@ class Runtime:
         nodes = sorted(
             (n for n in result.nodes if query.matches(n) and in_scope(n, scope)), key=sort_key
         )
-        return nodes, warnings + [f"{e.region}: {e.message}" for e in result.errors]
+        return nodes, warnings + _listing_warnings(result)
 
     @property
     def roles(self) -> list[str]:
@@ -259,12 +259,89 @@ class Runtime:
         clients = EntryClients(
             factory_for, CredentialCache(clock=self.clock, margin=TERMINATE_MARGIN)
         )
-        report = recover_sessions(self.journal, clients.able, clients.base, clock=self.clock)
+        base_account: list[str] = []
+
+        def base_for(entry: Any) -> Any:
+            # the base identity speaks for its own account only: another account's session is
+            # not in its DescribeSessions, which must not read as "over"
+            if entry.account:
+                if not base_account:
+                    try:
+                        sts = self.factory.client("sts", self.regions[0])
+                        base_account.append(str(sts.get_caller_identity()["Account"]))
+                    except Exception:
+                        base_account.append("")
+                if entry.account != base_account[0]:
+                    return None
+            return clients.base(entry)
+
+        report = recover_sessions(
+            self.journal,
+            clients.able,
+            base_for,
+            clock=self.clock,
+            others_for=self._other_enders(),
+        )
         return report.lines()
+
+    def _other_enders(self) -> Callable[[Any], list[tuple[str, Any]]]:
+        """For a session its own access may not end: the other credentials held now in its
+        account, by name (--role's accesses, then any access with cached credentials, then the
+        base identity), each as an ssm client in the session's region. Nothing is obtained and
+        nobody is asked: a start that holds an administrator's access ends them."""
+        found: list[tuple[str, str, ClientFactory]] | None = None
+
+        def held() -> list[tuple[str, str, ClientFactory]]:
+            nonlocal found
+            if found is None:
+                found = []
+                book = self.access_book
+                offers = []
+                for name in self.roles:
+                    with contextlib.suppress(Exception):
+                        offers.append(book.find(name))
+                with contextlib.suppress(Exception):  # a portal that needs a sign-in lists none
+                    offers += book.offers()
+                seen: set[str] = set()
+                for offer in offers:
+                    if offer.name in seen:
+                        continue
+                    seen.add(offer.name)
+                    with contextlib.suppress(Exception):
+                        access = book.cached(offer)
+                        if access is not None:
+                            found.append((offer.name, access.account_id, self.factory_for(access)))
+                if self.factory.has_credentials():
+                    with contextlib.suppress(Exception):
+                        sts = self.factory.client("sts", self.regions[0])
+                        account = str(sts.get_caller_identity()["Account"])
+                        found.append(("the base identity", account, self.factory))
+            return found
+
+        def others(entry: Any) -> list[tuple[str, Any]]:
+            return [
+                (
+                    name if name == "the base identity" else f"access {name}",
+                    f.client("ssm", entry.region),
+                )
+                for name, account, f in held()
+                if name != entry.role_name and account and account == entry.account
+            ]
+
+        return others
 
     def logout(self) -> int:
         """Wipe every cached role credential (every source's); how many files went."""
         return int(self.access_book.forget())
+
+
+def _listing_warnings(result: Any) -> list[str]:
+    """Failed regions, and hybrid nodes whose tags this access may not read (said, not hidden)."""
+    from sessiontui.core.node import unreadable_tags_note
+
+    found = [f"{e.region}: {e.message}" for e in result.errors]
+    note = unreadable_tags_note(result.nodes)
+    return [*found, note] if note else found
 
 
 def _start_demo(plugin: str | None = None) -> Any:

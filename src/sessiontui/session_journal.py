@@ -84,6 +84,15 @@ class JournalEntry:
     started_at: str = ""  # ISO 8601 UTC
     pid: int = 0
     pid_ticks: str = ""
+    # why the access that opened it may not end it (TerminateSession refused while it was still
+    # Active); "" otherwise. A later start ends it with any held credentials that can
+    left_open: str = ""
+
+    @property
+    def account(self) -> str:
+        """The account the session lives in, from its role's ARN ("" for base credentials)."""
+        parts = self.role_arn.split(":")
+        return parts[4] if len(parts) > 5 else ""
 
     def to_json(self) -> dict[str, Any]:
         return {"version": VERSION, **asdict(self)}
@@ -108,6 +117,7 @@ class JournalEntry:
                 started_at=str(data.get("started_at", "")),
                 pid=int(data.get("pid", 0)),
                 pid_ticks=str(data.get("pid_ticks", "")),
+                left_open=str(data.get("left_open", "")),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -179,6 +189,20 @@ class SessionJournal:
         paths.write_private(path, json.dumps(entry.to_json(), indent=1) + "\n")
         _fsync_dir(self.directory)  # the rename itself must survive a power loss
         return entry
+
+    def mark_left_open(self, session_id: str, why: str) -> None:
+        """Keep the entry, saying that its own access may not end it (and why)."""
+        path = self._path(session_id)
+        found = next((e for e in self.entries() if e.session_id == session_id), None)
+        if path is None or found is None:
+            return
+        entry = replace(found, left_open=why)
+        paths.write_private(path, json.dumps(entry.to_json(), indent=1) + "\n")
+        _fsync_dir(self.directory)
+
+    def left_open(self) -> dict[str, JournalEntry]:
+        """Entries whose own access may not end them, by session id (--sessions marks them)."""
+        return {e.session_id: e for e in self.entries() if e.left_open}
 
     def remove(self, session_id: str) -> None:
         path = self._path(session_id)

@@ -5,7 +5,9 @@ One Resource Groups Tagging API GetResources page brings the tags of 100 managed
 is 10 calls instead of 1,000, and most of the listing's client CPU was botocore's work per call
 (docs/performance.md). An identity whose policies do not allow `tag:GetResources`, or any other
 failure of it, falls back to one ListTagsForResource per node, as before; a node whose tags cannot
-be read is still listed, without them.
+be read is still listed, without them. When both are refused (the SSO guide's permission sets
+grant neither), the nodes are marked with why (`unreadable`) and no further call is made: rows
+and facets say the tags are not readable with this access instead of showing none.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sessiontui.aws.clients import ClientFactory
 from sessiontui.aws.metering import CallMeter
 
 MANAGED_INSTANCE = "ssm:managed-instance"
+DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 PAGE = 100  # GetResources' ResourcesPerPage maximum
 
 Tags = dict[str, str]
@@ -44,6 +47,7 @@ class HybridTags:
         meter: CallMeter | None,
         stopping: Callable[[], bool],
         apply: Callable[[dict[str, Tags]], None],
+        unreadable: Callable[[list[str], str], None] | None = None,
     ) -> None:
         self.factory = factory
         self.region = region
@@ -52,6 +56,9 @@ class HybridTags:
         self.meter = meter
         self.stopping = stopping
         self.apply = apply
+        self.unreadable = unreadable
+        self._region_refusal = ""  # GetResources' refusal code, when it was refused
+        self.denied = ""  # why neither call may read tags: every node is then marked, not asked
         self._lock = threading.Lock()
         self._jobs: list[Future[None]] = []
         self._waiting: list[str] = []  # ids seen while the region's tags are being fetched
@@ -60,6 +67,11 @@ class HybridTags:
 
     def add(self, node_ids: list[str]) -> None:
         if not node_ids:
+            return
+        with self._lock:
+            denied = self.denied
+        if denied:
+            self._mark(node_ids, denied)
             return
         with self._lock:
             if self._known is not None:
@@ -122,8 +134,9 @@ class HybridTags:
                 for item in page.get("ResourceTagMappingList", []):
                     arn = str(item.get("ResourceARN", ""))
                     known[arn.rpartition("/")[2]] = tag_dict(item.get("Tags"))
-        except AWS_ERRORS:
+        except AWS_ERRORS as exc:
             with self._lock:
+                self._region_refusal = _code(exc)
                 self._one_by_one = True
                 waiting, self._waiting = self._waiting, []
                 self._submit(self._one, *waiting)
@@ -133,8 +146,17 @@ class HybridTags:
             waiting, self._waiting = self._waiting, []
         self.apply({i: known.get(i, {}) for i in waiting})
 
+    def _mark(self, node_ids: list[str], why: str) -> None:
+        if self.unreadable is not None:
+            self.unreadable(node_ids, why)
+
     def _one(self, node_id: str) -> None:
         if self.stopping():
+            return
+        with self._lock:
+            denied = self.denied
+        if denied:
+            self._mark([node_id], denied)
             return
         try:
             with CALL_SLOTS:
@@ -142,6 +164,22 @@ class HybridTags:
                     ResourceType="ManagedInstance", ResourceId=node_id
                 )
             check_page("ListTagsForResource", resp, "TagList")
-        except AWS_ERRORS:
+        except AWS_ERRORS as exc:
+            with self._lock:
+                if _code(exc) in DENIED and self._region_refusal in DENIED:
+                    self.denied = (
+                        f"tag:GetResources ({self._region_refusal}) and "
+                        f"ssm:ListTagsForResource ({_code(exc)}) are refused"
+                    )
+                denied = self.denied
+            if denied:
+                self._mark([node_id], denied)
             return  # a node without readable tags is still listed
         self.apply({node_id: tag_dict(resp.get("TagList"))})
+
+
+def _code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return ""
+    return str(response.get("Error", {}).get("Code", ""))

@@ -235,7 +235,14 @@ class _RegionLister:
         self._lock = threading.Lock()
         self.nodes: dict[str, Node] = {}
         self.tags = HybridTags(
-            factory, region, self.ssm, tag_pool, meter, self._stopping, self._apply_tags
+            factory,
+            region,
+            self.ssm,
+            tag_pool,
+            meter,
+            self._stopping,
+            self._apply_tags,
+            self._tags_unreadable,
         )
         self.ec2_info: dict[str, _Ec2Info] | None = None
         self.ec2_error: BaseException | None = None  # AWS trouble: the region lists without names
@@ -296,6 +303,17 @@ class _RegionLister:
                 self.nodes[node_id] = node
                 updated.append(node)
         self._emit(updated)  # tagless nodes too: their rows learn there is nothing to wait for
+
+    def _tags_unreadable(self, node_ids: list[str], why: str) -> None:
+        with self._lock:
+            updated = []
+            for node_id in node_ids:
+                node = self.nodes.get(node_id)
+                if node is not None:
+                    node = node.with_updates(tags_unreadable=why)
+                    self.nodes[node_id] = node
+                    updated.append(node)
+        self._emit(updated)
 
     def _list_ssm(self) -> None:
         key = (self.credentials_key, self.region)

@@ -31,11 +31,16 @@ LONGEST_SESSION = timedelta(minutes=1440)
 TERMINATE_MARGIN = 10
 
 SsmFor = Callable[[JournalEntry], Any]  # an ssm client able to end the entry, or None
+# other held credentials of the entry's account (another access, the base identity), by name,
+# tried when the entry's own access may not end it
+OthersFor = Callable[[JournalEntry], "list[tuple[str, Any]]"]
 
 
 @dataclass
 class RecoveryReport:
     terminated: list[JournalEntry] = field(default_factory=list)
+    # ended with other credentials than its own access's: (entry, whose)
+    ended_by_other: list[tuple[JournalEntry, str]] = field(default_factory=list)
     already_ended: list[JournalEntry] = field(default_factory=list)
     kept: list[tuple[JournalEntry, str]] = field(default_factory=list)
 
@@ -43,6 +48,10 @@ class RecoveryReport:
         """What the operator is told (one line each): the sessions ended, and those left open."""
         out = [
             f"ended a session an earlier sessiontui left open: {e.label}" for e in self.terminated
+        ]
+        out += [
+            f"ended {e.label}, which that access may not end, with {who}"
+            for e, who in self.ended_by_other
         ]
         out += [f"could not end {e.label}: {why}" for e, why in self.kept]
         return out
@@ -53,11 +62,43 @@ def recover_sessions(
     ssm_for: SsmFor,
     base_ssm_for: SsmFor | None = None,
     clock: Clock = SYSTEM_CLOCK,
+    others_for: OthersFor | None = None,
 ) -> RecoveryReport:
     report = RecoveryReport()
     for entry in journal.orphans():
+        if (
+            entry.left_open
+            and others_for is not None
+            and _end_with_others(journal, entry, others_for, report)
+        ):
+            continue
         _recover_one(journal, entry, ssm_for, base_ssm_for, clock, report)
     return report
+
+
+def _end_with_others(
+    journal: SessionJournal, entry: JournalEntry, others_for: OthersFor, report: RecoveryReport
+) -> bool:
+    """End a session its own access may not end with the first other credentials that can;
+    True when it is settled (ended, or found over)."""
+    try:
+        others = others_for(entry)
+    except Exception:  # nobody else to ask: its own access is tried as for any entry
+        return False
+    for who, ssm in others:
+        if _active(_constant(ssm), entry) is False:
+            journal.remove(entry.session_id)
+            report.already_ended.append(entry)
+            return True
+        try:
+            ok = terminate_session(ssm, entry.session_id)
+        except SessiontuiError:
+            continue  # this one may not either: the next
+        if ok:
+            journal.remove(entry.session_id)
+            report.ended_by_other.append((entry, who))
+            return True
+    return False
 
 
 def _recover_one(
@@ -105,6 +146,13 @@ def _recover_one(
         report.terminated.append(entry)
     else:
         report.kept.append((entry, "TerminateSession was not accepted"))
+
+
+def _constant(ssm: Any) -> SsmFor:
+    def ssm_for(_entry: JournalEntry) -> Any:
+        return ssm
+
+    return ssm_for
 
 
 def _active(ssm_for: SsmFor, entry: JournalEntry) -> bool | None:

@@ -13,9 +13,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
+from sessiontui.core.abilities import kind_refusal, refused_document, session_kind
 from sessiontui.core.errors import (
     AuthError,
     NotConnectableError,
+    SessionKindError,
     SessiontuiError,
 )
 from sessiontui.core.node_access import GOVERNED_MARK, GovernedNodeError
@@ -90,6 +92,10 @@ def map_client_error(err: Exception, action: str, target: str | None = None) -> 
             target or "",
         )
     if code in ("AccessDeniedException", "AccessDenied", "UnauthorizedOperation"):
+        document = refused_document(msg) if action == "StartSession" else None
+        if document is not None:
+            sentence, advice = kind_refusal(document)
+            return SessionKindError(sentence, advice, document, session_kind(document)[0])
         detail = f": {msg}" if msg else ""
         return AuthError(
             f"access denied: your role may not {_verb(action)}{where}{detail}",

@@ -53,6 +53,8 @@ class ActiveSession:
     started: datetime | None = None
     max_minutes: int | None = None
     credentials_end: datetime | None = None  # the owner role's cached credentials, when known
+    # why the access that opened it may not end it (the journal keeps such sessions), or ""
+    left_open: str = ""
 
     @classmethod
     def from_aws(cls, item: dict[str, Any], region: str) -> ActiveSession:
@@ -104,6 +106,7 @@ class ActiveSession:
             "ends_at": _iso(end.at) if end else None,
             "ends_because": end.because if end else None,
             "seconds_left": round(end.remaining(now)) if end else None,
+            "left_open": self.left_open or None,
         }
 
 

@@ -52,6 +52,16 @@ class AuthError(SessiontuiError):
     exit_code = ExitCode.AUTH
 
 
+class SessionKindError(AuthError):
+    """StartSession refused for its document: the access may open other kinds of session (a
+    shell) but not this one (a port forward, SSH). `kind` is the ability's key ("forward")."""
+
+    def __init__(self, message: str, hint: str, document: str, kind: str) -> None:
+        super().__init__(message, hint)
+        self.document = document
+        self.kind = kind
+
+
 class NotConnectableError(SessiontuiError):
     exit_code = ExitCode.NOT_CONNECTABLE
 

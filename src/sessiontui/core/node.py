@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -30,10 +30,16 @@ class Node:
     computer_name: str = ""
     account_id: str = ""  # the account the node was listed in ("" when not known)
     account_name: str = ""  # that account's name, from Identity Center's portal when known
+    # a hybrid node whose tags this access may not read: why ("" when they were read or none)
+    tags_unreadable: str = ""
 
     @property
     def account_label(self) -> str:
         return self.account_name or self.account_id
+
+    def tag_cell(self, key: str) -> str:
+        """A tag's value for a table: "?" where this access may not read the node's tags."""
+        return self.tag(key) or ("?" if self.tags_unreadable else "-")
 
     @property
     def is_hybrid(self) -> bool:
@@ -87,6 +93,7 @@ class Node:
             "why": self.why,
             "account_id": self.account_id,
             "account_name": self.account_name,
+            "tags_unreadable": self.tags_unreadable or None,
         }
 
     @classmethod
@@ -110,8 +117,25 @@ class Node:
             managed=bool(data["managed"]) if "managed" in data else bool(data.get("ping_status")),
             account_id=str(data.get("account_id", "")),
             account_name=str(data.get("account_name", "")),
+            tags_unreadable=str(data.get("tags_unreadable") or ""),
         )
 
 
 def sort_key(node: Node) -> tuple[str, str, str]:
     return (node.display_name.casefold(), node.region, node.id)
+
+
+def unreadable_tags_note(nodes: Iterable[Node]) -> str:
+    """One sentence for the operator when some nodes' tags could not be read, else ""."""
+    why: dict[str, int] = {}
+    for n in nodes:
+        if n.tags_unreadable:
+            why[n.tags_unreadable] = why.get(n.tags_unreadable, 0) + 1
+    if not why:
+        return ""
+    count = sum(why.values())
+    reasons = "; ".join(why)
+    return (
+        f"the tags of {count} hybrid (mi-) node{'s' if count != 1 else ''} are not readable "
+        f"with this access ({reasons}): they show no tags and tag filters miss them"
+    )

@@ -116,6 +116,10 @@ class Closer:
                 self.terminated, self.error = True, ""
             if self.terminated:
                 self._sup._journal_remove(self.started.session_id)
+            elif self.terminated is False:
+                self._sup.journal_left_open(
+                    self.started.session_id, self.error or "TerminateSession was refused"
+                )
             self._sup._audit_ended(
                 self.started,
                 how,

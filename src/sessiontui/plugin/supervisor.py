@@ -365,6 +365,13 @@ class SessionSupervisor:
                 started_at=self.clock.now(),
             )
 
+    def journal_left_open(self, session_id: str, why: str) -> None:
+        """TerminateSession was refused and the session is still Active: its entry stays, marked,
+        for a later start to end with credentials that can."""
+        if self.journal is not None:
+            with contextlib.suppress(OSError):
+                self.journal.mark_left_open(session_id, why)
+
     def _journal_remove(self, session_id: str) -> None:
         if self.journal is not None:
             with contextlib.suppress(OSError):

@@ -89,6 +89,8 @@ def _requests(
         return [
             Request(iam_action, document_arn(region, account, str(params.get("Name", ""))), base)
         ]
+    if iam_action == "iam:SimulatePrincipalPolicy":
+        return [Request(iam_action, str(params.get("PolicySourceArn", "")), base)]
     return [Request(iam_action, "*", base)]
 
 

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 from sessiontui.sandbox import (
     auth,
     garble,
+    iam_api,
     iam_authz,
     identity_wsgi,
     keep_alive,
@@ -216,6 +217,11 @@ class SandboxApp:
                 result = tagging_api.HANDLERS[action](state, region or "us-east-1", caller, params)
                 if result is not None:
                     return aws_json_reply(result, request_id)(start_response)
+            elif service == "iam" and action in iam_api.HANDLERS:
+                xml = iam_api.HANDLERS[action](state, caller, form)
+                return Reply(200, xml.encode(), "text/xml", **{"x-amzn-RequestId": request_id})(
+                    start_response
+                )
             elif service == "sts" and action in sts_api.HANDLERS:
                 xml = sts_api.HANDLERS[action](state, caller, form)
                 return Reply(200, xml.encode(), "text/xml", **{"x-amzn-RequestId": request_id})(

@@ -211,6 +211,11 @@ class SessiontuiApp(App[int]):
 
         open_sessions(self)
 
+    def action_doctor(self) -> None:
+        from sessiontui.ui.screens.doctor import open_doctor
+
+        open_doctor(self)
+
     def choose_role(self) -> None:
         self.access.choose_role()
 

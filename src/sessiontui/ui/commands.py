@@ -49,6 +49,11 @@ PALETTE: tuple[PaletteCommand, ...] = (
     PaletteCommand(
         "credentials: log out", "logout", "Forget cached role credentials and drop the role"
     ),
+    PaletteCommand(
+        "app: doctor",
+        "app.doctor",
+        "What is set up and what is missing: config, sign-in, clock, plugin, each access's abilities",
+    ),
     PaletteCommand("app: help", "app.help", "Every key binding"),
     PaletteCommand("app: quit", "app.quit", "Leave sessiontui"),
 )

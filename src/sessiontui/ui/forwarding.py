@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sessiontui.config import DEFAULT_READY_TIMEOUT
 from sessiontui.core.durations import WARN_AT, format_remaining
-from sessiontui.core.errors import SessiontuiError
+from sessiontui.core.errors import SessionKindError, SessiontuiError
 from sessiontui.core.node import Node
 from sessiontui.core.session_end import EndCause, SessionEnd, describe_end
 from sessiontui.ui.messages import ForwardChanged, ForwardFailed
@@ -69,6 +69,13 @@ class ForwardBook:
         self.ready_timeout = ready_timeout
         self._entries: dict[int, ForwardEntry] = {}
         self._keys = itertools.count(1)
+        # access name -> why AWS refused it a forward for the forward's document: the dialog
+        # says so before asking for ports (a shell still opens with that access)
+        self._refused: dict[str, str] = {}
+
+    def refusal(self, who: str) -> str | None:
+        """What AWS said when `who` (an access's name) was refused a port forward, if it was."""
+        return self._refused.get(who)
 
     def entries(self) -> list[ForwardEntry]:
         return list(self._entries.values())
@@ -135,6 +142,7 @@ class ForwardBook:
         request: ForwardRequest,
         reason: str | None,
         access: ActiveAccess | None = None,
+        who: str = "",
     ) -> ForwardEntry:
         entry = ForwardEntry(next(self._keys), node, request, reason, access)
         self._entries[entry.key] = entry
@@ -158,6 +166,10 @@ class ForwardBook:
                     ready_timeout=self.ready_timeout,
                     on_change=changed,
                 )
+            except SessionKindError as exc:
+                self._refused[who] = exc.message
+                self.app.post_message(ForwardFailed(entry.key, "\n".join(exc.lines())))
+                return
             except SessiontuiError as exc:
                 self.app.post_message(ForwardFailed(entry.key, "\n".join(exc.lines())))
                 return
@@ -165,6 +177,7 @@ class ForwardBook:
                 self.app.post_message(ForwardFailed(entry.key, f"{type(exc).__name__}: {exc}"))
                 return
             entry.session = session
+            self._refused.pop(who, None)  # the policy changed: forwards open again
             self.app.post_message(ForwardChanged(entry.key, session.forward.copy()))
 
         self.app.run_worker(work, thread=True, group="forwards", exit_on_error=False)

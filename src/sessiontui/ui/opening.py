@@ -242,11 +242,16 @@ class SessionOpener:
                 lambda r: self._start_forward(target, request, r),
             )
 
-        self.app.push_screen(ForwardScreen(node, presets), chosen)
+        refused = self.forwards.refusal(self._who())
+        self.app.push_screen(ForwardScreen(node, presets, refused), chosen)
+
+    def _who(self) -> str:
+        """The access a session opens with now ("" for the base identity)."""
+        return self.access.active.name if self.access.active is not None else ""
 
     def _start_forward(self, node: Node, request: ForwardRequest, reason: str | None) -> None:
         self.on_opened(node)
-        self.forwards.start(node, request, reason, self.access.active)
+        self.forwards.start(node, request, reason, self.access.active, self._who())
 
     # for other ways of opening a session (ui.windows): the same checks and the same reason
     def ready(self, node: Node | None, what: str, then: Callable[[], None]) -> bool:

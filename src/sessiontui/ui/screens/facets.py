@@ -35,10 +35,11 @@ class FacetsScreen(ModalScreen[str | None]):
     FacetsScreen .hint { color: $text-muted; }
     """
 
-    def __init__(self, counts: dict[str, dict[str, int]], shown: int) -> None:
+    def __init__(self, counts: dict[str, dict[str, int]], shown: int, unreadable: str = "") -> None:
         super().__init__()
         self.counts = counts
         self.shown = shown
+        self.unreadable = unreadable  # hybrid nodes whose tags this access may not read: why
         self.terms: list[tuple[str, str, int]] = [
             (k, v, n)
             # keys that group many nodes are the useful ones; unique names go last
@@ -51,6 +52,8 @@ class FacetsScreen(ModalScreen[str | None]):
             box.border_title = f"Tags among {self.shown} shown nodes"
             yield Input(placeholder="narrow the list of tags", id="facet-search")
             yield OptionList(id="facet-options")
+            if self.unreadable:
+                yield Static(plain(self.unreadable), id="facet-unreadable", classes="hint")
             yield Static("Enter adds the tag to the filter; Esc closes.", classes="hint")
 
     def on_mount(self) -> None:

@@ -67,9 +67,12 @@ class ForwardScreen(ModalScreen[ForwardRequest | None]):
     ForwardScreen .hint { color: $text-muted; }
     """
 
-    def __init__(self, node: Node, presets: list[Any] | None = None) -> None:
+    def __init__(
+        self, node: Node, presets: list[Any] | None = None, refused: str | None = None
+    ) -> None:
         super().__init__()
         self.node = node
+        self.refused = refused  # AWS refused this access a forward already: why, in its words
         self.presets = list(presets or [])
         self.preset: Any = None
 
@@ -78,6 +81,9 @@ class ForwardScreen(ModalScreen[ForwardRequest | None]):
             box.border_title = plain(  # a title is markup unless it is Content
                 f"Forward a port through {self.node.display_name} ({self.node.id})"
             )
+            if self.refused:
+                # before the ports: the operator learns first that AWS will refuse it again
+                yield Static(plain(self.refused), id="forward-refused", classes="error")
             if self.presets:
                 yield Static("Presets (Enter fills the fields):")
                 yield StepList(

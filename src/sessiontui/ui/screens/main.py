@@ -436,7 +436,12 @@ class MainScreen(Screen[None]):
             if term:
                 self.add_filter_term(term)
 
-        self.app.push_screen(FacetsScreen(facet_counts(visible), len(visible)), chosen)
+        from sessiontui.core.node import unreadable_tags_note
+
+        self.app.push_screen(
+            FacetsScreen(facet_counts(visible), len(visible), unreadable_tags_note(visible)),
+            chosen,
+        )
 
     def action_connect(self) -> None:
         self.tui.connect(self.node_list.selected_node)

@@ -32,7 +32,17 @@ class SessionsScreen(ModalScreen[None]):
     SessionsScreen .hint { color: $text-muted; }
     """
 
-    COLUMNS = ("Target", "Document", "Reason", "Started", "Left", "Region", "Role", "Session")
+    COLUMNS = (
+        "Target",
+        "Document",
+        "Reason",
+        "Started",
+        "Left",
+        "Region",
+        "Role",
+        "Session",
+        "Note",
+    )
 
     def __init__(self, service: OperatorSessions, clock: Any) -> None:
         super().__init__()
