@@ -183,6 +183,7 @@ class SandboxState:
         self.totp = pyotp.TOTP(DEMO_TOTP_SECRET)
         self.access = AccessBook()  # just-in-time node access requests (ssm_access)
         self.identity_center = IdentityCenter()
+        self.run_commands: Any = None  # ssm_commands.CommandBook, made on the first SendCommand
 
     # The sandbox clock: real time plus the clock_offset fault.
     def now(self) -> datetime:
