@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 EPILOG = """\
 exit codes: 0 done, 1 unexpected, 2 usage/config/target, 3 authentication or authorisation,
-4 node not connectable, 5 session-manager-plugin missing or failed, 6 local port in use
+4 node not connectable, 5 session-manager-plugin missing or failed, 6 local port in use,
+7 --run: the command failed, timed out or was undeliverable on some node
 
 examples:
   sessiontui --demo                                   the TUI on the embedded sandbox
@@ -29,6 +30,7 @@ examples:
   sessiontui --connect web-01 --role ProdOps --reason "TICKET-1"
   sessiontui --connect i-0abc --forward 15432:db.internal:5432 --json
   sessiontui --request-access pay-api-01 --reason "INC-1234" && sessiontui --connect pay-api-01
+  sessiontui --run 'uptime' --tag project=Production --role ProdOps --reason "TICKET-1" --json
   sessiontui --sso-login my-sso                       Identity Center sign-in (as aws sso login)
   scp -o ProxyCommand='sessiontui --ssh-proxy %h %p --role ProdOps' FILE web-01:/tmp/
 """
@@ -130,6 +132,35 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument(
         "--ssh-config", action="store_true", help="print Host blocks for ~/.ssh/config and exit"
     )
+    mode.add_argument(
+        "--run",
+        metavar="CMD",
+        help="Run Command: CMD on the nodes --target, --tag or --filter name",
+    )
+    p.add_argument("--target", metavar="NAME", help="with --run: one node (id, Name or K=V)")
+    p.add_argument("--document", metavar="NAME", help="with --run: a Command document to run")
+    p.add_argument(
+        "--parameter",
+        metavar="K=V",
+        action="append",
+        default=[],
+        help="with --run --document: a parameter of the document; repeat",
+    )
+    p.add_argument(
+        "--max-concurrency",
+        metavar="N|N%",
+        default="50",
+        help="with --run: nodes at a time (AWS's default 50)",
+    )
+    p.add_argument(
+        "--max-errors",
+        metavar="N|N%",
+        default="0",
+        help="with --run: failures before AWS stops sending (AWS's default 0)",
+    )
+    p.add_argument(
+        "--timeout", metavar="D", help="with --run: the script's execution timeout (900s, 45m)"
+    )
     p.add_argument(
         "--forward", metavar="[LOCAL:][HOST:]REMOTE", help="with --connect: a port forward"
     )
@@ -165,8 +196,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(UsageError("--wait goes with --request-access TARGET"))
     if args.plugin and not args.demo:
         return _fail(UsageError("--plugin goes with --demo"))
-    if args.json and not (args.list or args.forward or args.sessions):
-        return _fail(UsageError("--json goes with --list, --sessions or --connect --forward"))
+    if args.json and not (args.list or args.forward or args.sessions or args.run is not None):
+        return _fail(
+            UsageError("--json goes with --list, --sessions, --run or --connect --forward")
+        )
+    run_only = [
+        flag
+        for flag, given in (
+            ("--target", args.target),
+            ("--document", args.document),
+            ("--parameter", args.parameter),
+            ("--max-concurrency", args.max_concurrency != "50"),
+            ("--max-errors", args.max_errors != "0"),
+            ("--timeout", args.timeout),
+        )
+        if given
+    ]
+    if run_only and args.run is None:
+        return _fail(UsageError(f"{run_only[0]} goes with --run CMD"))
     try:
         _check_args(args)
         return _run(args)
@@ -205,6 +252,10 @@ def _check_args(args: argparse.Namespace) -> None:
         from sessiontui.request_access import check_args
 
         check_args(args)
+    if args.run is not None:
+        from sessiontui.commands.run import check_args as check_run
+
+        check_run(args)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -224,6 +275,7 @@ def _run(args: argparse.Namespace) -> int:
         or args.terminate
         or args.ssh_proxy
         or args.ssh_config
+        or args.run is not None
     ):
         # Start-up makes hundreds of thousands of objects (Textual's classes and CSS, the cached
         # rows) and none of them is garbage: collector passes over them cost 50-80 ms of the first
@@ -231,9 +283,9 @@ def _run(args: argparse.Namespace) -> int:
         # right after its first frame (ui.collector.startup_done).
         gc.disable()
     with Runtime.open(args) as rt:
-        if args.logout or args.list or args.connect or args.sessions or args.terminate:
+        if args.logout or args.list or args.connect or args.sessions or args.terminate or args.run:
             _recover(rt)  # the TUI does this in a worker, after its first frame
-        if sys.stdin.isatty() and (args.list or args.connect):
+        if sys.stdin.isatty() and (args.list or args.connect or args.run):
             from sessiontui.sso_login import sign_in_prompt
 
             rt.on_sign_in = sign_in_prompt(args, _say, rt.clock)  # Identity Center, when needed
@@ -260,6 +312,10 @@ def _run(args: argparse.Namespace) -> int:
             from sessiontui.sessions_cmd import run_sessions
 
             return run_sessions(rt, args, _say, _emit)
+        if args.run is not None:
+            from sessiontui.commands.run import run_command
+
+            return run_command(rt, args, _say, _emit, ask=_ask_code, ask_line=_ask_line)
         if args.connect:
             from sessiontui.connect import connect
 
