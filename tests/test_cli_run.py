@@ -167,3 +167,25 @@ def test_a_run_across_two_accounts_uses_each_accounts_access(sandbox: Sandbox, h
     assert found["prod-api-01"]["account"].startswith(("Production", PRODUCTION))
     assert found["staging-api-01"]["account"].startswith(("Staging", STAGING))
     assert all(r["output"] == f"{name}\n" for name, r in found.items())
+
+
+def test_run_config_sends_output_to_the_bucket_and_bad_keys_exit_2(
+    sandbox: Sandbox, home: Path, tmp_path: Path
+) -> None:
+    demo = Path(sandbox.env()["SESSIONTUI_CONFIG"]).read_text(encoding="utf-8")
+    good = tmp_path / "good.toml"
+    good.write_text(demo + '\n[run]\ns3_bucket = "ops-command-output"\n', encoding="utf-8")
+    out = run(
+        sandbox, home, "--run", "hostname", "--target", "dev-web-01", "--role", "FleetAdmin",
+        "--json", extra={"SESSIONTUI_CONFIG": str(good)},
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    (line,) = lines(out.stdout)
+    assert "ops-command-output" in line["output_url"] and line["output"] == "dev-web-01\n"
+    bad = tmp_path / "bad.toml"
+    bad.write_text(demo + '\n[run]\nbucket = "x"\n', encoding="utf-8")
+    refused = run(
+        sandbox, home, "--run", "hostname", "--target", "dev-web-01",
+        extra={"SESSIONTUI_CONFIG": str(bad)},
+    )  # fmt: skip
+    assert refused.returncode == 2 and "bad.toml:" in refused.stderr, refused.stderr
