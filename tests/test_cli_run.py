@@ -4,6 +4,7 @@ the preview and summary on stderr, exit codes 0/7/3/2, Ctrl-C cancels on AWS, tw
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -189,3 +190,16 @@ def test_run_config_sends_output_to_the_bucket_and_bad_keys_exit_2(
         extra={"SESSIONTUI_CONFIG": str(bad)},
     )  # fmt: skip
     assert refused.returncode == 2 and "bad.toml:" in refused.stderr, refused.stderr
+
+
+def test_output_on_the_terminal_is_text_with_its_controls_visible(
+    sandbox: Sandbox, home: Path
+) -> None:
+    out = run(
+        sandbox, home, "--run", r"printf '\033]0;owned\007\033[2Jtab\there\n'",
+        "--target", "dev-web-02", "--role", "FleetAdmin",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "\x1b" not in out.stdout and "\x07" not in out.stdout
+    # the escapes as text; the tab as spaces
+    assert re.search(r"\n   \\x1b\]0;owned\\x07\\x1b\[2Jtab +here\n", out.stdout), out.stdout

@@ -205,8 +205,8 @@ class RunScreen(Screen[None]):
         except SessiontuiError as exc:
             report("; ".join(exc.lines()), finished=True)
             return
-        if self.keep is not None and run.done:
-            self.keep(run)
+        if self.keep is not None and run.commands:
+            self.keep(run)  # closed early too: kept as it stood, for E
         report(finished=True)
 
     @on(RunProgress)
