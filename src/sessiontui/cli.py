@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 EPILOG = """\
 exit codes: 0 done, 1 unexpected (--doctor: something is missing), 2 usage/config/target (or
 --demo without the sandbox extra), 3 authentication or authorisation, 4 node not connectable,
-5 session-manager-plugin missing or failed, 6 local port in use
+5 session-manager-plugin missing or failed, 6 local port in use, 7 --run: the command failed,
+timed out or was undeliverable on some node
 
 examples:
   sessiontui --demo                                   the TUI on the embedded sandbox
@@ -30,6 +31,7 @@ examples:
   sessiontui --connect web-01 --role ProdOps --reason "TICKET-1"
   sessiontui --connect i-0abc --forward 15432:db.internal:5432 --json
   sessiontui --request-access pay-api-01 --reason "INC-1234" && sessiontui --connect pay-api-01
+  sessiontui --run 'uptime' --tag project=Production --role ProdOps --reason "TICKET-1" --json
   sessiontui --sso-login my-sso                       Identity Center sign-in (as aws sso login)
   scp -o ProxyCommand='sessiontui --ssh-proxy %h %p --role ProdOps' FILE web-01:/tmp/
 """
@@ -162,6 +164,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="what is set up and what is missing (config, credentials, clock, plugin, and each"
         " access's Session Manager abilities); exit 0 all well, 1 otherwise",
     )
+    mode.add_argument(
+        "--run",
+        metavar="CMD",
+        help="Run Command: CMD on the nodes --target, --tag or --filter name",
+    )
+    p.add_argument("--target", metavar="NAME", help="with --run: one node (id, Name or K=V)")
+    p.add_argument("--document", metavar="NAME", help="with --run: a Command document to run")
+    p.add_argument(
+        "--parameter",
+        metavar="K=V",
+        action="append",
+        default=[],
+        help="with --run --document: a parameter of the document; repeat",
+    )
+    p.add_argument(
+        "--max-concurrency",
+        metavar="N|N%",
+        default="50",
+        help="with --run: nodes at a time (AWS's default 50)",
+    )
+    p.add_argument(
+        "--max-errors",
+        metavar="N|N%",
+        default="0",
+        help="with --run: failures before AWS stops sending (AWS's default 0)",
+    )
+    p.add_argument(
+        "--timeout", metavar="D", help="with --run: the script's execution timeout (900s, 45m)"
+    )
     p.add_argument(
         "--forward", metavar="[LOCAL:][HOST:]REMOTE", help="with --connect: a port forward"
     )
@@ -197,9 +228,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(UsageError("--wait goes with --request-access TARGET"))
     if args.plugin and not args.demo:
         return _fail(UsageError("--plugin goes with --demo"))
-    if args.json and not (args.list or args.forward or args.sessions or args.db or args.doctor):
+    json_with = (args.list, args.forward, args.sessions, args.db, args.doctor, args.run is not None)
+    if args.json and not any(json_with):
         return _fail(
-            UsageError("--json goes with --list, --sessions, --db, --doctor or --connect --forward")
+            UsageError(
+                "--json goes with --list, --sessions, --db, --doctor, --run or --connect --forward"
+            )
         )
     if args.client and not args.db:
         return _fail(UsageError("--client goes with --db NAME"))
@@ -207,6 +241,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(
             UsageError("--db needs a name: a [[databases]] preset, an identifier or an endpoint")
         )
+    run_only = [
+        flag
+        for flag, given in (
+            ("--target", args.target),
+            ("--document", args.document),
+            ("--parameter", args.parameter),
+            ("--max-concurrency", args.max_concurrency != "50"),
+            ("--max-errors", args.max_errors != "0"),
+            ("--timeout", args.timeout),
+        )
+        if given
+    ]
+    if run_only and args.run is None:
+        return _fail(UsageError(f"{run_only[0]} goes with --run CMD"))
     from sessiontui.plugin.signals import ShutdownRequested
 
     try:
@@ -251,6 +299,10 @@ def _check_args(args: argparse.Namespace) -> None:
         from sessiontui.request_access import check_args
 
         check_args(args)
+    if args.run is not None:
+        from sessiontui.commands.run import check_args as check_run
+
+        check_run(args)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -272,6 +324,7 @@ def _run(args: argparse.Namespace) -> int:
         or args.ssh_config
         or args.db
         or args.doctor
+        or args.run is not None
     ):
         # Start-up makes hundreds of thousands of objects (Textual's classes and CSS, the cached
         # rows) and none of them is garbage: collector passes over them cost 50-80 ms of the first
@@ -279,9 +332,17 @@ def _run(args: argparse.Namespace) -> int:
         # right after its first frame (ui.collector.startup_done).
         gc.disable()
     with Runtime.open(args) as rt:
-        if args.logout or args.list or args.connect or args.db or args.sessions or args.terminate:
+        if (
+            args.logout
+            or args.list
+            or args.connect
+            or args.db
+            or args.sessions
+            or args.terminate
+            or args.run
+        ):
             _recover(rt)  # the TUI does this in a worker, after its first frame
-        if sys.stdin.isatty() and (args.list or args.connect):
+        if sys.stdin.isatty() and (args.list or args.connect or args.run):
             from sessiontui.sso_login import sign_in_prompt
 
             rt.on_sign_in = sign_in_prompt(args, _say, rt.clock)  # Identity Center, when needed
@@ -316,6 +377,10 @@ def _run(args: argparse.Namespace) -> int:
             from sessiontui.commands.db import run_db
 
             return run_db(rt, args, _say, _emit, ask=_ask_code)
+        if args.run is not None:
+            from sessiontui.commands.run import run_command
+
+            return run_command(rt, args, _say, _emit, ask=_ask_code, ask_line=_ask_line)
         if args.connect:
             from sessiontui.connect import connect
 

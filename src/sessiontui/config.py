@@ -53,6 +53,7 @@ TOP_KEYS = (
     "identity_center",
     "ssh",
     "databases",
+    "run",
 )
 DATABASE_KEYS = (
     "name",
@@ -67,6 +68,7 @@ DATABASE_KEYS = (
     "local_port",
 )
 SSH_KEYS = ("role", "hosts")
+RUN_KEYS = ("s3_bucket", "cloudwatch_log_group")
 IDENTITY_CENTER_KEYS = ("session",)
 DEFAULT_READY_TIMEOUT = 30  # seconds a forward's plugin may take to say its port is open
 MFA_KEYS = ("serial", "totp_secret_env", "totp_command")
@@ -118,6 +120,14 @@ class SshConfig:
         return self.role
 
 
+@dataclass(frozen=True)
+class RunConfig:
+    """[run]: where Run Command output goes beyond AWS's 24,000 / 8,000 character cut."""
+
+    s3_bucket: str = ""
+    cloudwatch_log_group: str = ""
+
+
 @dataclass
 class Config:
     regions: list[str] = field(default_factory=list)
@@ -133,6 +143,7 @@ class Config:
     terminal_command: tuple[str, ...] = ()
     identity_center: IdentityCenterConfig = field(default_factory=lambda: IdentityCenterConfig())
     ssh: SshConfig = field(default_factory=SshConfig)
+    run: RunConfig = field(default_factory=RunConfig)
     source: Path | None = None  # the file read; None when there was none
     warnings: list[str] = field(default_factory=list)  # ~/.aws/config entries skipped, and why
 
@@ -338,6 +349,22 @@ def _ssh(c: Checker, value: Any) -> SshConfig:
     return SshConfig(role=role, hosts=tuple(hosts))
 
 
+def _run(c: Checker, value: Any) -> RunConfig:
+    path: KeyPath = ("run",)
+    table = c.table(value, path)
+    c.keys(table, path, RUN_KEYS)
+    return RunConfig(
+        s3_bucket=c.string(table["s3_bucket"], (*path, "s3_bucket"))
+        if "s3_bucket" in table
+        else "",
+        cloudwatch_log_group=c.string(
+            table["cloudwatch_log_group"], (*path, "cloudwatch_log_group")
+        )
+        if "cloudwatch_log_group" in table
+        else "",
+    )
+
+
 def _identity_center(c: Checker, value: Any, aws_config: Path | None) -> IdentityCenterConfig:
     path: KeyPath = ("identity_center",)
     table = c.table(value, path)
@@ -405,6 +432,8 @@ def parse_config(text: str, file: Path, aws_config: Path | None = None) -> Confi
         config.terminal_command = _terminal_command(c, data["terminal_command"])
     if "ssh" in data:
         config.ssh = _ssh(c, data["ssh"])
+    if "run" in data:
+        config.run = _run(c, data["run"])
     if "identity_center" in data:
         config.identity_center = _identity_center(c, data["identity_center"], aws_config)
     return config

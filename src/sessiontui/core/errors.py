@@ -13,6 +13,7 @@ class ExitCode(IntEnum):
     NOT_CONNECTABLE = 4  # TargetNotConnected, ConnectionLost, stopped
     PLUGIN = 5  # session-manager-plugin missing or failed
     PORT_IN_USE = 6
+    RUN_FAILED = 7  # --run: the command failed, timed out or was undeliverable on some node
 
 
 class SessiontuiError(Exception):

@@ -44,6 +44,12 @@ def terminal_text(value: str, limit: int | None = None) -> str:
     return value
 
 
+def terminal_lines(value: str, limit: int | None = None) -> list[str]:
+    """Many lines a terminal shows as they read (a command's output): split at newlines, tabs
+    as spaces, every other control visible as in `terminal_text`, each line cut to `limit`."""
+    return [terminal_text(line.expandtabs(8), limit) for line in value.splitlines()]
+
+
 def has_controls(value: str) -> bool:
     """Whether `terminal_text` would change the value (a control, bidi mark or separator)."""
     return not value.isprintable() and _UNSAFE.search(value) is not None

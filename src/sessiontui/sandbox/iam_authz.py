@@ -2,7 +2,7 @@
 
 The request's resources and condition keys are what AWS evaluates for the action: StartSession
 against the node (with its tags as `ssm:resourceTag/*`) and, when the call names one, the session
-document; TerminateSession and ResumeSession against the session's ARN; the rest against `*`.
+document; SendCommand against its document and each node it targets; TerminateSession and ResumeSession against the session's ARN; the rest against `*`.
 Identities without policies (the demo's original roles and permission sets) keep the sandbox's
 older model, in `ssm_sessions`.
 """
@@ -69,19 +69,35 @@ def _requests(
 
     base = _context(state, caller, region)
     account = caller.account
-    if iam_action == "ssm:StartSession":
-        target = str(params.get("Target", ""))
+
+    def on_node(target: str) -> Request:
         node = state.find_node(region, target, account)
         tags = node_tags(region, node, target, account)
         tagged = {**base}
         for k, v in tags.items():
             tagged[f"ssm:resourceTag/{k}"] = v
             tagged[f"aws:ResourceTag/{k}"] = v
-        found = [Request(iam_action, node_arn(region, account, target), tagged)]
+        return Request(iam_action, node_arn(region, account, target), tagged)
+
+    if iam_action == "ssm:StartSession":
+        found = [on_node(str(params.get("Target", "")))]
         if params.get("DocumentName"):
             doc = document_arn(region, account, str(params["DocumentName"]))
             found.append(Request(iam_action, doc, base))
         return found
+    if iam_action == "ssm:SendCommand":
+        # the document, then every node the command would reach (Targets resolved as SendCommand
+        # resolves them); one refusal refuses the whole command, as in AWS
+        from sessiontui.sandbox.ssm_commands import target_nodes
+        from sessiontui.sandbox.ssm_protocol import SsmRequest
+
+        doc = document_arn(region, account, str(params.get("DocumentName", "")))
+        found = [Request(iam_action, doc, base)]
+        try:
+            targets = target_nodes(state, SsmRequest(region, caller, params))
+        except AwsError:
+            targets = []  # a malformed target: SendCommand itself answers that
+        return found + [on_node(node_id) for node_id, _ in targets]
     if iam_action in ("ssm:TerminateSession", "ssm:ResumeSession"):
         arn = f"arn:aws:ssm:{region}:{account}:session/{params.get('SessionId', '')}"
         return [Request(iam_action, arn, base)]

@@ -210,6 +210,9 @@ class Sandbox:
         if self._datachannel is not None:
             self._datachannel.stop()
             self._datachannel = None
+        from sessiontui.sandbox.ssm_commands import stop_all
+
+        stop_all(self.state)  # Run Command's scripts die with the sandbox
         if self._services is not None:
             self._services.close()
             self._services = None
@@ -392,6 +395,18 @@ class Sandbox:
     @garble.setter
     def garble(self, value: dict[str, str]) -> None:
         self._control({"garble": dict(value)})
+
+    def set_ping(self, instance_id: str, status: str = "ConnectionLost") -> None:
+        """A node's agent stops (or starts again) answering: its PingStatus as SSM reports it;
+        what Run Command sends it meanwhile is Undeliverable."""
+        with self.state.lock:
+            found = [n for nodes in self.state.nodes.values() for n in nodes.values()]
+            for node in found:
+                if node.instance_id == instance_id:
+                    node.ping_status = status
+                    self.state.version += 1
+                    return
+        raise SandboxError(f"no node {instance_id} in the sandbox")
 
     def clear_faults(self) -> None:
         self._control({"throttle_rate": 0, "down": False, "silent_agents": [], "clock_offset": 0})

@@ -1,12 +1,22 @@
 """The SSM actions moto 5.2 lacks, answering as AWS does (JSON 1.1 protocol): the dispatch table.
 
-The actions live in `ssm_nodes` (inventory, tags) and `ssm_sessions` (sessions and their stream);
+The actions live in `ssm_nodes` (inventory, tags), `ssm_sessions` (sessions and their stream)
+and `ssm_commands` (Run Command);
 what they share (request, errors, paging) in `ssm_protocol`.
 """
 
 from __future__ import annotations
 
 from sessiontui.sandbox.ssm_access import get_access_token, start_access_request
+from sessiontui.sandbox.ssm_commands import (
+    cancel_command,
+    describe_document,
+    get_command_invocation,
+    list_command_invocations,
+    list_commands,
+    list_documents,
+    send_command,
+)
 from sessiontui.sandbox.ssm_nodes import (
     add_tags_to_resource,
     describe_instance_information,
@@ -38,4 +48,11 @@ HANDLERS: dict[str, Handler] = {
     "GetConnectionStatus": get_connection_status,
     "StartAccessRequest": start_access_request,
     "GetAccessToken": get_access_token,
+    "SendCommand": send_command,
+    "ListCommands": list_commands,
+    "ListCommandInvocations": list_command_invocations,
+    "GetCommandInvocation": get_command_invocation,
+    "CancelCommand": cancel_command,
+    "ListDocuments": list_documents,
+    "DescribeDocument": describe_document,
 }

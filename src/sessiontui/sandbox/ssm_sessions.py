@@ -68,10 +68,14 @@ def _denied(req: SsmRequest, action: str, resource: str) -> AwsError:
     )
 
 
-def _authorize_target(state: SandboxState, req: SsmRequest, action: str, target: str) -> None:
-    """The demo policies: the base user may only look; a role reaches nodes carrying its scope."""
-    if check_session_target(state, req.caller, req.region, target) == "ok":
-        return  # an approved just-in-time access token that names this node
+def authorize_target(state: SandboxState, req: SsmRequest, action: str, target: str) -> None:
+    """The demo policies: the base user may only look; a role reaches nodes carrying its scope
+    (StartSession, and SendCommand to the node). Callers with IAM policies are iam_authz's too."""
+    if (
+        action == "StartSession"
+        and check_session_target(state, req.caller, req.region, target) == "ok"
+    ):
+        return  # an approved just-in-time access token that names this node (sessions only)
     resource = _resource_arn(req.region, target, req.account)
     key = req.caller.key
     if key is None or not key.can_start_sessions:
@@ -136,7 +140,7 @@ def start_session(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
         raise validation(
             "reason", reason, "Member must satisfy regular expression pattern: ^.{1,256}$"
         )
-    _authorize_target(state, req, "StartSession", target)
+    authorize_target(state, req, "StartSession", target)
     if document not in SESSION_DOCUMENTS:
         raise modeled("InvalidDocument", f"Document with name {document} does not exist.")
     if not _connected(state, req.region, target, req.account):

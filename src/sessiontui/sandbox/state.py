@@ -185,6 +185,7 @@ class SandboxState:
         # set once the demo's databases are in moto (at once for fleets without them)
         self.databases_seeded = threading.Event()
         self.identity_center = IdentityCenter()
+        self.run_commands: Any = None  # ssm_commands.CommandBook, made on the first SendCommand
 
     # The sandbox clock: real time plus the clock_offset fault.
     def now(self) -> datetime:

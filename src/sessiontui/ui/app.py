@@ -24,6 +24,7 @@ from sessiontui.ui.keys import (
     ACCESS_REQUESTS_BINDINGS,
     APP_BINDINGS,
     FORWARDS_BINDINGS,
+    RUN_BINDINGS,
     SESSIONS_BINDINGS,
 )
 from sessiontui.ui.messages import ForwardChanged, ForwardFailed, SessionsStopped
@@ -102,6 +103,7 @@ class SessiontuiApp(App[int]):
             ("forwards panel", list(FORWARDS_BINDINGS)),
             ("access requests panel", list(ACCESS_REQUESTS_BINDINGS)),
             ("sessions panel", list(SESSIONS_BINDINGS)),
+            ("run grid", list(RUN_BINDINGS)),
         ]
 
     def on_mount(self) -> None:

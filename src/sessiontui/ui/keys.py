@@ -28,6 +28,8 @@ MAIN_BINDINGS: list[BindingType] = [
     Binding("r", "role", "Role", id="role"),
     Binding("space", "toggle_mark", "Mark", show=False, id="mark"),
     Binding("a", "request_access", "Request access", id="request-access"),
+    Binding("e", "run_command", "Run command", show=False, id="run"),
+    Binding("E", "recent_runs", "Runs", key_display="E", show=False, id="recent-runs"),
     Binding("A", "access_requests", "Requests", key_display="A", show=False, id="access-requests"),
     Binding("slash", "focus_filter", "Filter", key_display="/", id="filter"),
     Binding("t", "facets", "Tags", id="facets"),
@@ -38,6 +40,23 @@ MAIN_BINDINGS: list[BindingType] = [
 ]
 
 # the forwards panel (F)
+RUN_BINDINGS: list[BindingType] = [
+    Binding("enter", "open_output", "Output", id="run.output"),
+    Binding("x", "cancel_one", "Cancel node", id="run.cancel"),
+    Binding("X", "cancel_all", "Cancel all", key_display="X", id="run.cancel-all"),
+    Binding("y", "copy", "Copy output", id="run.copy"),
+    Binding("escape", "close", "Close", id="run.close"),
+]
+
+RUN_OUTPUT_BINDINGS: list[BindingType] = [
+    Binding("y", "copy", "Copy output", id="run-output.copy"),
+    Binding("escape,enter", "close", "Close", id="run-output.close"),
+]
+
+RUNS_BINDINGS: list[BindingType] = [
+    Binding("escape,E", "close", "Close", id="runs.close"),
+]
+
 FORWARDS_BINDINGS: list[BindingType] = [
     Binding("x", "stop", "Stop forward", id="forwards.stop"),
     Binding("s", "restart", "Restart expired", id="forwards.restart"),

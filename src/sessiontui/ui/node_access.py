@@ -53,17 +53,10 @@ class AccessRequestChanged(Message):
 
 
 def mark_target(host: App[Any], nodes: NodeList) -> None:
-    """space: mark the cursor's node as one of several targets (at most a request's five)."""
+    """space: mark the cursor's node as one of several targets: any number for a command run
+    (`e`); an access request (`a`) checks its own limit of five when it is asked for."""
     node = nodes.selected_node
     if node is None:
-        return
-    if node.id not in nodes.marked and len(nodes.marked) >= MAX_TARGETS:
-        host.notify(
-            f"{len(nodes.marked)} nodes are marked already; an access request takes at most "
-            f"{MAX_TARGETS}: unmark one (space) first",
-            title="mark",
-            severity="warning",
-        )
         return
     nodes.toggle_mark(node)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.content import Content
 
-from sessiontui.core.untrusted import terminal_text
+from sessiontui.core.untrusted import terminal_lines, terminal_text
 
 
 def plain(text: str) -> Content:
@@ -22,3 +22,9 @@ def plain(text: str) -> Content:
 def plain_cell(text: str) -> Text:
     """A DataTable cell that shows `text` as it reads (a str cell would be parsed as markup)."""
     return Text(terminal_text(text), no_wrap=True, end="")
+
+
+def plain_lines(text: str) -> Content:
+    """Content that shows many lines (a command's output) as they read: line breaks kept,
+    every other control visible."""
+    return Content("\n".join(terminal_lines(text)))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import shlex
 import shutil
 import signal
 import socket
@@ -20,6 +19,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from sessiontui.sandbox.datachannel import frames, smux
+from sessiontui.sandbox.node_host import SHELL_USER, host_env, write_rcfile
 
 Send = Callable[[int, bytes], object]  # (payload type, payload): channel.send
 READ_SIZE = 16384
@@ -32,19 +32,6 @@ class Worker(Protocol):
     def flag(self, value: int) -> None: ...
     def tick(self) -> None: ...
     def stop(self) -> None: ...
-
-
-def _rcfile(home: str) -> str:
-    rc = os.path.join(home, ".sessiontui_rc")
-    with open(rc, "w", encoding="utf-8") as fh:
-        fh.write(
-            # The node name comes from the environment so no quoting of it is ever needed.
-            'PS1="ssm-user@${SSM_NODE_NAME}:\\w\\$ "\n'
-            'hostname() { printf "%s\\n" "$SSM_NODE_NAME"; }\n'
-            "export -f hostname\n"
-            f"cd {shlex.quote(home)}\n"
-        )
-    return rc
 
 
 class ShellWorker:
@@ -62,17 +49,8 @@ class ShellWorker:
 
     def start(self) -> None:
         self.home = tempfile.mkdtemp(prefix="ssm-user-")
-        rc = _rcfile(self.home)
-        env = {
-            "HOME": self.home,
-            "USER": "ssm-user",
-            "LOGNAME": "ssm-user",
-            "SHELL": "/bin/bash",
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "TERM": "xterm-256color",
-            "LANG": os.environ.get("LANG", "C.UTF-8"),
-            "SSM_NODE_NAME": self.node_name,
-        }
+        rc = write_rcfile(self.home)
+        env = {**host_env(self.node_name, self.home, SHELL_USER), "TERM": "xterm-256color"}
         master, slave = os.openpty()
         fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
         argv = ["bash", "--noprofile", "--rcfile", rc, "-i"]

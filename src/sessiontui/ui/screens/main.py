@@ -466,8 +466,28 @@ class MainScreen(Screen[None]):
 
         mark_target(self.tui, self.node_list)
 
+    def action_run_command(self) -> None:
+        from sessiontui.ui.run_command import start_run
+
+        start_run(self.tui, self.node_list)
+
+    def action_recent_runs(self) -> None:
+        from sessiontui.ui.run_command import show_recent
+
+        show_recent(self.tui)
+
     def action_request_access(self) -> None:
+        from sessiontui.core.node_access import MAX_TARGETS
+
         nodes = self.node_list
+        if len(nodes.marked) > MAX_TARGETS:  # any number may be marked for a command run
+            self.notify(
+                f"{len(nodes.marked)} nodes are marked; an access request takes at most "
+                f"{MAX_TARGETS}: unmark some (space) first",
+                title="request access",
+                severity="warning",
+            )
+            return
         self.tui.node_access.request(
             nodes.selected_node, marked=nodes.marked_nodes(), on_sent=nodes.clear_marks
         )

@@ -1,0 +1,326 @@
+"""Run a command on many nodes: the use case shared by `--run` and the TUI's `e`.
+
+Targets span every access held: each node goes with its own account's access (fleets.access_for);
+the preview says who is left out and why (out of the access's scope, not connectable, no document
+for its platform). Sending is one SendCommand per account, region and document (50 nodes a batch);
+watching is ListCommandInvocations with details, polled with backoff (one page per 50 nodes a
+poll), and one GetCommandInvocation per node once it has finished, for its whole output. Every
+command sent is in the audit log with the reason, which is also the command's comment.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sessiontui.aws import commands as api
+from sessiontui.core.errors import SessiontuiError
+from sessiontui.core.run import (
+    RUN_POWERSHELL,
+    RUN_SHELL,
+    SCRIPT_DOCUMENTS,
+    TERMINAL,
+    LeftOut,
+    NodeRun,
+    Preview,
+    node_status,
+    script_document,
+)
+
+if TYPE_CHECKING:
+    from sessiontui.aws.clients import ClientFactory
+    from sessiontui.core.access import Access
+    from sessiontui.core.clock import Clock
+    from sessiontui.core.node import Node
+
+FIRST_POLL = 0.5  # seconds; the backoff grows by half up to LAST_POLL while nothing changes
+LAST_POLL = 5.0
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What the operator asked to run."""
+
+    script: str = ""  # for the script documents (AWS-RunShellScript / AWS-RunPowerShellScript)
+    document: str = ""  # "" : the script document that fits each node's platform
+    parameters: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    max_concurrency: str = "50"
+    max_errors: str = "0"
+    timeout: int | None = None  # seconds: the script's execution timeout
+    reason: str = ""
+    s3_bucket: str = ""
+    cloudwatch_log_group: str = ""
+
+    def parameters_for(self, document: str) -> dict[str, list[str]]:
+        params = {k: list(v) for k, v in self.parameters.items()}
+        if document in SCRIPT_DOCUMENTS:
+            params["commands"] = self.script.splitlines() or [self.script]
+            if self.timeout is not None:
+                params["executionTimeout"] = [str(self.timeout)]
+        return params
+
+
+@dataclass
+class Planned:
+    node: Node
+    access: Access | None
+    run: NodeRun
+
+
+def plan(
+    nodes: Sequence[Node],
+    accesses: Sequence[Access],
+    spec: RunSpec,
+    platforms: Sequence[str] | None = None,
+) -> tuple[Preview, list[Planned]]:
+    """Who the run reaches and who it leaves out. `platforms`: what a named document runs on."""
+    from sessiontui.fleets import access_for
+
+    preview = Preview()
+    planned: list[Planned] = []
+    for node in nodes:
+        account = node.account_label
+        why = ""
+        access: Access | None = None
+        if not node.connectable:
+            why = f"not connectable: {node.why}"
+        elif accesses:
+            access, refused = access_for(node, accesses)
+            why = f"out of the access's scope: {refused}" if refused else ""
+        document = spec.document or script_document(node.platform) or ""
+        if not why and not document:
+            why = f"no script document runs on its platform ({node.platform or 'unknown'})"
+        if not why and spec.document and platforms and node.platform not in platforms:
+            why = f"{spec.document} does not run on {node.platform or 'an unknown platform'}"
+        if why:
+            preview.left_out.append(LeftOut(node.id, node.display_name, account, node.region, why))
+            continue
+        run = NodeRun(node.id, node.display_name, account, node.region, document=document)
+        preview.runs.append(run)
+        planned.append(Planned(node, access, run))
+    return preview, planned
+
+
+@dataclass
+class _Command:
+    command_id: str
+    factory: ClientFactory
+    region: str
+    runs: dict[str, NodeRun]  # instance id -> its run
+
+
+class CommandRun:
+    """One run: sent per account, region and document; polled until every node is over."""
+
+    def __init__(
+        self,
+        planned: Sequence[Planned],
+        spec: RunSpec,
+        factory_for: Callable[[Access | None], ClientFactory],
+        audit: Any,
+        clock: Clock,
+    ) -> None:
+        self.planned = list(planned)
+        self.spec = spec
+        self.factory_for = factory_for
+        self.audit = audit
+        self.clock = clock
+        self.runs = [p.run for p in self.planned]
+        self.commands: list[_Command] = []
+        self.started: datetime | None = None
+        self.cancelled = False
+        self._lock = threading.Lock()
+        self._began = time.monotonic()
+
+    @property
+    def seconds(self) -> float:
+        return time.monotonic() - self._began
+
+    @property
+    def done(self) -> bool:
+        return all(r.done for r in self.runs)
+
+    def send(self) -> list[str]:
+        """SendCommand for every group; a group AWS refuses is marked on its nodes and named in
+        what this returns. Raises the refusal when every group was refused."""
+        self.started = self.clock.now()
+        self._began = time.monotonic()
+        groups: dict[tuple[str, str, str, str], list[Planned]] = {}
+        for p in self.planned:
+            key = (p.access.name if p.access else "", p.run.account, p.run.region, p.run.document)
+            groups.setdefault(key, []).append(p)
+        problems: list[str] = []
+        last: SessiontuiError | None = None
+        for (role, account, region, document), members in groups.items():
+            factory = self.factory_for(members[0].access)
+            ssm = factory.client("ssm", region)
+            send = api.Send(
+                document=document,
+                parameters=self.spec.parameters_for(document),
+                comment=self.spec.reason,
+                max_concurrency=self.spec.max_concurrency,
+                max_errors=self.spec.max_errors,
+                s3_bucket=self.spec.s3_bucket,
+                cloudwatch_log_group=self.spec.cloudwatch_log_group,
+            )
+            ids = [m.node.id for m in members]
+            try:
+                command_ids = api.send_command(ssm, ids, send)
+            except SessiontuiError as err:
+                last = err
+                where = f"{account or '-'} {region}"
+                problems.append(f"{where}: {err.message}")
+                for m in members:
+                    m.run.status, m.run.note = "Failed", f"not sent: {err.message}"
+                continue
+            for n, command_id in enumerate(command_ids):
+                batch = members[n * api.BATCH : (n + 1) * api.BATCH]
+                for m in batch:
+                    m.run.command_id = command_id
+                with self._lock:
+                    self.commands.append(
+                        _Command(command_id, factory, region, {m.node.id: m.run for m in batch})
+                    )
+                self.audit.write(
+                    "command_sent",
+                    command_id=command_id,
+                    document=document,
+                    commands=self.spec.script if document in (RUN_SHELL, RUN_POWERSHELL) else "",
+                    parameters={k: list(v) for k, v in self.spec.parameters.items()},
+                    targets=[m.node.id for m in batch],
+                    account=account,
+                    region=region,
+                    role=role,
+                    reason=self.spec.reason or None,
+                    max_concurrency=self.spec.max_concurrency,
+                    max_errors=self.spec.max_errors,
+                )
+        if last is not None and not self.commands:
+            raise last
+        return problems
+
+    def poll(self) -> list[NodeRun]:
+        """One look at every command not over yet; the runs that finished since the last look."""
+        finished: list[NodeRun] = []
+        with self._lock:
+            commands = [c for c in self.commands if not all(r.done for r in c.runs.values())]
+        for command in commands:
+            ssm = command.factory.client("ssm", command.region)
+            for row in api.list_invocations(ssm, command.command_id):
+                run = command.runs.get(str(row.get("InstanceId", "")))
+                if run is None or run.done:
+                    continue
+                _update(run, row)
+                if run.done:
+                    self._fetch_output(ssm, command.command_id, run)
+                    finished.append(run)
+        return finished
+
+    def _fetch_output(self, ssm: Any, command_id: str, run: NodeRun) -> None:
+        """The node's whole output once it is over (24,000 / 8,000 characters: AWS's cut)."""
+        if run.started is None:
+            return  # never ran: nothing to read
+        try:
+            answer = api.get_invocation(ssm, command_id, run.node_id)
+        except SessiontuiError:
+            return  # the preview from ListCommandInvocations stays
+        run.output = str(answer.get("StandardOutputContent", ""))
+        run.error = str(answer.get("StandardErrorContent", ""))
+        run.output_url = str(answer.get("StandardOutputUrl", "") or run.output_url)
+        run.error_url = str(answer.get("StandardErrorUrl", "") or run.error_url)
+        run.full = True
+
+    def follow(
+        self,
+        on_finished: Callable[[NodeRun], None],
+        stop: threading.Event | None = None,
+        on_poll: Callable[[], None] | None = None,
+    ) -> None:
+        """Poll with backoff until every node is over (or `stop` is set)."""
+        delay = FIRST_POLL
+        while not self.done and not (stop is not None and stop.is_set()):
+            before = [(r.status, r.exit_code) for r in self.runs]
+            for run in self.poll():
+                on_finished(run)
+            if on_poll is not None:
+                on_poll()
+            if self.done:
+                return
+            changed = before != [(r.status, r.exit_code) for r in self.runs]
+            delay = FIRST_POLL if changed else min(LAST_POLL, delay * 1.5)
+            if stop is not None:
+                stop.wait(delay)
+            else:
+                time.sleep(delay)
+
+    def cancel(self, node_id: str | None = None) -> list[str]:
+        """CancelCommand for every command (or the one `node_id` is in); problems in words."""
+        problems: list[str] = []
+        with self._lock:
+            commands = list(self.commands)
+            if node_id is None:
+                self.cancelled = True
+        for command in commands:
+            if all(r.done for r in command.runs.values()):
+                continue
+            if node_id is not None and node_id not in command.runs:
+                continue
+            ssm = command.factory.client("ssm", command.region)
+            try:
+                api.cancel_command(ssm, command.command_id, [node_id] if node_id else None)
+            except SessiontuiError as err:
+                problems.append(f"{command.command_id}: {err.message}")
+                continue
+            self.audit.write(
+                "command_cancelled", command_id=command.command_id, target=node_id or "all"
+            )
+        return problems
+
+    def record(self) -> dict[str, Any]:
+        """The run as the runs store keeps it."""
+        return {
+            "started": self.started.isoformat() if self.started else None,
+            "script": self.spec.script,
+            "document": self.spec.document,
+            "parameters": {k: list(v) for k, v in self.spec.parameters.items()},
+            "reason": self.spec.reason,
+            "max_concurrency": self.spec.max_concurrency,
+            "max_errors": self.spec.max_errors,
+            "command_ids": [c.command_id for c in self.commands],
+            "nodes": [r.to_json() for r in self.runs],
+        }
+
+
+def _update(run: NodeRun, row: Mapping[str, Any]) -> None:
+    plugins = row.get("CommandPlugins") or [{}]
+    plugin = plugins[0] if isinstance(plugins[0], Mapping) else {}
+    run.status = node_status(str(row.get("Status", "")), str(row.get("StatusDetails", "")))
+    started, ended = plugin.get("ResponseStartDateTime"), plugin.get("ResponseFinishDateTime")
+    run.started = started if isinstance(started, datetime) else run.started
+    run.ended = ended if isinstance(ended, datetime) else run.ended
+    code = plugin.get("ResponseCode")
+    if run.status in ("Success", "Failed", "TimedOut") and isinstance(code, int):
+        run.exit_code = code
+    if not run.full:
+        # the 2,500-character preview, stdout then stderr; the whole output comes at the end
+        output = str(plugin.get("Output", ""))
+        out, _, err = output.partition("\n----------ERROR-------\n")
+        run.output, run.error = out, err
+    run.output_url = str(plugin.get("StandardOutputUrl", "") or run.output_url)
+    run.error_url = str(plugin.get("StandardErrorUrl", "") or run.error_url)
+    if run.status in TERMINAL and run.ended is None and run.started is not None:
+        run.ended = run.started
+
+
+def document_platforms(factory: ClientFactory, region: str, name: str) -> list[str]:
+    """The platforms a named document runs on (ListDocuments), [] when not known."""
+    if name in SCRIPT_DOCUMENTS:
+        return list(SCRIPT_DOCUMENTS[name])
+    for doc in api.list_documents(factory.client("ssm", region), name):
+        if doc.get("Name") == name:
+            return [str(p) for p in doc.get("PlatformTypes", [])]
+    return []

@@ -1,0 +1,139 @@
+"""Run Command in the TUI against the real sandbox: mark, `e`, the dialog's preview, the live grid,
+Enter for a node's whole output, `y` copies it, `X` cancels, `E` opens a kept run again; output
+from a node is shown as text, never markup."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from textual.widgets import DataTable, Input, Static
+
+import test_ui_access
+from sandbox_support import client
+from sessiontui.ui.app import SessiontuiApp
+from sessiontui.ui.screens.run import OutputScreen, RecentRunsScreen, RunDialog, RunScreen
+from test_ui_access import Env, services, wait_for
+from test_ui_node_access import fleet_admin, select
+from test_ui_support import settle
+
+env = test_ui_access.env
+
+
+def grid_rows(screen: RunScreen) -> dict[str, list[str]]:
+    table: DataTable[Any] = screen.query_one("#run-grid", DataTable)
+    return {
+        str(r[0]): [str(c) for c in r]
+        for r in (table.get_row_at(i) for i in range(table.row_count))
+    }
+
+
+def statuses(screen: RunScreen) -> list[str]:
+    return [row[3] for row in grid_rows(screen).values()]
+
+
+async def run_in_dialog(app: SessiontuiApp, pilot: Any, script: str, **fields: str) -> RunScreen:
+    await pilot.press("e")
+    await wait_for(pilot, lambda: isinstance(app.screen, RunDialog))
+    dialog = app.screen
+    for name, value in fields.items():
+        dialog.query_one(f"#run-{name}", Input).value = value
+    dialog.query_one("#run-command", Input).value = script
+    dialog.query_one("#run-command", Input).focus()
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+    screen = app.screen
+    assert isinstance(screen, RunScreen)
+    return screen
+
+
+async def test_mark_three_run_hostname_open_copy_and_reopen(env: Env) -> None:
+    app = SessiontuiApp(services(env, access=fleet_admin(env)))
+    async with app.run_test(size=(180, 50)) as pilot:
+        await settle(app, pilot)
+        for name in ("prod-web-01", "prod-web-02", "prod-cache-01", "prod-web-03"):
+            await select(app, pilot, name)
+            await pilot.press("space")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunDialog))
+        preview = str(app.screen.query_one("#run-preview Static", Static).render())
+        assert "3 nodes, 1 left out" in preview and "left out prod-cache-01" in preview
+        await pilot.press("escape")
+        screen = await run_in_dialog(app, pilot, "hostname", reason="TICKET-3")
+        await wait_for(pilot, lambda: statuses(screen) == ["Success"] * 3, timeout=30)
+        rows = grid_rows(screen)
+        assert {n: r[6] for n, r in rows.items()} == {
+            "prod-web-01": "prod-web-01",
+            "prod-web-02": "prod-web-02",
+            "prod-web-03": "prod-web-03",
+        }
+        assert all(r[4] == "0" and r[5].endswith("s") for r in rows.values())
+        assert "3 nodes: 3 Success" in str(screen.query_one("#run-summary", Static).render())
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, OutputScreen))
+        shown = str(app.screen.query_one("#run-output", Static).render())
+        first = next(iter(rows))
+        assert f"{first} (" in shown and "stdout:" in shown and f"\n{first}\n" in shown
+        await pilot.press("y")
+        assert app.clipboard == f"{first}\n"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, RunScreen))
+        await wait_for(pilot, lambda: bool(_kept(env)), timeout=10)
+        await pilot.press("E")
+        await wait_for(pilot, lambda: isinstance(app.screen, RecentRunsScreen))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+        again = app.screen
+        assert isinstance(again, RunScreen)
+        assert {n: r[6] for n, r in grid_rows(again).items()} == {n: r[6] for n, r in rows.items()}
+
+
+def _kept(env: Env) -> list[Any]:
+    from sessiontui.stores.runs import RunStore
+
+    return RunStore().recent()
+
+
+async def test_sleep_with_concurrency_two_runs_two_at_a_time_and_cancels(env: Env) -> None:
+    app = SessiontuiApp(services(env, access=fleet_admin(env)))
+    admin = client(env.sandbox, "ssm", creds=env.sandbox.role_credentials("FleetAdmin"))
+    async with app.run_test(size=(180, 50)) as pilot:
+        await settle(app, pilot)
+        app.main_screen.filter_input.value = "prod-web-0"
+        await pilot.pause()
+        app.main_screen.node_list.focus()
+        await wait_for(pilot, lambda: len(app.main_screen.node_list.visible_nodes()) == 6)
+        screen = await run_in_dialog(app, pilot, "sleep 60", concurrency="2")
+        await wait_for(pilot, lambda: statuses(screen).count("InProgress") == 2, timeout=20)
+        watch_until = time.monotonic() + 2
+        while time.monotonic() < watch_until:
+            assert statuses(screen).count("InProgress") <= 2
+            await pilot.pause(0.2)
+        began = time.monotonic()
+        await pilot.press("X")
+        await wait_for(pilot, lambda: set(statuses(screen)) == {"Cancelled"}, timeout=20)
+        assert time.monotonic() - began < 15
+        command_id = screen.run.commands[0].command_id if screen.run else ""
+        (command,) = admin.list_commands(CommandId=command_id)["Commands"]
+        assert command["Status"] == "Cancelled"
+
+
+@pytest.mark.parametrize("script", ["printf '\\033[31m[b]red[/b] [@click=app.quit]x\\n'"])
+async def test_output_is_shown_as_text_never_markup(env: Env, script: str) -> None:
+    app = SessiontuiApp(services(env, access=fleet_admin(env)))
+    async with app.run_test(size=(180, 50)) as pilot:
+        await settle(app, pilot)
+        await select(app, pilot, "dev-web-01")
+        await pilot.press("space")
+        screen = await run_in_dialog(app, pilot, script)
+        await wait_for(pilot, lambda: statuses(screen) == ["Success"], timeout=30)
+        (row,) = grid_rows(screen).values()
+        assert row[6] == "\\x1b[31m[b]red[/b] [@click=app.quit]x"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, OutputScreen))
+        shown = str(app.screen.query_one("#run-output", Static).render())
+        assert "\\x1b[31m[b]red[/b] [@click=app.quit]x" in shown
+        assert app.is_running
