@@ -328,7 +328,7 @@ async def scene_forwards(pilot: Any) -> None:
     await pilot.press("f")
     await wait_for(pilot, lambda: isinstance(app.screen, ForwardScreen), "forward dialog")
     # the presets list comes before the port fields: pick "staging-web", then Enter starts it
-    await pilot.press("shift+tab", "down", "down", "enter")
+    await pilot.press("shift+tab", "down", "enter")  # the second preset, after sessions-cache
     await wait_for(pilot, lambda: app.screen.query_one("#local-port").value, "preset filled")
     await pilot.press("enter")
     book = app.forwards
