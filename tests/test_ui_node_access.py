@@ -33,7 +33,7 @@ def shells(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     calls: list[dict[str, Any]] = []
 
     def open_shell(self: SessionSupervisor, target: Any, **kw: Any) -> ScriptedShell:
-        started = self._start(target.id, None, {}, kw.get("reason"))
+        started = self.start_session(target.id, None, {}, kw.get("reason"))
         calls.append({"node": target.name, "access": self.access_name, "id": started.session_id})
         self.ssm.terminate_session(SessionId=started.session_id)
         return ScriptedShell(

@@ -159,7 +159,7 @@ class HealingForward:
 
     def _credentials_left(self) -> float | None:
         # the access's real end (an Identity Center session, a request) when sooner
-        exp = self._sup._ends_at
+        exp = self._sup.session_ends_at
         if exp is None:
             return None
         return (exp - self._sup.clock.now()).total_seconds()

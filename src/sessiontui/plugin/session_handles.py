@@ -115,12 +115,12 @@ class Closer:
                 # refused, but already over (the agent ends a shell that exits): nothing stays open
                 self.terminated, self.error = True, ""
             if self.terminated:
-                self._sup._journal_remove(self.started.session_id)
+                self._sup.journal_ended(self.started.session_id)
             elif self.terminated is False:
                 self._sup.journal_left_open(
                     self.started.session_id, self.error or "TerminateSession was refused"
                 )
-            self._sup._audit_ended(
+            self._sup.audit_ended(
                 self.started,
                 how,
                 time.monotonic() - self._began,

@@ -172,14 +172,14 @@ def run_stream(
             stop(runner, signum)
 
     with _signals_recorded(on_signal):
-        started = sup._start(target_id, document, parameters, reason)
+        started = sup.start_session(target_id, document, parameters, reason)
         # journalled before anything else can fail: a proxy SIGKILLed from here on leaves the
         # session for the next start to end
-        sup._journal_record(started, "ssh", node_name)
+        sup.journal_started(started, "ssh", node_name)
         began = time.monotonic()
         closer = Closer(sup, started, began)
         port = (parameters.get("portNumber") or [""])[0]
-        sup._audit_started(started, node_name, remote_port=int(port) if port.isdigit() else None)
+        sup.audit_started(started, node_name, remote_port=int(port) if port.isdigit() else None)
         how, why = Ending.CRASHED, "the plugin did not finish"
         exit_status: int | None = None
         signal_status: int | None = None
@@ -195,7 +195,9 @@ def run_stream(
             handle = StreamSession(started.session_id, target_id, runner)
             sup.registry.add(handle)
             watch = ExpiryWatch(
-                sup.clock, sup._ends_at, lambda: runner.stop(Ending.EXPIRED, sup.ends_because)
+                sup.clock,
+                sup.session_ends_at,
+                lambda: runner.stop(Ending.EXPIRED, sup.ends_because),
             )
             how, why, exit_status, signal_status = runner.run()
         except PluginError as e:

@@ -124,7 +124,7 @@ class SessionSupervisor:
         )
 
     @property
-    def _ends_at(self) -> datetime | None:
+    def session_ends_at(self) -> datetime | None:
         return self.ends_at if self.ends_at is not None else self.credentials.expiration
 
     # --- shell ---------------------------------------------------------------------------------
@@ -158,14 +158,14 @@ class SessionSupervisor:
         The caller owns the result: `run()` it, or `abandon()` it.
         """
         target_id, node_name = _target(target, node_name)
-        started = self._start(target_id, None, {}, reason)
-        self._journal_record(started, "shell", node_name)
+        started = self.start_session(target_id, None, {}, reason)
+        self.journal_started(started, "shell", node_name)
         began = time.monotonic()
         closer = Closer(self, started, began)
         try:
             started_at = self.clock.now()
             limits = session_limits(self.ssm, started.session_id)
-            self._audit_started(started, node_name)
+            self.audit_started(started, node_name)
             runner = ShellRunner(
                 build_command(self.plugin, started, self.credentials, self.base_env)
             )
@@ -198,11 +198,11 @@ class SessionSupervisor:
         target_id, node_name = _target(target, node_name)
         check_local_port(local_port)  # before StartSession: a busy port would hang the plugin
         document, params = forward_document(remote_port, host, local_port)
-        started = self._start(target_id, document, params, reason)
-        self._journal_record(started, "forward", node_name)
+        started = self.start_session(target_id, document, params, reason)
+        self.journal_started(started, "forward", node_name)
         began = time.monotonic()
         closer = Closer(self, started, began)
-        self._audit_started(started, node_name, local_port or None, remote_port, host)
+        self.audit_started(started, node_name, local_port or None, remote_port, host)
         forward = Forward(
             target=target_id,
             remote_port=remote_port,
@@ -212,7 +212,7 @@ class SessionSupervisor:
             region=started.region,
             session_id=started.session_id,
             started_at=self.clock.now(),
-            expires_at=self._ends_at,
+            expires_at=self.session_ends_at,
             limits=session_limits(self.ssm, started.session_id),
         )
         holder: dict[str, Any] = {}
@@ -247,7 +247,7 @@ class SessionSupervisor:
             raise
         holder["watch"] = ExpiryWatch(
             self.clock,
-            self._ends_at,
+            self.session_ends_at,
             lambda: runner.stop(Ending.EXPIRED, self.ends_because),
         )
         if runner.forward.ended:  # it may have died before the watch existed
@@ -343,12 +343,12 @@ class SessionSupervisor:
         name = signal.Signals(signum).name
         self.registry.terminate_all(f"sessiontui received {name}", Ending.INTERRUPTED)
 
-    def _start(
+    def start_session(
         self, target: str, document: str | None, params: dict[str, list[str]], reason: str | None
     ) -> StartedSession:
         return start_session(self.ssm, target, document, params or None, reason)
 
-    def _journal_record(self, started: StartedSession, kind: str, node_name: str) -> None:
+    def journal_started(self, started: StartedSession, kind: str, node_name: str) -> None:
         if self.journal is None:
             return
         with contextlib.suppress(OSError):  # as the audit: a full disk must not cost the session
@@ -372,12 +372,12 @@ class SessionSupervisor:
             with contextlib.suppress(OSError):
                 self.journal.mark_left_open(session_id, why)
 
-    def _journal_remove(self, session_id: str) -> None:
+    def journal_ended(self, session_id: str) -> None:
         if self.journal is not None:
             with contextlib.suppress(OSError):
                 self.journal.remove(session_id)
 
-    def _audit_started(
+    def audit_started(
         self,
         started: StartedSession,
         node_name: str,
@@ -401,7 +401,7 @@ class SessionSupervisor:
                 host=host,
             )
 
-    def _audit_ended(
+    def audit_ended(
         self,
         started: StartedSession,
         how: str,
@@ -474,7 +474,7 @@ class OpenedShell:
         why = "the plugin did not finish"
         result: ShellResult | None = None
         watch = ExpiryWatch(
-            sup.clock, sup._ends_at, lambda: runner.stop(Ending.EXPIRED, sup.ends_because)
+            sup.clock, sup.session_ends_at, lambda: runner.stop(Ending.EXPIRED, sup.ends_because)
         )
         try:
             result = runner.run()
@@ -494,7 +494,7 @@ class OpenedShell:
             sup.registry.remove(self._handle)
             closer.close(how, why)
         end = session_end(
-            credentials_end=sup._ends_at,
+            credentials_end=sup.session_ends_at,
             started_at=self._started_at,
             limits=self._limits,
             idle=False,  # the operator typed: a shell's idle end is not knowable from here
