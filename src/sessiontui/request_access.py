@@ -101,7 +101,7 @@ def request_access(rt: Runtime, args: argparse.Namespace, say: Say, emit: Say) -
     request_id = request.request_id
     say(f"{request_id}: access requested for {request.targets_text()} ({request.region})")
     if rt.sandbox is not None:
-        from sessiontui.sandbox.approver import approve_command
+        from sessiontui.demo import approve_command
 
         say(f"demo approver: {approve_command(request_id, rt.sandbox.endpoint_url)}")
 

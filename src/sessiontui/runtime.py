@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sessiontui import demo
 from sessiontui.aws.clients import ClientFactory
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
-from sessiontui.core.errors import UsageError
 from sessiontui.core.node import Node, sort_key
 from sessiontui.core.query import parse_query, tag_terms
 from sessiontui.core.scope import in_scope
@@ -38,7 +38,7 @@ class Runtime:
     regions: list[str]
     config: Any  # sessiontui.config.Config
     clock: Clock = SYSTEM_CLOCK
-    sandbox: Any = None  # sessiontui.sandbox.Sandbox in --demo
+    sandbox: Any = None  # the embedded sandbox in --demo (sessiontui.demo.start)
     warnings: list[str] = field(default_factory=list)
     # shows a device sign-in (Identity Center) when a person is at the terminal; None: exit 3
     on_sign_in: Callable[[Any], None] | None = None
@@ -53,7 +53,7 @@ class Runtime:
         # where it stands (the TUI and a running session put their own handlers over these)
         guard = shutdown_signals() if args.demo else contextlib.nullcontext()
         with guard:
-            sandbox = _start_demo(getattr(args, "plugin", None)) if args.demo else None
+            sandbox = demo.start(getattr(args, "plugin", None)) if args.demo else None
             try:
                 from sessiontui.config import load_config
 
@@ -342,52 +342,3 @@ def _listing_warnings(result: Any) -> list[str]:
     found = [f"{e.region}: {e.message}" for e in result.errors]
     note = unreadable_tags_note(result.nodes)
     return [*found, note] if note else found
-
-
-def _start_demo(plugin: str | None = None) -> Any:
-    """Start the embedded sandbox and point this process at it (and only at it); sessions go
-    through the plugin `--plugin` names (locate.demo_plugin says which by default)."""
-    from sessiontui.plugin.locate import ENV_OVERRIDE, demo_plugin
-
-    check_sandbox_extra()
-    from sessiontui.sandbox import Sandbox
-
-    operator_plugin = os.environ.get(ENV_OVERRIDE)
-    sb = Sandbox().start()
-    try:
-        chosen = demo_plugin(plugin, sb.plugin_path, operator_plugin)
-    except BaseException:
-        sb.stop()
-        raise
-    sb.announce()  # before XDG_STATE_HOME moves: the approver's terminal reads the real one
-    for key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
-        os.environ.pop(key, None)
-    os.environ.update(sb.env())
-    os.environ[ENV_OVERRIDE] = str(chosen)
-    # the demo's caches and state live and die with its sandbox: they mean nothing to another one
-    assert sb.tmpdir is not None  # set by start()
-    os.environ["XDG_CACHE_HOME"] = str(sb.tmpdir / "cache")
-    os.environ["XDG_STATE_HOME"] = str(sb.tmpdir / "state")
-    return sb
-
-
-# what the `sandbox` extra installs that --demo imports (moto[server] brings flask and werkzeug)
-SANDBOX_MODULES = ("moto", "moto.server", "websockets", "flask", "werkzeug")
-SANDBOX_INSTALL = "pip install 'sessiontui[sandbox]'"
-
-
-def check_sandbox_extra() -> None:
-    """--demo needs the `sandbox` extra, which a plain `pip install sessiontui` leaves out:
-    say what to install (exit 2) before starting anything, not ModuleNotFoundError."""
-    import importlib
-
-    for module in SANDBOX_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            missing = (exc.name or module).split(".")[0]
-            raise UsageError(
-                f"--demo needs the sandbox extra, which is not installed (no module {missing})",
-                f"install it: {SANDBOX_INSTALL} (with pipx: pipx install --force "
-                "'sessiontui[sandbox]')",
-            ) from exc

@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
+from sessiontui import demo
 from sessiontui.core.node import Node
 from sessiontui.ui.services import AppServices
 
@@ -32,8 +33,8 @@ def services_from_runtime(rt: Any) -> AppServices:
     banner = demo_help = None
     sandbox = getattr(rt, "sandbox", None)
     if sandbox is not None:
-        demo_help = _demo_help(str(sandbox.endpoint_url))
-        secret = getattr(sandbox, "totp_secret", None) or _demo_secret()
+        demo_help = demo.help_text(str(sandbox.endpoint_url))
+        secret = getattr(sandbox, "totp_secret", None) or demo.totp_secret()
         banner = "DEMO: an embedded sandbox, not AWS." + (
             f"  MFA secret {secret} (codes fill in by themselves)" if secret else ""
         )
@@ -81,29 +82,9 @@ def _rest_loader(cache: Any) -> Callable[[], list[Node] | None]:
     return load
 
 
-def _demo_secret() -> str | None:
-    with contextlib.suppress(Exception):
-        from sessiontui import sandbox
-
-        return str(sandbox.DEMO_TOTP_SECRET)
-    return None
-
-
 def run_tui(rt: Any) -> int:
     from sessiontui.ui.app import SessiontuiApp
 
     app = SessiontuiApp(services_from_runtime(rt))
     code = app.run()
     return int(code or 0)
-
-
-def _demo_help(endpoint_url: str) -> str:
-    """This demo's sandbox, named in full: another demo may have replaced the per-user endpoint
-    file the approver falls back to."""
-    from sessiontui.sandbox.approver import sandbox_command
-
-    return (
-        f"Demo sandbox on {endpoint_url}. Access requests from another terminal: "
-        f"{sandbox_command('requests', endpoint_url=endpoint_url)}, and approve, reject or "
-        f"revoke oi-… the same way. Identity Center sign-in codes: {endpoint_url}/_sandbox/device"
-    )

@@ -270,7 +270,7 @@ class NodeAccessController:
         text = f"{request.request_id} for {request.targets_text()}: Pending, waiting for approval"
         sandbox = getattr(self.services.runtime, "sandbox", None)
         if sandbox is not None:
-            from sessiontui.sandbox.approver import approve_command
+            from sessiontui.demo import approve_command
 
             command = approve_command(request.request_id, sandbox.endpoint_url)
             text += f"\ndemo approver: {command}"
