@@ -11,9 +11,9 @@ import contextlib
 import random
 from dataclasses import dataclass
 
-from sessiontui.sandbox import iam_authz
 from sessiontui.sandbox.demo import DEMO_ACCOUNT
 from sessiontui.sandbox.identity_center import IdentityCenter, PermissionSet
+from sessiontui.sandbox.policies import policy
 from sessiontui.sandbox.state import SandboxState
 
 DEMO_SSO_USER = "operator@example.com"
@@ -29,16 +29,16 @@ ADMIN_ACCESS = PermissionSet("AdminAccess", 12 * 3600)
 # Permission sets that hold real IAM policies, authorised as IAM would (iam_authz): the SSO guide's
 # in ../shared/seeds verbatim, one after AWS's quickstart end-user policy, and an administrator's
 PRODUCTION_PERMISSION_SET = PermissionSet(
-    "ProductionPermissionSet", 3600, policies=(iam_authz.policy("ProductionPermissionSet"),)
+    "ProductionPermissionSet", 3600, policies=(policy("ProductionPermissionSet"),)
 )
 DEVELOPMENT_PERMISSION_SET = PermissionSet(
-    "DevelopmentPermissionSet", 3600, policies=(iam_authz.policy("DevelopmentPermissionSet"),)
+    "DevelopmentPermissionSet", 3600, policies=(policy("DevelopmentPermissionSet"),)
 )
 SESSION_MANAGER_END_USER = PermissionSet(
-    "SessionManagerEndUser", 3600, policies=(iam_authz.policy("SessionManagerEndUser"),)
+    "SessionManagerEndUser", 3600, policies=(policy("SessionManagerEndUser"),)
 )
 SESSION_MANAGER_ADMIN = PermissionSet(
-    "SessionManagerAdmin", 4 * 3600, policies=(iam_authz.policy("SessionManagerAdmin"),)
+    "SessionManagerAdmin", 4 * 3600, policies=(policy("SessionManagerAdmin"),)
 )
 
 
@@ -185,11 +185,8 @@ def seed(
 ) -> None:
     """Identity Center's directory, each extra account's session document, and (demo) nodes."""
     from sessiontui.sandbox import fleet
-    from sessiontui.sandbox.chained_roles import seed_chained_roles
 
     seed_identity_center(state.identity_center, accounts)
-    if accounts == DEMO_ACCOUNTS:
-        seed_chained_roles()  # roles a permission set may assume (role chaining)
     for account in accounts:
         if account.account_id != DEMO_ACCOUNT:
             fleet.seed_documents(regions, account.account_id)

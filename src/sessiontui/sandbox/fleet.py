@@ -299,8 +299,10 @@ LONG_NAME = (
 )
 
 
-def seed_demo(state: SandboxState) -> None:
-    """The demo fleet: fixed seed, the same nodes and ids on every run."""
+def seed_demo(state: SandboxState) -> random.Random:
+    """The demo fleet: fixed seed, the same nodes and ids on every run. Returns the generator,
+    whose next draws are the just-in-time nodes' (seed_governed), seeded last so
+    that these keep their ids."""
     rng = random.Random(SEED)
     use1: list[Spec] = [
         *_standard(
@@ -393,9 +395,7 @@ def seed_demo(state: SandboxState) -> None:
         {"Name": "fileserver-fra", "project": "Staging", "Role": "fileserver", "site": "fra"},
         os="windows",
     )
-    from sessiontui.sandbox.node_access import seed_governed
-
-    seed_governed(state, rng)  # last, so the nodes above keep their ids
+    return rng
 
 
 def seed_large(
@@ -430,3 +430,24 @@ def seed_large(
             os = "windows" if i % 13 == 0 else "amzn"
             spec = Spec(name, project, role, os, ping=ping, itype="t3.micro")
             _ec2_node(state, backends[(account, region)], region, spec, rng, account)
+
+
+def seed_governed(state: SandboxState, rng: random.Random) -> None:
+    """Add the demo's just-in-time nodes, after seed_demo's with its generator."""
+    from moto.ec2.models import ec2_backends
+
+    from sessiontui.sandbox.demo import DEMO_ACCOUNT
+    from sessiontui.sandbox.node_access import GOVERNED_NODES, HYBRID
+
+    for region, name, tags, os in GOVERNED_NODES:
+        if name in HYBRID:
+            computer = f"{name}.corp.example"
+            _hybrid_node(state, region, rng, name, computer, {"Name": name, **tags}, os=os)
+            continue
+        backend = ec2_backends[DEMO_ACCOUNT][region]
+        extra = {k: v for k, v in tags.items() if k not in ("project", "Role")}
+        spec = Spec(name, tags["project"], tags["Role"], os)
+        with _fast_launches(backend):
+            instance = _ec2_node(state, backend, region, spec, rng)
+        if extra:
+            backend.create_tags([instance.id], extra)

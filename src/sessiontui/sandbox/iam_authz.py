@@ -10,8 +10,6 @@ older model, in `ssm_sessions`.
 from __future__ import annotations
 
 import json
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from sessiontui.sandbox.iam_policy import Decision, Request, evaluate, refusal
@@ -21,12 +19,6 @@ from sessiontui.sandbox.state import AwsError, Caller, SandboxState
 IAM_PREFIX = {"tagging": "tag"}
 # actions every identity may call, whatever its policies say (AWS documents these as needing none)
 ALWAYS_ALLOWED = {"sts:GetCallerIdentity"}
-
-
-@cache
-def policy(name: str) -> str:
-    """A policy document shipped beside the sandbox (policies/NAME.json)."""
-    return resources.files("sessiontui.sandbox").joinpath("policies", f"{name}.json").read_text()
 
 
 def node_arn(region: str, account: str, node_id: str) -> str:

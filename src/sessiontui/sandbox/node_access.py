@@ -176,24 +176,3 @@ GOVERNED_NODES: tuple[tuple[str, str, dict[str, str], str], ...] = (
     ),
 )
 HYBRID = {"pay-hsm-gw-01"}
-
-
-def seed_governed(state: Any, rng: Any) -> None:
-    """Add the demo's just-in-time nodes (state: SandboxState; rng: the demo seed's Random)."""
-    from moto.ec2.models import ec2_backends
-
-    from sessiontui.sandbox import fleet
-    from sessiontui.sandbox.demo import DEMO_ACCOUNT
-
-    for region, name, tags, os in GOVERNED_NODES:
-        if name in HYBRID:
-            computer = f"{name}.corp.example"
-            fleet._hybrid_node(state, region, rng, name, computer, {"Name": name, **tags}, os=os)
-            continue
-        backend = ec2_backends[DEMO_ACCOUNT][region]
-        extra = {k: v for k, v in tags.items() if k not in ("project", "Role")}
-        spec = fleet.Spec(name, tags["project"], tags["Role"], os)
-        with fleet._fast_launches(backend):
-            instance = fleet._ec2_node(state, backend, region, spec, rng)
-        if extra:
-            backend.create_tags([instance.id], extra)

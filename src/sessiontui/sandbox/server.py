@@ -109,7 +109,7 @@ class Sandbox:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
-        from sessiontui.sandbox import accounts, fleet, moto_tags
+        from sessiontui.sandbox import accounts, chained_roles, fleet, moto_tags
 
         moto_tags.install()
         moto_api_backend.reset()
@@ -132,12 +132,14 @@ class Sandbox:
         fleet.seed_identity()
         fleet.seed_documents(self.regions)
         if self.fleet == "demo":
-            fleet.seed_demo(self.state)
+            fleet.seed_governed(self.state, fleet.seed_demo(self.state))
         elif self.fleet == "large":
             ids = tuple(a.account_id for a in accounts.for_fleet("large", self.accounts))
             fleet.seed_large(self.state, int(self.size or 0), tuple(self.regions), ids)
         self.sso_accounts = accounts.for_fleet(self.fleet, self.accounts)
         accounts.seed(self.state, self.sso_accounts, self.regions, nodes=self.fleet == "demo")
+        if self.sso_accounts == accounts.DEMO_ACCOUNTS:
+            chained_roles.seed_chained_roles()  # roles a permission set may assume (chaining)
         self.seed_seconds = time.perf_counter() - seeded
         self._write_files()
         self._thread = threading.Thread(
@@ -180,7 +182,8 @@ class Sandbox:
         try:
             found.seed(lambda service: session.client(service, endpoint_url=self.endpoint_url))
         except Exception:
-            log.exception("the demo's databases could not be seeded")
+            if self._server is not None:  # a sandbox stopped mid-seeding has nothing to say
+                log.exception("the demo's databases could not be seeded")
         finally:
             self.state.databases_seeded.set()
 

@@ -394,8 +394,6 @@ def decide(
 
 
 def _revoke(state: SandboxState, request: AccessRequest, reason: str) -> None:
-    from sessiontui.sandbox.ssm_sessions import terminate
-
     now = state.now()
     with state.access.lock:
         request.status = REVOKED
@@ -407,7 +405,7 @@ def _revoke(state: SandboxState, request: AccessRequest, reason: str) -> None:
     for session_id in list(request.session_ids):
         record = state.sessions.get(session_id)
         if record is not None:
-            terminate(state, record, ending)
+            state.end_session(record, ending)
 
 
 def apply_control(state: SandboxState, data: dict[str, Any]) -> dict[str, Any]:

@@ -175,12 +175,7 @@ def start_session(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
 
 def terminate(state: SandboxState, record: SessionRecord, reason: str, by: str = "") -> None:
     """End a session once; `by` is the caller whose TerminateSession did it, if one did."""
-    with state.lock:
-        if state.session_status(record) != "Terminated":
-            record.status = "Terminated"
-            record.end = state.now()
-            record.end_reason = reason
-            record.terminated_by = by
+    state.end_session(record, reason, by)
 
 
 def disconnect(state: SandboxState, record: SessionRecord) -> None:

@@ -260,6 +260,15 @@ class SandboxState:
             return None
         return node
 
+    def end_session(self, record: SessionRecord, reason: str, by: str = "") -> None:
+        """End a session once; `by` is the caller whose TerminateSession did it, if one did."""
+        with self.lock:
+            if self.session_status(record) != "Terminated":
+                record.status = "Terminated"
+                record.end = self.now()
+                record.end_reason = reason
+                record.terminated_by = by
+
     def session_status(self, record: SessionRecord) -> str:
         """Sessions end by themselves at the preferences' maxSessionDuration."""
         with self.lock:

@@ -59,9 +59,6 @@ def _stamp(access: Access, nodes: list[Any]) -> list[Any]:
     return stamp(nodes, access)
 
 
-NEEDS_WORDS = {"mfa": "MFA", "sign-in": "sign-in"}  # what taking an offer again asks for
-
-
 class AccessController:
     def __init__(
         self,

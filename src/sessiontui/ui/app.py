@@ -202,6 +202,21 @@ class SessiontuiApp(App[int]):
     def forward(self, node: Node | None) -> None:
         self.opener.forward(node)
 
+    def toggle_mark(self, node_list: NodeList) -> None:
+        from sessiontui.ui.node_access import mark_target
+
+        mark_target(self, node_list)
+
+    def start_run(self, node_list: NodeList) -> None:
+        from sessiontui.ui.run_command import start_run
+
+        start_run(self, node_list)
+
+    def show_recent_runs(self) -> None:
+        from sessiontui.ui.run_command import show_recent
+
+        show_recent(self)
+
     def show_forwards(self) -> None:
         from sessiontui.ui.screens.forwards import ForwardsScreen
 

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from sessiontui.ui.access import AccessController, ActiveAccess
 
 
+NEEDS_WORDS = {"mfa": "MFA", "sign-in": "sign-in"}  # what taking an offer again asks for
+
+
 def why_ended(access: Access) -> str:
     if access.ends_because == ENDS_CREDENTIALS:
         return "its credentials expired"
@@ -127,8 +130,6 @@ def expire_active(ctl: AccessController) -> None:
     def answered(yes: bool | None) -> None:
         if yes:
             ctl.take_role(ctl._again(active), use_cache=False)
-
-    from sessiontui.ui.access import NEEDS_WORDS
 
     duration = active.access.duration
     how = [format_duration(duration)] if duration else []

@@ -6,7 +6,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -80,10 +80,8 @@ class MainScreen(Screen[None]):
 
     @property
     def tui(self) -> SessiontuiApp:
-        from sessiontui.ui.app import SessiontuiApp
-
-        assert isinstance(self.app, SessiontuiApp)
-        return self.app
+        # a cast, not an import: the app composes this screen, so the screen may not import it
+        return cast("SessiontuiApp", self.app)
 
     # ---- layout -----------------------------------------------------------------------------
 
@@ -462,19 +460,13 @@ class MainScreen(Screen[None]):
         self.tui.choose_role()
 
     def action_toggle_mark(self) -> None:
-        from sessiontui.ui.node_access import mark_target
-
-        mark_target(self.tui, self.node_list)
+        self.tui.toggle_mark(self.node_list)
 
     def action_run_command(self) -> None:
-        from sessiontui.ui.run_command import start_run
-
-        start_run(self.tui, self.node_list)
+        self.tui.start_run(self.node_list)
 
     def action_recent_runs(self) -> None:
-        from sessiontui.ui.run_command import show_recent
-
-        show_recent(self.tui)
+        self.tui.show_recent_runs()
 
     def action_request_access(self) -> None:
         from sessiontui.core.node_access import MAX_TARGETS
