@@ -10,7 +10,7 @@ UV     := uv==0.13.9
 # `make test-latest`: the newest releases the ranges allow, in a venv of its own, to see drift first
 LATEST := .venv-latest
 
-.PHONY: demo test test-latest check lint typecheck bench screenshots lock clean
+.PHONY: demo test test-latest check lint imports typecheck bench screenshots lock clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,10 +35,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 
+imports: $(STAMP)
+	$(BIN)/lint-imports
+
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-check: lint typecheck test
+check: lint imports typecheck test
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

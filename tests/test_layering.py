@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
 
 PROBE = """
 import importlib, pkgutil, sys
@@ -23,3 +28,15 @@ def test_lower_layers_do_not_import_textual() -> None:
         [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "", f"textual imported by a lower layer: {out.stdout}"
+
+
+def test_the_import_contracts_hold() -> None:
+    """pyproject.toml's import-linter contracts (layers, Textual only in ui, the sandbox only
+    through sessiontui.demo, no cycles in a package), over every import, lazy ones included."""
+    linter = Path(sys.executable).with_name("lint-imports")
+    if not linter.exists():
+        pytest.skip("import-linter (the dev extra) is not installed in this venv")
+    out = subprocess.run(
+        [str(linter)], capture_output=True, text=True, timeout=120, cwd=ROOT, check=False
+    )
+    assert out.returncode == 0, out.stdout[-3000:]
