@@ -77,7 +77,7 @@ def main() -> int:
             _, other = measure_listing(sb_env, mode)
             listing[f"listing_client_cpu_{mode}_s"] = other["listing_client_cpu_s"]
 
-        from sessiontui.inventory_cache import InventoryCache
+        from sessiontui.stores.inventory import InventoryCache
 
         InventoryCache(None, None, ["us-east-1", "eu-west-1"], sb_env.get("AWS_ENDPOINT_URL")).save(
             nodes

@@ -64,7 +64,7 @@ def measure_org_listing(accounts: int) -> tuple[list[Any], dict[str, Any]]:
     """Every account's fleet in one listing child, as the TUI lists them; calls against the floor."""
     from sessiontui.aws.listing_process import list_fleets_in_child
     from sessiontui.cli import build_parser
-    from sessiontui.fleets import stamp
+    from sessiontui.operations.fleets import stamp
     from sessiontui.runtime import Runtime
 
     args = build_parser().parse_args(role_args(accounts))

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from sessiontui import paths
-from sessiontui.audit import AuditLog, AuditSecretError, read_events
 from sessiontui.core.clock import FakeClock
+from sessiontui.stores import paths
+from sessiontui.stores.audit import AuditLog, AuditSecretError, read_events
 
 
 def test_events_are_appended_as_jsonl_with_utc_timestamps(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ import pexpect
 import pytest
 
 from cli_support import audit_events, cli_env, run, session_status
-from sessiontui.access_store import AccessStore
+from sessiontui.stores.access_requests import AccessStore
 
 
 @pytest.fixture(autouse=True)

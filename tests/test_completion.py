@@ -15,9 +15,9 @@ import pexpect
 import pytest
 
 from sessiontui.cli import build_parser
-from sessiontui.completion import flags, script
+from sessiontui.commands.completion import flags, script
 from sessiontui.core.node import Node
-from sessiontui.inventory_cache import InventoryCache
+from sessiontui.stores.inventory import InventoryCache
 from ui_scenes import load_fleet
 
 BIN = Path(sys.executable).parent

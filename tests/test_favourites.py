@@ -18,7 +18,7 @@ from sessiontui.core.marks import RECENT_MAX, Marks
 from sessiontui.core.node import Node
 from sessiontui.core.query import parse_query
 from sessiontui.core.target import resolve_target
-from sessiontui.marks_store import MarksStore
+from sessiontui.stores.marks import MarksStore
 from sessiontui.ui.app import SessiontuiApp
 from sessiontui.ui.widgets.node_list import NodeList
 from sessiontui.ui.widgets.node_paint import FAVOURITE

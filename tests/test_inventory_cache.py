@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sessiontui.core.node import HYBRID, Node, sort_key
-from sessiontui.inventory_cache import HEAD_ROWS, InventoryCache
+from sessiontui.stores.inventory import HEAD_ROWS, InventoryCache
 
 
 @pytest.fixture(autouse=True)

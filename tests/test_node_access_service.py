@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from sandbox_support import client
-from sessiontui.access_store import AccessStore
 from sessiontui.aws.node_access import start_access_request, wait_for_decision
 from sessiontui.core.clock import FakeClock
 from sessiontui.core.errors import UsageError
@@ -27,6 +26,7 @@ from sessiontui.core.node_access import (
 )
 from sessiontui.sandbox import Sandbox
 from sessiontui.sandbox.node_access import TOKEN_POLL_SECONDS
+from sessiontui.stores.access_requests import AccessStore
 
 
 @pytest.fixture(autouse=True)

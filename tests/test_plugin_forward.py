@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from sessiontui.audit import AuditLog, read_events
 from sessiontui.core.clock import FakeClock
 from sessiontui.core.errors import AuthError, ExitCode, PortInUseError
 from sessiontui.core.forwards import Forward, ForwardState
 from sessiontui.plugin.locate import locate_plugin
 from sessiontui.plugin.output import Ending
 from sessiontui.plugin.supervisor import ActiveSessions, SessionSupervisor
+from sessiontui.stores.audit import AuditLog, read_events
 from test_plugin_support import PLUGIN_KINDS, AwsUnderTest, aws_under_test, result, write_driver
 
 

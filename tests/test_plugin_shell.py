@@ -13,7 +13,7 @@ from typing import Any
 import pexpect
 import pytest
 
-from sessiontui.audit import read_events
+from sessiontui.stores.audit import read_events
 from test_plugin_support import PLUGIN_KINDS, AwsUnderTest, aws_under_test, result, write_driver
 
 PROMPT = r"ssm-user@{name}:~\$ "

@@ -152,7 +152,7 @@ import json, sys
 from datetime import datetime
 from pathlib import Path
 import boto3
-from sessiontui.audit import AuditLog
+from sessiontui.stores.audit import AuditLog
 from sessiontui.core.credentials import Credentials
 from sessiontui.plugin.locate import locate_plugin
 from sessiontui.plugin.signals import ShutdownRequested

@@ -22,7 +22,7 @@ import pexpect
 import pytest
 
 from cli_support import alive, cli_env, plugin_pids, run, session_status
-from sessiontui.session_journal import JournalEntry, SessionJournal
+from sessiontui.stores.journal import JournalEntry, SessionJournal
 
 
 @pytest.fixture(scope="module")

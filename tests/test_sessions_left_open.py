@@ -15,7 +15,7 @@ import pexpect
 import pytest
 
 from cli_support import plugin_pids, run
-from sessiontui.operator_sessions import LEFT_OPEN_NOTE
+from sessiontui.operations.operator_sessions import LEFT_OPEN_NOTE
 from sessiontui.sandbox import Sandbox
 from sessiontui.sandbox.ssm_sessions import terminate
 from test_least_privilege import PERMISSION_SET, _shell

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from sessiontui.cli import build_parser, main
+from sessiontui.commands.ssh_proxy import ssh_config_text
 from sessiontui.core.access import Access, Offer
 from sessiontui.core.credentials import Credentials
 from sessiontui.core.node import Node
-from sessiontui.ssh_proxy import ssh_config_text
 
 
 def _node(

@@ -21,7 +21,7 @@ from sessiontui.config import load_config
 from sessiontui.core.credentials import Credentials
 from sessiontui.runtime import Runtime
 from sessiontui.sandbox.ssm_nodes import node_tags
-from sessiontui.session_journal import JournalEntry, SessionJournal
+from sessiontui.stores.journal import JournalEntry, SessionJournal
 from sessiontui.ui.app import SessiontuiApp
 from sessiontui.ui.screens.confirm import ConfirmScreen
 from sessiontui.ui.screens.sessions import SessionsScreen

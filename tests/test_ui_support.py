@@ -11,7 +11,7 @@ from typing import Any
 from sessiontui.aws.inventory import FleetResult, RegionError
 from sessiontui.core.clock import FakeClock
 from sessiontui.core.node import HYBRID, Node
-from sessiontui.marks_store import MarksStore
+from sessiontui.stores.marks import MarksStore
 from sessiontui.ui.services import AppServices
 
 PROJECTS = ("Production", "Staging", "Shared")

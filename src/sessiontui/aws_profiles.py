@@ -14,11 +14,11 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from sessiontui import paths
 from sessiontui.core.durations import DEFAULT_ROLE_MAX, parse_duration
 from sessiontui.core.errors import ConfigError, UsageError
 from sessiontui.core.roles import ROLE_ARN, RoleSpec
 from sessiontui.core.sso import DEFAULT_SCOPES, SsoProfile, SsoSession
+from sessiontui.stores import paths
 
 
 def _shown(file: Path) -> str:

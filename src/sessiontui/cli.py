@@ -213,7 +213,7 @@ def _fail(err: SessiontuiError) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.completion or args.complete_names:
-        from sessiontui.completion import names, script
+        from sessiontui.commands.completion import names, script
 
         if args.completion:
             sys.stdout.write(script(args.completion, build_parser()))
@@ -285,7 +285,7 @@ def _check_args(args: argparse.Namespace) -> None:
 
     tag_terms(args.tag)
     if args.ssh_proxy:
-        from sessiontui.ssh_proxy import check_port
+        from sessiontui.commands.ssh_proxy import check_port
 
         check_port(args.ssh_proxy[1])
     if args.duration:
@@ -296,7 +296,7 @@ def _check_args(args: argparse.Namespace) -> None:
             raise UsageError("--mfa-code must be the six digits your MFA device shows")
         args.mfa_code = code
     if args.request_access:
-        from sessiontui.request_access import check_args
+        from sessiontui.commands.request_access import check_args
 
         check_args(args)
     if args.run is not None:
@@ -309,7 +309,7 @@ def _run(args: argparse.Namespace) -> int:
     from sessiontui.runtime import Runtime
 
     if args.sso_login is not None:
-        from sessiontui.sso_login import sso_login
+        from sessiontui.commands.sso_login import sso_login
 
         return sso_login(args, _say)
     if not (
@@ -343,7 +343,7 @@ def _run(args: argparse.Namespace) -> int:
         ):
             _recover(rt)  # the TUI does this in a worker, after its first frame
         if sys.stdin.isatty() and (args.list or args.connect or args.run):
-            from sessiontui.sso_login import sign_in_prompt
+            from sessiontui.commands.sso_login import sign_in_prompt
 
             rt.on_sign_in = sign_in_prompt(args, _say, rt.clock)  # Identity Center, when needed
         if args.logout:
@@ -356,11 +356,11 @@ def _run(args: argparse.Namespace) -> int:
 
             return run_doctor(rt, args.json, _emit, ask=_ask_code)
         if args.request_access:
-            from sessiontui.request_access import request_access
+            from sessiontui.commands.request_access import request_access
 
             return request_access(rt, args, _say, _emit)
         if args.credentials:
-            from sessiontui.credential_process import credentials_json
+            from sessiontui.commands.credentials import credentials_json
 
             # without a terminal there is nobody to ask: the role's error then says what would do
             ask = _ask_code_tty if _has_tty() else None
@@ -370,7 +370,7 @@ def _run(args: argparse.Namespace) -> int:
             _emit(found)
             return 0
         if args.sessions or args.terminate:
-            from sessiontui.sessions_cmd import run_sessions
+            from sessiontui.commands.sessions import run_sessions
 
             return run_sessions(rt, args, _say, _emit)
         if args.db:
@@ -382,11 +382,11 @@ def _run(args: argparse.Namespace) -> int:
 
             return run_command(rt, args, _say, _emit, ask=_ask_code, ask_line=_ask_line)
         if args.connect:
-            from sessiontui.connect import connect
+            from sessiontui.commands.connect import connect
 
             return connect(rt, args, _say, _emit, ask=_ask_code, ask_line=_ask_line)
         if args.ssh_proxy or args.ssh_config:
-            from sessiontui import ssh_proxy as ssh
+            from sessiontui.commands import ssh_proxy as ssh
 
             if args.ssh_proxy:  # stdout is ssh's protocol stream: nothing of ours goes there
                 return ssh.ssh_proxy(rt, args, _say)

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sessiontui import paths
 from sessiontui.aws_profiles import (
     aws_profile_roles,
     read_aws_profiles,
@@ -32,6 +31,7 @@ from sessiontui.core.databases import AUTHS, DatabasePreset
 from sessiontui.core.durations import ABSOLUTE_MAX, DEFAULT_ROLE_MAX, MIN_DURATION
 from sessiontui.core.errors import ConfigError
 from sessiontui.core.roles import ROLE_ARN, RoleSpec
+from sessiontui.stores import paths
 
 # AWS SerialNumber: an MFA device ARN or a hardware token's serial
 MFA_SERIAL = re.compile(

@@ -104,7 +104,7 @@ class Runtime:
             raise_if_failed(result)
             self._save_inventory(result.nodes)
             query = parse_query(self.query_text(), marks=self._marks())
-            from sessiontui.fleets import access_for
+            from sessiontui.operations.fleets import access_for
 
             nodes = sorted(
                 (n for n in result.nodes if query.matches(n) and access_for(n, accesses)[0]),
@@ -141,14 +141,14 @@ class Runtime:
 
     def list_union(self, accesses: list[Access]) -> Any:
         """The fleet each access sees, in one list, each node stamped with its account."""
-        from sessiontui.fleets import AccessFleet, list_union
+        from sessiontui.operations.fleets import AccessFleet, list_union
 
         fleets = [AccessFleet(a, self.factory_for(a)) for a in accesses]
         return list_union(fleets, self.regions)
 
     def _marks(self) -> Any:
         """Favourites and recent targets, for is:fav / is:recent in --filter."""
-        from sessiontui.marks_store import MarksStore
+        from sessiontui.stores.marks import MarksStore
 
         return MarksStore().load() if "is:" in self.query_text().casefold() else None
 
@@ -157,7 +157,7 @@ class Runtime:
             self.inventory_cache().save(nodes)
 
     def inventory_cache(self) -> Any:
-        from sessiontui.inventory_cache import InventoryCache
+        from sessiontui.stores.inventory import InventoryCache
 
         role = ",".join(self.roles) or None  # per account and role: a name says both
         return InventoryCache(self.factory.profile, role, self.regions, self.endpoint_url)
@@ -219,7 +219,7 @@ class Runtime:
 
     @functools.cached_property
     def audit(self) -> Any:
-        from sessiontui.audit import AuditLog
+        from sessiontui.stores.audit import AuditLog
 
         return AuditLog(clock=self.clock)
 
@@ -238,7 +238,7 @@ class Runtime:
 
     @functools.cached_property
     def journal(self) -> Any:
-        from sessiontui.session_journal import SessionJournal
+        from sessiontui.stores.journal import SessionJournal
 
         return SessionJournal(profile=self.factory.profile)
 

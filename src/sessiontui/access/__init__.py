@@ -13,9 +13,9 @@ from sessiontui.access.base import AccessSource, Prompts, SignInPrompt
 from sessiontui.access.book import AccessBook
 
 if TYPE_CHECKING:
-    from sessiontui.audit import AuditLog
     from sessiontui.aws.identity import IdentityService
     from sessiontui.core.clock import Clock
+    from sessiontui.stores.audit import AuditLog
 
 __all__ = ["AccessBook", "AccessContext", "AccessSource", "Prompts", "SignInPrompt", "build_book"]
 

@@ -16,11 +16,11 @@ from sessiontui.core.credentials import Credentials
 from sessiontui.core.roles import RoleSpec
 
 if TYPE_CHECKING:
-    from sessiontui.audit import AuditLog
     from sessiontui.aws.identity import IdentityService
     from sessiontui.aws.mfa import CodeSource, MfaCode
     from sessiontui.config import MfaConfig
     from sessiontui.core.clock import Clock
+    from sessiontui.stores.audit import AuditLog
 
 KIND = "iam-role"
 

@@ -32,10 +32,10 @@ from sessiontui.core.sso import DeviceCode, SsoSession, SsoToken
 
 if TYPE_CHECKING:
     from sessiontui.access import AccessContext
-    from sessiontui.audit import AuditLog
     from sessiontui.aws.clients import ClientFactory
     from sessiontui.aws.credcache import CredentialCache
     from sessiontui.core.clock import Clock
+    from sessiontui.stores.audit import AuditLog
 
 KIND = "identity-center"
 LISTING_FRESH = 3600  # seconds a portal listing is used without asking the portal again
@@ -58,8 +58,8 @@ class IdentityCenterSource:
         portal: PortalCache | None = None,
         tokens: TokenSource | None = None,
     ) -> None:
-        from sessiontui import paths
         from sessiontui.aws.credcache import CredentialCache
+        from sessiontui.stores import paths
 
         self.session = session
         self.factory = factory

@@ -30,11 +30,11 @@ from sessiontui.core.node_access import (
 )
 
 if TYPE_CHECKING:
-    from sessiontui.access_store import AccessStore
-    from sessiontui.audit import AuditLog
     from sessiontui.aws.node_access import TokenAnswer
     from sessiontui.core.clock import Clock
     from sessiontui.core.node import Node
+    from sessiontui.stores.access_requests import AccessStore
+    from sessiontui.stores.audit import AuditLog
 
 KIND = "node-access"
 ENDS_BECAUSE = "just-in-time access"
@@ -61,7 +61,7 @@ class NodeAccessSource:
         audit: AuditLog | None = None,
         store: AccessStore | None = None,
     ) -> None:
-        from sessiontui.access_store import AccessStore
+        from sessiontui.stores.access_requests import AccessStore
 
         self.factory = factory
         self.clock = clock

@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sessiontui import paths
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
 from sessiontui.core.credentials import Credentials
 from sessiontui.core.roles import RoleSpec
+from sessiontui.stores import paths
 
 REUSE_MARGIN = 120  # seconds: credentials this close to expiry are not handed out again
 VERSION = 1

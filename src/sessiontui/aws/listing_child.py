@@ -108,7 +108,7 @@ class RowBatches:
 def run(stdin: TextIO, stdout: TextIO) -> int:
     from sessiontui.aws.inventory import list_fleet
     from sessiontui.aws.metering import CallMeter
-    from sessiontui.inventory_cache import node_row
+    from sessiontui.stores.inventory import node_row
 
     request = json.loads(stdin.readline())
     regions = list(request["regions"])

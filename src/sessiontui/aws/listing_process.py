@@ -88,7 +88,7 @@ def list_fleets_in_child(
     imports boto3 once and caps the calls in flight over all of them; a result per factory.
     With `preferences_of`, that listing's result also carries its account's Session Manager
     preferences per region, read by the child once the listing is done."""
-    from sessiontui.inventory_cache import row_node
+    from sessiontui.stores.inventory import row_node
 
     began = time.monotonic()
     cancel = cancel if cancel is not None else threading.Event()

@@ -42,7 +42,6 @@ from typing import Any, Protocol
 
 import pyotp
 
-from sessiontui import paths
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
 from sessiontui.core.errors import AuthError, UsageError
 from sessiontui.core.mfa_window import (
@@ -53,6 +52,7 @@ from sessiontui.core.mfa_window import (
     whole_seconds,
     window_of,
 )
+from sessiontui.stores import paths
 
 STATE_FILE = "mfa-windows.json"
 LOCK_FILE = "mfa-windows.lock"

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sessiontui.aws.sessions import describe_sessions, terminate_session
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
 from sessiontui.core.errors import SessiontuiError
-from sessiontui.session_journal import JournalEntry, SessionJournal
+from sessiontui.stores.journal import JournalEntry, SessionJournal
 
 if TYPE_CHECKING:
     from sessiontui.aws.clients import ClientFactory

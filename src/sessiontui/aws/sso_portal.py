@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sessiontui import paths
 from sessiontui.core.credentials import Credentials
 from sessiontui.core.errors import AuthError
+from sessiontui.stores import paths
 
 VERSION = 1
 

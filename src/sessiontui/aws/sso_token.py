@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sessiontui import paths
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
 from sessiontui.core.errors import AuthError
 from sessiontui.core.sso import SsoSession, SsoToken, parse_time
+from sessiontui.stores import paths
 
 if TYPE_CHECKING:
     from sessiontui.aws.clients import ClientFactory

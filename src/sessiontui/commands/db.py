@@ -60,8 +60,8 @@ def run_db(rt: Runtime, args: argparse.Namespace, say: Say, emit: Say, ask: AskC
     if args.client and not shutil.which(client_argv(chosen, "x", 1)[0]):
         raise UsageError(f"{client_argv(chosen, 'x', 1)[0]} is not installed")
     nodes = _nodes(rt, accesses, say)
-    from sessiontui.fleets import access_for
-    from sessiontui.marks_store import MarksStore
+    from sessiontui.operations.fleets import access_for
+    from sessiontui.stores.marks import MarksStore
 
     marks = MarksStore()
     choices = bastions(

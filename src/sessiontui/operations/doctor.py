@@ -44,8 +44,8 @@ def _error_text(exc: BaseException) -> str:
 
 
 def check_config(report: Report) -> None:
-    from sessiontui import paths
     from sessiontui.config import commands_named, load_config
+    from sessiontui.stores import paths
 
     file = paths.config_file()
     try:
@@ -68,8 +68,8 @@ def check_config(report: Report) -> None:
 
 
 def check_aws_config(report: Report) -> None:
-    from sessiontui import paths
     from sessiontui.aws_profiles import read_aws_profiles, read_sso_sessions
+    from sessiontui.stores import paths
 
     file = paths.aws_config_file()
     if not file.exists():

@@ -78,7 +78,7 @@ def plan(
     platforms: Sequence[str] | None = None,
 ) -> tuple[Preview, list[Planned]]:
     """Who the run reaches and who it leaves out. `platforms`: what a named document runs on."""
-    from sessiontui.fleets import access_for
+    from sessiontui.operations.fleets import access_for
 
     preview = Preview()
     planned: list[Planned] = []

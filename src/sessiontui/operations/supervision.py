@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 from sessiontui.plugin.supervisor import SessionSupervisor
 
 if TYPE_CHECKING:
-    from sessiontui.audit import AuditLog
     from sessiontui.core.access import Access
     from sessiontui.core.clock import Clock
     from sessiontui.core.credentials import Credentials
     from sessiontui.plugin.locate import PluginInfo
-    from sessiontui.session_journal import SessionJournal
+    from sessiontui.stores.audit import AuditLog
+    from sessiontui.stores.journal import SessionJournal
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sessiontui.audit import AuditLog
 from sessiontui.aws.session_limits import session_limits
 from sessiontui.aws.sessions import StartedSession, start_session
 from sessiontui.core.access import Access, ended_text
@@ -51,7 +50,8 @@ from sessiontui.plugin.signals import (
     keyboard_signals_ignored,
     shutdown_signals,
 )
-from sessiontui.session_journal import SessionJournal
+from sessiontui.stores.audit import AuditLog
+from sessiontui.stores.journal import SessionJournal
 
 __all__ = [
     "ACTIVE_SESSIONS",

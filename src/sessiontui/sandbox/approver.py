@@ -30,7 +30,7 @@ COMMANDS = (*ACTIONS, "requests")
 
 
 def endpoint_file() -> Path:
-    from sessiontui.paths import state_dir
+    from sessiontui.stores.paths import state_dir
 
     return state_dir() / "sandbox.json"
 
@@ -38,7 +38,7 @@ def endpoint_file() -> Path:
 def announce(endpoint_url: str, control_token: str) -> Path | None:
     """Write where this sandbox listens and its control secret, for the approver's command (a
     0600 file); None if it cannot."""
-    from sessiontui.paths import write_private
+    from sessiontui.stores.paths import write_private
 
     path = endpoint_file()
     data = {"endpoint_url": endpoint_url, "pid": os.getpid(), "control_token": control_token}

@@ -288,7 +288,7 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
     )
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     cert_path, key_path = folder / "rds-front.crt", folder / "rds-front.key"
-    from sessiontui.paths import write_private
+    from sessiontui.stores.paths import write_private
 
     write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM).decode())
     write_private(

@@ -16,7 +16,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from sessiontui.paths import write_private
+from sessiontui.stores.paths import write_private
 
 PREFIX = "sessiontui-sandbox-"
 OWNER_FILE = "owner.pid"

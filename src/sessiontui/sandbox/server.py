@@ -19,7 +19,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sessiontui.paths import write_private
 from sessiontui.sandbox import local_guard, scratch, sts_api
 from sessiontui.sandbox.accounts import DemoAccount
 from sessiontui.sandbox.datachannel.server import DataChannelServer
@@ -37,6 +36,7 @@ from sessiontui.sandbox.services import LocalServices
 from sessiontui.sandbox.sshd import SandboxSshd
 from sessiontui.sandbox.state import Faults, IssuedKey, SandboxState
 from sessiontui.sandbox.wsgi import SandboxApp, quiet_handler
+from sessiontui.stores.paths import write_private
 
 log = logging.getLogger("sessiontui.sandbox")
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sessiontui import paths
+from sessiontui.stores import paths
 
 KEEP = 50
 _NAME = re.compile(r"^\d{8}T\d{6}\d*-[\w-]+\.json$")

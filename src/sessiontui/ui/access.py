@@ -54,7 +54,7 @@ class ActiveAccess:
 
 
 def _stamp(access: Access, nodes: list[Any]) -> list[Any]:
-    from sessiontui.fleets import stamp
+    from sessiontui.operations.fleets import stamp
 
     return stamp(nodes, access)
 
@@ -151,7 +151,7 @@ class AccessController:
         if self._audit is None and runtime is not None:
             self._audit = runtime.audit
         if self._audit is None:
-            from sessiontui.audit import AuditLog
+            from sessiontui.stores.audit import AuditLog
 
             self._audit = AuditLog(clock=self.services.clock)
         return self._audit
@@ -177,7 +177,7 @@ class AccessController:
         """The account the active access lists in, on each node (the ACCOUNT column, account:)."""
         if self.active is None:
             return nodes
-        from sessiontui.fleets import stamp
+        from sessiontui.operations.fleets import stamp
 
         return stamp(nodes, self.active.access)
 

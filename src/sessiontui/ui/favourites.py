@@ -11,7 +11,7 @@ from sessiontui.core.marks import Marks
 from sessiontui.core.node import Node
 
 if TYPE_CHECKING:
-    from sessiontui.marks_store import MarksStore
+    from sessiontui.stores.marks import MarksStore
     from sessiontui.ui.app import SessiontuiApp
 
 
@@ -24,7 +24,7 @@ class MarksKeeper:
     @property
     def store(self) -> MarksStore:
         if self._store is None:
-            from sessiontui.marks_store import MarksStore
+            from sessiontui.stores.marks import MarksStore
 
             self._store = MarksStore()
         return self._store

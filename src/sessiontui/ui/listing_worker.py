@@ -11,7 +11,7 @@ from textual.message import Message
 
 from sessiontui.core.errors import SessiontuiError
 from sessiontui.core.node import Node
-from sessiontui.fleets import merged, union_of
+from sessiontui.operations.fleets import merged, union_of
 from sessiontui.ui.messages import ListingFinished, NodesArrived, RegionFailed
 from sessiontui.ui.services import AppServices
 

@@ -17,7 +17,7 @@ from sessiontui.ui.widgets.row_table import refill, selected
 
 if TYPE_CHECKING:
     from sessiontui.core.active_sessions import ActiveSession
-    from sessiontui.operator_sessions import OperatorSessions
+    from sessiontui.operations.operator_sessions import OperatorSessions
 
 
 class SessionsScreen(ModalScreen[None]):
@@ -83,7 +83,7 @@ class SessionsScreen(ModalScreen[None]):
         self._redraw()
 
     def _redraw(self) -> None:
-        from sessiontui.operator_sessions import session_rows
+        from sessiontui.operations.operator_sessions import session_rows
 
         rows = session_rows(self.sessions, self.clock.now())
         keyed = ((s.session_id, row) for s, row in zip(self.sessions, rows, strict=True))
@@ -150,6 +150,6 @@ def open_sessions(app: Any) -> None:
     if runtime is None:
         app.notify("the sessions panel needs sessiontui's runtime", severity="warning")
         return
-    from sessiontui.operator_sessions import OperatorSessions
+    from sessiontui.operations.operator_sessions import OperatorSessions
 
     app.push_screen(SessionsScreen(OperatorSessions(runtime), app.services.clock))

@@ -116,8 +116,8 @@ def _node_names() -> list[str]:
 
 def _cached_nodes() -> Iterator[tuple[str, str, str]]:
     """(id, Name, region) of every node in every cached inventory (each profile and role)."""
-    from sessiontui import paths
-    from sessiontui.inventory_cache import FIELDS, VERSION
+    from sessiontui.stores import paths
+    from sessiontui.stores.inventory import FIELDS, VERSION
 
     at_id, at_name, at_region = (FIELDS.index(f) for f in ("id", "name", "region"))
     folder = paths.inventory_dir()

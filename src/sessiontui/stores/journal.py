@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sessiontui import paths
+from sessiontui.stores import paths
 
 VERSION = 1
 _SAFE_ID = re.compile(r"[A-Za-z0-9._@+=-]{1,200}")  # session ids are <name>-<hex>; refuse paths

@@ -12,8 +12,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from sessiontui import paths
 from sessiontui.core.marks import Marks
+from sessiontui.stores import paths
 
 FILE = "marks.json"
 LOCK = "marks.lock"

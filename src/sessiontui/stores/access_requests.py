@@ -14,8 +14,8 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from sessiontui import paths
 from sessiontui.core.node_access import APPROVED, PENDING, AccessRequest
+from sessiontui.stores import paths
 
 KEEP = 50  # the newest requests kept; older ones only clutter the panel
 KEEP_GOVERNED = 500  # nodes StartSession said are governed by just-in-time access

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sessiontui import paths
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
+from sessiontui.stores import paths
 
 # Field names that would hold a secret; the log must never carry one, even by accident.
 _FORBIDDEN = re.compile(r"token|secret|code|password|passwd|credential", re.IGNORECASE)

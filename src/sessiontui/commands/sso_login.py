@@ -23,9 +23,9 @@ Say = Callable[[str], None]
 
 def sso_login(args: argparse.Namespace, say: Say, clock: Clock = SYSTEM_CLOCK) -> int:
     with _environment(args) as (config, factory):
-        from sessiontui.audit import AuditLog
         from sessiontui.aws.sso_device import DeviceSignIn
         from sessiontui.aws_profiles import find_sso_session
+        from sessiontui.stores.audit import AuditLog
 
         profile = args.profile or config.profile or os.environ.get("AWS_PROFILE") or None
         session = find_sso_session(args.sso_login or None, config.identity_center.session, profile)

@@ -131,7 +131,7 @@ def _opener(node: Node, accesses: list[Access]) -> tuple[Access | None, str | No
     """The node's own account's access that may open it, or why none may."""
     if not accesses:
         return None, None
-    from sessiontui.fleets import access_for
+    from sessiontui.operations.fleets import access_for
 
     return access_for(node, accesses)
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from sys import intern
 from typing import Any
 
-from sessiontui import paths
 from sessiontui.core.node import Node, sort_key
+from sessiontui.stores import paths
 
 VERSION = 2
 HEAD_ROWS = 200  # more than any terminal shows

@@ -20,7 +20,11 @@ Say = Callable[[str], None]
 
 
 def run_sessions(rt: Runtime, args: argparse.Namespace, say: Say, emit: Say) -> int:
-    from sessiontui.operator_sessions import SESSION_COLUMNS, OperatorSessions, session_rows
+    from sessiontui.operations.operator_sessions import (
+        SESSION_COLUMNS,
+        OperatorSessions,
+        session_rows,
+    )
 
     service = OperatorSessions(rt)
     now = rt.clock.now()

@@ -44,7 +44,7 @@ def connect(
         if held.warning:
             say(f"warning: {held.warning}")
     access = accesses[0] if accesses else None
-    from sessiontui.marks_store import MarksStore
+    from sessiontui.stores.marks import MarksStore
 
     marks = MarksStore()
     why: str | None = None
@@ -53,11 +53,11 @@ def connect(
         node = _resolve(rt, rt.factory, args.connect, say, marks.load())
     else:
         # one fleet across the roles' accounts; the node's own account's access opens it
-        from sessiontui.fleets import access_for
+        from sessiontui.operations.fleets import access_for
 
         node = _resolve_union(rt, accesses, args.connect, say, marks.load())
         access, why = access_for(node, accesses)
-    from sessiontui.request_access import node_access_for
+    from sessiontui.commands.request_access import node_access_for
 
     asking = access or (accesses[0] if accesses else None)
     jit = node_access_for(rt, rt.factory_for(asking) if asking else rt.factory, node)
