@@ -139,8 +139,8 @@ def main() -> int:
 
     from sessiontui.core.credentials import Credentials
     from sessiontui.plugin.locate import find_real_plugin, locate_plugin
-    from sessiontui.sandbox import Sandbox
-    from sessiontui.sandbox.ssm_nodes import node_name
+    from sessiontui_sandbox import Sandbox
+    from sessiontui_sandbox.ssm_nodes import node_name
 
     real, why = find_real_plugin()
     with Sandbox() as sb:

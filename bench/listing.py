@@ -28,7 +28,7 @@ def sandbox_process(
 ) -> Iterator[dict[str, str]]:
     """A `--fleet large` sandbox in a child process; yields its environment. Over several
     accounts, Identity Center sign-in codes are approved by the sandbox itself."""
-    argv = [sys.executable, "-m", "sessiontui.sandbox", "--fleet", "large", "--size", str(size)]
+    argv = [sys.executable, "-m", "sessiontui_sandbox", "--fleet", "large", "--size", str(size)]
     if accounts > 1:
         argv += ["--accounts", str(accounts), "--sso-auto-approve"]
     if regions:

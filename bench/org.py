@@ -32,7 +32,7 @@ ORG_TARGETS = {"first_frame_s": 0.5, "keystroke_p95_ms": 30, "cursor_p95_ms": 10
 
 
 def roles(accounts: int) -> list[str]:
-    from sessiontui.sandbox.accounts import ADMIN_ACCESS, large_accounts
+    from sessiontui_sandbox.accounts import ADMIN_ACCESS, large_accounts
 
     return [f"{a.name}/{ADMIN_ACCESS.name}" for a in large_accounts(accounts)]
 

@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     if to_png is None:
         print(f"screenshots: SVG only. {why_not}", file=sys.stderr)
 
-    from sessiontui.sandbox import Sandbox
+    from sessiontui_sandbox import Sandbox
 
     args.out.mkdir(parents=True, exist_ok=True)
     with Sandbox() as sandbox, tempfile.TemporaryDirectory(prefix="sessiontui-shots-") as tmp:

@@ -165,7 +165,7 @@ def lasting_code(sandbox: Any) -> str:
     """An MFA code AssumeRole accepts for 30 s at least: the newest accepted window not yet used
     (the next one, else the current one). `fresh_totp()` gives the oldest, which may lapse while a
     slow CLI subprocess starts."""
-    from sessiontui.sandbox.demo import DEMO_MFA_SERIAL
+    from sessiontui_sandbox.demo import DEMO_MFA_SERIAL
 
     state = sandbox.state
     window = state.mfa_window()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sessiontui.sandbox import Sandbox
+from sessiontui_sandbox import Sandbox
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from sessiontui.sandbox import Sandbox
+from sessiontui_sandbox import Sandbox
 
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sandbox_support import client
-from sessiontui.sandbox import Sandbox
+from sessiontui_sandbox import Sandbox
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 

@@ -15,7 +15,7 @@ import pexpect
 import pytest
 
 from cli_support import cli_env
-from sessiontui.sandbox import local_postgres
+from sessiontui_sandbox import local_postgres
 
 pytestmark = [
     pytest.mark.skipif(bool(local_postgres.missing()), reason=local_postgres.missing()),

@@ -58,13 +58,13 @@ def test_the_printed_approver_command_approves_without_the_endpoint_file(tmp_pat
         # another demo stopped meanwhile and took the per-user endpoint file with it
         for pointer in (home / "state").rglob("sandbox.json"):
             pointer.unlink()
-        other = tmp_path / "elsewhere"
-        other.mkdir()
+        # a second terminal of the same user: the same state folder (where the sandbox keeps its
+        # own endpoint file and control secret, 0600), none of the demo's variables
         approved = subprocess.run(
             shlex.split(command),
             capture_output=True,
             text=True,
-            env=_env(other),
+            env=_env(home),
             timeout=30,
             stdin=subprocess.DEVNULL,
         )

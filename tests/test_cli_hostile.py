@@ -16,7 +16,7 @@ import pytest
 
 from cli_support import run
 from sandbox_support import client
-from sessiontui.sandbox import Sandbox
+from sessiontui_sandbox import Sandbox
 
 EVERY = "".join(chr(c) for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))) + (
     "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029"

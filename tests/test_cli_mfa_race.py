@@ -30,8 +30,8 @@ import pytest
 
 from cli_support import cli_env
 from sessiontui.core.mfa_window import STEP
-from sessiontui.sandbox import Sandbox
-from sessiontui.sandbox.demo import DEMO_MFA_SERIAL
+from sessiontui_sandbox import Sandbox
+from sessiontui_sandbox.demo import DEMO_MFA_SERIAL
 
 ROLE = "StagingDev"
 # how long both processes may take from their start to their first AssumeRole, at most; they
@@ -88,7 +88,7 @@ def last_window(home: Path) -> int:
 def other_sandbox() -> Iterator[tuple[dict[str, str], str]]:
     """A second sandbox, in its own process (one per process): its env and endpoint."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sessiontui.sandbox", "--fleet", "demo"],
+        [sys.executable, "-m", "sessiontui_sandbox", "--fleet", "demo"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

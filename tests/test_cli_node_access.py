@@ -172,7 +172,7 @@ def test_rejected_by_the_approvers_command(sandbox: Any, home: Path) -> None:
         "SESSIONTUI_SANDBOX_TOKEN": sandbox.control_token,
     }
     done = subprocess.run(
-        [sys.executable, "-m", "sessiontui.sandbox", "reject", request_id, "--reason", "freeze"],
+        [sys.executable, "-m", "sessiontui_sandbox", "reject", request_id, "--reason", "freeze"],
         capture_output=True,
         text=True,
         env=env,

@@ -16,7 +16,7 @@ import pytest
 
 from cli_support import audit_events, cli_env, run
 from sandbox_support import client
-from sessiontui.sandbox import Sandbox
+from sessiontui_sandbox import Sandbox
 from test_sso_access import PRODUCTION, STAGING, aws_cli_login
 
 PRODUCTION_NODES = {  # every node of the demo fleet tagged project=Production that is online

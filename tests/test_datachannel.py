@@ -16,9 +16,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from sandbox_support import client
-from sessiontui.sandbox import Sandbox, sigv4, sshd
-from sessiontui.sandbox.datachannel import frames, smux
-from sessiontui.sandbox.datachannel.frames import ClientMessage
+from sessiontui_sandbox import Sandbox, sigv4, sshd
+from sessiontui_sandbox.datachannel import frames, smux
+from sessiontui_sandbox.datachannel.frames import ClientMessage
 
 
 @pytest.fixture(autouse=True)

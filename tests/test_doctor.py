@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from cli_support import run
-from sessiontui.sandbox import Sandbox
+from sessiontui_sandbox import Sandbox
 from test_sso_access import aws_cli_login
 
 PPS = "Production/ProductionPermissionSet"

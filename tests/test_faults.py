@@ -55,7 +55,7 @@ from cli_support import (
     run,
     session_status,
 )
-from sessiontui.sandbox.demo import DEMO_MFA_SERIAL
+from sessiontui_sandbox.demo import DEMO_MFA_SERIAL
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 

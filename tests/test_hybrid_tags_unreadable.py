@@ -14,10 +14,10 @@ from textual.widgets import Static
 
 from cli_support import run
 from sessiontui.runtime import Runtime
-from sessiontui.sandbox import Sandbox
 from sessiontui.ui.app import SessiontuiApp
 from sessiontui.ui.screens.facets import FacetsScreen
 from sessiontui.ui.services import AppServices
+from sessiontui_sandbox import Sandbox
 from test_ui_doctor import runtime  # noqa: F401 (a fixture)
 from test_ui_sessions import wait_for
 from test_ui_support import settle

@@ -30,11 +30,11 @@ from sessiontui.core.errors import AuthError, ExitCode
 from sessiontui.core.mfa_window import window_of
 from sessiontui.core.roles import RoleSpec
 
-pytest.importorskip("sessiontui.sandbox.server", reason="the sandbox is not there yet")
+pytest.importorskip("sessiontui_sandbox.server", reason="the sandbox is not there yet")
 
-from sessiontui.sandbox import Sandbox
-from sessiontui.sandbox import server as sandbox_server
-from sessiontui.sandbox.demo import DEMO_MFA_SERIAL, DEMO_TOTP_SECRET
+from sessiontui_sandbox import Sandbox
+from sessiontui_sandbox import server as sandbox_server
+from sessiontui_sandbox.demo import DEMO_MFA_SERIAL, DEMO_TOTP_SECRET
 
 ACCOUNT = "123456789012"
 

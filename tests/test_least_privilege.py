@@ -21,8 +21,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from cli_support import cli_env, plugin_pids, run
-from sessiontui.sandbox import Sandbox
-from sessiontui.sandbox.ssm_sessions import terminate
+from sessiontui_sandbox import Sandbox
+from sessiontui_sandbox.ssm_sessions import terminate
 from sso_support import portal
 from test_sso_access import PRODUCTION, aws_cli_login
 

@@ -107,7 +107,7 @@ def test_several_accounts_list_side_by_side_in_one_child(env: Any) -> None:
     page says whose listing it belongs to."""
     from sessiontui.aws.listing_process import list_fleets_in_child
     from sessiontui.core.credentials import Credentials
-    from sessiontui.sandbox.accounts import PRODUCTION_ACCOUNT
+    from sessiontui_sandbox.accounts import PRODUCTION_ACCOUNT
     from sso_support import role_keys, sign_in
 
     token = sign_in(env)[1]["accessToken"]

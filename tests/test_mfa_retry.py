@@ -31,7 +31,7 @@ from sessiontui.core.clock import FakeClock
 from sessiontui.core.errors import AuthError, ExitCode
 from sessiontui.core.mfa_window import STEP, window_of
 from sessiontui.core.roles import RoleSpec
-from sessiontui.sandbox.demo import DEMO_MFA_SERIAL, DEMO_TOTP_SECRET
+from sessiontui_sandbox.demo import DEMO_MFA_SERIAL, DEMO_TOTP_SECRET
 
 ACCOUNT = "123456789012"
 TOTP = pyotp.TOTP(DEMO_TOTP_SECRET, interval=STEP)

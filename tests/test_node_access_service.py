@@ -24,9 +24,9 @@ from sessiontui.core.node_access import (
     check_target_count,
     next_wait,
 )
-from sessiontui.sandbox import Sandbox
-from sessiontui.sandbox.node_access import TOKEN_POLL_SECONDS
 from sessiontui.stores.access_requests import AccessStore
+from sessiontui_sandbox import Sandbox
+from sessiontui_sandbox.node_access import TOKEN_POLL_SECONDS
 
 
 @pytest.fixture(autouse=True)

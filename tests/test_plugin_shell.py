@@ -236,7 +236,7 @@ def test_a_shell_exit_ends_the_session_server_side_without_any_api_call(
 
 
 def test_escape_reading_keeps_what_follows_help_and_drops_what_follows_the_end() -> None:
-    from sessiontui.sandbox.fakeplugin_support import Escapes
+    from sessiontui_sandbox.fakeplugin_support import Escapes
 
     escapes = Escapes()
     assert escapes.feed(b"~?ls\r") == (b"ls\r", "?")

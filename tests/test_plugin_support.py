@@ -108,7 +108,7 @@ class AwsUnderTest:
 def aws_under_test(sb: Any, kind: str = "stand-in") -> Iterator[AwsUnderTest]:
     """Around the module's running Sandbox (the `sandbox` fixture of tests/conftest.py), with the
     plugin of `kind` (skips the test when AWS's is wanted and absent)."""
-    from sessiontui.sandbox.ssm_nodes import node_name, node_tags
+    from sessiontui_sandbox.ssm_nodes import node_name, node_tags
 
     plugin = plugin_for(kind, sb)
     try:
@@ -213,6 +213,6 @@ def result(tmp: Path) -> dict[str, Any]:
 
 
 def plugin_dir(tmp: Path) -> Path:
-    from sessiontui.sandbox.plugin_wrapper import install_plugin
+    from sessiontui_sandbox.plugin_wrapper import install_plugin
 
     return install_plugin(tmp / "bin")

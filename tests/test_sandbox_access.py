@@ -18,8 +18,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sandbox_support import client
-from sessiontui.sandbox import Sandbox
-from sessiontui.sandbox.node_access import TOKEN_POLL_SECONDS
+from sessiontui_sandbox import Sandbox
+from sessiontui_sandbox.node_access import TOKEN_POLL_SECONDS
 
 
 @pytest.fixture(autouse=True)
@@ -327,7 +327,7 @@ def test_polling_faster_than_allowed_is_throttled(ssm: Any, ids: dict[str, str])
 
 def approver(sb: Sandbox, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "sessiontui.sandbox", *args],
+        [sys.executable, "-m", "sessiontui_sandbox", *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -354,7 +354,7 @@ def test_approver_command_finds_the_announced_sandbox(
         assert again.returncode == 2
         assert "is Approved: only a Pending request can be rejected" in again.stderr
     finally:  # the module's sandbox keeps running; only its endpoint file goes
-        from sessiontui.sandbox.approver import forget
+        from sessiontui_sandbox.approver import forget
 
         if sandbox._announced is not None:
             forget(sandbox._announced, sandbox.endpoint_url)
@@ -385,7 +385,7 @@ def test_approver_command_uses_aws_endpoint_url(
 def test_every_demo_account_has_a_governed_group(sandbox: Sandbox) -> None:
     """Beside 123456789012's, each Identity Center account governs a group of its own: its
     permission set is refused a session there, a request from it gives a token in its account."""
-    from sessiontui.sandbox.accounts import DEMO_ACCOUNTS, PRODUCTION_ACCOUNT, SHARED_ACCOUNT
+    from sessiontui_sandbox.accounts import DEMO_ACCOUNTS, PRODUCTION_ACCOUNT, SHARED_ACCOUNT
     from sso_support import role_keys
 
     assert all(a.governed for a in DEMO_ACCOUNTS[1:])

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from sandbox_support import client
-from sessiontui.sandbox import Sandbox
+from sessiontui_sandbox import Sandbox
 from sso_support import http, portal, role_keys
 
 
@@ -72,7 +72,7 @@ def test_env_config_has_the_sso_session_and_a_profile_per_permission_set() -> No
 def test_foreground_runner_says_whether_codes_approve_themselves() -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sessiontui.sandbox", "--fleet", "empty", "--sso-auto-approve"],
+        [sys.executable, "-m", "sessiontui_sandbox", "--fleet", "empty", "--sso-auto-approve"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

@@ -31,8 +31,8 @@ from websockets.sync.client import connect
 from websockets.typing import Origin
 
 from sandbox_support import NO_RETRY, client
-from sessiontui.sandbox import DEMO_MFA_SERIAL, Sandbox, demo, scratch, sigv4
-from sessiontui.sandbox.datachannel import frames
+from sessiontui_sandbox import DEMO_MFA_SERIAL, Sandbox, demo, scratch, sigv4
+from sessiontui_sandbox.datachannel import frames
 from sso_support import register, start
 
 MADE_UP = {"AccessKeyId": "AKIAMADEUPBYANYBODY1", "SecretAccessKey": "made-up", "SessionToken": ""}
@@ -339,7 +339,7 @@ def test_a_sigkilled_sandboxs_folder_is_swept_at_the_next_start(tmp_path: Path) 
 
     def start_one() -> tuple[subprocess.Popen[str], Path]:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "sessiontui.sandbox", "--fleet", "empty"],
+            [sys.executable, "-m", "sessiontui_sandbox", "--fleet", "empty"],
             stdout=subprocess.PIPE,
             text=True,
             env=env,

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from sessiontui.sandbox import local_postgres, local_redis
+from sessiontui_sandbox import local_postgres, local_redis
 
 pytestmark = [
     pytest.mark.skipif(bool(local_postgres.missing()), reason=local_postgres.missing()),

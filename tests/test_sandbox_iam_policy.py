@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sessiontui.sandbox.iam_policy import Decision, Request, evaluate, refusal
+from sessiontui_sandbox.iam_policy import Decision, Request, evaluate, refusal
 
 ALLOW, DENY, NONE = Decision.ALLOW, Decision.EXPLICIT_DENY, Decision.IMPLICIT_DENY
 INSTANCE = "arn:aws:ec2:us-east-1:123456789012:instance/i-0abc"

@@ -1,4 +1,4 @@
-"""Start, stop, the large fleet and `python -m sessiontui.sandbox`, each in a fresh interpreter.
+"""Start, stop, the large fleet and `python -m sessiontui_sandbox`, each in a fresh interpreter.
 
 A fresh process because only one Sandbox runs per process and the session fixture holds it.
 """
@@ -16,7 +16,7 @@ import time
 LIFECYCLE = textwrap.dedent(
     """
     import json, socket, threading, boto3
-    from sessiontui.sandbox import Sandbox
+    from sessiontui_sandbox import Sandbox
     before = {t.name for t in threading.enumerate()}
     sb = Sandbox(fleet="large", size=200)
     with sb:
@@ -57,7 +57,7 @@ def test_start_stop_is_clean_idempotent_and_large_fleet_seeds() -> None:
 
 def test_module_prints_exports_and_stops_on_sigterm() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sessiontui.sandbox", "--fleet", "empty"],
+        [sys.executable, "-m", "sessiontui_sandbox", "--fleet", "empty"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -8,7 +8,7 @@ from typing import Any
 def test_tag_lookup_equals_moto_scan(sandbox: Any) -> None:
     from moto.ec2.models import ec2_backends
 
-    from sessiontui.sandbox.demo import DEMO_ACCOUNT
+    from sessiontui_sandbox.demo import DEMO_ACCOUNT
 
     backend = ec2_backends[DEMO_ACCOUNT][sandbox.regions[0]]
     instances = [i for r in backend.reservations.values() for i in r.instances]

@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sandbox_support import client
-from sessiontui.sandbox import Sandbox
+from sessiontui_sandbox import Sandbox
 from sso_support import portal
 from test_sso_access import PRODUCTION, aws_cli_login
 

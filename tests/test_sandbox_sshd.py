@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from cli_support import alive, cli_env, lasting_code
-from sessiontui.sandbox import Sandbox, sshd
+from sessiontui_sandbox import Sandbox, sshd
 
 pytestmark = pytest.mark.skipif(bool(sshd.missing()), reason=sshd.missing() or "sshd available")
 

@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sandbox_support import client
-from sessiontui.sandbox import Sandbox
+from sessiontui_sandbox import Sandbox
 
 
 @pytest.fixture(autouse=True)

@@ -15,8 +15,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sandbox_support import client
-from sessiontui.sandbox import Sandbox
-from sessiontui.sandbox.accounts import PRODUCTION_ACCOUNT, SHARED_ACCOUNT, STAGING_ACCOUNT
+from sessiontui_sandbox import Sandbox
+from sessiontui_sandbox.accounts import PRODUCTION_ACCOUNT, SHARED_ACCOUNT, STAGING_ACCOUNT
 from sso_support import (
     answer,
     http,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from browser_support import CHROMIUM, Browser, dump_dom
-from sessiontui.sandbox import Sandbox
+from sessiontui_sandbox import Sandbox
 from sso_support import oidc_error, poll, register, start
 
 pytestmark = pytest.mark.skipif(

@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from sandbox_support import client
-from sessiontui.sandbox import DEMO_MFA_SERIAL, DEMO_TOTP_SECRET, Sandbox, SandboxError
+from sessiontui_sandbox import DEMO_MFA_SERIAL, DEMO_TOTP_SECRET, Sandbox, SandboxError
 
 PROD = "arn:aws:iam::123456789012:role/ProdOps"
 STAGING = "arn:aws:iam::123456789012:role/StagingDev"

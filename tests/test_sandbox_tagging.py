@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sandbox_support import client
-from sessiontui.sandbox import Sandbox
+from sessiontui_sandbox import Sandbox
 
 TYPE = ["ssm:managed-instance"]
 

@@ -37,8 +37,8 @@ from cli_support import (
     run,
     session_status,
 )
-from sessiontui.sandbox import DEMO_TOTP_SECRET
-from sessiontui.sandbox.demo import DEMO_ACCESS_KEY_ID, DEMO_MFA_SERIAL, DEMO_TOTP_ENV
+from sessiontui_sandbox import DEMO_TOTP_SECRET
+from sessiontui_sandbox.demo import DEMO_ACCESS_KEY_ID, DEMO_MFA_SERIAL, DEMO_TOTP_ENV
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 

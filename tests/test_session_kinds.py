@@ -12,10 +12,10 @@ import pytest
 from textual.widgets import Static
 
 from cli_support import run
-from sessiontui.sandbox import Sandbox
 from sessiontui.ui.app import SessiontuiApp
 from sessiontui.ui.screens.forward import ForwardScreen
 from sessiontui.ui.services import AppServices
+from sessiontui_sandbox import Sandbox
 from test_sso_access import aws_cli_login
 from test_ui_access import messages, wait_for
 from test_ui_identity_center import _signed_in, app_services  # noqa: F401 (a fixture)

@@ -16,8 +16,8 @@ import pytest
 
 from cli_support import plugin_pids, run
 from sessiontui.operations.operator_sessions import LEFT_OPEN_NOTE
-from sessiontui.sandbox import Sandbox
-from sessiontui.sandbox.ssm_sessions import terminate
+from sessiontui_sandbox import Sandbox
+from sessiontui_sandbox.ssm_sessions import terminate
 from test_least_privilege import PERMISSION_SET, _shell
 from test_sso_access import aws_cli_login
 

@@ -30,8 +30,8 @@ from cli_support import (
     session_status,
 )
 from sandbox_support import client
-from sessiontui.sandbox import sshd
-from sessiontui.sandbox.ssm_nodes import node_name
+from sessiontui_sandbox import sshd
+from sessiontui_sandbox.ssm_nodes import node_name
 
 _missing = sshd.missing() or (
     "" if shutil.which("ssh") and shutil.which("scp") else "ssh/scp not installed (openssh-client)"

@@ -28,7 +28,7 @@ from sessiontui.aws.clients import ClientFactory
 from sessiontui.aws_profiles import find_sso_session
 from sessiontui.core.access import ENDS_CREDENTIALS
 from sessiontui.core.clock import SYSTEM_CLOCK
-from sessiontui.sandbox import Sandbox
+from sessiontui_sandbox import Sandbox
 
 PRODUCTION, STAGING = "210987654321", "345678901234"
 

@@ -15,8 +15,8 @@ from botocore.exceptions import ClientError
 
 from cli_support import run
 from sandbox_support import client
-from sessiontui.sandbox import Sandbox
-from sessiontui.sandbox.chained_roles import CHAINED_ROLES_BY_ARN
+from sessiontui_sandbox import Sandbox
+from sessiontui_sandbox.chained_roles import CHAINED_ROLES_BY_ARN
 from sso_support import role_keys, sign_in
 from test_sso_access import PRODUCTION, aws_cli_login, home  # noqa: F401
 from test_ui_identity_center import app_services  # noqa: F401

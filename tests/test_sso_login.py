@@ -26,7 +26,7 @@ from sessiontui.aws.sso_token import SignInRequired, TokenCache, TokenSource
 from sessiontui.aws_profiles import find_sso_session
 from sessiontui.core.errors import ExitCode, UsageError
 from sessiontui.core.sso import DeviceCode, SsoSession
-from sessiontui.sandbox import Sandbox
+from sessiontui_sandbox import Sandbox
 from sso_support import answer
 
 CALLER_IDENTITY = (

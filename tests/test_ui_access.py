@@ -31,7 +31,7 @@ from sessiontui.ui.screens.roles import RolePickerScreen
 from sessiontui.ui.services import AppServices
 from test_ui_support import ScriptedShell, settle
 
-pytest.importorskip("sessiontui.sandbox.server", reason="the sandbox is not there yet")
+pytest.importorskip("sessiontui_sandbox.server", reason="the sandbox is not there yet")
 
 
 @dataclass

@@ -16,11 +16,11 @@ from sessiontui.config import load_config
 from sessiontui.plugin.output import Ending
 from sessiontui.plugin.shell import ShellResult
 from sessiontui.plugin.supervisor import SessionSupervisor
-from sessiontui.sandbox import ssm_access
 from sessiontui.ui.app import SessiontuiApp
 from sessiontui.ui.screens.access_request import AccessRequestScreen
 from sessiontui.ui.screens.access_requests import AccessRequestsScreen
 from sessiontui.ui.screens.confirm import ConfirmScreen
+from sessiontui_sandbox import ssm_access
 from test_ui_access import Env, messages, role_credentials, services, wait_for
 from test_ui_support import ScriptedShell, settle
 

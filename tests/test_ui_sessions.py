@@ -20,12 +20,12 @@ from sessiontui.aws.credcache import CredentialCache
 from sessiontui.config import load_config
 from sessiontui.core.credentials import Credentials
 from sessiontui.runtime import Runtime
-from sessiontui.sandbox.ssm_nodes import node_tags
 from sessiontui.stores.journal import JournalEntry, SessionJournal
 from sessiontui.ui.app import SessiontuiApp
 from sessiontui.ui.screens.confirm import ConfirmScreen
 from sessiontui.ui.screens.sessions import SessionsScreen
 from sessiontui.ui.services import AppServices
+from sessiontui_sandbox.ssm_nodes import node_tags
 from test_ui_support import settle
 
 STAGING_ARN = "arn:aws:iam::123456789012:role/StagingDev"

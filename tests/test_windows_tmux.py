@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 from sandbox_support import client
-from sessiontui.sandbox import DEMO_TOTP_SECRET, Sandbox
-from sessiontui.sandbox.state import SessionRecord
+from sessiontui_sandbox import DEMO_TOTP_SECRET, Sandbox
+from sessiontui_sandbox.state import SessionRecord
 from test_e2e_tmux import Terminal, terminal  # noqa: F401  (the fixture)
 
 NODE = "prod-web-01"  # Online, project=Production: in ProdOps' scope

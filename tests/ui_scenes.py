@@ -420,7 +420,7 @@ REQUEST_IDS = ("oi-5e1d9c3a7b20", "oi-0c4f2a8e6d13")
 def pin_node_access(stage: Stage) -> None:
     """The sandbox's clock stands on the app's FakeClock and its request ids come from
     REQUEST_IDS, so a token's ExpirationTime and every id in the frame are the same each run."""
-    from sessiontui.sandbox import ssm_access
+    from sessiontui_sandbox import ssm_access
 
     state = stage.sandbox.state
     for request_id in REQUEST_IDS:  # an earlier scene on the same sandbox filed them too

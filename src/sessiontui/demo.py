@@ -19,7 +19,7 @@ def start(plugin: str | None = None) -> Any:
     from sessiontui.plugin.locate import ENV_OVERRIDE, demo_plugin
 
     check_sandbox_extra()
-    from sessiontui.sandbox import Sandbox
+    from sessiontui_sandbox import Sandbox
 
     operator_plugin = os.environ.get(ENV_OVERRIDE)
     sb = Sandbox().start()
@@ -65,7 +65,7 @@ def check_sandbox_extra() -> None:
 def totp_secret() -> str | None:
     """The demo's MFA seed, shown on its banner (the sandbox's own, not a secret of anyone's)."""
     try:
-        from sessiontui.sandbox import DEMO_TOTP_SECRET
+        from sessiontui_sandbox import DEMO_TOTP_SECRET
     except ImportError:
         return None
     return str(DEMO_TOTP_SECRET)
@@ -73,7 +73,7 @@ def totp_secret() -> str | None:
 
 def approve_command(request_id: str, endpoint_url: str | None = None) -> str:
     """The command that approves a just-in-time request in this demo's sandbox."""
-    from sessiontui.sandbox.approver import approve_command as command
+    from sessiontui_sandbox.approver import approve_command as command
 
     return command(request_id, endpoint_url)
 
@@ -81,7 +81,7 @@ def approve_command(request_id: str, endpoint_url: str | None = None) -> str:
 def help_text(endpoint_url: str) -> str:
     """This demo's sandbox, named in full: another demo may have replaced the per-user endpoint
     file the approver falls back to."""
-    from sessiontui.sandbox.approver import sandbox_command
+    from sessiontui_sandbox.approver import sandbox_command
 
     return (
         f"Demo sandbox on {endpoint_url}. Access requests from another terminal: "

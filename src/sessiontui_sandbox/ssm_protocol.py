@@ -1,0 +1,73 @@
+"""What every sandbox SSM action shares: the request, AWS's error shapes, and paging."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sessiontui_sandbox.state import AwsError, Caller, SandboxState
+
+Handler = Callable[[SandboxState, "SsmRequest"], "dict[str, Any] | None"]
+
+
+class SsmRequest:
+    def __init__(self, region: str, caller: Caller, params: dict[str, Any]) -> None:
+        self.region = region
+        self.caller = caller
+        self.params = params
+        self.account = caller.account  # the account the caller's keys belong to
+
+
+def validation(field_path: str, value: Any, constraint: str) -> AwsError:
+    return AwsError(
+        "ValidationException",
+        f"1 validation error detected: Value '{value}' at '{field_path}' failed to satisfy "
+        f"constraint: {constraint}",
+    )
+
+
+def epoch(when: datetime) -> float:
+    """A timestamp as AWS's JSON protocol sends it: epoch seconds."""
+    return round(when.timestamp(), 3)
+
+
+def modeled(code: str, message: str) -> AwsError:
+    return AwsError(code, message, message_key="Message")
+
+
+def page_token(state: SandboxState, offset: int, digest: str) -> str:
+    raw = json.dumps({"o": offset, "q": digest, "n": state.nonce}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def page_offset(state: SandboxState, token: Any, digest: str) -> int:
+    invalid = modeled("InvalidNextToken", "The specified token is not valid.")
+    if not isinstance(token, str) or not token:
+        raise invalid
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        offset = int(data["o"])
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise invalid from None
+    if data.get("q") != digest or data.get("n") != state.nonce or offset < 0:
+        raise invalid
+    return offset
+
+
+def max_results(params: dict[str, Any], low: int, high: int, default: int) -> int:
+    value = params.get("MaxResults")
+    if value is None:
+        return default
+    if not isinstance(value, int) or value < low:
+        raise validation(
+            "maxResults", value, f"Member must have value greater than or equal to {low}"
+        )
+    if value > high:
+        raise validation(
+            "maxResults", value, f"Member must have value less than or equal to {high}"
+        )
+    return value
