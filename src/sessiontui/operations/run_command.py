@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sessiontui.aws import commands as api
 from sessiontui.core.errors import SessiontuiError
 from sessiontui.core.run import (
+    BATCH,
     RUN_POWERSHELL,
     RUN_SHELL,
     SCRIPT_DOCUMENTS,
@@ -178,7 +179,7 @@ class CommandRun:
                     m.run.status, m.run.note = "Failed", f"not sent: {err.message}"
                 continue
             for n, command_id in enumerate(command_ids):
-                batch = members[n * api.BATCH : (n + 1) * api.BATCH]
+                batch = members[n * BATCH : (n + 1) * BATCH]
                 for m in batch:
                     m.run.command_id = command_id
                 with self._lock:
