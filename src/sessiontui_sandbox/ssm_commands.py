@@ -673,6 +673,20 @@ def _digest(req: SsmRequest, *parts: Any) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
+def _records(state: SandboxState, req: SsmRequest, command_id: Any) -> list[CommandRecord]:
+    """The one command asked for, else the account's commands in the region, newest first."""
+    if command_id:
+        return [_record(state, req, command_id)]
+    with state.lock:
+        records = [
+            r
+            for r in book(state).commands.values()
+            if r.region == req.region and r.account == req.account
+        ]
+    records.sort(key=lambda r: r.requested, reverse=True)
+    return records
+
+
 def list_command_invocations(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
     params = req.params
     limit = max_results(params, 1, 50, 50)
@@ -680,16 +694,7 @@ def list_command_invocations(state: SandboxState, req: SsmRequest) -> dict[str, 
     command_id, instance_id = params.get("CommandId"), params.get("InstanceId")
     digest = _digest(req, command_id, instance_id, params.get("Filters"))
     offset = page_offset(state, params["NextToken"], digest) if "NextToken" in params else 0
-    if command_id:
-        records = [_record(state, req, command_id)]
-    else:
-        with state.lock:
-            records = [
-                r
-                for r in book(state).commands.values()
-                if r.region == req.region and r.account == req.account
-            ]
-        records.sort(key=lambda r: r.requested, reverse=True)
+    records = _records(state, req, command_id)
     with state.lock:
         rows = [
             _invocation_json(r, inv, details)
@@ -784,16 +789,7 @@ def list_commands(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
     command_id, instance_id = params.get("CommandId"), params.get("InstanceId")
     digest = _digest(req, command_id, instance_id, filters)
     offset = page_offset(state, params["NextToken"], digest) if "NextToken" in params else 0
-    if command_id:
-        records = [_record(state, req, command_id)]
-    else:
-        with state.lock:
-            records = [
-                r
-                for r in book(state).commands.values()
-                if r.region == req.region and r.account == req.account
-            ]
-        records.sort(key=lambda r: r.requested, reverse=True)
+    records = _records(state, req, command_id)
     rows = [
         command_json(state, r)
         for r in records

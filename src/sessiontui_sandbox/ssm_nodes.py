@@ -166,17 +166,7 @@ def _matches(
         if key == "tag-key":
             return any(v in tags for v in values)
         return tags.get(key[4:]) in values
-    field_of = {
-        "InstanceIds": node.instance_id,
-        "AgentVersion": node.agent_version,
-        "PingStatus": node.ping_status,
-        "PlatformTypes": node.platform_type,
-        "ActivationIds": node.activation_id,
-        "IamRole": node.iam_role,
-        "ResourceType": node.resource_type,
-        "AssociationStatus": node.association_status,
-    }
-    return field_of[key] in values
+    return _node_value(region, node, key) in values
 
 
 def instance_properties(state: SandboxState, node: ManagedNode) -> dict[str, Any]:
