@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.listing import measure_listing, sandbox_process, stand_aside
+from bench.listing import listing_ab, measure_listing, sandbox_process, stand_aside
 from bench.measure import launches_and_keys
 
 SIZE = int(os.environ.get("BENCH_NODES", "10000"))
@@ -76,6 +76,12 @@ def main() -> int:
         for mode in ("lean", "botocore"):
             _, other = measure_listing(sb_env, mode)
             listing[f"listing_client_cpu_{mode}_s"] = other["listing_client_cpu_s"]
+
+        print(
+            "the listing's SSM call, alternating the new and the refused identity's...",
+            file=sys.stderr,
+        )
+        listing["listing_ssm_call_ab"] = listing_ab(sb_env)
 
         from sessiontui.stores.inventory import InventoryCache
 

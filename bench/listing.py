@@ -122,3 +122,51 @@ def measure_listing(env: dict[str, str], mode: str = "child") -> tuple[list[Node
         "listing_client_cpu_s": round(cpu, 3),
         "listing_wall_s": round(wall, 3),
     }
+
+
+def listing_ab(env: dict[str, str], rounds: int = 3) -> dict[str, Any]:
+    """The listing through DescribeInstanceProperties (1,000 nodes a call) against the one an
+    identity refused it makes (DescribeInstanceInformation, 50 a call, after one refusal per
+    region), alternating in one run against one sandbox: calls, wall time and client CPU, medians.
+    The refusal is the sandbox's own fault switch (its control endpoint, with its secret)."""
+    import json
+    import statistics
+    import urllib.request
+
+    def deny(actions: list[str]) -> None:
+        request = urllib.request.Request(
+            f"{env['AWS_ENDPOINT_URL']}/_sandbox/control",
+            data=json.dumps({"denied_actions": actions}).encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {env['SESSIONTUI_SANDBOX_TOKEN']}",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+    runs: dict[str, list[dict[str, Any]]] = {"properties": [], "information": []}
+    try:
+        for _ in range(rounds):
+            for name, denied in (
+                ("information", ["ssm:DescribeInstanceProperties"]),
+                ("properties", []),
+            ):
+                deny(denied)
+                _, figures = measure_listing(env, "child")
+                runs[name].append(figures)
+    finally:
+        deny([])
+    out: dict[str, Any] = {"rounds": rounds}
+    for name, found in runs.items():
+        out[name] = {
+            "api_calls": found[-1]["api_calls"],
+            "wall_s_median": round(statistics.median(f["listing_wall_s"] for f in found), 3),
+            "client_cpu_s_median": round(
+                statistics.median(f["listing_client_cpu_s"] for f in found), 3
+            ),
+            "wall_s": [f["listing_wall_s"] for f in found],
+            "client_cpu_s": [f["listing_client_cpu_s"] for f in found],
+        }
+    return out
