@@ -258,7 +258,8 @@ def static_access_key_id(
         key, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
         if key and secret:
             return key
-        profile = env.get("AWS_PROFILE") or env.get("AWS_DEFAULT_PROFILE") or "default"
+        # botocore's order (configprovider): AWS_DEFAULT_PROFILE before AWS_PROFILE
+        profile = env.get("AWS_DEFAULT_PROFILE") or env.get("AWS_PROFILE") or "default"
     if env.get("AWS_WEB_IDENTITY_TOKEN_FILE") or env.get("AWS_ROLE_ARN"):
         return None
     try:
