@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         approval = (
             "approved automatically (--sso-auto-approve)"
             if sb.sso_auto_approve
-            else f"approve them at {sb.endpoint_url}/_sandbox/device"
+            else f"approved at {sb.endpoint_url}/_sandbox/device"
         )
         print(
             f"# Identity Center: start URL {sb.sso_start_url}, user operator@example.com; "
