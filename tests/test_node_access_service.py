@@ -1,5 +1,5 @@
-"""Polling GetAccessToken (aws.node_access) against the sandbox: never faster than it allows,
-longer after throttling; the kept requests (access_store); the pure limits (core.node_access)."""
+"""Polling GetAccessToken (aws.access_request_api) against the sandbox: never faster than it allows,
+longer after throttling; the kept requests (access_store); the pure limits (core.access_request)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,8 @@ from pathlib import Path
 import pytest
 
 from sandbox_support import client
-from sessiontui.aws.node_access import start_access_request, wait_for_decision
-from sessiontui.core.clock import FakeClock
-from sessiontui.core.errors import UsageError
-from sessiontui.core.node_access import (
+from sessiontui.aws.access_request_api import start_access_request, wait_for_decision
+from sessiontui.core.access_request import (
     FIRST_WAIT,
     MAX_WAIT,
     THROTTLED_WAIT,
@@ -24,9 +22,11 @@ from sessiontui.core.node_access import (
     check_target_count,
     next_wait,
 )
+from sessiontui.core.clock import FakeClock
+from sessiontui.core.errors import UsageError
 from sessiontui.stores.access_requests import AccessStore
 from sessiontui_sandbox import Sandbox
-from sessiontui_sandbox.node_access import TOKEN_POLL_SECONDS
+from sessiontui_sandbox.jit_requests import TOKEN_POLL_SECONDS
 
 
 @pytest.fixture(autouse=True)

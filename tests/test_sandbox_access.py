@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from sandbox_support import client
 from sessiontui_sandbox import Sandbox
-from sessiontui_sandbox.node_access import TOKEN_POLL_SECONDS
+from sessiontui_sandbox.jit_requests import TOKEN_POLL_SECONDS
 
 
 @pytest.fixture(autouse=True)

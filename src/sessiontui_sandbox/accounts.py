@@ -12,8 +12,8 @@ import random
 from dataclasses import dataclass
 
 from sessiontui_sandbox.demo import DEMO_ACCOUNT
-from sessiontui_sandbox.identity_center import IdentityCenter, PermissionSet
 from sessiontui_sandbox.policies import policy
+from sessiontui_sandbox.sso_directory import IdentityCenter, PermissionSet
 from sessiontui_sandbox.state import SandboxState
 
 DEMO_SSO_USER = "operator@example.com"
@@ -147,7 +147,7 @@ def _seed_nodes(state: SandboxState, nodes: list[tuple[str, DemoNode]], seed: in
     from moto.ec2.models import ec2_backends
 
     from sessiontui_sandbox import fleet
-    from sessiontui_sandbox.node_access import POLICY_TAG
+    from sessiontui_sandbox.jit_requests import POLICY_TAG
 
     rng = random.Random(seed)
     backends = {

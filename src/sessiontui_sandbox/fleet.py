@@ -437,7 +437,7 @@ def seed_governed(state: SandboxState, rng: random.Random) -> None:
     from moto.ec2.models import ec2_backends
 
     from sessiontui_sandbox.demo import DEMO_ACCOUNT
-    from sessiontui_sandbox.node_access import GOVERNED_NODES, HYBRID
+    from sessiontui_sandbox.jit_requests import GOVERNED_NODES, HYBRID
 
     for region, name, tags, os in GOVERNED_NODES:
         if name in HYBRID:

@@ -12,7 +12,7 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from sessiontui_sandbox import sso_api, sso_oidc_api, sso_page
-from sessiontui_sandbox.identity_center import DEVICE_PATH, START_PATH, IdentityCenter, RestError
+from sessiontui_sandbox.sso_directory import DEVICE_PATH, START_PATH, IdentityCenter, RestError
 
 if TYPE_CHECKING:
     from sessiontui_sandbox.state import SandboxState

@@ -32,9 +32,9 @@ from sessiontui_sandbox.demo import (
     DEMO_TOTP_ENV,
     DEMO_TOTP_SECRET,
 )
-from sessiontui_sandbox.identity_center import START_PATH
 from sessiontui_sandbox.services import LocalServices
 from sessiontui_sandbox.sshd import SandboxSshd
+from sessiontui_sandbox.sso_directory import START_PATH
 from sessiontui_sandbox.state import Faults, IssuedKey, SandboxState
 from sessiontui_sandbox.wsgi import SandboxApp, quiet_handler
 
@@ -426,7 +426,7 @@ class Sandbox:
     def sso_cache_token(self) -> dict[str, str]:
         """The demo user signed in without the page, in the AWS CLI's cache format (the file
         ~/.aws/sso/cache/<sha1 of "sandbox">.json would hold it)."""
-        from sessiontui_sandbox.identity_center import cli_cache_token
+        from sessiontui_sandbox.sso_directory import cli_cache_token
 
         return cli_cache_token(self.state.identity_center, self.state.time())
 

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from sessiontui_sandbox.demo import DEMO_ACCOUNT
-from sessiontui_sandbox.node_access import (
+from sessiontui_sandbox.jit_requests import (
     APPROVED,
     AUTO,
     AUTO_APPROVED_HOURS,

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from sessiontui_sandbox.identity_center import (
+from sessiontui_sandbox.sso_directory import (
     IdentityCenter,
     RestError,
     reserved_role_name,

@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from sessiontui_sandbox.identity_center import (
+from sessiontui_sandbox.sso_directory import (
     DEVICE_GRANT,
     DEVICE_PATH,
     REFRESH_GRANT,

@@ -10,7 +10,7 @@ from html import escape
 from urllib.parse import parse_qs
 
 from sessiontui_sandbox import local_guard
-from sessiontui_sandbox.identity_center import DEVICE_PATH, IdentityCenter
+from sessiontui_sandbox.sso_directory import DEVICE_PATH, IdentityCenter
 
 _STYLE = (
     "body{font-family:sans-serif;max-width:36em;margin:3em auto;color:#16191f}"

@@ -21,8 +21,8 @@ from sessiontui_sandbox.demo import (
     DEMO_USER_ID,
     MAX_SESSION_MINUTES,
 )
-from sessiontui_sandbox.identity_center import IdentityCenter
-from sessiontui_sandbox.node_access import AccessBook
+from sessiontui_sandbox.jit_requests import AccessBook
+from sessiontui_sandbox.sso_directory import IdentityCenter
 
 EC2_INSTANCE = "EC2Instance"
 MANAGED_INSTANCE = "ManagedInstance"

@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sessiontui.access.base import Prompts
 from sessiontui.core.access import Access, Offer
-from sessiontui.core.errors import SessiontuiError, TargetError
-from sessiontui.core.node_access import (
+from sessiontui.core.access_request import (
     APPROVED,
     EXPIRED,
     PENDING,
@@ -28,9 +27,10 @@ from sessiontui.core.node_access import (
     check_reason,
     check_target_count,
 )
+from sessiontui.core.errors import SessiontuiError, TargetError
 
 if TYPE_CHECKING:
-    from sessiontui.aws.node_access import TokenAnswer
+    from sessiontui.aws.access_request_api import TokenAnswer
     from sessiontui.core.clock import Clock
     from sessiontui.core.node import Node
     from sessiontui.stores.access_requests import AccessStore
@@ -142,7 +142,7 @@ class NodeAccessSource:
         factory: Any = None,
     ) -> AccessRequest:
         """StartAccessRequest for `nodes` (or the tag, which matched `nodes` here); kept and audited."""
-        from sessiontui.aws.node_access import start_access_request
+        from sessiontui.aws.access_request_api import start_access_request
         from sessiontui.core.errors import UsageError
 
         text = check_reason(reason)
@@ -193,7 +193,7 @@ class NodeAccessSource:
         sleep: Callable[[float], None] | None = None,
     ) -> AccessRequest:
         """GetAccessToken until the request leaves Pending or `seconds` pass (0: one poll)."""
-        from sessiontui.aws.node_access import wait_for_decision
+        from sessiontui.aws.access_request_api import wait_for_decision
 
         ssm = (factory or self.factory).client("ssm", request.region)
         answer = wait_for_decision(
@@ -272,7 +272,7 @@ class NodeAccessSource:
     def _token(self, request: AccessRequest, factory: Any = None) -> TokenAnswer | None:
         from botocore.exceptions import ClientError
 
-        from sessiontui.aws.node_access import get_access_token
+        from sessiontui.aws.access_request_api import get_access_token
 
         ssm = (factory or self.factory).client("ssm", request.region)
         try:
@@ -280,7 +280,7 @@ class NodeAccessSource:
         except ClientError:
             return None  # throttled: ask again later
         except TargetError:  # ResourceNotFound: AWS no longer knows it
-            from sessiontui.aws.node_access import TokenAnswer
+            from sessiontui.aws.access_request_api import TokenAnswer
 
             return TokenAnswer(EXPIRED)
         except SessiontuiError:

@@ -14,13 +14,13 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from sessiontui.core.abilities import kind_refusal, refused_document, session_kind
+from sessiontui.core.access_request import GOVERNED_MARK, GovernedNodeError
 from sessiontui.core.errors import (
     AuthError,
     NotConnectableError,
     SessionKindError,
     SessiontuiError,
 )
-from sessiontui.core.node_access import GOVERNED_MARK, GovernedNodeError
 
 SHELL_PREFERENCES_DOCUMENT = "SSM-SessionManagerRunShell"
 # the command line's words: the TUI says its key instead (ui.opening.tui_words)

@@ -2,7 +2,7 @@
 approved request by `--connect`.
 
 The request is filed with StartAccessRequest, kept in the private state folder (access_store),
-and GetAccessToken is polled (aws.node_access.wait_for_decision) until it leaves Pending or
+and GetAccessToken is polled (aws.access_request_api.wait_for_decision) until it leaves Pending or
 `--wait` passes. The state goes to stderr as it changes; one JSON line goes to stdout when the
 request is approved (or, with `--wait 0`, still pending): {"access_request_id", "status",
 "targets", "expires_at"}. Exit 0 approved; 3 rejected, revoked, expired, or still pending.
@@ -15,15 +15,15 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sessiontui.core.errors import ExitCode, SessiontuiError
-from sessiontui.core.node import Node
-from sessiontui.core.node_access import (
+from sessiontui.core.access_request import (
     APPROVED,
     PENDING,
     AccessRequest,
     check_reason,
     check_target_count,
 )
+from sessiontui.core.errors import ExitCode, SessiontuiError
+from sessiontui.core.node import Node
 
 if TYPE_CHECKING:
     from sessiontui.access.node_access import NodeAccessSource

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from sessiontui.core.node_access import APPROVED, PENDING, AccessRequest
+from sessiontui.core.access_request import APPROVED, PENDING, AccessRequest
 from sessiontui.stores import paths
 
 KEEP = 50  # the newest requests kept; older ones only clutter the panel

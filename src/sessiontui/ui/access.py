@@ -281,7 +281,7 @@ class AccessController:
         def chosen(choice: RoleChoice | None) -> None:
             if choice is not None and choice.offer.needs == "listing":
                 # Identity Center's line: sign in if needed, list the portal, pick again
-                from sessiontui.ui.identity_center import list_portal
+                from sessiontui.ui.portal_listing import list_portal
 
                 source: Any = book.source(choice.offer)
                 list_portal(

@@ -28,7 +28,7 @@ from sessiontui.ui.keys import (
     SESSIONS_BINDINGS,
 )
 from sessiontui.ui.messages import ForwardChanged, ForwardFailed, SessionsStopped
-from sessiontui.ui.node_access import AccessRequestChanged, NodeAccessController
+from sessiontui.ui.node_access_flow import AccessRequestChanged, NodeAccessController
 from sessiontui.ui.opening import SessionOpener
 from sessiontui.ui.screens.main import MainScreen
 from sessiontui.ui.services import AppServices
@@ -203,7 +203,7 @@ class SessiontuiApp(App[int]):
         self.opener.forward(node)
 
     def toggle_mark(self, node_list: NodeList) -> None:
-        from sessiontui.ui.node_access import mark_target
+        from sessiontui.ui.node_access_flow import mark_target
 
         mark_target(self, node_list)
 

@@ -11,11 +11,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sessiontui.core.access import label
+from sessiontui.core.access_request import GovernedNodeError
 from sessiontui.core.credentials import Credentials
 from sessiontui.core.durations import format_remaining
 from sessiontui.core.errors import SessiontuiError, TargetError
 from sessiontui.core.node import Node
-from sessiontui.core.node_access import GovernedNodeError
 from sessiontui.core.query import parse_query
 from sessiontui.core.session_end import shell_time_left
 from sessiontui.core.target import resolve_target
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from sessiontui.plugin.supervisor import OpenedShell
     from sessiontui.ui.access import AccessController, ActiveAccess
     from sessiontui.ui.forwarding import ForwardBook
-    from sessiontui.ui.node_access import NodeAccessController
+    from sessiontui.ui.node_access_flow import NodeAccessController
     from sessiontui.ui.screens.forward import ForwardRequest
     from sessiontui.ui.services import AppServices
 

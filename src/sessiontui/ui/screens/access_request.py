@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from sessiontui.core.node_access import MAX_REASON, MAX_TARGETS
+from sessiontui.core.access_request import MAX_REASON, MAX_TARGETS
 from sessiontui.ui.plain import plain
 from sessiontui.ui.widgets.dialog_input import DialogInput
 

@@ -11,14 +11,14 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
+from sessiontui.core.access_request import APPROVED
 from sessiontui.core.durations import format_remaining
-from sessiontui.core.node_access import APPROVED
 from sessiontui.ui.keys import ACCESS_REQUESTS_BINDINGS
 from sessiontui.ui.widgets.row_table import refill, selected
 
 if TYPE_CHECKING:
-    from sessiontui.core.node_access import AccessRequest
-    from sessiontui.ui.node_access import NodeAccessController
+    from sessiontui.core.access_request import AccessRequest
+    from sessiontui.ui.node_access_flow import NodeAccessController
 
 
 def request_row(request: AccessRequest, now: Any) -> tuple[str, ...]:

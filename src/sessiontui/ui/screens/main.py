@@ -469,7 +469,7 @@ class MainScreen(Screen[None]):
         self.tui.show_recent_runs()
 
     def action_request_access(self) -> None:
-        from sessiontui.core.node_access import MAX_TARGETS
+        from sessiontui.core.access_request import MAX_TARGETS
 
         nodes = self.node_list
         if len(nodes.marked) > MAX_TARGETS:  # any number may be marked for a command run

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
+from sessiontui.core.access_request import APPROVED, MAX_TARGETS, PENDING, AccessRequest
 from sessiontui.core.durations import format_remaining
 from sessiontui.core.errors import SessiontuiError
-from sessiontui.core.node_access import APPROVED, MAX_TARGETS, PENDING, AccessRequest
 
 if TYPE_CHECKING:
     from textual.app import App

@@ -12,10 +12,10 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sessiontui.aws.sessions import map_client_error
+from sessiontui.core.access_request import APPROVED, PENDING, Target, next_wait
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
 from sessiontui.core.credentials import Credentials
 from sessiontui.core.errors import AuthError, SessiontuiError, TargetError, UsageError
-from sessiontui.core.node_access import APPROVED, PENDING, Target, next_wait
 
 TOKEN_ROLE = "just-in-time access"  # Credentials.role_name of an access token
 
@@ -109,7 +109,7 @@ def wait_for_decision(
     """Poll GetAccessToken until the request leaves Pending or `wait_seconds` pass.
 
     The first poll is at once (auto-approval decides within StartAccessRequest), then with a
-    growing wait (core.node_access.next_wait); a throttled poll waits longer still. `on_poll`
+    growing wait (core.access_request.next_wait); a throttled poll waits longer still. `on_poll`
     hears (status, seconds until the next poll) after every answer, "Throttled" included.
     Returns the last answer: Pending when the time ran out.
     """
