@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,74 @@ def test_db_client_opens_psql_signed_in_with_an_iam_token(
     finally:
         child.close(force=True)
     assert child.exitstatus == 0
+
+
+def _token(sandbox: Any, host: str, port: int) -> str:
+    """A fresh IAM token for the real endpoint, signed with ProdOps' keys as a client would."""
+    import boto3
+
+    keys = sandbox.role_credentials("ProdOps")
+    rds = boto3.client(
+        "rds",
+        region_name="us-east-1",
+        endpoint_url=sandbox.endpoint_url,
+        aws_access_key_id=keys["AccessKeyId"],
+        aws_secret_access_key=keys["SecretAccessKey"],
+        aws_session_token=keys["SessionToken"],
+    )
+    return str(rds.generate_db_auth_token(host, port, "app"))
+
+
+def _select_one(local_port: int, token: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-p", str(local_port), "-U", "app", "-d", "orders"]
+        + ["-tAc", "SELECT 1"],
+        env={"PATH": os.environ["PATH"], "PGPASSWORD": token, "PGSSLMODE": "require"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_db_tunnel_keeps_its_port_across_the_services_data_channel_close(
+    sandbox: Any, plugin: Path, tmp_path: Path
+) -> None:
+    """The service closes every data channel after its lifetime (an hour in AWS, 2 s here): the
+    plugin resumes the session with ResumeSession and the tunnel keeps its local port; a new
+    psql connection with a token made afterwards answers SELECT 1."""
+    env = cli_env(sandbox, tmp_path, {"SESSIONTUI_PLUGIN": str(plugin)})
+    proc = subprocess.Popen(
+        _argv("--db", "orders", "--json", "--mfa-code", sandbox.fresh_totp()),
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        ready = json.loads(proc.stdout.readline())
+        port = ready["local_port"]
+        first = _select_one(port, _token(sandbox, ready["host"], ready["remote_port"]))
+        assert (first.returncode, first.stdout.strip()) == (0, "1"), first.stderr
+        resumes = sandbox.calls[("ssm", "ResumeSession")]
+        starts = sandbox.calls[("ssm", "StartSession")]
+        sandbox.channel_lifetime = 2.0
+        try:
+            deadline = time.monotonic() + 60
+            while sandbox.calls[("ssm", "ResumeSession")] == resumes:
+                assert time.monotonic() < deadline, "the plugin never resumed after the close"
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                time.sleep(0.2)
+        finally:
+            sandbox.channel_lifetime = 3600.0
+        after = _select_one(port, _token(sandbox, ready["host"], ready["remote_port"]))
+        assert (after.returncode, after.stdout.strip()) == (0, "1"), after.stderr
+        assert proc.poll() is None  # the tunnel is still open, on the same port
+        assert sandbox.calls[("ssm", "StartSession")] == starts  # resumed, not restarted
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def test_db_json_ready_line_keeps_the_tunnel_and_no_token_in_argv(

@@ -386,6 +386,15 @@ class Sandbox:
     def clock_offset(self, value: float) -> None:
         self._control({"clock_offset": value})
 
+    @property
+    def channel_lifetime(self) -> float:
+        """Seconds (real time) a data channel's websocket lives before the service closes it."""
+        return self.state.faults.channel_lifetime
+
+    @channel_lifetime.setter
+    def channel_lifetime(self, value: float) -> None:
+        self._control({"channel_lifetime": value})
+
     def drop_channels(self, session_ids: Iterable[str]) -> None:
         """Cut these sessions' data channel websockets, as a network blip would."""
         self._control({"drop_channels": list(session_ids)})

@@ -42,6 +42,9 @@ class AwsError(Exception):
         self.message_key = message_key
 
 
+CHANNEL_LIFETIME = 3600.0
+
+
 @dataclass
 class Faults:
     throttle_rate: float = 0.0
@@ -51,6 +54,9 @@ class Faults:
     garble: dict[str, str] = field(default_factory=dict)  # region -> kind (sandbox/garble.py)
     # "service:Action" the caller's policies do not allow (AccessDeniedException), whoever calls
     denied_actions: set[str] = field(default_factory=set)
+    # seconds (real time) a data channel's websocket lives before the service closes it (AWS: about an hour);
+    # the plugin then resumes, and a resume signed with expired credentials is refused
+    channel_lifetime: float = CHANNEL_LIFETIME
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -60,6 +66,7 @@ class Faults:
             "clock_offset": self.clock_offset,
             "garble": dict(self.garble),
             "denied_actions": sorted(self.denied_actions),
+            "channel_lifetime": self.channel_lifetime,
         }
 
 

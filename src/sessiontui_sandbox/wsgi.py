@@ -291,6 +291,7 @@ class SandboxApp:
             "garble",
             "drop_channels",
             "denied_actions",
+            "channel_lifetime",
         }
         unknown -= set(identity_wsgi.CONTROL_KEYS)
         if unknown:
@@ -307,6 +308,11 @@ class SandboxApp:
                 faults.silent_agents = {str(x) for x in data["silent_agents"]}
             if "clock_offset" in data:
                 faults.clock_offset = float(data["clock_offset"])
+            if "channel_lifetime" in data:
+                lifetime = float(data["channel_lifetime"])
+                if lifetime <= 0:
+                    raise ValueError("channel_lifetime must be more than 0 seconds")
+                faults.channel_lifetime = lifetime
             if "denied_actions" in data:
                 faults.denied_actions = {str(x) for x in data["denied_actions"]}
             if "garble" in data:

@@ -59,6 +59,8 @@ class SessionAgent:
         self.end_output = ""
         self._lock = threading.Lock()
         self._conn: ServerConnection | None = None
+        self._opened_at = 0.0  # time.monotonic() when the current websocket was taken
+        self.closes = 0  # websockets the service closed at the end of their lifetime
         self._started = time.monotonic()
         self.last_activity = state.time()
         self.shell = record.document in SHELL_DOCUMENTS
@@ -126,6 +128,7 @@ class SessionAgent:
 
         send: Sender = conn.send
         self._conn = conn
+        self._opened_at = time.monotonic()
         self.channel.attach(send)
         if not self.ended and self.state.session_status(self.record) == "Terminated":
             # Ended before its plugin ever connected (a watchdog, TerminateSession from elsewhere).
@@ -217,8 +220,27 @@ class SessionAgent:
             ssm_sessions.terminate(self.state, self.record, IDLE_REASON)
             self.end(IDLE_REASON)
             return
+        # on the real clock: moving the sandbox's clock (tests of expiry) must not close channels
+        if time.monotonic() - self._opened_at >= self.state.faults.channel_lifetime:
+            self._close_websocket()
         if self.worker is not None:
             self.worker.tick()
+
+    def _close_websocket(self) -> None:
+        """The service's periodic close: a close frame on the websocket, the session kept
+        (Disconnected until the plugin resumes it with ResumeSession and reconnects)."""
+        conn = self._conn
+        if conn is None or not self.channel.attached:
+            return
+        self._opened_at = time.monotonic()  # once per websocket
+        self.closes += 1
+
+        def close() -> None:
+            with contextlib.suppress(Exception):
+                conn.close(1001, "the data channel reached its lifetime")
+
+        # the close handshake may wait for the plugin: not on the thread that ticks every agent
+        threading.Thread(target=close, name="sandbox-datachannel-close", daemon=True).start()
 
     def drop(self) -> bool:
         """Cut the websocket as a network blip would (no close frame, no channel_closed): the
