@@ -69,8 +69,19 @@ def _token(sandbox: Any, host: str, port: int) -> str:
 
 def _select_one(local_port: int, token: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-p", str(local_port), "-U", "app", "-d", "orders"]
-        + ["-tAc", "SELECT 1"],
+        [
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(local_port),
+            "-U",
+            "app",
+            "-d",
+            "orders",
+            "-tAc",
+            "SELECT 1",
+        ],
         env={"PATH": os.environ["PATH"], "PGPASSWORD": token, "PGSSLMODE": "require"},
         capture_output=True,
         text=True,

@@ -12,7 +12,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sessiontui.aws.databases import TOKEN_SECONDS, discover, iam_token, networks, secret_value
+from sessiontui.aws.databases import (
+    AWS_ERRORS,
+    TOKEN_SECONDS,
+    discover,
+    iam_token,
+    networks,
+    secret_value,
+)
 from sessiontui.core.bastion import BastionChoice, rank_bastions
 from sessiontui.core.databases import Chosen, Database, DatabasePreset, choose_database
 from sessiontui.core.errors import UsageError
@@ -144,3 +151,62 @@ def client_argv(chosen: Chosen, user: str, local_port: int) -> list[str]:
 def client_string(chosen: Chosen, user: str, local_port: int) -> str:
     """What the forwards panel shows: the client command, without the secret."""
     return " ".join(client_argv(chosen, user, local_port))
+
+
+@dataclass(frozen=True)
+class DatabaseRow:
+    """One endpoint of the databases panel: what names it, where it is listed from, and the
+    nodes that may carry its tunnel, best first (empty: none the access may open)."""
+
+    chosen: Chosen
+    place: Place
+    choices: tuple[BastionChoice, ...]
+
+
+def chosen_for(db: Database, presets: Sequence[DatabasePreset]) -> Chosen:
+    """The database with the preset that names it (its endpoint, else its identifier), if one
+    does: the preset's user, database, auth and bastion tag then apply."""
+    for p in presets:
+        if (p.endpoint and p.endpoint == db.host) or (
+            not p.endpoint and (p.identifier or p.name) == db.name
+        ):
+            return Chosen(db, p)
+    return Chosen(db)
+
+
+def survey(
+    databases: Sequence[Database],
+    places: Sequence[Place],
+    presets: Sequence[DatabasePreset],
+    nodes: Sequence[Node],
+    recent: Sequence[str],
+    may_open: Callable[[Node], bool],
+) -> tuple[list[DatabaseRow], list[str]]:
+    """Every database with its ranked bastions; one DescribeInstances and one
+    DescribeSecurityGroups per VPC and set of groups, however many endpoints share them."""
+    rows: list[DatabaseRow] = []
+    errors: list[str] = []
+    known: dict[tuple[str, str, str, tuple[str, ...]], tuple[Any, Any]] = {}
+    for db in databases:
+        chosen = chosen_for(db, presets)
+        try:
+            place = place_of(db, places)
+        except UsageError as exc:
+            errors.append(exc.message)
+            continue
+        key = (db.account_id, db.region, db.vpc_id, db.security_groups)
+        if key not in known:
+            try:
+                known[key] = networks(
+                    place.client_for("ec2", db.region), db.vpc_id, db.security_groups
+                )
+            except AWS_ERRORS as exc:
+                errors.append(f"{db.label}: {exc}")
+                known[key] = ({}, {})
+        nets, rules = known[key]
+        tag = chosen.preset.bastion_tag if chosen.preset else None
+        choices = rank_bastions(
+            db, nodes, nets, rules, bastion_tag=tag, recent=recent, may_open=may_open
+        )
+        rows.append(DatabaseRow(chosen, place, tuple(choices)))
+    return rows, errors

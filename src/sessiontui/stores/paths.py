@@ -40,6 +40,11 @@ def inventory_dir() -> Path:
     return cache_dir() / "inventory"
 
 
+def databases_dir() -> Path:
+    """The last database discovery per identity and regions (names and endpoints, no secret)."""
+    return cache_dir() / "databases"
+
+
 def state_dir() -> Path:
     return user_state_path(APP)
 

@@ -23,6 +23,7 @@ from sessiontui.ui.forwarding import ForwardBook
 from sessiontui.ui.keys import (
     ACCESS_REQUESTS_BINDINGS,
     APP_BINDINGS,
+    DATABASES_BINDINGS,
     FORWARDS_BINDINGS,
     RUN_BINDINGS,
     SESSIONS_BINDINGS,
@@ -68,6 +69,7 @@ class SessiontuiApp(App[int]):
         self.opener.node_access = self.node_access
         self.marks = MarksKeeper(self, services.marks_store)
         self.opener.on_opened = self.marks.touch
+        self.database_panel: Any = None  # ui.screens.databases.DatabasePanelState, once opened
         self.windows = WindowShells(
             self, services, self.access, self.opener, changed=self.main_screen.refresh_details
         )
@@ -103,6 +105,7 @@ class SessiontuiApp(App[int]):
             ("forwards panel", list(FORWARDS_BINDINGS)),
             ("access requests panel", list(ACCESS_REQUESTS_BINDINGS)),
             ("sessions panel", list(SESSIONS_BINDINGS)),
+            ("databases panel", list(DATABASES_BINDINGS)),
             ("run grid", list(RUN_BINDINGS)),
         ]
 
@@ -227,6 +230,11 @@ class SessiontuiApp(App[int]):
         from sessiontui.ui.screens.sessions import open_sessions
 
         open_sessions(self)
+
+    def action_databases(self) -> None:
+        from sessiontui.ui.screens.databases import open_databases
+
+        open_databases(self)
 
     def action_doctor(self) -> None:
         from sessiontui.ui.screens.doctor import open_doctor

@@ -28,6 +28,11 @@ PALETTE: tuple[PaletteCommand, ...] = (
     PaletteCommand(
         "session: active sessions", "app.sessions", "Your Active sessions; terminate one or all"
     ),
+    PaletteCommand(
+        "session: databases",
+        "app.databases",
+        "RDS, Aurora and ElastiCache behind the fleet: tunnel and signed-in client",
+    ),
     PaletteCommand("role: switch", "role", "Choose a role and take it with MFA"),
     PaletteCommand("role: re-authenticate", "reauthenticate", "Take the current role again"),
     PaletteCommand(

@@ -25,6 +25,7 @@ MAIN_BINDINGS: list[BindingType] = [
     Binding("F", "forwards", "Forwards", key_display="F", id="forwards"),
     # not in the footer (it is full at 80 columns); `?` and the palette list it
     Binding("S", "app.sessions", "Sessions", key_display="S", show=False, id="sessions"),
+    Binding("D", "app.databases", "Databases", key_display="D", show=False, id="databases"),
     Binding("r", "role", "Role", id="role"),
     Binding("space", "toggle_mark", "Mark", show=False, id="mark"),
     Binding("a", "request_access", "Request access", id="request-access"),
@@ -62,6 +63,15 @@ FORWARDS_BINDINGS: list[BindingType] = [
     Binding("s", "restart", "Restart expired", id="forwards.restart"),
     Binding("c", "copy", "Copy client", id="forwards.copy"),
     Binding("escape,F", "close", "Close", id="forwards.close"),
+]
+
+# the databases panel (D)
+DATABASES_BINDINGS: list[BindingType] = [
+    Binding("enter", "open", "Open tunnel", id="databases.open"),
+    Binding("c", "client", "Client, signed in", id="databases.client"),
+    Binding("b", "next_bastion", "Next bastion", id="databases.bastion"),
+    Binding("R", "refresh", "Refresh", key_display="R", id="databases.refresh"),
+    Binding("escape,D", "close", "Close", id="databases.close"),
 ]
 
 # the just-in-time access requests panel (A)
