@@ -1,0 +1,398 @@
+"""The databases panel (D): every database in every account and region held, with the bastion
+chosen for each and why. Enter opens its tunnel (a healing forward through the bastion, on the
+local port it had last time); `c` hands the terminal to the engine's client, signed in through
+its environment; `b` takes the next bastion. Discovery, ranking and sign-in run in workers; the
+last discovery shows at once from the private cache while a fresh one is made behind it."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Static
+
+from sessiontui.core.durations import format_remaining
+from sessiontui.core.errors import SessiontuiError
+from sessiontui.ui.keys import DATABASES_BINDINGS
+from sessiontui.ui.widgets.row_table import refill, selected
+
+if TYPE_CHECKING:
+    from sessiontui.core.databases import Database
+    from sessiontui.operations.database_tunnel import DatabaseRow, Place
+    from sessiontui.stores.database_cache import DatabaseCache
+    from sessiontui.ui.forwarding import ForwardEntry
+
+
+def auth_words(row: DatabaseRow) -> str:
+    auth = row.chosen.auth
+    if auth == "iam":
+        return f"iam ({row.chosen.user or 'no user'})"
+    if auth == "secret":
+        return "secret"
+    return "none (client asks)"
+
+
+@dataclass
+class DatabasePanelState:
+    """What outlives the panel being closed: the tunnels it opened and the bastions chosen."""
+
+    tunnels: dict[str, ForwardEntry] = field(default_factory=dict)  # database key -> forward
+    pick: dict[str, int] = field(default_factory=dict)  # database key -> index of its bastion
+
+
+class DatabasesScreen(ModalScreen[None]):
+    BINDINGS = DATABASES_BINDINGS
+
+    DEFAULT_CSS = """
+    DatabasesScreen { align: center middle; }
+    DatabasesScreen > Vertical {
+        width: 98%; height: 80%; border: round $primary; background: $surface; padding: 0 1;
+    }
+    DatabasesScreen DataTable { height: 1fr; }
+    DatabasesScreen .hint { color: $text-muted; }
+    """
+
+    COLUMNS = (
+        "Name",
+        "Engine",
+        "Endpoint",
+        "Account",
+        "Region",
+        "Auth",
+        "Bastion",
+        "Why",
+        "Tunnel",
+    )
+
+    def __init__(self, host: Any, state: DatabasePanelState) -> None:
+        super().__init__()
+        self.host = host  # the SessiontuiApp: its accesses, nodes, forwards and opener
+        self.databases: list[Database] = []
+        self.rows: list[DatabaseRow] = []
+        self.pick = state.pick
+        self.tunnels = state.tunnels
+        self.loaded = False
+        self.status = "looking for databases…"
+        self._cache: DatabaseCache | None = None
+        self._remembered: dict[str, int] = {}
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = "Databases"
+            table: DataTable[Text] = DataTable(cursor_type="row", id="databases-table")
+            table.add_columns(*self.COLUMNS)
+            yield table
+            yield Static(self.status, id="databases-status")
+            yield Static(
+                "Enter open tunnel · c client (signed in) · b next bastion · R refresh · Esc close",
+                classes="hint",
+            )
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).focus()
+        self.reload(cached_first=True)
+        self.set_interval(1.0, self._redraw)
+
+    # -- where databases are listed, and which nodes may carry a tunnel -------------------------
+
+    def places(self) -> list[Place]:
+        from sessiontui.operations.database_tunnel import Place
+
+        services = self.host.services
+        held = self.host.access.alive()
+        if held:
+            return [
+                Place(
+                    (h.factory or services.factory).client,
+                    region,
+                    h.access.account_id,
+                    h,
+                )
+                for h in held
+                for region in services.regions
+            ]
+        return [Place(services.factory.client, region, "", None) for region in services.regions]
+
+    def cache_key(self, places: list[Place]) -> list[str]:
+        services = self.host.services
+        who = sorted({f"{p.account_id}:{getattr(p.access, 'name', '')}" for p in places})
+        endpoint = str(getattr(services.factory, "endpoint_url", "") or "")
+        return [services.profile_label, *who, *sorted(services.regions), endpoint]
+
+    @work(thread=True, group="databases", exclusive=True, exit_on_error=False)
+    def reload(self, cached_first: bool = False) -> None:
+        from sessiontui.operations.database_tunnel import find_databases
+        from sessiontui.stores.database_cache import DatabaseCache
+
+        places = self.places()
+        cache = DatabaseCache(self.cache_key(places))
+        self._cache = cache
+        self._remembered = cache.ports()
+        if cached_first:
+            found = cache.load()
+            if found is not None:
+                databases, age = found
+                note = f"cached {format_remaining(age)} ago; refreshing…"
+                self.app.call_from_thread(self._show_cached, databases, note)
+        try:
+            databases, errors = find_databases(places)
+        except Exception as exc:  # denied, unreachable: say so in the panel, keep it open
+            self.app.call_from_thread(self._say, getattr(exc, "message", str(exc)))
+            return
+        if not errors:
+            try:
+                cache.save(databases)
+            except OSError as exc:
+                errors.append(f"cache not saved: {exc}")
+        self._survey(databases, places, errors)
+
+    def _survey(self, databases: list[Database], places: list[Place], errors: list[str]) -> None:
+        """Rank the bastions (DescribeInstances, DescribeSecurityGroups per VPC): in the worker."""
+        from sessiontui.operations.database_tunnel import survey
+
+        host = self.host
+        held = host.access.alive()
+        nodes = list(host.main_screen.node_list.nodes)
+        recent = list(host.marks.marks.recent)
+        presets = list(getattr(host.services.config, "databases", None) or [])
+
+        def may_open(node: Any) -> bool:
+            return not held or host.access.access_for(node) is not None
+
+        rows, more = survey(databases, places, presets, nodes, recent, may_open)
+        self.app.call_from_thread(self._show, databases, rows, [*errors, *more])
+
+    def _show_cached(self, databases: list[Database], note: str) -> None:
+        if self.loaded:
+            return
+        from sessiontui.operations.database_tunnel import DatabaseRow, chosen_for
+
+        presets = list(getattr(self.host.services.config, "databases", None) or [])
+        places = {(p.account_id, p.region): p for p in self.places()}
+        self.rows = [
+            DatabaseRow(chosen_for(d, presets), places.get((d.account_id, d.region)) or p, ())
+            for d in databases
+            for p in list(places.values())[:1]
+        ]
+        self.status = f"{len(self.rows)} databases, {note}"
+        self._redraw()
+
+    def _show(self, databases: list[Database], rows: list[DatabaseRow], errors: list[str]) -> None:
+        self.databases = databases
+        self.rows = rows
+        self.loaded = True
+        count = f"{len(rows)} database endpoint{'s' if len(rows) != 1 else ''}"
+        self.status = "; ".join([count, *errors])
+        self._redraw()
+
+    def _say(self, text: str) -> None:
+        self.status = text
+        self._redraw()
+
+    # -- the table ------------------------------------------------------------------------------
+
+    def _bastion(self, row: DatabaseRow) -> Any:
+        if not row.choices:
+            return None
+        return row.choices[self.pick.get(row.chosen.database.key, 0) % len(row.choices)]
+
+    def _tunnel_cell(self, row: DatabaseRow) -> str:
+        entry = self.tunnels.get(row.chosen.database.key)
+        if entry is None:
+            return ""
+        fw = entry.forward
+        if entry.error:
+            return "failed"
+        if fw is None:
+            return "starting"
+        if fw.ended:
+            return f"ended: {fw.how}"
+        state = f"127.0.0.1:{fw.local_port}" if fw.is_ready and fw.local_port else str(fw.state)
+        if fw.is_ready and fw.local_port:
+            self._remember(row.chosen.database.key, int(fw.local_port))
+        return state + (f" (reconnected {fw.heals})" if fw.heals else "")
+
+    def _remember(self, key: str, port: int) -> None:
+        if self._remembered.get(key) == port or self._cache is None:
+            return
+        self._remembered[key] = port
+        cache = self._cache
+        self.host.run_worker(
+            lambda: cache.remember_port(key, port), thread=True, exit_on_error=False
+        )
+
+    def _cells(self, row: DatabaseRow) -> tuple[str, ...]:
+        db = row.chosen.database
+        choice = self._bastion(row)
+        if choice is None:
+            bastion = "…" if not self.loaded else "none"
+            why = "" if not self.loaded else "no connectable node in its VPC that you may open"
+        else:
+            bastion = choice.node.display_name
+            count = len(row.choices)
+            why = choice.reason + (
+                f" ({count - 1} other{'s' if count > 2 else ''}: b)" if count > 1 else ""
+            )
+        endpoint = f"{db.host}:{db.port}" + (f" ({db.role})" if db.role else "")
+        return (
+            row.chosen.name,
+            db.engine,
+            endpoint,
+            db.account_id or "-",
+            db.region,
+            auth_words(row),
+            bastion,
+            why,
+            self._tunnel_cell(row),
+        )
+
+    def _redraw(self) -> None:
+        keyed = ((r.chosen.database.key, self._cells(r)) for r in self.rows)
+        refill(self.query_one(DataTable), keyed)
+        self.query_one("#databases-status", Static).update(Text(self.status))
+
+    def _selected(self) -> DatabaseRow | None:
+        return selected(self.query_one(DataTable), self.rows)
+
+    # -- actions --------------------------------------------------------------------------------
+
+    def action_next_bastion(self) -> None:
+        row = self._selected()
+        if row is None or len(row.choices) < 2:
+            self.notify("no other bastion can reach it", timeout=3)
+            return
+        key = row.chosen.database.key
+        self.pick[key] = (self.pick.get(key, 0) + 1) % len(row.choices)
+        self._redraw()
+
+    def action_open(self) -> None:
+        from sessiontui.ui.screens.forward import ForwardRequest
+
+        row = self._selected()
+        if row is None:
+            return
+        choice = self._bastion(row)
+        if choice is None:
+            self.notify(
+                f"{row.chosen.name}: no connectable node in its VPC that you may open",
+                severity="warning",
+            )
+            return
+        key = row.chosen.database.key
+        running = self.tunnels.get(key)
+        if running is not None and running.running:
+            self.notify(f"{row.chosen.name}: its tunnel is open already", timeout=3)
+            return
+        db = row.chosen.database
+        preset_port = row.chosen.preset.local_port if row.chosen.preset else None
+        request = ForwardRequest(
+            remote_port=db.port,
+            host=db.host,
+            local_port=preset_port or self._remembered.get(key, 0),
+            preset=f"db {row.chosen.name}",
+        )
+        node = choice.node
+        opener = self.host.opener
+
+        def go(reason: str | None) -> None:
+            held = self.host.access.active
+            who = held.name if held is not None else ""
+            self.tunnels[key] = self.host.forwards.start(node, request, reason, held, who)
+            self.host.marks.touch(node)
+            self._redraw()
+
+        if opener.ready(node, "a database tunnel", self.action_open):
+            opener.with_reason(f"a tunnel to {row.chosen.name} through {node.display_name}", go)
+
+    @on(DataTable.RowSelected, "#databases-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()  # the table takes Enter for itself: it opens the tunnel here as it says
+        self.action_open()
+
+    def action_client(self) -> None:
+        row = self._selected()
+        if row is None:
+            return
+        entry = self.tunnels.get(row.chosen.database.key)
+        fw = entry.forward if entry is not None else None
+        if fw is None or not fw.is_ready or fw.ended or not fw.local_port:
+            self.notify(f"{row.chosen.name}: open its tunnel first (Enter)", timeout=4)
+            return
+        self._sign_in(row, int(fw.local_port), entry.access if entry else None)
+
+    @work(thread=True, group="database-client", exit_on_error=False)
+    def _sign_in(self, row: DatabaseRow, port: int, held: Any) -> None:
+        """A token (presigned, no call) or the secret (GetSecretValue): in a worker."""
+        import shutil
+
+        from sessiontui.operations.database_tunnel import Place, SignIn, client_argv
+
+        place: Place = row.place
+        if held is not None and held.factory is not None:
+            place = Place(held.factory.client, row.place.region, row.place.account_id, held)
+        try:
+            sign_in = SignIn(row.chosen, place)
+            env = sign_in.env()
+            argv = client_argv(row.chosen, sign_in.user, port)
+        except SessiontuiError as exc:
+            self.app.call_from_thread(self._refused, row, "\n".join(exc.lines()))
+            return
+        except Exception as exc:  # AWS refused the secret, the network is gone
+            self.app.call_from_thread(self._refused, row, f"{type(exc).__name__}: {exc}")
+            return
+        if shutil.which(argv[0]) is None:
+            self.app.call_from_thread(self._refused, row, f"{argv[0]} is not installed")
+            return
+        self.app.call_from_thread(self._run_client, row, argv, env, sign_in.source)
+
+    def _refused(self, row: DatabaseRow, text: str) -> None:
+        self.notify(text, title=f"sign-in to {row.chosen.name}", severity="error", timeout=10)
+
+    def _run_client(
+        self, row: DatabaseRow, argv: list[str], env: dict[str, str], source: str
+    ) -> None:
+        import os
+
+        from textual.app import SuspendNotSupported
+
+        from sessiontui.ui.handover import hand_over
+
+        def client() -> int:
+            # the password travels in the environment only: never argv, never a file
+            return subprocess.call(argv, env={**os.environ, **env})
+
+        try:
+            code = hand_over(self.app, client)
+        except SuspendNotSupported:
+            self.notify("this terminal cannot hand over to a client", severity="error")
+            return
+        except OSError as exc:
+            self._refused(row, f"{argv[0]}: {exc}")
+            return
+        self.notify(
+            f"{argv[0]} ended ({code}); the tunnel stays open",
+            title=f"{row.chosen.name} ({source})",
+            timeout=6,
+        )
+
+    def action_refresh(self) -> None:
+        self.status = "refreshing…"
+        self._redraw()
+        self.reload()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+def open_databases(app: Any) -> None:
+    if isinstance(app.screen, DatabasesScreen):
+        return
+    if app.database_panel is None:
+        app.database_panel = DatabasePanelState()
+    app.push_screen(DatabasesScreen(app, app.database_panel))
