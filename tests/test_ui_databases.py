@@ -21,6 +21,7 @@ from sessiontui.config import load_config
 from sessiontui.stores.database_cache import DatabaseCache
 from sessiontui.ui.app import SessiontuiApp
 from sessiontui.ui.screens.databases import DatabasesScreen
+from sessiontui.ui.screens.forwards import entry_row
 from sessiontui.ui.screens.reason import ReasonScreen
 from sessiontui_sandbox import local_postgres
 from test_ui_access import Env, messages, role_credentials, services, wait_for
@@ -120,6 +121,10 @@ async def test_d_lists_the_demo_databases_with_their_bastions_and_c_opens_psql_s
         assert not entry.error, entry.error
         assert entry.forward.local_port == 15432  # the demo preset's port
         assert entry.request.host == orders.chosen.database.host  # the real endpoint, not a name
+        # the forwards panel names the database and its client, with no secret in it
+        row = entry_row(entry, env.clock.now())
+        assert row[2].startswith("orders: ") and "5432" in row[2], row
+        assert row[6] == "psql -h 127.0.0.1 -p 15432 -U app -d orders", row
 
         capfd.readouterr()
         with stdin_from_devnull():

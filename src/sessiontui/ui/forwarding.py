@@ -39,6 +39,16 @@ class ForwardEntry:
     error: str = ""
     restarted: bool = False  # an expired forward already started again
     warned: set[tuple[str, int]] = field(default_factory=set)  # (end cause, WARN_AT threshold)
+    # a database's tunnel (the databases panel): its name, and its client's command for a local
+    # port, signed in through the environment so it holds no secret
+    database: str = ""
+    client_for: Callable[[int], str] | None = None
+
+    def client(self) -> str:
+        fw = self.forward
+        if fw is None or not fw.local_port:
+            return ""
+        return self.client_for(int(fw.local_port)) if self.client_for else str(fw.client)
 
     @property
     def running(self) -> bool:
@@ -213,7 +223,7 @@ class ForwardBook:
             )
         elif fw.is_ready and not was_ready:
             self.app.notify(
-                f"127.0.0.1:{fw.local_port} → {fw.destination}   {fw.client}",
+                f"127.0.0.1:{fw.local_port} → {fw.destination}   {entry.client()}",
                 title=f"forward ready ({entry.node.display_name})",
                 timeout=10,
             )

@@ -272,6 +272,7 @@ class DatabasesScreen(ModalScreen[None]):
         self._redraw()
 
     def action_open(self) -> None:
+        from sessiontui.operations.database_tunnel import client_string
         from sessiontui.ui.screens.forward import ForwardRequest
 
         row = self._selected()
@@ -303,7 +304,10 @@ class DatabasesScreen(ModalScreen[None]):
         def go(reason: str | None) -> None:
             held = self.host.access.active
             who = held.name if held is not None else ""
-            self.tunnels[key] = self.host.forwards.start(node, request, reason, held, who)
+            entry = self.host.forwards.start(node, request, reason, held, who)
+            entry.database = row.chosen.name
+            entry.client_for = lambda port: client_string(row.chosen, row.chosen.user, port)
+            self.tunnels[key] = entry
             self.host.marks.touch(node)
             self._redraw()
 

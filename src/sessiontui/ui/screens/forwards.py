@@ -25,6 +25,8 @@ def entry_row(entry: ForwardEntry, now: Any) -> tuple[str, ...]:
         local = f"127.0.0.1:{entry.request.local_port}"
     target = f"{entry.node.display_name} ({entry.node.id})"
     remote = f"{entry.request.host or 'node'}:{entry.request.remote_port}"
+    if entry.database:
+        remote = f"{entry.database}: {remote}"
     if fw is None:
         state = "failed" if entry.error else "starting"
     else:
@@ -43,7 +45,7 @@ def entry_row(entry: ForwardEntry, now: Any) -> tuple[str, ...]:
         state,
         str(fw.connections if fw else 0),
         left,
-        (fw.healing or fw.client)
+        (fw.healing or entry.client())
         if fw is not None and not fw.ended
         else (entry.error or (fw.reason if fw else "")),
     )
@@ -104,9 +106,10 @@ class ForwardsScreen(ModalScreen[None]):
 
     def action_copy(self) -> None:
         entry = self._selected()
-        if entry is not None and entry.forward is not None and entry.forward.client:
-            self.app.copy_to_clipboard(entry.forward.client)
-            self.notify(f"copied: {entry.forward.client}", timeout=3)
+        client = entry.client() if entry is not None else ""
+        if client:
+            self.app.copy_to_clipboard(client)
+            self.notify(f"copied: {client}", timeout=3)
 
     def action_close(self) -> None:
         self.dismiss(None)
