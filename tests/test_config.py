@@ -134,6 +134,11 @@ BAD_CASES = [
         "totp_secret_env",
     ),
     ("[mfa]\ntotp_secret_env = 'A'\ntotp_command = 'pass otp aws'\n", 3, "at most one"),
+    (
+        "[[databases]]\nname = 'orders'\nidentifier = 'o'\nsecret = 'arn:aws:secretsmanager:x'\n",
+        4,
+        "with secret_id",
+    ),
     ("[mfa]\ntotp_secret_env = 'JBSWY3DP EHPK3PXP'\n", 2, "NAME of an environment variable"),
     ("[mfa]\nserial = 'x'\n", 2, "MFA device ARN"),
     ("\n[roles.ProdOps]\nduration = '1h'\n", 2, "needs an arn"),

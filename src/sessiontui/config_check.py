@@ -142,6 +142,12 @@ class Checker:
     def keys(self, table: Mapping[str, Any], path: KeyPath, allowed: tuple[str, ...]) -> None:
         for key in table:
             where = (*path, key)
+            if key.lower() in SECRET_KEYS and path[:1] == ("databases",):
+                raise self.fail(
+                    where,
+                    f"{self.name(where)}: a database's password never goes in the config file; "
+                    "name its Secrets Manager secret (ARN or name) with secret_id",
+                )
             if key.lower() in SECRET_KEYS:
                 raise self.fail(
                     where,
