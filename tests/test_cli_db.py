@@ -207,3 +207,35 @@ def test_db_unknown_name_is_a_usage_error(sandbox: Any, tmp_path: Path) -> None:
     assert out.returncode == 2
     assert "no database named 'nope'" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+@pytest.mark.skipif(shutil.which("redis-cli") is None, reason="redis-cli is not installed")
+def test_db_client_opens_redis_cli_signed_in_with_the_secret_from_its_environment(
+    sandbox: Any, plugin: Path, tmp_path: Path
+) -> None:
+    """The `sessions` preset names its AUTH token's secret (secret_id): redis-cli gets it as
+    REDISCLI_AUTH, so PING answers PONG where an unauthenticated one gets NOAUTH; the token is
+    in no process's argv meanwhile."""
+    from sessiontui_sandbox.databases import REDIS_SECRET
+
+    env = cli_env(sandbox, tmp_path, {"SESSIONTUI_PLUGIN": str(plugin), "TERM": "dumb"})
+    env["SESSIONTUI_MFA_CODE"] = ""
+    argv = _argv("--db", "sessions", "--client", "--mfa-code", sandbox.fresh_totp())
+    child = pexpect.spawn(argv[0], argv[1:], env=env, encoding="utf-8", timeout=90)
+    try:
+        child.expect(f"auth secret \\({REDIS_SECRET}\\)")
+        child.expect("127.0.0.1:16379> ")
+        child.sendline("PING")
+        child.expect("PONG")
+        token = sandbox.databases.redis_token.encode()
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    assert token not in Path(f"/proc/{pid}/cmdline").read_bytes()
+                except OSError:
+                    continue
+        child.sendline("QUIT")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
