@@ -24,6 +24,8 @@ SCENE_NAMES = [scene.name for scene in ui_scenes.SCENES]
 @pytest.mark.parametrize("name", SCENE_NAMES)
 def test_screen(name: str, sandbox: Any, snap_compare: Any, tmp_path: Path) -> None:
     scene = ui_scenes.SCENES_BY_NAME[name]
+    if not scene.snapshot:
+        pytest.skip("its frame shows ids made at random (endpoints, security groups)")
     if scene.role is not None and sandbox.plugin_path is None:
         pytest.skip("the stand-in plugin is not available")
     if name == "forwards" and not ui_scenes.port_is_free(ui_scenes.PRESET_PORT):

@@ -489,6 +489,45 @@ def access_requests_scene(stage: Stage) -> Callable[[Any], Awaitable[None]]:
     return scene
 
 
+DB_PORT = 15432  # the demo's orders preset: the frame shows it
+
+
+async def scene_databases(pilot: Any) -> None:
+    """The databases panel (D): the three demo databases with the bastion chosen for each and
+    why, and the orders cluster's tunnel opened with Enter."""
+    from sessiontui.ui.screens.databases import DatabasesScreen
+    from sessiontui.ui.screens.reason import ReasonScreen
+
+    app = pilot.app
+    await settle(pilot)
+    await pilot.press("D")
+    await wait_for(pilot, lambda: isinstance(app.screen, DatabasesScreen), "databases panel")
+    screen = app.screen
+    await wait_for(pilot, lambda: screen.loaded, "databases listed", timeout=30)
+    orders = next(
+        i
+        for i, r in enumerate(screen.rows)
+        if (r.chosen.name, r.chosen.database.role) == ("orders", "writer")
+    )
+    await pilot.press("home", *["down"] * orders)
+    await pilot.press("enter")
+    await pilot.pause(0.3)
+    if isinstance(app.screen, ReasonScreen):  # ProdOps asks why
+        await pilot.press(*"OPS-1432: slow orders report", "enter")
+    key = screen.rows[orders].chosen.database.key
+
+    def ready() -> bool:
+        entry = screen.tunnels.get(key)
+        if entry is not None and entry.error:
+            raise AssertionError(f"scene: the tunnel failed: {entry.error}")
+        return entry is not None and entry.forward is not None and entry.forward.is_ready
+
+    await wait_for(pilot, ready, "tunnel ready", timeout=30)
+    app.clear_notifications()
+    await pilot.pause(1.1)  # the panel's next redraw shows the tunnel's port
+    await still(pilot)
+
+
 @dataclass(frozen=True)
 class Scene:
     name: str
@@ -497,6 +536,8 @@ class Scene:
     run: Callable[[Stage], Callable[[Any], Awaitable[None]]]
     mfa_asks: bool = False  # without the demo's TOTP secret: the MFA step waits for a code
     prepare: Prepare | None = None  # the services changed before the app is built
+    # False where the frame shows ids AWS (and moto) make at random: endpoints, security groups
+    snapshot: bool = True
 
 
 def _plain(scene: Callable[[Any], Awaitable[None]]) -> Callable[[Stage], Any]:
@@ -540,6 +581,13 @@ SCENES: tuple[Scene, ...] = (
         "The requests panel: one pending, one approved and held",
         JIT_ROLE,
         access_requests_scene,
+    ),
+    Scene(
+        "databases",
+        "The databases panel (D): each database's bastion and why, a tunnel open",
+        "ProdOps",
+        _plain(scene_databases),
+        snapshot=False,
     ),
     *sso_scenes(),
 )

@@ -58,16 +58,18 @@ class DatabasesScreen(ModalScreen[None]):
     DatabasesScreen .hint { color: $text-muted; }
     """
 
+    # the endpoint last: it is the longest, and the bastion and why must show at 140 columns
     COLUMNS = (
         "Name",
         "Engine",
-        "Endpoint",
-        "Account",
-        "Region",
+        "Role",
         "Auth",
         "Bastion",
-        "Why",
         "Tunnel",
+        "Why",
+        "Region",
+        "Account",
+        "Endpoint",
     )
 
     def __init__(self, host: Any, state: DatabasePanelState) -> None:
@@ -234,22 +236,22 @@ class DatabasesScreen(ModalScreen[None]):
             bastion = "…" if not self.loaded else "none"
             why = "" if not self.loaded else "no connectable node in its VPC that you may open"
         else:
-            bastion = choice.node.display_name
+            at = self.pick.get(db.key, 0) % len(row.choices)
             count = len(row.choices)
-            why = choice.reason + (
-                f" ({count - 1} other{'s' if count > 2 else ''}: b)" if count > 1 else ""
-            )
-        endpoint = f"{db.host}:{db.port}" + (f" ({db.role})" if db.role else "")
+            # which of the candidates (b takes the next), so a second choice is never mistaken
+            bastion = choice.node.display_name + (f" ({at + 1}/{count})" if count > 1 else "")
+            why = choice.reason
         return (
             row.chosen.name,
             db.engine,
-            endpoint,
-            db.account_id or "-",
-            db.region,
+            db.role or "-",
             auth_words(row),
             bastion,
-            why,
             self._tunnel_cell(row),
+            why,
+            db.region,
+            db.account_id or "-",
+            f"{db.host}:{db.port}",
         )
 
     def _redraw(self) -> None:
