@@ -23,7 +23,8 @@ from sessiontui.ui.keys import DATABASES_BINDINGS
 from sessiontui.ui.widgets.row_table import refill, selected
 
 if TYPE_CHECKING:
-    from sessiontui.core.databases import Database
+    from sessiontui.core.databases import Database, DatabasePreset
+    from sessiontui.core.node import Node
     from sessiontui.operations.database_tunnel import DatabaseRow, Place
     from sessiontui.stores.database_cache import DatabaseCache
     from sessiontui.ui.forwarding import ForwardEntry
@@ -82,6 +83,7 @@ class DatabasesScreen(ModalScreen[None]):
         self.loaded = False
         self.status = "looking for databases…"
         self._cache: DatabaseCache | None = None
+        self._fleet_note = ""
         self._remembered: dict[str, int] = {}
 
     def compose(self) -> ComposeResult:
@@ -127,12 +129,36 @@ class DatabasesScreen(ModalScreen[None]):
         endpoint = str(getattr(services.factory, "endpoint_url", "") or "")
         return [services.profile_label, *who, *sorted(services.regions), endpoint]
 
-    @work(thread=True, group="databases", exclusive=True, exit_on_error=False)
     def reload(self, cached_first: bool = False) -> None:
-        from sessiontui.operations.database_tunnel import find_databases
+        """What the worker needs, gathered here on the UI's thread: the places, the nodes, who
+        may open which, the recent nodes and the presets; then discovery in a worker."""
+        host = self.host
+        held = host.access.alive()
+        nodes = list(host.main_screen.node_list.nodes)
+        openable = {n.id for n in nodes if not held or host.access.access_for(n) is not None}
+        self._fleet_note = "" if nodes else "the fleet is not listed yet: R once it is"
+        self._discover(
+            self.places(),
+            nodes,
+            openable,
+            list(host.marks.marks.recent),
+            list(getattr(host.services.config, "databases", None) or []),
+            cached_first,
+        )
+
+    @work(thread=True, group="databases", exclusive=True, exit_on_error=False)
+    def _discover(
+        self,
+        places: list[Place],
+        nodes: list[Node],
+        openable: set[str],
+        recent: list[str],
+        presets: list[DatabasePreset],
+        cached_first: bool,
+    ) -> None:
+        from sessiontui.operations.database_tunnel import find_databases, survey
         from sessiontui.stores.database_cache import DatabaseCache
 
-        places = self.places()
         cache = DatabaseCache(self.cache_key(places))
         self._cache = cache
         self._remembered = cache.ports()
@@ -141,7 +167,7 @@ class DatabasesScreen(ModalScreen[None]):
             if found is not None:
                 databases, age = found
                 note = f"cached {format_remaining(age)} ago; refreshing…"
-                self.app.call_from_thread(self._show_cached, databases, note)
+                self.app.call_from_thread(self._show_cached, databases, places, presets, note)
         try:
             databases, errors = find_databases(places)
         except Exception as exc:  # denied, unreachable: say so in the panel, keep it open
@@ -152,37 +178,31 @@ class DatabasesScreen(ModalScreen[None]):
                 cache.save(databases)
             except OSError as exc:
                 errors.append(f"cache not saved: {exc}")
-        self._survey(databases, places, errors)
-
-    def _survey(self, databases: list[Database], places: list[Place], errors: list[str]) -> None:
-        """Rank the bastions (DescribeInstances, DescribeSecurityGroups per VPC): in the worker."""
-        from sessiontui.operations.database_tunnel import survey
-
-        host = self.host
-        held = host.access.alive()
-        nodes = list(host.main_screen.node_list.nodes)
-        recent = list(host.marks.marks.recent)
-        presets = list(getattr(host.services.config, "databases", None) or [])
-
-        def may_open(node: Any) -> bool:
-            return not held or host.access.access_for(node) is not None
-
-        rows, more = survey(databases, places, presets, nodes, recent, may_open)
+        # DescribeInstances and DescribeSecurityGroups, once per VPC and groups
+        rows, more = survey(databases, places, presets, nodes, recent, lambda n: n.id in openable)
         self.app.call_from_thread(self._show, databases, rows, [*errors, *more])
 
-    def _show_cached(self, databases: list[Database], note: str) -> None:
+    def _show_cached(
+        self,
+        databases: list[Database],
+        places: list[Place],
+        presets: list[DatabasePreset],
+        note: str,
+    ) -> None:
+        """The last discovery, before AWS answers: no bastions yet (they need the network)."""
         if self.loaded:
             return
-        from sessiontui.operations.database_tunnel import DatabaseRow, chosen_for
+        from sessiontui.core.errors import UsageError
+        from sessiontui.operations.database_tunnel import DatabaseRow, chosen_for, place_of
 
-        presets = list(getattr(self.host.services.config, "databases", None) or [])
-        places = {(p.account_id, p.region): p for p in self.places()}
-        self.rows = [
-            DatabaseRow(chosen_for(d, presets), places.get((d.account_id, d.region)) or p, ())
-            for d in databases
-            for p in list(places.values())[:1]
-        ]
-        self.status = f"{len(self.rows)} databases, {note}"
+        rows = []
+        for d in databases:
+            try:
+                rows.append(DatabaseRow(chosen_for(d, presets), place_of(d, places), ()))
+            except UsageError:
+                continue  # listed under an access no longer held
+        self.rows = rows
+        self.status = f"{len(rows)} databases, {note}"
         self._redraw()
 
     def _show(self, databases: list[Database], rows: list[DatabaseRow], errors: list[str]) -> None:
@@ -190,7 +210,7 @@ class DatabasesScreen(ModalScreen[None]):
         self.rows = rows
         self.loaded = True
         count = f"{len(rows)} database endpoint{'s' if len(rows) != 1 else ''}"
-        self.status = "; ".join([count, *errors])
+        self.status = "; ".join([count, *([self._fleet_note] if self._fleet_note else []), *errors])
         self._redraw()
 
     def _say(self, text: str) -> None:
@@ -281,6 +301,9 @@ class DatabasesScreen(ModalScreen[None]):
         if row is None:
             return
         choice = self._bastion(row)
+        if choice is None and not self.loaded:
+            self.notify(f"{row.chosen.name}: still looking for its bastion", timeout=3)
+            return
         if choice is None:
             self.notify(
                 f"{row.chosen.name}: no connectable node in its VPC that you may open",
