@@ -124,9 +124,12 @@ class DatabasesScreen(ModalScreen[None]):
         return [Place(services.factory.client, region, "", None) for region in services.regions]
 
     def cache_key(self, places: list[Place]) -> list[str]:
+        import os
+
         services = self.host.services
         who = sorted({f"{p.account_id}:{getattr(p.access, 'name', '')}" for p in places})
-        endpoint = str(getattr(services.factory, "endpoint_url", "") or "")
+        # as the inventory cache: a sandbox's (AWS_ENDPOINT_URL) never answers for AWS's
+        endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
         return [services.profile_label, *who, *sorted(services.regions), endpoint]
 
     def reload(self, cached_first: bool = False) -> None:
