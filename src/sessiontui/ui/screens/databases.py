@@ -319,7 +319,10 @@ class DatabasesScreen(ModalScreen[None]):
             self.notify(f"{row.chosen.name}: its tunnel is open already", timeout=3)
             return
         db = row.chosen.database
-        preset_port = row.chosen.preset.local_port if row.chosen.preset else None
+        # a preset's port is its main endpoint's (writer, primary): a cluster's reader beside it
+        # takes the port it had last time, else a free one
+        main = db.role in ("", "writer", "primary", "configuration")
+        preset_port = row.chosen.preset.local_port if row.chosen.preset and main else None
         request = ForwardRequest(
             remote_port=db.port,
             host=db.host,
