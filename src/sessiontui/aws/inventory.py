@@ -116,14 +116,24 @@ def _iso(value: Any) -> str:
 
 
 @dataclass
-class _Ec2Info:
+class Ec2Info:
     tags: dict[str, str]
     state: str
     private_ip: str
     platform: str
 
 
-def _node_from_ssm(item: dict[str, Any], region: str) -> Node:
+def ec2_info(inst: dict[str, Any]) -> Ec2Info:
+    """What one DescribeInstances instance adds to its SSM record."""
+    return Ec2Info(
+        tags=tag_dict(inst.get("Tags")),
+        state=str(inst.get("State", {}).get("Name", "")),
+        private_ip=str(inst.get("PrivateIpAddress") or ""),
+        platform="Windows" if inst.get("Platform") == "windows" else "Linux",
+    )
+
+
+def node_from_ssm(item: dict[str, Any], region: str) -> Node:
     rtype = str(
         item.get("ResourceType") or (HYBRID if item["InstanceId"].startswith("mi-") else EC2)
     )
@@ -145,7 +155,7 @@ def _node_from_ssm(item: dict[str, Any], region: str) -> Node:
     )
 
 
-def _merge_ec2(node: Node, info: _Ec2Info | None) -> Node:
+def merge_ec2(node: Node, info: Ec2Info | None) -> Node:
     if info is None:
         return node
     return node.with_updates(
@@ -157,7 +167,7 @@ def _merge_ec2(node: Node, info: _Ec2Info | None) -> Node:
     )
 
 
-def _unmanaged(instance_id: str, region: str, info: _Ec2Info) -> Node:
+def unmanaged_node(instance_id: str, region: str, info: Ec2Info) -> Node:
     return Node(
         id=instance_id,
         region=region,
@@ -244,7 +254,7 @@ class _RegionLister:
             self._apply_tags,
             self._tags_unreadable,
         )
-        self.ec2_info: dict[str, _Ec2Info] | None = None
+        self.ec2_info: dict[str, Ec2Info] | None = None
         self.ec2_error: BaseException | None = None  # AWS trouble: the region lists without names
         self.ec2_crash: BaseException | None = None  # anything else: the region fails
 
@@ -264,7 +274,7 @@ class _RegionLister:
             self.stop.set()
 
     def _list_ec2_pages(self) -> None:
-        info: dict[str, _Ec2Info] = {}
+        info: dict[str, Ec2Info] = {}
         try:
             pages = self.ec2.get_paginator("describe_instances").paginate(
                 Filters=[{"Name": "instance-state-name", "Values": LIVE_STATES}],
@@ -275,18 +285,13 @@ class _RegionLister:
                     return
                 for reservation in page.get("Reservations", []):
                     for inst in reservation.get("Instances", []):
-                        info[inst["InstanceId"]] = _Ec2Info(
-                            tags=tag_dict(inst.get("Tags")),
-                            state=str(inst.get("State", {}).get("Name", "")),
-                            private_ip=str(inst.get("PrivateIpAddress") or ""),
-                            platform="Windows" if inst.get("Platform") == "windows" else "Linux",
-                        )
+                        info[inst["InstanceId"]] = ec2_info(inst)
         except AWS_ERRORS as exc:
             self.ec2_error = exc
         with self._lock:
             self.ec2_info = info
             merged = [
-                _merge_ec2(n, info.get(nid)) for nid, n in self.nodes.items() if not n.is_hybrid
+                merge_ec2(n, info.get(nid)) for nid, n in self.nodes.items() if not n.is_hybrid
             ]
             for m in merged:
                 self.nodes[m.id] = m
@@ -340,9 +345,9 @@ class _RegionLister:
             batch: list[Node] = []
             with self._lock:
                 for item in page.get(listing.key, []):
-                    node = _node_from_ssm(item, self.region)
+                    node = node_from_ssm(item, self.region)
                     if not node.is_hybrid and self.ec2_info is not None:
-                        node = _merge_ec2(node, self.ec2_info.get(node.id))
+                        node = merge_ec2(node, self.ec2_info.get(node.id))
                     self.nodes[node.id] = node
                     batch.append(node)
             self._emit(batch)
@@ -365,7 +370,7 @@ class _RegionLister:
             raise self.ec2_crash
         with self._lock:
             extra = [
-                _unmanaged(iid, self.region, info)
+                unmanaged_node(iid, self.region, info)
                 for iid, info in (self.ec2_info or {}).items()
                 if iid not in self.nodes
             ]

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 from sessiontui.core.errors import AuthError, ExitCode, NotConnectableError, UsageError
 from sessiontui.core.node import Node, sort_key
-from sessiontui.core.target import resolve_target
 from sessiontui.core.untrusted import shell_word, ssh_comment, ssh_host_alias
 
 if TYPE_CHECKING:
@@ -148,7 +147,11 @@ def ssh_proxy(rt: Runtime, args: argparse.Namespace, say: Say) -> int:
     if not rt.roles and (default := _config_role(rt, host)):
         rt.args.role = [default]  # the config's role for this host, as if ProxyCommand named it
     accesses = _accesses(rt, tty_ask_code, say)
-    node = resolve_target(_fleet(rt, accesses, say), host, list_command=rt.list_command())
+    if not accesses:
+        rt.factory.require_credentials()
+    from sessiontui.commands.connect import resolve_node
+
+    node = resolve_node(rt, accesses, host, say)
     access, why = _opener(node, accesses)
     if why:
         raise AuthError(f"{node.display_name} ({node.id}) is {why}", f"role {', '.join(rt.roles)}")
