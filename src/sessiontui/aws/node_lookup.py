@@ -1,23 +1,21 @@
 """One node found by what the operator typed, without listing the fleet (issue 25).
 
 `--connect`, `--ssh-proxy` and `--request-access` name one node. Listing every region's whole
-fleet to find it took 11 s at 10,000 nodes; this asks for it instead, every region at once, two
-calls side by side in each:
+fleet to find it took 11 s at 10,000 nodes; this asks for it instead, every region at once, one
+DescribeInstanceProperties call each, filtered by `InstanceIds` for an instance id, by `tag:Name`
+for a name and by `tag:K` for `K=V` (a hybrid node's tags live only in SSM). Its answer carries,
+for an EC2 node, EC2's Name tag and instance state beside the ping (`InstanceState`), so a node
+renamed or stopped since the inventory cache was written is seen as it is now; nothing here reads
+that cache.
 
-- an instance id: DescribeInstances filtered by `instance-id` (`i-` ids only) and
-  DescribeInstanceProperties filtered by `InstanceIds`;
-- a Name: DescribeInstances filtered by `tag:Name` and DescribeInstanceProperties by `tag:Name`
-  (a hybrid node's tags live only in SSM); `K=V`: the same with `tag:K`.
+EC2's DescribeInstances is asked only where a role's scope needs the node's other tags
+(`with_ec2`): by instance id, one call per region holding matches, and then EC2's word wins on
+names, tags and state. Loading botocore's EC2 model alone costs more than the AWS CLI's whole
+jump to a prompt (docs/performance.md), so a path without a scope never pays it. A hybrid match's
+tags take one ListTagsForResource; refused, the node is marked as the listing marks it.
 
-EC2 is the word on an EC2 node's name, tags and state (SSM's tag index may lag a rename); SSM
-says whether a node is managed and its ping. An EC2 match that SSM's tag filter did not bring is
-asked about by id, one call. A hybrid match's other tags (its role scope is checked against them)
-take one ListTagsForResource; refused, the node is marked as the listing marks it. Every node
-comes from AWS's answer of this moment: nothing here reads the inventory cache.
-
-EC2's filter values take `*` and `?` as wildcards, so an answer may hold more than the target
-names: the caller matches exactly on what comes back (core.target). A target the filters cannot
-express (a wildcard, several words) gets no lookup: `lookup_for` returns None.
+The caller matches exactly on what comes back (core.target). A target the filters cannot express
+(a wildcard, several words) gets no lookup: `lookup_for` returns None, and the fleet is listed.
 """
 
 from __future__ import annotations
@@ -43,7 +41,6 @@ from sessiontui.aws.inventory import (
     ec2_info,
     merge_ec2,
     node_from_ssm,
-    unmanaged_node,
 )
 from sessiontui.core.node import Node
 
@@ -51,7 +48,6 @@ if TYPE_CHECKING:
     from sessiontui.aws.clients import ClientFactory
 
 NODE_ID = re.compile(r"(i-[0-9a-f]{8,17}|mi-[0-9a-f]{8,17})")
-IDS_PER_CALL = 40  # DescribeInstanceProperties' InstanceIds filter takes at most 40 values
 WILDCARDS = "*?["
 
 
@@ -65,14 +61,6 @@ class Lookup:
     @property
     def by_id(self) -> bool:
         return self.key == "InstanceIds"
-
-    @property
-    def ec2_filter(self) -> dict[str, Any] | None:
-        if self.by_id:
-            if not self.value.startswith("i-"):
-                return None  # a hybrid node: EC2 has never heard of it
-            return {"Name": "instance-id", "Values": [self.value]}
-        return {"Name": self.key, "Values": [self.value]}
 
 
 def lookup_for(target: str) -> Lookup | None:
@@ -109,19 +97,6 @@ def _ssm_items(ssm: Any, key: str, values: list[str]) -> list[dict[str, Any]]:
     return [item for page in pages for item in page.get("InstanceInformationList", [])]
 
 
-def _ec2_matches(ec2: Any, flt: dict[str, Any]) -> dict[str, Ec2Info]:
-    pages = ec2.get_paginator("describe_instances").paginate(
-        Filters=[flt, {"Name": "instance-state-name", "Values": LIVE_STATES}],
-        PaginationConfig={"PageSize": 1000},
-    )
-    return {
-        inst["InstanceId"]: ec2_info(inst)
-        for page in pages
-        for reservation in page.get("Reservations", [])
-        for inst in reservation.get("Instances", [])
-    }
-
-
 def _hybrid_tags(ssm: Any, node: Node, lookup: Lookup) -> Node:
     """The hybrid node's tags, for its role scope; what the filter proved stays when refused."""
     known = {} if lookup.by_id else {lookup.key[4:]: lookup.value}
@@ -136,32 +111,57 @@ def _hybrid_tags(ssm: Any, node: Node, lookup: Lookup) -> Node:
 
 
 def lookup_region(factory: ClientFactory, region: str, lookup: Lookup) -> list[Node]:
-    """The nodes of one region that the lookup's filters bring, as the listing would show them."""
+    """The nodes of one region that the lookup's filter brings, as the listing shows them."""
     ssm = factory.client("ssm", region)
-    flt = lookup.ec2_filter
-    ec2 = factory.client("ec2", region) if flt is not None else None
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ec2-{region}") as pool:
-        ec2_future = pool.submit(_ec2_matches, ec2, flt) if ec2 is not None and flt else None
-        items = _ssm_items(ssm, lookup.key, [lookup.value])
-        ec2_found = ec2_future.result() if ec2_future is not None else {}
-    nodes: dict[str, Node] = {}
-    for item in items:
+    nodes = []
+    for item in _ssm_items(ssm, lookup.key, [lookup.value]):
         node = node_from_ssm(item, region)
         if node.is_hybrid:
-            nodes[node.id] = node
-        elif node.id in ec2_found:
-            nodes[node.id] = merge_ec2(node, ec2_found[node.id])
-        # else terminated, or EC2 no longer carries the tag SSM's index still has: EC2's word wins
-    unasked = [i for i in ec2_found if i not in nodes]
-    for start in range(0, len(unasked), IDS_PER_CALL):
-        chunk = unasked[start : start + IDS_PER_CALL]
-        for item in _ssm_items(ssm, "InstanceIds", chunk):
-            node = node_from_ssm(item, region)
-            nodes[node.id] = merge_ec2(node, ec2_found.get(node.id))
-    for iid in unasked:
-        if iid not in nodes:
-            nodes[iid] = unmanaged_node(iid, region, ec2_found[iid])
-    return [_hybrid_tags(ssm, n, lookup) if n.is_hybrid else n for n in nodes.values()]
+            node = _hybrid_tags(ssm, node, lookup)
+        else:
+            # the filter proved this one tag; the rest are EC2's, read only where a scope needs
+            # them (with_ec2)
+            known = {} if lookup.by_id else {lookup.key[4:]: lookup.value}
+            node = node.with_updates(state=str(item.get("InstanceState") or ""), tags=known)
+        nodes.append(node)
+    return nodes
+
+
+def with_ec2(factory: ClientFactory, nodes: list[Node]) -> list[Node]:
+    """EC2's word on the EC2 nodes among `nodes` (tags, Name, state): one DescribeInstances by
+    instance id per region, regions at once; a node EC2 no longer counts among the live goes."""
+    by_region: dict[str, list[Node]] = {}
+    for node in nodes:
+        if not node.is_hybrid:
+            by_region.setdefault(node.region, []).append(node)
+    if not by_region:
+        return nodes
+
+    def described(region: str) -> dict[str, Ec2Info]:
+        ec2 = factory.client("ec2", region)
+        ids = [n.id for n in by_region[region]]
+        pages = ec2.get_paginator("describe_instances").paginate(
+            Filters=[
+                {"Name": "instance-id", "Values": ids},
+                {"Name": "instance-state-name", "Values": LIVE_STATES},
+            ]
+        )
+        return {
+            inst["InstanceId"]: ec2_info(inst)
+            for page in pages
+            for reservation in page.get("Reservations", [])
+            for inst in reservation.get("Instances", [])
+        }
+
+    with ThreadPoolExecutor(max_workers=len(by_region), thread_name_prefix="ec2") as pool:
+        found: dict[str, Ec2Info] = {}
+        for answer in pool.map(described, list(by_region)):
+            found.update(answer)
+    return [
+        n if n.is_hybrid else merge_ec2(n, found[n.id])
+        for n in nodes
+        if n.is_hybrid or n.id in found
+    ]
 
 
 def lookup_fleet(factory: ClientFactory, regions: list[str], lookup: Lookup) -> FleetResult:

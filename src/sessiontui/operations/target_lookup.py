@@ -36,14 +36,25 @@ def named(nodes: Sequence[Node], target: str) -> list[Node]:
     return parse_query(t).filter(nodes)
 
 
-def looked_up(sources: Sequence[Source], regions: list[str], lookup: Lookup) -> FleetResult:
-    """Every source's answer in one result, each node stamped with its access's account."""
-    from sessiontui.aws.node_lookup import lookup_fleet
+def looked_up(
+    sources: Sequence[Source], regions: list[str], lookup: Lookup, target: str
+) -> FleetResult:
+    """Every source's answer in one result, each node stamped with its access's account. Where
+    an access has a scope, the nodes the target names get EC2's tags to be checked against."""
+    from sessiontui.aws.inventory import RegionError, describe_error
+    from sessiontui.aws.node_lookup import lookup_fleet, with_ec2
     from sessiontui.operations.fleets import merged, stamp
 
     def one(source: Source) -> FleetResult:
         factory, access = source
         result = lookup_fleet(factory, regions, lookup)
+        if access is not None and access.scope:
+            exact = named(result.nodes, target)
+            try:
+                result.nodes = with_ec2(factory, exact)
+            except Exception as exc:  # the scope check then says what it misses
+                text, auth = describe_error(exc)
+                result.errors.append(RegionError("EC2", f"tags unread: {text}", auth))
         if access is not None:
             result.nodes = stamp(result.nodes, access)
         return result
@@ -81,7 +92,7 @@ def find_node(
 
     lookup = lookup_for(target)
     if lookup is not None:
-        found = looked_up(sources, regions, lookup)
+        found = looked_up(sources, regions, lookup, target)
         exact = named(found.nodes, target)
         if exact:
             for err in found.errors:
