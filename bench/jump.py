@@ -63,13 +63,13 @@ def _no_cache(env: dict[str, str]) -> None:
             found.unlink(missing_ok=True)
 
 
-def to_prompt(argv: list[str], env: dict[str, str]) -> float:
+def to_prompt(argv: list[str], env: dict[str, str], timeout: float = 90) -> float:
     """Seconds from spawn to the shell's prompt on a real pty; then `exit`, and it ends."""
     import pexpect
 
     t0 = time.perf_counter()
     child = pexpect.spawn(
-        argv[0], argv[1:], env=env, encoding="utf-8", timeout=90, dimensions=(30, 120)
+        argv[0], argv[1:], env=env, encoding="utf-8", timeout=timeout, dimensions=(30, 120)
     )
     child.expect(PROMPT)
     took = time.perf_counter() - t0

@@ -29,6 +29,7 @@ from sessiontui.aws.bad_answers import (
 )
 from sessiontui.aws.call_slots import (
     AWS_ERRORS,
+    CALL_SLOTS,
     EC2_PAGE_SLOTS,
     pages_capped,
 )
@@ -228,8 +229,15 @@ class _RegionLister:
         tag_pool: ThreadPoolExecutor,
         meter: CallMeter | None,
         cancel: threading.Event | None = None,
+        first_page: int | None = None,
     ) -> None:
         self.region = region
+        # with `first_page`, the first SSM page is that small and EC2 waits for it: a TUI with
+        # nothing cached to show paints these rows while the big pages are still being made
+        self.first_page = first_page
+        self.first_done = threading.Event()
+        if not first_page:
+            self.first_done.set()
         self.cancel = cancel if cancel is not None else threading.Event()  # the caller's
         self.stop = threading.Event()  # this region's own: its SSM side failed
         self.on_nodes = on_nodes
@@ -275,6 +283,7 @@ class _RegionLister:
 
     def _list_ec2_pages(self) -> None:
         info: dict[str, Ec2Info] = {}
+        self.first_done.wait()
         try:
             pages = self.ec2.get_paginator("describe_instances").paginate(
                 Filters=[{"Name": "instance-state-name", "Values": LIVE_STATES}],
@@ -335,23 +344,34 @@ class _RegionLister:
             self._list_ssm_pages(INFORMATION)
 
     def _list_ssm_pages(self, listing: SsmListing) -> None:
-        pages = self.ssm.get_paginator(listing.method).paginate(
-            PaginationConfig={"PageSize": listing.page_size}
-        )
+        config: dict[str, Any] = {"PageSize": listing.page_size}
+        if not self.first_done.is_set():
+            with CALL_SLOTS:
+                head = getattr(self.ssm, listing.method)(MaxResults=self.first_page)
+            check_page(listing.operation, head, listing.key)
+            self._take_page(listing, head)
+            self.first_done.set()
+            if not head.get("NextToken"):
+                return
+            config["StartingToken"] = head["NextToken"]
+        pages = self.ssm.get_paginator(listing.method).paginate(PaginationConfig=config)
         for page in pages_capped(pages, listing.operation):
             check_page(listing.operation, page, listing.key)
-            if self.cancel.is_set():
-                raise ListingCancelled(self.region)
-            batch: list[Node] = []
-            with self._lock:
-                for item in page.get(listing.key, []):
-                    node = node_from_ssm(item, self.region)
-                    if not node.is_hybrid and self.ec2_info is not None:
-                        node = merge_ec2(node, self.ec2_info.get(node.id))
-                    self.nodes[node.id] = node
-                    batch.append(node)
-            self._emit(batch)
-            self.tags.add([n.id for n in batch if n.is_hybrid])
+            self._take_page(listing, page)
+
+    def _take_page(self, listing: SsmListing, page: dict[str, Any]) -> None:
+        if self.cancel.is_set():
+            raise ListingCancelled(self.region)
+        batch: list[Node] = []
+        with self._lock:
+            for item in page.get(listing.key, []):
+                node = node_from_ssm(item, self.region)
+                if not node.is_hybrid and self.ec2_info is not None:
+                    node = merge_ec2(node, self.ec2_info.get(node.id))
+                self.nodes[node.id] = node
+                batch.append(node)
+        self._emit(batch)
+        self.tags.add([n.id for n in batch if n.is_hybrid])
 
     def run(self) -> list[Node]:
         ec2_thread = threading.Thread(target=self._list_ec2, name=f"ec2-{self.region}", daemon=True)
@@ -364,6 +384,7 @@ class _RegionLister:
             self.tags.cancel()
             raise
         finally:
+            self.first_done.set()
             ec2_thread.join()
             self.tags.wait()
         if self.ec2_crash is not None:
@@ -388,12 +409,13 @@ def list_region(
     meter: CallMeter | None = None,
     tag_pool: ThreadPoolExecutor | None = None,
     cancel: threading.Event | None = None,
+    first_page: int | None = None,
 ) -> list[Node]:
     """All nodes in one region. Raises botocore errors from SSM; EC2 trouble only loses names."""
     own_pool = tag_pool is None
     pool = tag_pool or ThreadPoolExecutor(max_workers=TAG_WORKERS, thread_name_prefix="tags")
     try:
-        lister = _RegionLister(factory, region, on_nodes, pool, meter, cancel)
+        lister = _RegionLister(factory, region, on_nodes, pool, meter, cancel, first_page)
         nodes = lister.run()
         if lister.ec2_error is not None:
             raise _PartialRegion(nodes, lister.ec2_error)
@@ -421,6 +443,7 @@ def list_fleet(
     on_error: OnError | None = None,
     meter: CallMeter | None = None,
     cancel: threading.Event | None = None,
+    first_page: int | None = None,
 ) -> FleetResult:
     """Every region concurrently; a failing region is reported and the others are kept.
 
@@ -454,7 +477,7 @@ def list_fleet(
         if cancel.is_set():
             return
         try:
-            nodes = list_region(factory, region, on_nodes, meter, tag_pool, cancel)
+            nodes = list_region(factory, region, on_nodes, meter, tag_pool, cancel, first_page)
         except _PartialRegion as partial:
             nodes = partial.nodes
             text, auth = describe_error(partial.cause)

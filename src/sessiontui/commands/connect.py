@@ -32,12 +32,10 @@ def connect(
     ask_line: Callable[[str], str | None] | None = None,
 ) -> int:
     spec = parse_forward(args.forward) if args.forward else None
-    from sessiontui.plugin.locate import locate_plugin
+    from sessiontui.plugin.locate import probe_plugin
 
-    # a missing plugin is found before any MFA code is spent
-    plugin = locate_plugin(getattr(rt.config, "plugin_path", None))
-    if plugin.warning:
-        say(f"warning: {plugin.warning}")
+    # a missing plugin is found before any MFA code is spent; its version comes meanwhile
+    plugin_ready = probe_plugin(getattr(rt.config, "plugin_path", None))
     accesses = rt.accesses(ask=ask, on_retry=say) if rt.roles else []
     for held in accesses:
         if held.warning:
@@ -80,6 +78,10 @@ def connect(
     )
 
     from sessiontui.plugin.signals import ShutdownRequested
+
+    plugin = plugin_ready()
+    if plugin.warning:
+        say(f"warning: {plugin.warning}")
 
     sup = rt.supervision(plugin).supervisor(
         factory.client("ssm", node.region), access, factory.frozen_credentials

@@ -139,11 +139,10 @@ def ssh_proxy(rt: Runtime, args: argparse.Namespace, say: Say) -> int:
     """Resolve HOST, open AWS-StartSSHSession to PORT on it, join the plugin to ssh's streams."""
     host, port_text = args.ssh_proxy
     port = check_port(port_text)
-    from sessiontui.plugin.locate import locate_plugin
+    from sessiontui.plugin.locate import probe_plugin
 
-    plugin = locate_plugin(getattr(rt.config, "plugin_path", None))
-    if plugin.warning:
-        say(f"warning: {plugin.warning}")
+    # a missing plugin is found before any MFA code is spent; its version comes meanwhile
+    plugin_ready = probe_plugin(getattr(rt.config, "plugin_path", None))
     if not rt.roles and (default := _config_role(rt, host)):
         rt.args.role = [default]  # the config's role for this host, as if ProxyCommand named it
     accesses = _accesses(rt, tty_ask_code, say)
@@ -169,6 +168,10 @@ def ssh_proxy(rt: Runtime, args: argparse.Namespace, say: Say) -> int:
             )
 
     from sessiontui.plugin.stream import ssh_document
+
+    plugin = plugin_ready()
+    if plugin.warning:
+        say(f"warning: {plugin.warning}")
 
     # journalled like every session: a proxy killed mid-ssh leaves nothing open after the next start
     sup = rt.supervision(plugin).supervisor(

@@ -160,7 +160,9 @@ class SessionSupervisor:
         """
         target_id, node_name = _target(target, node_name)
         started = self.start_session(target_id, None, {}, reason)
-        self.journal_started(started, "shell", node_name)
+        # in place before the spawn (a SIGKILL from here on is recovered by it); its fsyncs,
+        # against a power loss, wait until the plugin has started
+        self.journal_started(started, "shell", node_name, sync=False)
         began = time.monotonic()
         closer = Closer(self, started, began)
         try:
@@ -174,6 +176,7 @@ class SessionSupervisor:
             # the audit event only as a record; the journal entry, written above, is what a
             # SIGKILL from here on is recovered by
             limits = Beside(lambda: session_limits(self.ssm, started.session_id))
+            self.journal_synced(started.session_id)
             self.audit_started(started, node_name)
         except BaseException as e:
             why = e.message if isinstance(e, SessiontuiError) else "the plugin did not start"
@@ -353,7 +356,9 @@ class SessionSupervisor:
     ) -> StartedSession:
         return start_session(self.ssm, target, document, params or None, reason)
 
-    def journal_started(self, started: StartedSession, kind: str, node_name: str) -> None:
+    def journal_started(
+        self, started: StartedSession, kind: str, node_name: str, sync: bool = True
+    ) -> None:
         if self.journal is None:
             return
         with contextlib.suppress(OSError):  # as the audit: a full disk must not cost the session
@@ -368,7 +373,13 @@ class SessionSupervisor:
                 role_name=self.access_name or self.credentials.role_name,
                 role_arn=self.credentials.role_arn,
                 started_at=self.clock.now(),
+                sync=sync,
             )
+
+    def journal_synced(self, session_id: str) -> None:
+        if self.journal is not None:
+            with contextlib.suppress(OSError):
+                self.journal.sync_entry(session_id)
 
     def journal_left_open(self, session_id: str, why: str) -> None:
         """TerminateSession was refused and the session is still Active: its entry stays, marked,
