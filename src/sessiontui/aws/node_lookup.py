@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
 NODE_ID = re.compile(r"(i-[0-9a-f]{8,17}|mi-[0-9a-f]{8,17})")
 WILDCARDS = "*?["
+LINE_ENDS = "\n\r\x85\u2028\u2029"  # what the filter values' ^.{1,100000}$ refuses
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,8 @@ class Lookup:
 def lookup_for(target: str) -> Lookup | None:
     """The lookup that finds `target` as core.target resolves it, or None to list instead."""
     t = target.strip()
-    if not t:
-        return None
+    if not t or any(c in LINE_ENDS for c in t):
+        return None  # AWS refuses a filter value with a line in it: the listing matches it
     if NODE_ID.fullmatch(t):
         return Lookup("InstanceIds", t)
     if "=" in t:
