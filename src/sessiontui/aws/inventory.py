@@ -242,14 +242,13 @@ class _RegionLister:
         self.stop = threading.Event()  # this region's own: its SSM side failed
         self.on_nodes = on_nodes
         self.tag_pool = tag_pool
+        self.factory = factory
+        self.meter = meter
         self.ssm = factory.client("ssm", region)
-        self.ec2 = factory.client("ec2", region)
         self.credentials_key = _credentials_key(factory)
         if meter:
             meter.attach(self.ssm)
-            meter.attach(self.ec2)
         lean_answers.attach(self.ssm)
-        lean_answers.attach(self.ec2)
         self._lock = threading.Lock()
         self.nodes: dict[str, Node] = {}
         self.tags = HybridTags(
@@ -284,8 +283,14 @@ class _RegionLister:
     def _list_ec2_pages(self) -> None:
         info: dict[str, Ec2Info] = {}
         self.first_done.wait()
+        # made here, not before the SSM side's first call: botocore's EC2 model is the biggest
+        # it loads (1.0 s measured under load, against 0.18 s for a first SSM page of 50)
+        ec2 = self.factory.client("ec2", self.region)
+        if self.meter:
+            self.meter.attach(ec2)
+        lean_answers.attach(ec2)
         try:
-            pages = self.ec2.get_paginator("describe_instances").paginate(
+            pages = ec2.get_paginator("describe_instances").paginate(
                 Filters=[{"Name": "instance-state-name", "Values": LIVE_STATES}],
                 PaginationConfig={"PageSize": EC2_PAGE},
             )
