@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from sessiontui.core.marks import Marks
 
 Say = Callable[[str], None]
+EC2_FILTER_VALUES = 200
 Source = tuple["ClientFactory", "Access | None"]  # whose credentials ask, and who they are
 
 
@@ -48,8 +49,9 @@ def looked_up(
     def one(source: Source) -> FleetResult:
         factory, access = source
         result = lookup_fleet(factory, regions, lookup)
-        if access is not None and access.scope:
-            exact = named(result.nodes, target)
+        exact = named(result.nodes, target)
+        # past EC2's 200 values a filter, the target is ambiguous whatever the tags say
+        if access is not None and access.scope and len(exact) <= EC2_FILTER_VALUES:
             try:
                 result.nodes = with_ec2(factory, exact)
             except Exception as exc:  # the scope check then says what it misses
