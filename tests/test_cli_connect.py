@@ -276,3 +276,40 @@ def test_a_sigkilled_forwards_private_tmpdir_is_swept_at_the_next_forward(
         if proc.poll() is None:
             proc.kill()
     assert not list(Path("/tmp").glob(f"sessiontui-{proc.pid}-*"))  # gone with its forward
+
+
+def test_a_name_is_asked_of_aws_and_never_taken_from_the_cache(
+    sandbox: Any, home: Path, fleet: list[dict[str, Any]]
+) -> None:
+    """--connect NAME finds the node with filtered calls (no listing), and a node renamed or
+    stopped since the inventory cache was written is not opened on the cache's word."""
+    from sandbox_support import client
+
+    renamed, stopped = [n for n in fleet if n["connectable"] and not n["id"].startswith("mi-")][:2]
+    assert run(sandbox, home, "--list", "--role", "FleetAdmin").returncode == 0  # the cache
+    ec2 = {r: client(sandbox, "ec2", r) for r in (renamed["region"], stopped["region"])}
+    sandbox.reset_calls()
+    # resolved, then refused after the lookup: no reason given for a role that requires one
+    out = run(sandbox, home, "--connect", renamed["name"], "--role", "ProdOps")
+    assert out.returncode in (2, 3), out.stderr
+    assert "no node" not in out.stderr and "Traceback" not in out.stderr
+    assert sandbox.calls[("tagging", "GetResources")] == 0, "the fleet was listed"
+    assert sandbox.calls[("ssm", "DescribeInstanceProperties")] <= 2  # one a region
+    assert sandbox.calls[("ec2", "DescribeInstances")] <= 2
+    old = renamed["name"]
+    ec2[renamed["region"]].create_tags(
+        Resources=[renamed["id"]], Tags=[{"Key": "Name", "Value": f"{old}-renamed"}]
+    )
+    ec2[stopped["region"]].stop_instances(InstanceIds=[stopped["id"]])
+    try:
+        sandbox.reset_calls()
+        out = run(sandbox, home, "--connect", old, "--role", "FleetAdmin")
+        assert (out.returncode, "no node" in out.stderr) == (2, True), out.stderr
+        out = run(sandbox, home, "--connect", stopped["name"], "--role", "FleetAdmin")
+        assert (out.returncode, "stopped" in out.stderr) == (4, True), out.stderr
+        assert sandbox.calls[("ssm", "StartSession")] == 0
+    finally:
+        ec2[renamed["region"]].create_tags(
+            Resources=[renamed["id"]], Tags=[{"Key": "Name", "Value": old}]
+        )
+        ec2[stopped["region"]].start_instances(InstanceIds=[stopped["id"]])

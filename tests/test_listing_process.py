@@ -54,6 +54,21 @@ def test_same_nodes_pages_and_calls_as_in_process(env: Any) -> None:
     assert calls["DescribeInstances"] >= len(regions)
 
 
+def test_a_small_first_page_brings_the_same_fleet_with_one_call_more(env: Any) -> None:
+    """A TUI with nothing cached asks each region's first page small (issue 25): the pages go
+    on from its token, and the fleet is the same as listed with pages of 1,000."""
+    from sessiontui.aws.listing_process import list_fleets_in_child
+
+    regions = list(env.regions)
+    calls: Counter[str] = Counter()
+    (small,) = list_fleets_in_child([ClientFactory()], regions, calls=calls, first_page=5)
+    here = list_fleet(ClientFactory(), regions)
+    assert small.errors == [] and _comparable(small.nodes) == _comparable(here.nodes)
+    bigger = {r for r in regions if sum(n.region == r and n.managed for n in here.nodes) > 5}
+    assert bigger, "the demo fleet has more than five nodes in a region"
+    assert calls["DescribeInstanceProperties"] == len(regions) + len(bigger)
+
+
 def test_role_credentials_cross_to_the_child(env: Any) -> None:
     from sessiontui.core.credentials import Credentials
 

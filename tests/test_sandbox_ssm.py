@@ -201,6 +201,58 @@ def test_instance_properties_carry_ec2_names_and_states_and_filter_with_operator
     assert error_of(exc)[0] == "InvalidFilterKey"
 
 
+def test_instance_properties_filter_by_tag_and_check_values_as_aws(
+    sandbox: Sandbox, ssm: Any
+) -> None:
+    """The quick path's one call (issue 25): tag:Name finds an EC2 node by its EC2 tag; the
+    values are AWS's: at most 40, none with a line terminator (^.{1,100000}$, Java's dot)."""
+    import json
+
+    web = by_name(sandbox, "prod-web-01")
+    found = ssm.describe_instance_properties(
+        FiltersWithOperator=[{"Key": "tag:Name", "Values": ["prod-web-01"], "Operator": "Equal"}]
+    )["InstanceProperties"]
+    assert [n["InstanceId"] for n in found] == [web]
+
+    def raw(values: list[str]) -> tuple[int, dict[str, Any]]:
+        # botocore checks the count itself and never the pattern: the request as sent
+        body = {"FiltersWithOperator": [{"Key": "tag:Name", "Values": values}]}
+        import urllib.error
+        import urllib.request
+
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+
+        env = sandbox.env()
+        creds = Credentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"])
+
+        request = AWSRequest(
+            "POST",
+            sandbox.endpoint_url + "/",
+            data=json.dumps(body).encode(),
+            headers={
+                "X-Amz-Target": "AmazonSSM.DescribeInstanceProperties",
+                "Content-Type": "application/x-amz-json-1.1",
+            },
+        )
+        SigV4Auth(creds, "ssm", "us-east-1").add_auth(request)
+        prepared = urllib.request.Request(
+            request.url, data=request.body, headers=dict(request.headers), method="POST"
+        )
+        try:
+            with urllib.request.urlopen(prepared, timeout=10) as answer:
+                return answer.status, json.loads(answer.read())
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read())
+
+    assert raw(["a"] * 40)[0] == 200
+    status, answer = raw(["a"] * 41)
+    assert (status, answer["__type"].split("#")[-1]) == (400, "ValidationException")
+    status, answer = raw(["prod-web-01\nx"])
+    assert (status, "regular expression pattern" in answer["message"]) == (400, True)
+
+
 def test_hybrid_nodes_carry_their_own_fields(ssm: Any) -> None:
     nodes = all_nodes(ssm)
     hybrid = [n for n in nodes if n["ResourceType"] == "ManagedInstance"]

@@ -124,9 +124,21 @@ def instance_information(state: SandboxState, node: ManagedNode) -> dict[str, An
     return out
 
 
-def _check_values(key: str, values: Any, path: str) -> list[str]:
-    if not isinstance(values, list) or not values or len(values) > 100:
-        raise validation(path, values, "Member must have length between 1 and 100")
+# DescribeInstanceProperties' values: at most 40 a filter, each matching ^.{1,100000}$, where
+# (Java's) `.` is no line terminator; DescribeInstanceInformation's: 100, any text
+PROPERTY_VALUES_MAX = 40
+LINE_ENDS = "\n\r\u0085\u2028\u2029"
+
+
+def _check_values(key: str, values: Any, path: str, most: int = 100) -> list[str]:
+    if not isinstance(values, list) or not values or len(values) > most:
+        raise validation(path, values, f"Member must have length between 1 and {most}")
+    if most == PROPERTY_VALUES_MAX:
+        for v in values:
+            if not isinstance(v, str) or not v or any(c in LINE_ENDS for c in v):
+                raise validation(
+                    path, values, "Member must satisfy regular expression pattern: ^.{1,100000}$"
+                )
     allowed = ALLOWED_VALUES.get(key)
     if allowed:
         for v in values:
@@ -200,7 +212,10 @@ def _property_filters(params: dict[str, Any]) -> list[tuple[str, Any]]:
                 "Member must satisfy enum value set: [" + ", ".join(PROPERTY_FILTER_KEYS) + "]",
             )
         values = _check_values(
-            key, item.get("valueSet"), f"instancePropertyFilterList.{i}.member.valueSet"
+            key,
+            item.get("valueSet"),
+            f"instancePropertyFilterList.{i}.member.valueSet",
+            PROPERTY_VALUES_MAX,
         )
         out.append((key, (OPERATORS["Equal"], values)))
     for i, item in enumerate(params.get("FiltersWithOperator") or [], 1):
@@ -210,7 +225,9 @@ def _property_filters(params: dict[str, Any]) -> list[tuple[str, Any]]:
         operator = str(item.get("Operator") or "Equal")
         if operator not in OPERATORS:
             raise modeled("InvalidFilterOption", f"The filter option {operator} is not valid.")
-        values = _check_values(key, item.get("Values"), f"filtersWithOperator.{i}.member.values")
+        values = _check_values(
+            key, item.get("Values"), f"filtersWithOperator.{i}.member.values", PROPERTY_VALUES_MAX
+        )
         out.append((key, (OPERATORS[operator], values)))
     return out
 

@@ -154,6 +154,7 @@ def run(stdin: TextIO, stdout: TextIO) -> int:
                 on_error=on_error,
                 cancel=cancel,
                 meter=meter,
+                first_page=request.get("first_page"),
             )
         except Exception as exc:  # a listing-wide failure is reported, never a traceback
             text = f"{type(exc).__name__}: {exc}"

@@ -49,10 +49,17 @@ def _listing(factory: ClientFactory) -> dict[str, object]:
     }
 
 
-def _request(factories: list[ClientFactory], regions: list[str], preferences_of: int | None) -> str:
+def _request(
+    factories: list[ClientFactory],
+    regions: list[str],
+    preferences_of: int | None,
+    first_page: int | None = None,
+) -> str:
     request: dict[str, object] = {"regions": regions, "listings": [_listing(f) for f in factories]}
     if preferences_of is not None:
         request["preferences"] = preferences_of
+    if first_page:
+        request["first_page"] = first_page
     return json.dumps(request)
 
 
@@ -83,11 +90,14 @@ def list_fleets_in_child(
     cancel: threading.Event | None = None,
     calls: Counter[str] | None = None,
     preferences_of: int | None = None,
+    first_page: int | None = None,
 ) -> list[FleetResult]:
     """Several listings (one per account's credentials) side by side in one child, which
     imports boto3 once and caps the calls in flight over all of them; a result per factory.
     With `preferences_of`, that listing's result also carries its account's Session Manager
-    preferences per region, read by the child once the listing is done."""
+    preferences per region, read by the child once the listing is done. With `first_page`, each
+    region's first SSM page is that small (inventory._RegionLister): for a TUI with nothing
+    cached to show."""
     from sessiontui.stores.inventory import row_node
 
     began = time.monotonic()
@@ -124,7 +134,7 @@ def list_fleets_in_child(
     done = False
     try:
         # stdin stays open while we want the answer: its EOF is the child's signal to stop
-        proc.stdin.write(_request(factories, regions, preferences_of) + "\n")
+        proc.stdin.write(_request(factories, regions, preferences_of, first_page) + "\n")
         proc.stdin.flush()
         for line in proc.stdout:
             message = json.loads(line)

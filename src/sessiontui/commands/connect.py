@@ -17,7 +17,6 @@ from sessiontui.core.forward_spec import parse_forward
 from sessiontui.core.marks import Marks
 from sessiontui.core.node import Node
 from sessiontui.core.session_end import SessionEnd, left_open
-from sessiontui.core.target import resolve_target
 from sessiontui.core.untrusted import terminal_text
 from sessiontui.runtime import AskCode, Runtime
 
@@ -33,12 +32,10 @@ def connect(
     ask_line: Callable[[str], str | None] | None = None,
 ) -> int:
     spec = parse_forward(args.forward) if args.forward else None
-    from sessiontui.plugin.locate import locate_plugin
+    from sessiontui.plugin.locate import probe_plugin
 
-    # a missing plugin is found before any MFA code is spent
-    plugin = locate_plugin(getattr(rt.config, "plugin_path", None))
-    if plugin.warning:
-        say(f"warning: {plugin.warning}")
+    # a missing plugin is found before any MFA code is spent; its version comes meanwhile
+    plugin_ready = probe_plugin(getattr(rt.config, "plugin_path", None))
     accesses = rt.accesses(ask=ask, on_retry=say) if rt.roles else []
     for held in accesses:
         if held.warning:
@@ -50,12 +47,12 @@ def connect(
     why: str | None = None
     if access is None:
         rt.factory.require_credentials()
-        node = _resolve(rt, rt.factory, args.connect, say, marks.load())
+        node = resolve_node(rt, [], args.connect, say, marks.load())
     else:
         # one fleet across the roles' accounts; the node's own account's access opens it
         from sessiontui.operations.fleets import access_for
 
-        node = _resolve_union(rt, accesses, args.connect, say, marks.load())
+        node = resolve_node(rt, accesses, args.connect, say, marks.load())
         access, why = access_for(node, accesses)
     from sessiontui.commands.request_access import node_access_for
 
@@ -81,6 +78,10 @@ def connect(
     )
 
     from sessiontui.plugin.signals import ShutdownRequested
+
+    plugin = plugin_ready()
+    if plugin.warning:
+        say(f"warning: {plugin.warning}")
 
     sup = rt.supervision(plugin).supervisor(
         factory.client("ssm", node.region), access, factory.frozen_credentials
@@ -160,24 +161,34 @@ def _exit_code(how: str) -> int:
     return int(ExitCode.PLUGIN) if how in failed else int(ExitCode.OK)
 
 
-def _resolve(rt: Runtime, factory: Any, target: str, say: Say, marks: Marks) -> Node:
-    from sessiontui.aws.inventory import list_fleet, raise_if_failed
+def resolve_node(
+    rt: Runtime, accesses: list[Any], target: str, say: Say, marks: Marks | None = None
+) -> Node:
+    """The node `target` names, asked of AWS by id or tag (operations.target_lookup); the
+    fleet is listed only when that finds nothing exact, for the candidates."""
+    from sessiontui.aws.inventory import list_fleet
+    from sessiontui.operations.target_lookup import find_node
 
-    result = list_fleet(factory, rt.regions)
-    raise_if_failed(result)
-    for err in result.errors:
-        say(f"warning: {err.region}: {err.message}")
-    return resolve_target(result.nodes, target, marks, rt.list_command())
-
-
-def _resolve_union(rt: Runtime, accesses: list[Any], target: str, say: Say, marks: Marks) -> Node:
-    from sessiontui.aws.inventory import raise_if_failed
-
-    result = rt.list_union(accesses)
-    raise_if_failed(result)
-    for err in result.errors:
-        say(f"warning: {err.region}: {err.message}")
-    return resolve_target(result.nodes, target, marks, rt.list_command())
+    if accesses:
+        sources = [(rt.factory_for(a), a) for a in accesses]
+        return find_node(
+            sources,
+            rt.regions,
+            target,
+            listing=lambda: rt.list_union(accesses),
+            say=say,
+            marks=marks,
+            list_command=rt.list_command(),
+        )
+    return find_node(
+        [(rt.factory, None)],
+        rt.regions,
+        target,
+        listing=lambda: list_fleet(rt.factory, rt.regions),
+        say=say,
+        marks=marks,
+        list_command=rt.list_command(),
+    )
 
 
 def _reason(

@@ -146,14 +146,35 @@ def _took(seconds: int) -> str:
 
 
 def _resolve_all(rt: Runtime, factory: Any, targets: list[str], say: Say) -> list[Node]:
-    from sessiontui.aws.inventory import list_fleet, raise_if_failed
-    from sessiontui.core.target import resolve_target
+    """Each target asked of AWS by id or tag, all at once (operations.target_lookup); the fleet
+    is listed, once, only for a target that finds nothing exact."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
 
-    result = list_fleet(factory, rt.regions)
-    raise_if_failed(result)
-    for err in result.errors:
-        say(f"warning: {err.region}: {err.message}")
-    return [resolve_target(result.nodes, t, list_command=rt.list_command()) for t in targets]
+    from sessiontui.aws.inventory import list_fleet
+    from sessiontui.operations.target_lookup import find_node
+
+    listed: list[Any] = []
+    lock = threading.Lock()
+
+    def listing() -> Any:
+        with lock:
+            if not listed:
+                listed.append(list_fleet(factory, rt.regions))
+            return listed[0]
+
+    def one(target: str) -> Node:
+        return find_node(
+            [(factory, None)],
+            rt.regions,
+            target,
+            listing=listing,
+            say=say,
+            list_command=rt.list_command(),
+        )
+
+    with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
+        return list(pool.map(one, targets))
 
 
 def node_access_for(rt: Runtime, factory: Any, node: Node) -> Access | None:

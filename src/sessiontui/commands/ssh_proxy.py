@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 from sessiontui.core.errors import AuthError, ExitCode, NotConnectableError, UsageError
 from sessiontui.core.node import Node, sort_key
-from sessiontui.core.target import resolve_target
 from sessiontui.core.untrusted import shell_word, ssh_comment, ssh_host_alias
 
 if TYPE_CHECKING:
@@ -140,15 +139,18 @@ def ssh_proxy(rt: Runtime, args: argparse.Namespace, say: Say) -> int:
     """Resolve HOST, open AWS-StartSSHSession to PORT on it, join the plugin to ssh's streams."""
     host, port_text = args.ssh_proxy
     port = check_port(port_text)
-    from sessiontui.plugin.locate import locate_plugin
+    from sessiontui.plugin.locate import probe_plugin
 
-    plugin = locate_plugin(getattr(rt.config, "plugin_path", None))
-    if plugin.warning:
-        say(f"warning: {plugin.warning}")
+    # a missing plugin is found before any MFA code is spent; its version comes meanwhile
+    plugin_ready = probe_plugin(getattr(rt.config, "plugin_path", None))
     if not rt.roles and (default := _config_role(rt, host)):
         rt.args.role = [default]  # the config's role for this host, as if ProxyCommand named it
     accesses = _accesses(rt, tty_ask_code, say)
-    node = resolve_target(_fleet(rt, accesses, say), host, list_command=rt.list_command())
+    if not accesses:
+        rt.factory.require_credentials()
+    from sessiontui.commands.connect import resolve_node
+
+    node = resolve_node(rt, accesses, host, say)
     access, why = _opener(node, accesses)
     if why:
         raise AuthError(f"{node.display_name} ({node.id}) is {why}", f"role {', '.join(rt.roles)}")
@@ -166,6 +168,10 @@ def ssh_proxy(rt: Runtime, args: argparse.Namespace, say: Say) -> int:
             )
 
     from sessiontui.plugin.stream import ssh_document
+
+    plugin = plugin_ready()
+    if plugin.warning:
+        say(f"warning: {plugin.warning}")
 
     # journalled like every session: a proxy killed mid-ssh leaves nothing open after the next start
     sup = rt.supervision(plugin).supervisor(

@@ -6,7 +6,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,6 +114,21 @@ def locate_plugin(
     version = done.stdout.strip()
     parsed = parse_version(version)
     return PluginInfo(path=path, version=version, env_mode=uses_env_mode(parsed))
+
+
+def probe_plugin(
+    config_path: str | os.PathLike[str] | None = None,
+) -> Callable[[], PluginInfo]:
+    """`locate_plugin` in two halves: a missing plugin raises now (before any MFA code is
+    spent), and its `--version` (70-120 ms of a Go start on a loaded machine) runs in a thread
+    beside the node's lookup; calling the result waits for it, raising what it raised."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = find_plugin(config_path)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plugin-version")
+    answer = pool.submit(locate_plugin, path)
+    pool.shutdown(wait=False)
+    return answer.result
 
 
 REAL_PLUGIN_ENV = "SESSIONTUI_REAL_PLUGIN"

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sessiontui.aws.session_limits import session_limits
 from sessiontui.aws.sessions import StartedSession, start_session
@@ -24,7 +25,7 @@ from sessiontui.core.credentials import Credentials
 from sessiontui.core.errors import PluginError, SessiontuiError
 from sessiontui.core.forwards import Forward
 from sessiontui.core.node import Node
-from sessiontui.core.session_end import session_end
+from sessiontui.core.session_end import SessionLimits, session_end
 from sessiontui.plugin.command import build_command
 from sessiontui.plugin.forward import (
     DEFAULT_READY_TIMEOUT,
@@ -159,17 +160,24 @@ class SessionSupervisor:
         """
         target_id, node_name = _target(target, node_name)
         started = self.start_session(target_id, None, {}, reason)
-        self.journal_started(started, "shell", node_name)
+        # in place before the spawn (a SIGKILL from here on is recovered by it); its fsyncs,
+        # against a power loss, wait until the plugin has started
+        self.journal_started(started, "shell", node_name, sync=False)
         began = time.monotonic()
         closer = Closer(self, started, began)
         try:
             started_at = self.clock.now()
-            limits = session_limits(self.ssm, started.session_id)
-            self.audit_started(started, node_name)
             runner = ShellRunner(
                 build_command(self.plugin, started, self.credentials, self.base_env)
             )
             runner.spawn()
+            # what can wait comes after the spawn: the plugin's handshake runs meanwhile. The
+            # limits (GetDocument, DescribeSessions) are wanted only when the shell ends, and
+            # the audit event only as a record; the journal entry, written above, is what a
+            # SIGKILL from here on is recovered by
+            limits = Beside(lambda: session_limits(self.ssm, started.session_id))
+            self.journal_synced(started.session_id)
+            self.audit_started(started, node_name)
         except BaseException as e:
             why = e.message if isinstance(e, SessiontuiError) else "the plugin did not start"
             closer.close(Ending.CRASHED, why)
@@ -348,7 +356,9 @@ class SessionSupervisor:
     ) -> StartedSession:
         return start_session(self.ssm, target, document, params or None, reason)
 
-    def journal_started(self, started: StartedSession, kind: str, node_name: str) -> None:
+    def journal_started(
+        self, started: StartedSession, kind: str, node_name: str, sync: bool = True
+    ) -> None:
         if self.journal is None:
             return
         with contextlib.suppress(OSError):  # as the audit: a full disk must not cost the session
@@ -363,7 +373,13 @@ class SessionSupervisor:
                 role_name=self.access_name or self.credentials.role_name,
                 role_arn=self.credentials.role_arn,
                 started_at=self.clock.now(),
+                sync=sync,
             )
+
+    def journal_synced(self, session_id: str) -> None:
+        if self.journal is not None:
+            with contextlib.suppress(OSError):
+                self.journal.sync_entry(session_id)
 
     def journal_left_open(self, session_id: str, why: str) -> None:
         """TerminateSession was refused and the session is still Active: its entry stays, marked,
@@ -435,7 +451,7 @@ class OpenedShell:
         runner: ShellRunner,
         closer: Closer,
         started_at: datetime,
-        limits: Any,
+        limits: Beside[SessionLimits],
     ) -> None:
         self._sup = sup
         self.started = started
@@ -496,12 +512,30 @@ class OpenedShell:
         end = session_end(
             credentials_end=sup.session_ends_at,
             started_at=self._started_at,
-            limits=self._limits,
+            limits=self._limits.result(),
             idle=False,  # the operator typed: a shell's idle end is not knowable from here
         )
         return replace(
             result, terminated=closer.terminated, terminate_error=closer.error, session_end=end
         )
+
+
+T = TypeVar("T")
+
+
+class Beside(Generic[T]):
+    """A call run in a daemon thread beside the session, for an answer wanted later; it never
+    holds up the way to the prompt, nor the process's exit."""
+
+    def __init__(self, call: Callable[[], T]) -> None:
+        self._answer: list[T] = []
+        self._thread = threading.Thread(target=lambda: self._answer.append(call()), daemon=True)
+        self._thread.start()
+
+    def result(self, timeout: float = 10.0) -> T | None:
+        """The answer; None when the call failed or is still out after `timeout` seconds."""
+        self._thread.join(timeout)
+        return self._answer[0] if self._answer else None
 
 
 def _target(target: str | Node, node_name: str) -> tuple[str, str]:

@@ -163,8 +163,13 @@ class SessionJournal:
         role_name: str,
         role_arn: str,
         started_at: datetime,
+        sync: bool = True,
     ) -> JournalEntry:
-        """Write the entry durably (file and folder fsynced). Raises OSError: the caller decides."""
+        """Write the entry durably (file and folder fsynced). Raises OSError: the caller decides.
+
+        Without `sync` the entry is in place for any later start to read, a SIGKILL of this
+        process included (the kernel keeps what was written), but not yet fsynced against a
+        power loss: `sync_entry` does that once the caller's urgent work is done."""
         pid = os.getpid()
         entry = JournalEntry(
             session_id=session_id,
@@ -186,9 +191,23 @@ class SessionJournal:
         if path is None:
             raise OSError(f"refusing a session id that is not a file name: {session_id!r}")
         paths.ensure_private_dir(self.directory)
-        paths.write_private(path, json.dumps(entry.to_json(), indent=1) + "\n")
-        _fsync_dir(self.directory)  # the rename itself must survive a power loss
+        paths.write_private(path, json.dumps(entry.to_json(), indent=1) + "\n", sync=sync)
+        if sync:
+            _fsync_dir(self.directory)  # the rename itself must survive a power loss
         return entry
+
+    def sync_entry(self, session_id: str) -> None:
+        """fsync an entry written without `sync`, and its folder (the rename)."""
+        path = self._path(session_id)
+        if path is None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(self.directory)
 
     def mark_left_open(self, session_id: str, why: str) -> None:
         """Keep the entry, saying that its own access may not end it (and why)."""

@@ -94,8 +94,9 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
-def write_private(path: Path, data: str) -> None:
-    """Atomically replace `path` with `data`, readable by the owner only."""
+def write_private(path: Path, data: str, sync: bool = True) -> None:
+    """Atomically replace `path` with `data`, readable by the owner only. Without `sync` the data
+    is not fsynced: it survives the process (a SIGKILL), and the caller syncs it later."""
     ensure_private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", text=True)
     try:
@@ -103,7 +104,8 @@ def write_private(path: Path, data: str) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if sync:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -30,11 +30,13 @@ def list_accounts(
     post: Callable[[Message], object],
     cancel: threading.Event,
     preferences_from: Any = None,
+    first_page: int | None = None,
 ) -> None:
     """`listings` are (factory, stamp) per account; `wanted` says whether anyone still reads
     (the screen is open and no newer refresh replaced this one). With `preferences_from` (a
     factory among the listings), its account's Session Manager preferences come back in the
-    result, read by the listing process."""
+    result, read by the listing process. With `first_page` (nothing shown yet), each region's
+    first page is that small, so rows are painted before the big pages are made."""
 
     def one(factory: Any, stamp: Stamp) -> Any:
         def on_nodes(region: str, nodes: list[Node]) -> None:
@@ -73,6 +75,7 @@ def list_accounts(
             on_error=on_error,
             cancel=cancel,
             preferences_of=asked if preferences_from is not None else None,
+            first_page=first_page,
         )
         return merged(results)
 

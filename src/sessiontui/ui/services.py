@@ -61,6 +61,7 @@ class ListFleets(Protocol):
         on_error: Callable[[int, str, str], None] | None = None,
         cancel: threading.Event | None = None,
         preferences_of: int | None = None,
+        first_page: int | None = None,
     ) -> list[FleetResult]: ...
 
 
@@ -71,6 +72,7 @@ def _aws_list_fleets(
     on_error: Callable[[int, str, str], None] | None = None,
     cancel: threading.Event | None = None,
     preferences_of: int | None = None,
+    first_page: int | None = None,
 ) -> list[FleetResult]:
     from sessiontui.aws.listing_process import list_fleets_in_child
 
@@ -81,6 +83,7 @@ def _aws_list_fleets(
         on_error=on_error,
         cancel=cancel,
         preferences_of=preferences_of,
+        first_page=first_page,
     )
 
 
