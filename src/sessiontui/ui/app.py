@@ -32,6 +32,7 @@ from sessiontui.ui.node_access_flow import AccessRequestChanged, NodeAccessContr
 from sessiontui.ui.opening import SessionOpener
 from sessiontui.ui.screens.main import MainScreen
 from sessiontui.ui.services import AppServices
+from sessiontui.ui.widgets.dialog_input import hold_early_key
 from sessiontui.ui.widgets.node_list import NodeList
 from sessiontui.ui.windows import WindowReport, WindowShells
 
@@ -275,6 +276,8 @@ class SessiontuiApp(App[int]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseDown):
             RECLAIM.input()  # the operator is here: no long collector pass now
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            await hold_early_key(self.screen)
         await super().on_event(event)
 
     @on(SessionsStopped)
