@@ -21,7 +21,9 @@ def burst(app: SessiontuiApp, *keys: str) -> None:
 
 
 def fields(screen: Any) -> dict[str, str]:
-    return {name: screen.query_one(f"#{name}").value for name in ("remote-port", "host", "local-port")}
+    return {
+        name: screen.query_one(f"#{name}").value for name in ("remote-port", "host", "local-port")
+    }
 
 
 def screen_text(app: SessiontuiApp) -> str:
