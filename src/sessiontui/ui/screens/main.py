@@ -60,6 +60,12 @@ APPLY_AT_MOST = 400  # rows applied in one turn of the event loop
 
 class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = MAIN_BINDINGS
+    # below 100 columns the details go under the list (app.tcss): beside it they left the
+    # list NAME and PING at 80 columns
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-narrow"),
+        (100, "-wide"),
+    ]
 
     def __init__(self, services: AppServices) -> None:
         super().__init__(id="main")
