@@ -142,5 +142,17 @@ class StepList(OptionList):
     def action_select(self) -> None:
         highlighted = self.highlighted
         super().action_select()
+        field = self.screen.query_one(self.next_field)
         if highlighted is not None and not self.get_option_at_index(highlighted).disabled:
-            self.screen.set_focus(self.screen.query_one(self.next_field))
+            if not field.disabled:  # a fixed duration: the dialog acts on the choice alone
+                self.screen.set_focus(field)
+
+    # the cursor stops at the ends: a list of a few lines that wraps took an Up on the first
+    # line to the last, away from the access held
+    def action_cursor_up(self) -> None:
+        if self.highlighted is None or self.highlighted > 0:
+            super().action_cursor_up()
+
+    def action_cursor_down(self) -> None:
+        if self.highlighted is None or self.highlighted < self.option_count - 1:
+            super().action_cursor_down()
