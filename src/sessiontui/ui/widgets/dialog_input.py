@@ -143,9 +143,10 @@ class StepList(OptionList):
         highlighted = self.highlighted
         super().action_select()
         field = self.screen.query_one(self.next_field)
-        if highlighted is not None and not self.get_option_at_index(highlighted).disabled:
-            if not field.disabled:  # a fixed duration: the dialog acts on the choice alone
-                self.screen.set_focus(field)
+        # a field that is off (a fixed duration): the dialog acts on the choice alone
+        chosen = highlighted is not None and not self.get_option_at_index(highlighted).disabled
+        if chosen and not field.disabled:
+            self.screen.set_focus(field)
 
     # the cursor stops at the ends: a list of a few lines that wraps took an Up on the first
     # line to the last, away from the access held
