@@ -67,6 +67,7 @@ class SessiontuiApp(App[int]):
             lambda: self.main_screen.node_list.selected_node,
         )
         self.opener.node_access = self.node_access
+        self.node_access.on_change = self.main_screen.refresh_details
         self.marks = MarksKeeper(self, services.marks_store)
         self.opener.on_opened = self.marks.touch
         self.windows = WindowShells(
