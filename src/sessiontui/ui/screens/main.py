@@ -62,7 +62,7 @@ class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = MAIN_BINDINGS
     # below 100 columns the details go under the list (app.tcss): beside it they left the
     # list NAME and PING at 80 columns
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+    HORIZONTAL_BREAKPOINTS = [
         (0, "-narrow"),
         (100, "-wide"),
     ]
