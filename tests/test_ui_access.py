@@ -420,6 +420,7 @@ async def test_forward_dialog_panel_stop_and_quit(plugin_env: Env) -> None:
         table = panel.query_one("#forwards-table")
         row = [str(c) for c in table.get_row_at(0)]  # type: ignore[attr-defined]
         assert row[0] == f"127.0.0.1:{port}" and "stg-web-01" in row[1]
+        assert row[4] == "yes"  # a client came through (the plugin says so once, not a count)
         assert row[5].startswith("0:5")  # about an hour left
         # a client came through, so idle does not end it; the hour's credentials and the
         # account's 60 min max session end together, and the tie names the credentials
