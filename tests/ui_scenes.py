@@ -255,6 +255,13 @@ async def scene_main(pilot: Any) -> None:
     await still(pilot)
 
 
+async def scene_narrow(pilot: Any) -> None:
+    """A small terminal: the list keeps its ID and PING, the footer the way to every key."""
+    await settle(pilot)
+    await select_node(pilot, "prod-cache-01")
+    await still(pilot)
+
+
 async def scene_filter(pilot: Any) -> None:
     await settle(pilot)
     await pilot.press("slash", *"project=Production web", "enter")
@@ -497,6 +504,7 @@ class Scene:
     run: Callable[[Stage], Callable[[Any], Awaitable[None]]]
     mfa_asks: bool = False  # without the demo's TOTP secret: the MFA step waits for a code
     prepare: Prepare | None = None  # the services changed before the app is built
+    size: tuple[int, int] = SIZE  # the terminal's columns and rows
 
 
 def _plain(scene: Callable[[Any], Awaitable[None]]) -> Callable[[Stage], Any]:
@@ -514,6 +522,13 @@ SCENES: tuple[Scene, ...] = (
         _plain(scene_main),
     ),
     Scene("filter", "Filter: `/project=Production web`", None, _plain(scene_filter)),
+    Scene(
+        "narrow",
+        "At 80x24: the details under the list, `? Help` and `q Quit` always in the footer",
+        None,
+        _plain(scene_narrow),
+        size=(80, 24),
+    ),
     Scene("roles", "Take a role: defaults, maxima from IAM, scope", None, _plain(scene_roles)),
     Scene(
         "mfa",
