@@ -654,4 +654,12 @@ async def test_the_role_picker_lines_up_says_what_enter_does_and_stops_at_its_en
         picker = app.screen
         assert isinstance(picker, RolePickerScreen)
         assert picker.current is not None and picker.current.offer.name == "StagingDev"
+        # at 80 columns the picker stays on the screen, its lines whole ("reason requi" before)
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.pause()
+        box = picker.query_one("#role-options").parent
+        assert box is not None and box.region.right <= 80
+        shown = "\n".join(line.text for line in picker._compositor.render_strips())
+        assert "reason required" in " ".join(shown.split()), shown
         await pilot.press("escape")

@@ -316,3 +316,36 @@ async def test_a_collector_paused_for_start_up_is_back_after_the_first_frame() -
             assert gc.isenabled()
     finally:
         gc.enable()
+
+
+async def test_the_header_names_the_other_accesses_held_or_counts_them_when_narrow() -> None:
+    from datetime import timedelta
+
+    app = SessiontuiApp(fake_services(FakeFleet(make_fleet(10))))
+    async with app.run_test(size=(200, 30)) as pilot:
+        await settle(app, pilot)
+        header = app.main_screen.header
+        now = app.services.clock.now()
+        header.set_role(
+            "ProdOps",
+            now + timedelta(minutes=50),
+            others=(
+                ("Staging/DeveloperAccess", now + timedelta(minutes=30)),
+                ("oi-0123456789ab", now + timedelta(minutes=10)),
+            ),
+        )
+        await pilot.pause()
+        line = header.render().plain
+        # each by name with its own time left, not "+2 more"
+        assert (
+            "role ProdOps 0:50:00  also Staging/DeveloperAccess 0:30:00, oi-0123456789ab 0:10:00"
+            in line
+        )
+        await pilot.resize_terminal(120, 24)
+        await pilot.pause()
+        line = header.render().plain
+        assert line.rstrip().endswith("+2 more, oi-0123456789ab next ends in 0:10:00"), line
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        line = header.render().plain
+        assert line.rstrip().endswith("role ProdOps 0:50:00  +2 more 0:10:00"), line

@@ -92,7 +92,7 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
     DEFAULT_CSS = """
     RolePickerScreen { align: center middle; }
     RolePickerScreen > Vertical {
-        width: 96; height: auto; max-height: 90%;
+        width: 96; max-width: 100%; height: auto; max-height: 90%;
         border: round $primary; background: $surface; padding: 0 1;
     }
     RolePickerScreen OptionList { height: auto; max-height: 12; border: none; }

@@ -109,7 +109,8 @@ class StatusHeader(Widget):
     def others_text(self, room: int | None = None) -> Text:
         """The other accesses held, each by name with its own time left (each ends on its own):
         `  also Staging/DeveloperAccess 0:30:00`. Where they do not fit in `room` cells, how
-        many and which ends next: `  +2 more, ProdOps next ends in 0:10:00`."""
+        many and which ends next: `  +2 more, ProdOps next ends in 0:10:00`, shorter still on
+        a narrow screen."""
         if not self.others:
             return Text()
         now = self.clock.now()
@@ -128,12 +129,16 @@ class StatusHeader(Widget):
             left_text(named, end)
         if room is None or named.cell_len <= room:
             return named
-        short = Text(f"  +{len(self.others)} more", style="dim")
         ending = [(remaining_seconds(end, now), name, end) for name, end in self.others if end]
-        if ending:
-            _, name, end = min(ending)
-            short.append(f", {name} next ends in ", style="dim")
+        if not ending:
+            return Text(f"  +{len(self.others)} more", style="dim")
+        _, name, end = min(ending)
+        short = Text()
+        for said in (f", {name} next ends in ", ", next ends in ", " "):  # the longest that fits
+            short = Text(f"  +{len(self.others)} more{said}", style="dim")
             left_text(short, end)
+            if short.cell_len <= room:
+                break
         return short
 
     def sessions_text(self) -> Text:
