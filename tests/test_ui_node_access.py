@@ -347,6 +347,14 @@ async def test_without_a_role_enter_on_a_governed_node_offers_the_request_and_th
         await pilot.pause()
         assert f"access request {request_id} is held: Enter opens a shell" in details_text(app)
 
+        # StagingDev taken again: its scope leaves pay-api-01 out, but the approved request
+        # opens it, and the details say that rather than "outside role scope"
+        app.access.activate(staging_dev(env))
+        await show_out_of_scope(app, pilot)
+        await select(app, pilot, "pay-api-01")
+        await wait_for(pilot, lambda: f"{request_id} approved: Enter opens" in details_text(app))
+        assert "outside role scope" not in details_text(app)
+
         # a pending request says so where "connectable" stood
         await select(app, pilot, "pay-ledger-01")
         await pilot.press("a")
