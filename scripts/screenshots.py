@@ -76,7 +76,7 @@ def for_cairo(svg: str) -> str:
 async def take(scene: ui_scenes.Scene, sandbox: object, home: Path) -> str:
     with ui_scenes.staged(scene, sandbox, home) as stage:
         app = stage.app
-        async with app.run_test(size=ui_scenes.SIZE, notifications=True) as pilot:
+        async with app.run_test(size=scene.size, notifications=True) as pilot:
             await scene.run(stage)(pilot)
             svg = app.export_screenshot(title=f"sessiontui --demo: {scene.name}")
             app.exit()

@@ -58,3 +58,16 @@ def test_usage_errors_exit_2_without_traceback(argv: list[str], tmp_path: object
     assert out.returncode == 2, out.stderr
     assert "Traceback" not in out.stderr
     assert out.stderr.strip()
+
+
+def test_a_port_given_as_the_forwards_host_is_refused(tmp_path: object) -> None:
+    """`--forward 1:18080:80`: 18080 is no host; the node would only fail to resolve it."""
+    out = subprocess.run(
+        [sys.executable, "-m", "sessiontui", "--connect", "x", "--forward", "1:18080:80"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "AWS_REGION": "us-east-1"},
+    )
+    assert out.returncode == 2, out.stderr
+    assert "18080 is a port number, not a host name or address" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -32,7 +32,7 @@ def test_screen(name: str, sandbox: Any, snap_compare: Any, tmp_path: Path) -> N
         # the frame shows the preset's local port, so no other port will do
         pytest.skip(f"local port {ui_scenes.PRESET_PORT} (the demo preset's) is in use")
     with ui_scenes.staged(scene, sandbox, tmp_path) as stage:
-        assert snap_compare(stage.app, terminal_size=ui_scenes.SIZE, run_before=scene.run(stage))
+        assert snap_compare(stage.app, terminal_size=scene.size, run_before=scene.run(stage))
 
 
 def test_recorded_fleet_is_still_the_demo_fleet(sandbox: Any, tmp_path: Path) -> None:

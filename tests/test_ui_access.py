@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from textual.widgets import OptionList
 
 from sessiontui.access.iam_role import role_access, role_offer
 from sessiontui.aws.clients import ClientFactory
@@ -419,6 +420,7 @@ async def test_forward_dialog_panel_stop_and_quit(plugin_env: Env) -> None:
         table = panel.query_one("#forwards-table")
         row = [str(c) for c in table.get_row_at(0)]  # type: ignore[attr-defined]
         assert row[0] == f"127.0.0.1:{port}" and "stg-web-01" in row[1]
+        assert row[4] == "yes"  # a client came through (the plugin says so once, not a count)
         assert row[5].startswith("0:5")  # about an hour left
         # a client came through, so idle does not end it; the hour's credentials and the
         # account's 60 min max session end together, and the tie names the credentials
@@ -615,3 +617,49 @@ async def test_a_forward_lives_until_its_own_access_ends_and_restarts_under_it(
         assert second.access is not None and second.access.name == "ProdOps"
         assert second.forward.local_port == port
         assert "hello from prod-web-01" in _http_get(port)
+
+
+async def test_the_role_picker_lines_up_says_what_enter_does_and_stops_at_its_ends(
+    env: Env,
+) -> None:
+    app = SessiontuiApp(services(env))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(app, pilot)
+        await open_role_picker(app, pilot)
+        picker = app.screen
+        assert isinstance(picker, RolePickerScreen)
+        options = picker.query_one("#role-options", OptionList)
+        labels = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        roles = [label for label in labels if "default " in label]
+        # ProductionDeploy (16 letters) no longer pushes its details out of line
+        assert len({label.index("default ") for label in roles}) == 1, roles
+        portal = [label for label in labels if label.startswith("Identity Center")]
+        assert portal == [
+            "Identity Center (sandbox) Enter signs in (when needed) and lists your accounts' "
+            "permission sets"
+        ], portal
+        # the ends hold: Up on the first line stays there, Down on the last too
+        assert options.highlighted == 0
+        await pilot.press("up")
+        assert options.highlighted == 0
+        await pilot.press("end", "down")
+        assert options.highlighted == options.option_count - 1
+        # the portal's line has no duration to choose: its field is off and says so whole
+        duration = picker.query_one("#duration")
+        assert duration.disabled and duration.placeholder == "fixed"  # type: ignore[attr-defined]
+        await pilot.press("home", "down", "enter", "enter")  # StagingDev at its default
+        await wait_for(pilot, lambda: app.access.active is not None)
+        await open_role_picker(app, pilot)
+        # the cursor starts on the access held
+        picker = app.screen
+        assert isinstance(picker, RolePickerScreen)
+        assert picker.current is not None and picker.current.offer.name == "StagingDev"
+        # at 80 columns the picker stays on the screen, its lines whole ("reason requi" before)
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.pause()
+        box = picker.query_one("#role-options").parent
+        assert box is not None and box.region.right <= 80
+        shown = "\n".join(line.text for line in picker._compositor.render_strips())
+        assert "reason required" in " ".join(shown.split()), shown
+        await pilot.press("escape")

@@ -99,9 +99,13 @@ async def test_facets_add_a_term_to_the_filter() -> None:
         assert isinstance(screen, FacetsScreen)
         labels = screen.option_labels()
         assert "project=Production (14)" in labels
-        # narrow the facet list, then take the first match
-        screen.query_one("#facet-search").focus()
-        await pilot.press(*"staging")
+        # a name per node would crowd the list: one line says how to find them
+        assert not any(label.startswith("Name=") for label in labels)
+        assert labels[-1] == "Name: 40 names, type to find one"
+        # typing narrows the list at once (the search box has the focus), names included
+        await pilot.press(*"-web-08")
+        assert screen.option_labels() == ["Name=shared-web-08 (1)"]
+        await pilot.press(*["backspace"] * 7, *"staging")
         await pilot.press("enter")
         await pilot.pause()
         assert not isinstance(app.screen, FacetsScreen)
@@ -312,3 +316,36 @@ async def test_a_collector_paused_for_start_up_is_back_after_the_first_frame() -
             assert gc.isenabled()
     finally:
         gc.enable()
+
+
+async def test_the_header_names_the_other_accesses_held_or_counts_them_when_narrow() -> None:
+    from datetime import timedelta
+
+    app = SessiontuiApp(fake_services(FakeFleet(make_fleet(10))))
+    async with app.run_test(size=(200, 30)) as pilot:
+        await settle(app, pilot)
+        header = app.main_screen.header
+        now = app.services.clock.now()
+        header.set_role(
+            "ProdOps",
+            now + timedelta(minutes=50),
+            others=(
+                ("Staging/DeveloperAccess", now + timedelta(minutes=30)),
+                ("oi-0123456789ab", now + timedelta(minutes=10)),
+            ),
+        )
+        await pilot.pause()
+        line = header.render().plain
+        # each by name with its own time left, not "+2 more"
+        assert (
+            "role ProdOps 0:50:00  also Staging/DeveloperAccess 0:30:00, oi-0123456789ab 0:10:00"
+            in line
+        )
+        await pilot.resize_terminal(120, 24)
+        await pilot.pause()
+        line = header.render().plain
+        assert line.rstrip().endswith("+2 more, oi-0123456789ab next ends in 0:10:00"), line
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        line = header.render().plain
+        assert line.rstrip().endswith("role ProdOps 0:50:00  +2 more 0:10:00"), line

@@ -39,3 +39,37 @@ async def test_the_footer_recomposes_only_when_what_it_shows_changes() -> None:
         await pilot.pause()
         await pilot.pause()
         assert recomposed == 2
+
+
+def footer_row(app: SessiontuiApp) -> str:
+    return app.screen._compositor.render_strips()[-1].text
+
+
+async def test_at_80_columns_the_footer_keeps_help_and_quit_and_the_list_its_columns() -> None:
+    from ui_scenes import load_fleet
+
+    app = SessiontuiApp(fake_services(FakeFleet(load_fleet())))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        row = footer_row(app)
+        # whole keys only, the way to the others (? Help) and out (q Quit) at the right end
+        assert row.rstrip().endswith("? Help  q Quit"), row
+        assert "⏎ Shell" in row and "r Role" in row and "/ Filter" in row
+        screen = app.main_screen
+        # the details went under the list, which keeps NAME, ID and PING at 80 columns
+        assert screen.has_class("-narrow")
+        assert screen.details.region.y > screen.node_list.region.y
+        assert screen.details.region.width == 80
+        assert screen.node_list.render_line(0).text.split()[:3] == ["NAME", "ID", "PING"]
+        await pilot.resize_terminal(140, 40)
+        await pilot.pause()
+        await pilot.pause()
+        assert screen.has_class("-wide")
+        assert screen.details.region.x > screen.node_list.region.x  # beside the list again
+        row = footer_row(app)
+        assert row.rstrip().endswith("? Help  q Quit") and "Pale" not in row, row
+        assert "w Shell in a window" in row and "S Sessions" in row and "A Requests" in row
+        await pilot.resize_terminal(200, 60)
+        await pilot.pause()
+        await pilot.pause()
+        assert "space Mark" in footer_row(app)

@@ -72,7 +72,8 @@ async def test_a_held_access_that_is_not_active_ends_alone(
         await _two_held(app, pilot, env, 600, 1800)
         header = _header(app)
         assert f"{STAGING} 0:30:00" in header, header
-        assert "+1 more, next ends in 0:10:00" in header, header
+        # the other access held by name, with its own time left
+        assert f"also {PRODUCTION} 0:10:00" in header, header
         nodes = app.main_screen.node_list
         await wait_for(
             pilot,
@@ -95,7 +96,7 @@ async def test_a_held_access_that_is_not_active_ends_alone(
         env.advance(300)
         app.main_screen.tick()
         await pilot.pause()
-        assert "+1 more, next ends in 0:05:00" in _header(app)
+        assert f"also {PRODUCTION} 0:05:00" in _header(app)
         env.advance(300)
         app.main_screen.tick()
         await wait_for(pilot, lambda: entry.forward.ended, timeout=20)
@@ -110,7 +111,7 @@ async def test_a_held_access_that_is_not_active_ends_alone(
         assert [h.name for h in app.access.held.values()] == [STAGING]
         assert not isinstance(app.screen, ConfirmScreen)
         header = _header(app)
-        assert f"{STAGING} 0:20:00" in header and "more" not in header, header
+        assert f"{STAGING} 0:20:00" in header and "also" not in header, header
 
 
 async def test_the_active_access_ending_first_hands_over_to_the_next(ic_env: Env) -> None:
@@ -119,7 +120,7 @@ async def test_the_active_access_ending_first_hands_over_to_the_next(ic_env: Env
     async with app.run_test(size=(180, 50)) as pilot:
         await settle(app, pilot)
         await _two_held(app, pilot, env, 1800, 600)  # Staging, the active one, ends first
-        assert "+1 more, next ends in 0:30:00" in _header(app)
+        assert f"also {PRODUCTION} 0:30:00" in _header(app)
         env.advance(600)
         app.main_screen.tick()
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
@@ -185,3 +186,40 @@ async def test_an_approved_request_beside_roles_leaves_every_node_its_account(
             await pilot.press("enter")  # the reason given at start, prefilled
         await wait_for(pilot, lambda: bool(opened))
         assert opened == ["ProdOps"], messages(app)
+
+
+async def test_escape_on_the_reason_keeps_the_access_that_was_active(ic_env: Env) -> None:
+    """Staging's permission set is the active access and ProdOps is held for the demo account:
+    Enter on prod-web-01 turns to ProdOps (the node's account's access), which asks a reason;
+    Esc there leaves Staging the active one, as it was."""
+    from sessiontui.access.iam_role import role_access
+    from sessiontui.ui.screens.reason import ReasonScreen
+    from test_ui_access import role_credentials
+
+    env = ic_env  # noqa: F811
+    app = SessiontuiApp(services(env, config=load_config(), no_browser=True))
+    async with app.run_test(size=(180, 50)) as pilot:
+        await settle(app, pilot)
+        spec = load_config().roles["ProdOps"]
+        app.access.activate(role_access(spec, role_credentials(env, "ProdOps", 3600)))
+        staging = await asyncio.to_thread(_held, app, env, STAGING, 1800)
+        app.access.activate(staging)
+        nodes = app.main_screen.node_list
+        await wait_for(
+            pilot,
+            lambda: any(
+                n.name == "prod-web-01" and n.account_id == "123456789012" for n in nodes.nodes
+            ),
+            timeout=30,
+        )
+        app.main_screen.filter_input.value = "prod-web-01"
+        await pilot.pause()
+        assert nodes.select_id(nodes.visible_nodes()[0].id)
+        nodes.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ReasonScreen))
+        assert app.access.active is not None and app.access.active.name == "ProdOps"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.access.active is not None and app.access.active.name == STAGING
+        assert f"{STAGING} 0:30:00" in _header(app) and "also ProdOps" in _header(app)

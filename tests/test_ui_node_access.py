@@ -308,3 +308,56 @@ async def test_a_request_in_another_account_is_filed_with_that_accounts_permissi
         assert shells[0]["node"] == "prod-pay-gw-01" and request_id.startswith("oi-")
         record = env.sandbox.state.sessions[shells[0]["id"]]
         assert record.owner.startswith("arn:aws:sts::210987654321:")
+
+
+def details_text(app: SessiontuiApp) -> str:
+    return app.main_screen.details.plain
+
+
+async def test_without_a_role_enter_on_a_governed_node_offers_the_request_and_the_details_say_so(
+    env: Env, shells: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a wider role learns from StartSession that pay-api-01 is governed (the operator cancels)
+    app = SessiontuiApp(services(env, access=fleet_admin(env)))
+    async with app.run_test(size=(180, 50)) as pilot:
+        monkeypatch.setattr(app, "suspend", contextlib.nullcontext)
+        await settle(app, pilot)
+        await select(app, pilot, "pay-api-01")
+        assert "\nconnectable\n" in details_text(app)  # nothing known yet
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccessRequestScreen))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: "Enter offers an access request" in details_text(app))
+        assert "governed by just-in-time node access" in details_text(app)
+        assert "\nconnectable\n" not in details_text(app)
+
+    # no role at all: Enter offers the request, not the role picker
+    app = SessiontuiApp(services(env))
+    async with app.run_test(size=(180, 50)) as pilot:
+        monkeypatch.setattr(app, "suspend", contextlib.nullcontext)
+        await settle(app, pilot)
+        await select(app, pilot, "pay-api-01")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccessRequestScreen))
+        why = str(app.screen.query_one("#access-why", Static).render())
+        assert why.startswith("pay-api-01: it is governed by just-in-time node access"), why
+        await pilot.press(*"INC-5", "enter")
+        await wait_for(pilot, lambda: bool(shells), timeout=20)
+        request_id = shells[0]["access"]
+        await pilot.pause()
+        assert f"access request {request_id} is held: Enter opens a shell" in details_text(app)
+
+        # StagingDev taken again: its scope leaves pay-api-01 out, but the approved request
+        # opens it, and the details say that rather than "outside role scope"
+        app.access.activate(staging_dev(env))
+        await show_out_of_scope(app, pilot)
+        await select(app, pilot, "pay-api-01")
+        await wait_for(pilot, lambda: f"{request_id} approved: Enter opens" in details_text(app))
+        assert "outside role scope" not in details_text(app)
+
+        # a pending request says so where "connectable" stood
+        await select(app, pilot, "pay-ledger-01")
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, AccessRequestScreen))
+        await pilot.press(*"CHG-8 ledger", "enter")
+        await wait_for(pilot, lambda: "is pending approval" in details_text(app))

@@ -101,7 +101,7 @@ async def test_sessions_panel_lists_and_ends_sessions_started_elsewhere(
     b = ssm.start_session(Target=node)["SessionId"]
     app = SessiontuiApp(services(runtime))
     try:
-        async with app.run_test(size=(180, 50)) as pilot:
+        async with app.run_test(size=(120, 40)) as pilot:
             await settle(app, pilot)
             app.main_screen.node_list.focus()
             await pilot.press("S")
@@ -112,9 +112,19 @@ async def test_sessions_panel_lists_and_ends_sessions_started_elsewhere(
             ids = [s.session_id for s in panel.sessions]
             assert a in ids and b in ids
             table = panel.query_one("#sessions-table")
+            await pilot.pause(1.2)  # a redraw with the panel's width known
             row = [str(c) for c in table.get_row_at(ids.index(a))]  # type: ignore[attr-defined]
-            assert row[0] == node and row[2] == "TICKET-9" and row[6] == "StagingDev"
-            assert row[4].endswith("(max session 60 min)")
+            # the node by the name the operator knows it by; at 120 columns the widest cells
+            # wrap rather than being cut at the panel's edge (`operat`)
+            name = next(n.display_name for n in app.main_screen.node_list.nodes if n.id == node)
+
+            def whole(cell: str) -> str:  # the cell's text with its wrapping undone
+                return "".join(cell.split())
+
+            assert whole(row[0]) == whole(f"{name} ({node})"), row
+            assert row[2] == "TICKET-9" and row[6] == "StagingDev"
+            assert whole(row[4]).endswith("(maxsession60min)")
+            assert whole(row[7]) == a, row
             table.move_cursor(row=ids.index(a))  # type: ignore[attr-defined]
             await pilot.press("x")  # asks first, as X does
             await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))

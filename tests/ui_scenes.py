@@ -255,6 +255,13 @@ async def scene_main(pilot: Any) -> None:
     await still(pilot)
 
 
+async def scene_narrow(pilot: Any) -> None:
+    """A small terminal: the list keeps its ID and PING, the footer the way to every key."""
+    await settle(pilot)
+    await select_node(pilot, "prod-cache-01")
+    await still(pilot)
+
+
 async def scene_filter(pilot: Any) -> None:
     await settle(pilot)
     await pilot.press("slash", *"project=Production web", "enter")
@@ -538,6 +545,7 @@ class Scene:
     prepare: Prepare | None = None  # the services changed before the app is built
     # False where the frame shows ids AWS (and moto) make at random: endpoints, security groups
     snapshot: bool = True
+    size: tuple[int, int] = SIZE  # the terminal's columns and rows
 
 
 def _plain(scene: Callable[[Any], Awaitable[None]]) -> Callable[[Stage], Any]:
@@ -555,6 +563,13 @@ SCENES: tuple[Scene, ...] = (
         _plain(scene_main),
     ),
     Scene("filter", "Filter: `/project=Production web`", None, _plain(scene_filter)),
+    Scene(
+        "narrow",
+        "At 80x24: the details under the list, `? Help` and `q Quit` always in the footer",
+        None,
+        _plain(scene_narrow),
+        size=(80, 24),
+    ),
     Scene("roles", "Take a role: defaults, maxima from IAM, scope", None, _plain(scene_roles)),
     Scene(
         "mfa",

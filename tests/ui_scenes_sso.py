@@ -123,9 +123,7 @@ def sign_in_scene(stage: Any) -> Callable[[Any], Any]:
         with mock.patch.object(SignInScreen, "__init__", pinned):
             await pilot.press("r")
             await pilot.pause()
-            await pilot.press(*"identity", "enter")
-            await pilot.pause()
-            await pilot.press("enter")
+            await pilot.press(*"identity", "enter")  # no duration to choose: it signs in
             await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen), "sign-in dialog")
         app.clear_notifications()  # "asking Identity Center…" comes and goes on its own timer
         await still(pilot)

@@ -30,7 +30,7 @@ class AccessBook:
             if found is not None:
                 return found
         offers = self._cheap_offers()
-        # Identity Center's "sign in and list accounts" line is a way to roles, not a role
+        # Identity Center's sign-in-and-list line is a way to roles, not a role
         known = ", ".join(o.name for o in offers if o.needs != "listing") or "none configured"
         hint = "add it under [roles.NAME] in the config, or as a profile with role_arn in ~/.aws/config"
         if any(o.needs == "listing" for o in offers):

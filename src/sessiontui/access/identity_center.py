@@ -113,9 +113,10 @@ class IdentityCenterSource:
         """What the picker shows before the portal was asked: choosing it signs in (when needed)
         and lists the accounts and permission sets."""
         return Offer(
-            name=f"Identity Center ({self.session.label}): sign in and list accounts",
+            name=f"Identity Center ({self.session.label})",
             source=KIND,
-            detail="signs in when needed, then lists the portal's permission sets",
+            # read after the name in the role picker: what Enter on the line does
+            detail="Enter signs in (when needed) and lists your accounts' permission sets",
             fixed_duration=True,
             needs=NEEDS_LISTING,
         )

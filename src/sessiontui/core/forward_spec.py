@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sessiontui.core.errors import UsageError
@@ -12,6 +13,22 @@ class ForwardSpec:
     remote_port: int
     host: str | None = None
     local_port: int = 0  # 0: the plugin picks a free port
+
+
+# a DNS name (RDS, ElastiCache, an internal zone) or an IPv4 or IPv6 address
+_HOST = re.compile(r"[A-Za-z0-9_.:-]+")
+
+
+def host_problem(host: str) -> str:
+    """Why `host` cannot be the host behind the node, in words; "" when it can be.
+
+    A number alone is a port typed one field too soon (no DNS name is all digits, and an
+    address has dots or colons): forwarding to host "18080" would only fail on the node."""
+    if host.isdigit():
+        return f"{host} is a port number, not a host name or address"
+    if not _HOST.fullmatch(host):
+        return f"{host!r} is not a host name or IP address"
+    return ""
 
 
 def _port(text: str, what: str, allow_zero: bool = False) -> int:
@@ -35,8 +52,12 @@ def parse_forward(spec: str) -> ForwardSpec:
             return ForwardSpec(_port(remote, "remote"), None, _port(first, "local", True))
         if not first:
             raise UsageError(f"--forward {spec!r}: empty host")
+        if why := host_problem(first):
+            raise UsageError(f"--forward {spec!r}: {why}")
         return ForwardSpec(_port(remote, "remote"), first)
     local, host, remote = parts
     if not host:
         raise UsageError(f"--forward {spec!r}: empty host")
+    if why := host_problem(host):
+        raise UsageError(f"--forward {spec!r}: {why}")
     return ForwardSpec(_port(remote, "remote"), host, _port(local, "local", True) if local else 0)

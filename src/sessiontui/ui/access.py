@@ -213,8 +213,12 @@ class AccessController:
         naming it, else its own account's access), never the one taken last."""
         found = self.access_for(node)
         if found is not None and found is not self.active:
-            self.active = found
-            self.view.show_access(found.access)
+            self.make_active(found)
+
+    def make_active(self, held: ActiveAccess) -> None:
+        """`held` (one of the accesses held) becomes the one the header shows and sessions use."""
+        self.active = held
+        self.view.show_access(held.access)
 
     def access_for(self, node: Any) -> ActiveAccess | None:
         """The access held with time left that a session on `node` uses: a grant that names

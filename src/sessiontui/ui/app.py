@@ -33,6 +33,7 @@ from sessiontui.ui.node_access_flow import AccessRequestChanged, NodeAccessContr
 from sessiontui.ui.opening import SessionOpener
 from sessiontui.ui.screens.main import MainScreen
 from sessiontui.ui.services import AppServices
+from sessiontui.ui.widgets.dialog_input import hold_early_key
 from sessiontui.ui.widgets.node_list import NodeList
 from sessiontui.ui.windows import WindowReport, WindowShells
 
@@ -67,6 +68,7 @@ class SessiontuiApp(App[int]):
             lambda: self.main_screen.node_list.selected_node,
         )
         self.opener.node_access = self.node_access
+        self.node_access.on_change = self.main_screen.refresh_details
         self.marks = MarksKeeper(self, services.marks_store)
         self.opener.on_opened = self.marks.touch
         self.database_panel: Any = None  # ui.screens.databases.DatabasePanelState, once opened
@@ -283,6 +285,8 @@ class SessiontuiApp(App[int]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseDown):
             RECLAIM.input()  # the operator is here: no long collector pass now
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            await hold_early_key(self.screen)
         await super().on_event(event)
 
     @on(SessionsStopped)

@@ -18,20 +18,18 @@ APP_BINDINGS: list[BindingType] = [
 # the fleet screen: what an operator does to nodes
 MAIN_BINDINGS: list[BindingType] = [
     Binding("enter", "connect", "Shell", id="connect"),
-    # not in the footer (it is full); ? and the palette list it
-    Binding("w", "window_shell", "Shell in a new window", show=False, id="window-shell"),
+    Binding("w", "window_shell", "Shell in a window", id="window-shell"),
     Binding("f", "forward", "Forward", id="forward"),
     Binding("asterisk", "toggle_favourite", "Favourite", key_display="*", id="favourite"),
     Binding("F", "forwards", "Forwards", key_display="F", id="forwards"),
-    # not in the footer (it is full at 80 columns); `?` and the palette list it
-    Binding("S", "app.sessions", "Sessions", key_display="S", show=False, id="sessions"),
-    Binding("D", "app.databases", "Databases", key_display="D", show=False, id="databases"),
+    Binding("S", "app.sessions", "Sessions", key_display="S", id="sessions"),
+    Binding("D", "app.databases", "Databases", key_display="D", id="databases"),
     Binding("r", "role", "Role", id="role"),
-    Binding("space", "toggle_mark", "Mark", show=False, id="mark"),
+    Binding("space", "toggle_mark", "Mark", id="mark"),
     Binding("a", "request_access", "Request access", id="request-access"),
-    Binding("e", "run_command", "Run command", show=False, id="run"),
+    Binding("e", "run_command", "Run command", id="run"),
     Binding("E", "recent_runs", "Runs", key_display="E", show=False, id="recent-runs"),
-    Binding("A", "access_requests", "Requests", key_display="A", show=False, id="access-requests"),
+    Binding("A", "access_requests", "Requests", key_display="A", id="access-requests"),
     Binding("slash", "focus_filter", "Filter", key_display="/", id="filter"),
     Binding("t", "facets", "Tags", id="facets"),
     Binding("R", "refresh", "Refresh", key_display="R", id="refresh"),
@@ -40,7 +38,30 @@ MAIN_BINDINGS: list[BindingType] = [
     Binding("escape", "focus_list", "Back to list", show=False, id="focus-list"),
 ]
 
-# the forwards panel (F)
+# The footer shows the keys that fit, taken in this order (the rest after, in the bindings'
+# order), with these pinned at its right end: a narrow terminal keeps the way to every key.
+FOOTER_PINNED: frozenset[str] = frozenset({"help", "quit"})
+FOOTER_PRIORITY: tuple[str, ...] = (
+    "connect",
+    "role",
+    "filter",
+    "forward",
+    "forwards",
+    "sessions",
+    "window-shell",
+    "request-access",
+    "access-requests",
+    "mark",
+    "run",
+    "databases",
+    "facets",
+    "favourite",
+    "refresh",
+    "toggle-out-of-scope",
+    "palette",
+)
+
+# the run grid (e)
 RUN_BINDINGS: list[BindingType] = [
     Binding("enter", "open_output", "Output", id="run.output"),
     Binding("x", "cancel_one", "Cancel node", id="run.cancel"),

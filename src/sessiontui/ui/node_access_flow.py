@@ -84,6 +84,8 @@ class NodeAccessController:
         self.selected = selected
         self._cancel = threading.Event()  # set on quit: pending waits stop polling
         self._announced: set[str] = set()
+        # told when what Enter does on a node may have changed (the details pane says it)
+        self.on_change: Callable[[], None] = lambda: None
         access.request_again = self.request_again
 
     def request_again(self, expired: Access) -> None:
@@ -160,6 +162,7 @@ class NodeAccessController:
         """StartSession said the node is governed by just-in-time access: say why, and ask."""
         with contextlib.suppress(SessiontuiError, OSError):
             self.source.note_governed(node)  # remembered: a scoped role refuses it before AWS
+        self.on_change()
         if node.name and node.id in message:  # AWS names the id; the operator knows the name
             message = message.replace(node.id, f"{node.display_name} ({node.id})", 1)
         self.request(node, why=message, then=then)
@@ -174,11 +177,12 @@ class NodeAccessController:
             return False
         if not governed:
             return False
-        held = self.access.active.name if self.access.active is not None else "the access held"
+        held = self.access.active
+        cannot = f"{held.name} cannot open it ({why}); " if held is not None else ""
         self.request(
             node,
-            why=f"{node.display_name}: {held} cannot open it ({why}); it is governed by "
-            "just-in-time node access, so an approved access request can",
+            why=f"{node.display_name}: {cannot}it is governed by just-in-time node access, so "
+            "an approved access request can",
             then=then,
         )
         return True
@@ -265,6 +269,7 @@ class NodeAccessController:
                 timeout=10,
             )
         self._refresh_panel()
+        self.on_change()
 
     def _pending_text(self, request: AccessRequest) -> str:
         text = f"{request.request_id} for {request.targets_text()}: Pending, waiting for approval"
@@ -285,6 +290,41 @@ class NodeAccessController:
             "use it",
             title="just-in-time access",
         )
+
+    def enter_note(self, node: Node) -> tuple[str, bool]:
+        """What Enter does on `node` as far as just-in-time access goes, for the details pane
+        (a governed node is Online, and "connectable" misled there), and whether an approved
+        request opens it (then the role's scope does not stand in the way). ("", False) when
+        node access has nothing to say. No AWS call: the kept requests and governed nodes."""
+        held = self.access.active
+        if held is not None and held.access.targets is not None and node.id in held.access.targets:
+            return f"access request {held.name} is held: Enter opens a shell under it", True
+        approved = self.covering(node)
+        if approved is not None:
+            return (
+                f"access request {approved.request_id} approved: Enter opens a shell under it",
+                True,
+            )
+        pending = next(
+            (
+                r
+                for r in self.requests()
+                if r.status == PENDING and r.region == node.region and node.id in r.node_ids
+            ),
+            None,
+        )
+        if pending is not None:
+            return (
+                f"access request {pending.request_id} is pending approval (A: the requests)",
+                False,
+            )
+        try:
+            governed = self.source.is_governed(node)
+        except SessiontuiError:
+            return "", False
+        if governed:  # StartSession refuses it to any role
+            return "governed by just-in-time node access: Enter offers an access request", False
+        return "", False
 
     def covering(self, node: Node) -> AccessRequest | None:
         """A kept request approved with time left that names `node` (no AWS call)."""

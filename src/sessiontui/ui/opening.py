@@ -56,6 +56,7 @@ class SessionOpener:
         # told of each shell or forward opened (the app makes its node a recent target)
         self.on_opened: Callable[[Node], None] = lambda node: None
         self.node_access: NodeAccessController | None = None  # set by the app
+        self._switched_from: ActiveAccess | None = None  # see _ready and _cancelled
 
     def _under_kept_request(self, node: Node | None, then: Callable[[], None]) -> bool:
         """When a kept, approved just-in-time request names the node and the access held does
@@ -122,11 +123,19 @@ class SessionOpener:
             )
             return False
         if self.access.active is None and self.session_credentials() is None:
+            jit = self.node_access
+            # no role opens a governed node: the request does, so it is offered, not a role
+            if jit is not None and jit.offer_if_governed(node, "no role taken", then):
+                return False
             self.app.notify(f"choose a role to open {what}", timeout=4)
             self.access.choose_role(then=then)
             return False
+        self._switched_from = None
         if self.access.active is not None:
+            before = self.access.active
             self.access.use_for(node)  # several accounts held: the node's own account's access
+            if self.access.active is not before:
+                self._switched_from = before  # the way back, should the operator cancel
             why = self.access.active.access.refuses(node)
             jit = self.node_access
             if why and jit is not None and jit.offer_if_governed(node, why, then):
@@ -151,8 +160,17 @@ class SessionOpener:
         def answered(reason: str | None) -> None:
             if reason:
                 go(reason)
+            else:
+                self._cancelled()
 
         self.app.push_screen(ReasonScreen(held.name, what, self.services.reason), answered)
+
+    def _cancelled(self) -> None:
+        """The operator backed out (Esc on the reason or the forward dialog): the access held
+        before the node's own became the active one is the active one again."""
+        before, self._switched_from = self._switched_from, None
+        if before is not None and before in self.access.alive():
+            self.access.make_active(before)
 
     def connect(self, node: Node | None) -> None:
         if self._under_kept_request(node, lambda: self.connect(node)):
@@ -227,6 +245,7 @@ class SessionOpener:
 
         def chosen(request: ForwardRequest | None) -> None:
             if request is None:
+                self._cancelled()
                 return
             target = node
             if request.preset_target and not node_matches_target(node, request.preset_target):

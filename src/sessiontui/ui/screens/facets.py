@@ -7,12 +7,12 @@ import shlex
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from sessiontui.core.facets import ACCOUNT_KEY
 from sessiontui.ui.plain import plain
+from sessiontui.ui.widgets.dialog_input import EarlyKeysDialog
 
 
 def facet_term(key: str, value: str) -> str:
@@ -21,10 +21,16 @@ def facet_term(key: str, value: str) -> str:
     return shlex.quote(term) if any(c.isspace() or c in "\"'" for c in term) else term
 
 
-class FacetsScreen(ModalScreen[str | None]):
-    """Returns the chosen term, or None."""
+class FacetsScreen(EarlyKeysDialog[str | None]):
+    """Returns the chosen term, or None. Typing narrows the list at once (the search box has
+    the focus; Up and Down move in the list): it ignored typing until Tab reached the box."""
 
-    BINDINGS = [Binding("escape", "cancel", "Close", id="facets.close")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Close", id="facets.close"),
+        Binding("down", "move(1)", "Next tag", show=False, id="facets.down"),
+        Binding("up", "move(-1)", "Previous tag", show=False, id="facets.up"),
+    ]
+    AUTO_FOCUS = "#facet-search"
 
     DEFAULT_CSS = """
     FacetsScreen { align: center middle; }
@@ -50,28 +56,41 @@ class FacetsScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = f"Tags among {self.shown} shown nodes"
-            yield Input(placeholder="narrow the list of tags", id="facet-search")
+            yield Input(placeholder="type to narrow the tags (Name tags too)", id="facet-search")
             yield OptionList(id="facet-options")
             if self.unreadable:
                 yield Static(plain(self.unreadable), id="facet-unreadable", classes="hint")
-            yield Static("Enter adds the tag to the filter; Esc closes.", classes="hint")
+            yield Static(
+                "Up/Down choose; Enter adds the tag to the filter; Esc closes.", classes="hint"
+            )
 
     def on_mount(self) -> None:
         self._fill("")
-        self.query_one(OptionList).focus()
+
+    def action_move(self, step: int) -> None:
+        options = self.query_one(OptionList)
+        if options.option_count and options.highlighted is not None:
+            last = options.option_count - 1
+            options.highlighted = max(0, min(last, options.highlighted + step))
 
     def _fill(self, needle: str) -> None:
         options = self.query_one(OptionList)
         options.clear_options()
         low = needle.casefold()
         items = []
+        names = 0
         for k, v, n in self.terms:
             label = f"{k}{v} ({n})" if k == ACCOUNT_KEY else f"{k}={v} ({n})"
             if low and low not in label.casefold():
                 continue
+            if k == "Name" and not low:
+                names += 1  # a name per node crowded out the tags that group nodes
+                continue
             items.append(Option(plain(label), id=facet_term(k, v)))
         if not items:
             items.append(Option("no tags", disabled=True))
+        if names:
+            items.append(Option(f"Name: {names} names, type to find one", disabled=True))
         options.add_options(items)
         options.highlighted = 0 if items and not items[0].disabled else None
 

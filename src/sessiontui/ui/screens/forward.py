@@ -9,13 +9,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from sessiontui.core.forward_spec import host_problem
 from sessiontui.core.node import Node
 from sessiontui.ui.plain import plain
-from sessiontui.ui.widgets.dialog_input import DialogInput, StepList
+from sessiontui.ui.widgets.dialog_input import DialogInput, EarlyKeysDialog, StepList
 
 
 @dataclass(frozen=True)
@@ -51,17 +51,21 @@ def preset_label(preset: Any) -> str:
 _HINT = "Enter in a field starts the forward. Esc cancels."
 
 
-class ForwardScreen(ModalScreen[ForwardRequest | None]):
+class ForwardScreen(EarlyKeysDialog[ForwardRequest | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="forward.cancel")]
+    # focused as the screen comes up, before the keys typed right behind `f` are routed
+    AUTO_FOCUS = "#remote-port"
 
     DEFAULT_CSS = """
     ForwardScreen { align: center middle; }
     ForwardScreen > Vertical {
-        width: 90; height: auto; max-height: 90%;
+        width: 90; max-width: 100%; height: auto; max-height: 90%;
         border: thick $primary; background: $surface; padding: 0 1;
     }
     ForwardScreen Horizontal { height: auto; }
-    ForwardScreen Horizontal > Vertical { width: 1fr; height: auto; }
+    ForwardScreen Horizontal > Vertical { width: 25; height: auto; padding-right: 1; }
+    /* the host's label and its example keep one line: the ports need less room */
+    ForwardScreen Horizontal > #host-field { width: 1fr; }
     ForwardScreen OptionList { height: auto; max-height: 8; }
     ForwardScreen .error { color: $text-error; }
     ForwardScreen .hint { color: $text-muted; }
@@ -100,9 +104,9 @@ class ForwardScreen(ModalScreen[ForwardRequest | None]):
                     yield DialogInput(
                         placeholder="empty, e.g. 5432", restrict=r"\d*", id="remote-port"
                     )
-                with Vertical():
-                    yield Static("Host behind the node (optional)")
-                    yield DialogInput(placeholder="empty: the node, e.g. db.internal", id="host")
+                with Vertical(id="host-field"):
+                    yield Static("Host behind the node")
+                    yield DialogInput(placeholder="empty: the node", id="host")
                 with Vertical():
                     yield Static("Local port")
                     yield DialogInput(
@@ -110,9 +114,6 @@ class ForwardScreen(ModalScreen[ForwardRequest | None]):
                     )
             yield Static("", id="forward-error", classes="error")
             yield Static(_HINT, id="forward-hint", classes="hint")
-
-    def on_mount(self) -> None:
-        self.query_one("#remote-port", Input).focus()
 
     @on(OptionList.OptionSelected, "#presets")
     def _preset(self, event: OptionList.OptionSelected) -> None:
@@ -135,6 +136,8 @@ class ForwardScreen(ModalScreen[ForwardRequest | None]):
         if local is None:
             return None, f"local port: {why}"
         host = self.query_one("#host", Input).value.strip() or None
+        if host and (why := host_problem(host)):
+            return None, f"host: {why}"
         preset = self.preset
         if preset is not None and (preset.remote_port != remote or (preset.host or None) != host):
             preset = None  # edited after choosing: the operator's own forward, on this node

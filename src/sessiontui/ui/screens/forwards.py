@@ -43,7 +43,8 @@ def entry_row(entry: ForwardEntry, now: Any) -> tuple[str, ...]:
         target,
         remote,
         state,
-        str(fw.connections if fw else 0),
+        # the plugin says "Connection accepted" for the first client only: a count stayed at 1
+        "yes" if fw is not None and fw.connections else "no",
         left,
         (fw.healing or entry.client())
         if fw is not None and not fw.ended
@@ -63,7 +64,7 @@ class ForwardsScreen(ModalScreen[None]):
     ForwardsScreen .hint { color: $text-muted; }
     """
 
-    COLUMNS = ("Local", "Target", "Remote", "State", "Conns", "Left", "Client / why")
+    COLUMNS = ("Local", "Target", "Remote", "State", "Used", "Left", "Client / why")
 
     def __init__(self, book: ForwardBook, clock: Any) -> None:
         super().__init__()

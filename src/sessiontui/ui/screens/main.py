@@ -61,6 +61,12 @@ FIRST_PAGE = 50  # nodes in the first SSM page of a listing with nothing cached 
 
 class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = MAIN_BINDINGS
+    # below 100 columns the details go under the list (app.tcss): beside it they left the
+    # list NAME and PING at 80 columns
+    HORIZONTAL_BREAKPOINTS = [
+        (0, "-narrow"),
+        (100, "-wide"),
+    ]
 
     def __init__(self, services: AppServices) -> None:
         super().__init__(id="main")
@@ -114,7 +120,7 @@ class MainScreen(Screen[None]):
             else:
                 held = self.tui.access if self.is_attached else None  # none before the app runs
                 # the other accounts' accesses: each counts down on its own
-                others = tuple(h.access.ends_at for h in held.others()) if held else ()
+                others = tuple((h.name, h.access.ends_at) for h in held.others()) if held else ()
                 self.header.set_role(
                     access.name, access.ends_at, access.ends_because, others, noun(access.offer)
                 )
@@ -368,11 +374,14 @@ class MainScreen(Screen[None]):
             return
         assert node is None or isinstance(node, Node)
         nodes = self.node_list
+        enter, opened = self.tui.node_access.enter_note(node) if node else ("", False)
         self.details.show(
             node,
-            scope_reason=nodes.scope_reason(node.id) if node else "",
+            # an approved access request opens it: the role's scope is not in the way
+            scope_reason=nodes.scope_reason(node.id) if node and not opened else "",
             stale=nodes.is_stale(node.id) if node else False,
             notes=self.tui.windows.notes_for(node.id) if node else (),
+            enter=enter,
         )
 
     def refresh_details(self) -> None:

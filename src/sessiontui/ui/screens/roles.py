@@ -45,7 +45,16 @@ class RoleLine:
     remaining: float | None  # seconds of access already held
 
 
-def role_label(line: RoleLine) -> str:
+NAME_WIDTH_MAX = 30  # a longer name (an Identity Center ACCOUNT/SET) pushes its own line only
+
+
+def name_width(lines: list[RoleLine]) -> int:
+    """The names' column: the longest name up to NAME_WIDTH_MAX, so the details line up."""
+    fitting = [len(line.offer.name) for line in lines if len(line.offer.name) <= NAME_WIDTH_MAX]
+    return max(fitting, default=14)
+
+
+def role_label(line: RoleLine, width: int = 14) -> str:
     offer = line.offer
     if offer.fixed_duration and not line.duration:
         parts = ["duration set by the permission set"] if offer.account_name else []
@@ -64,7 +73,7 @@ def role_label(line: RoleLine) -> str:
         parts.append("reason required")
     if offer.detail:
         parts.append(offer.detail)
-    return f"{offer.name:<14} " + " · ".join(parts)
+    return f"{offer.name:<{width}} " + " · ".join(parts)
 
 
 def validate_duration(text: str, role_max: int | None, chained: bool) -> tuple[int | None, str]:
@@ -83,7 +92,7 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
     DEFAULT_CSS = """
     RolePickerScreen { align: center middle; }
     RolePickerScreen > Vertical {
-        width: 96; height: auto; max-height: 90%;
+        width: 96; max-width: 100%; height: auto; max-height: 90%;
         border: round $primary; background: $surface; padding: 0 1;
     }
     RolePickerScreen OptionList { height: auto; max-height: 12; border: none; }
@@ -110,12 +119,14 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
         self.chained: dict[str, bool] = {}  # offer name -> its credentials would chain
         self.search = ""  # typed while the list has focus: narrows it (many accounts' sets)
         self.shown: list[RoleLine] = list(lines)
+        self.name_width = name_width(lines)
+        self._chosen = False  # dismissed already (Enter, Enter typed at once on a fixed line)
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Take a role"
             yield StepList(
-                *[Option(plain(role_label(line)), id=line.offer.name) for line in self.lines],
+                *[Option(plain(self._label(line)), id=line.offer.name) for line in self.lines],
                 next_field="#duration",
                 typed=self._typed,
                 id="role-options",
@@ -126,7 +137,8 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
             yield Static("", id="duration-check", classes="error")
             yield Static("", id="chaining", classes="warning")
             yield Static(
-                "Enter on a role moves to its duration; Enter there takes the role. Esc cancels.",
+                "Enter on a role moves to its duration; Enter there takes the role (a fixed one "
+                "at once). Esc cancels.",
                 classes="hint",
             )
 
@@ -141,6 +153,9 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
         options.focus()
         if self.probe is not None:
             self._probe_all()
+
+    def _label(self, line: RoleLine) -> str:
+        return role_label(line, self.name_width)
 
     @property
     def current(self) -> RoleLine | None:
@@ -168,7 +183,7 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
         options = self.query_one(OptionList)
         options.clear_options()
         options.add_options(
-            [Option(plain(role_label(line)), id=line.offer.name) for line in self.shown]
+            [Option(plain(self._label(line)), id=line.offer.name) for line in self.shown]
         )
         options.highlighted = 0 if self.shown else None
         found = f"{len(self.shown)} of {len(self.lines)}"
@@ -181,9 +196,11 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
         if line is None:
             return
         box = self.query_one("#duration", Input)
+        # nothing to choose where the source fixes it: Enter on the line takes it at once
+        box.disabled = line.offer.fixed_duration
         if line.offer.fixed_duration:
-            box.value = ""  # nothing to choose: the source fixes it
-            box.placeholder = "fixed" if not line.offer.account_name else "the permission set's"
+            box.value = ""
+            box.placeholder = "fixed"  # the line under it says by whom
             self._check()
             return
         box.placeholder = "2h"
@@ -214,7 +231,7 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
         options = self.query_one(OptionList)
         for i, candidate in enumerate(self.shown):
             if candidate is line:
-                options.replace_option_prompt_at_index(i, role_label(line))
+                options.replace_option_prompt_at_index(i, plain(self._label(line)))
         self._check()
 
     def _check(self) -> int | None:
@@ -255,10 +272,17 @@ class RolePickerScreen(ModalScreen[RoleChoice | None]):
     def _duration_changed(self, _: Input.Changed) -> None:
         self._check()
 
+    @on(OptionList.OptionSelected, "#role-options")
+    def _selected(self, _: OptionList.OptionSelected) -> None:
+        line = self.current
+        if line is not None and line.offer.fixed_duration:
+            self.submit(self.query_one("#duration", Input))
+
     def submit(self, field: Input) -> None:
         line = self.current
         seconds = self._check()
-        if line is not None and seconds is not None:
+        if line is not None and seconds is not None and not self._chosen:
+            self._chosen = True
             fixed = line.offer.fixed_duration
             self.dismiss(RoleChoice(line.offer, None if fixed else seconds))
 

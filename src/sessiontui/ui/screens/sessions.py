@@ -3,6 +3,7 @@ were started; end one (x) or all (X). DescribeSessions and TerminateSession run 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -44,10 +45,16 @@ class SessionsScreen(ModalScreen[None]):
         "Note",
     )
 
-    def __init__(self, service: OperatorSessions, clock: Any) -> None:
+    def __init__(
+        self,
+        service: OperatorSessions,
+        clock: Any,
+        names: Callable[[str], str] = lambda target: target,
+    ) -> None:
         super().__init__()
         self.service = service
         self.clock = clock
+        self.names = names  # a target id as the operator knows it: `prod-web-01 (i-0…)`
         self.sessions: list[ActiveSession] = []
         self.loaded = False
 
@@ -86,7 +93,10 @@ class SessionsScreen(ModalScreen[None]):
         from sessiontui.operations.operator_sessions import session_rows
 
         rows = session_rows(self.sessions, self.clock.now())
-        keyed = ((s.session_id, row) for s, row in zip(self.sessions, rows, strict=True))
+        keyed = (
+            (s.session_id, (self.names(row[0]), *row[1:]))
+            for s, row in zip(self.sessions, rows, strict=True)
+        )
         refill(self.query_one(DataTable), keyed)
 
     def _selected(self) -> ActiveSession | None:
@@ -152,4 +162,10 @@ def open_sessions(app: Any) -> None:
         return
     from sessiontui.operations.operator_sessions import OperatorSessions
 
-    app.push_screen(SessionsScreen(OperatorSessions(runtime), app.services.clock))
+    listed = {n.id: n.display_name for n in app.main_screen.node_list.nodes}
+
+    def name(target: str) -> str:
+        found = listed.get(target)
+        return f"{found} ({target})" if found else target
+
+    app.push_screen(SessionsScreen(OperatorSessions(runtime), app.services.clock, name))

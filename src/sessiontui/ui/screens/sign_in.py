@@ -27,7 +27,8 @@ class SignInScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     SignInScreen { align: center middle; }
     SignInScreen > Vertical {
-        width: 84; height: auto; border: thick $primary; background: $surface; padding: 0 1;
+        width: 84; max-width: 100%; height: auto; border: thick $primary; background: $surface;
+        padding: 0 1;
     }
     SignInScreen #user-code { text-style: bold; color: $accent; margin: 1 0; }
     SignInScreen #url { margin-bottom: 1; }

@@ -53,13 +53,18 @@ def describe_node(
     preferences: Any = None,
     notes: tuple[str, ...] = (),
     sessions: list[tuple[str, str]] | None = None,
+    enter: str = "",
 ) -> list[Line]:
+    """The pane's lines. `enter` says what Enter does where "connectable" would mislead (a
+    node governed by just-in-time access is Online, yet no role opens it)."""
     if node is None:
         return [[("no node selected", "dim")]]
     lines: list[Line] = [[(node.display_name, "bold")]]
     why = node.why
     if why:
         lines.append([("not connectable: ", "bold yellow"), (why, "yellow")])
+    elif enter:
+        lines.append([(enter, "cyan")])
     else:
         lines.append([("connectable", "green")])
     if scope_reason:
@@ -172,6 +177,7 @@ class NodeDetails(Widget):
         self._scope_reason = ""
         self._stale = False
         self._notes: tuple[str, ...] = ()
+        self._enter = ""
         self._had_sessions = False
         self._lines: list[Line] = describe_node(None)
         self._rows: list[Line] = self._lines  # _lines wrapped to the pane's width
@@ -189,9 +195,11 @@ class NodeDetails(Widget):
         scope_reason: str = "",
         stale: bool = False,
         notes: tuple[str, ...] = (),
+        enter: str = "",
     ) -> None:
         self.node = node
         self._scope_reason, self._stale, self._notes = scope_reason, stale, notes
+        self._enter = enter
         width = self.content_region.width
         old = self._wrapped(width)
         self._lines = describe_node(
@@ -201,6 +209,7 @@ class NodeDetails(Widget):
             preferences=self._prefs_for(node),
             notes=notes,
             sessions=(sessions := self._sessions_for(node)),
+            enter=enter,
         )
         self._had_sessions = bool(sessions)
         self._rows_width = -1
@@ -223,7 +232,16 @@ class NodeDetails(Widget):
     def set_preferences(self, preferences: Any) -> None:
         """Per-region preferences {region: SessionPreferences}; shown for the node's region."""
         self.preferences = preferences
-        self.show(self.node, scope_reason=self._scope_reason, stale=self._stale, notes=self._notes)
+        self._again()
+
+    def _again(self) -> None:
+        self.show(
+            self.node,
+            scope_reason=self._scope_reason,
+            stale=self._stale,
+            notes=self._notes,
+            enter=self._enter,
+        )
 
     def _sessions_for(self, node: Node | None) -> list[tuple[str, str]]:
         book = getattr(self.app, "forwards", None)
@@ -236,9 +254,7 @@ class NodeDetails(Widget):
     def tick(self) -> None:
         """Once a second: the time left of the node's sessions moves on (nothing else does)."""
         if self.node is not None and (self._had_sessions or self._sessions_for(self.node)):
-            self.show(
-                self.node, scope_reason=self._scope_reason, stale=self._stale, notes=self._notes
-            )
+            self._again()
 
     def _prefs_for(self, node: Node | None) -> Any:
         if node is None or not isinstance(self.preferences, dict):

@@ -7,12 +7,17 @@ before the first Enter had moved focus or closed the dialog, and landed in the w
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from textual import events
+from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Input, OptionList
+
+_T = TypeVar("_T")
 
 
 @runtime_checkable
@@ -34,12 +39,53 @@ def passed_on(widget: Widget, event: events.Key) -> bool:
     return True
 
 
+def moved_focus(widget: Widget, event: events.Key) -> bool:
+    """Tab and Shift+Tab move the focus here and now. Left to the screen's binding, they moved
+    it only once the key had bubbled up to the app, behind the keys typed after them: of `80`,
+    Tab, Tab, `18080` typed in one go, the digits stayed in the first field."""
+    if event.key not in ("tab", "shift+tab"):
+        return False
+    event.stop()
+    event.prevent_default()
+    screen = widget.screen
+    if event.key == "tab":
+        screen.focus_next()
+    else:
+        screen.focus_previous()
+    return True
+
+
+class EarlyKeysDialog(ModalScreen[_T]):
+    """A dialog that keeps the keys typed right behind the key that opened it.
+
+    Those keys are routed while nothing on the new screen has focus yet (its field is
+    focused as it comes up, AUTO_FOCUS), so they went to the screen itself, which dropped
+    them: of `80` typed at once after `f`, the 8 was lost. The app holds such a key until the
+    field has focus (`focus_ready`), so the keys reach it in the order typed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.focus_ready = asyncio.Event()
+
+    def on_screen_resume(self) -> None:
+        # after Screen's own handler, which focused AUTO_FOCUS's field
+        self.focus_ready.set()
+
+
+async def hold_early_key(screen: object) -> None:
+    """Until `screen`'s first field has focus, when it is a dialog still coming up (at most a
+    second: a key is never held for good)."""
+    if isinstance(screen, EarlyKeysDialog) and screen.focused is None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(screen.focus_ready.wait(), 1.0)
+
+
 class DialogInput(Input):
     """An Input whose Enter acts at once, and which passes on keys that reach it after its
     dialog closed or focus moved on, as if they had arrived a moment later."""
 
     async def _on_key(self, event: events.Key) -> None:
-        if passed_on(self, event):
+        if passed_on(self, event) or moved_focus(self, event):
             return
         screen = self.screen
         if event.key == "enter" and isinstance(screen, Submits):
@@ -80,7 +126,7 @@ class StepList(OptionList):
         self.typed = typed
 
     async def _on_key(self, event: events.Key) -> None:
-        if passed_on(self, event):
+        if passed_on(self, event) or moved_focus(self, event):
             return
         bindings = self._bindings.key_to_bindings.get(event.key, ())
         if bindings:
@@ -96,5 +142,18 @@ class StepList(OptionList):
     def action_select(self) -> None:
         highlighted = self.highlighted
         super().action_select()
-        if highlighted is not None and not self.get_option_at_index(highlighted).disabled:
-            self.screen.set_focus(self.screen.query_one(self.next_field))
+        field = self.screen.query_one(self.next_field)
+        # a field that is off (a fixed duration): the dialog acts on the choice alone
+        chosen = highlighted is not None and not self.get_option_at_index(highlighted).disabled
+        if chosen and not field.disabled:
+            self.screen.set_focus(field)
+
+    # the cursor stops at the ends: a list of a few lines that wraps took an Up on the first
+    # line to the last, away from the access held
+    def action_cursor_up(self) -> None:
+        if self.highlighted is None or self.highlighted > 0:
+            super().action_cursor_up()
+
+    def action_cursor_down(self) -> None:
+        if self.highlighted is None or self.highlighted < self.option_count - 1:
+            super().action_cursor_down()

@@ -51,7 +51,7 @@ class StatusHeader(Widget):
         self.activity = ""  # e.g. "refreshing"
         self.expired = False
         # the ends of the other accesses held (one per account), beside the active one
-        self.others: tuple[datetime | None, ...] = ()
+        self.others: tuple[tuple[str, datetime | None], ...] = ()  # (name, end) of each
         self.noun = "role"
 
     def set_role(
@@ -59,7 +59,7 @@ class StatusHeader(Widget):
         name: str | None,
         expires_at: datetime | None,
         because: str = ENDS_CREDENTIALS,
-        others: tuple[datetime | None, ...] = (),
+        others: tuple[tuple[str, datetime | None], ...] = (),
         noun: str = "role",  # what the access is: role, permission set, access request
     ) -> None:
         self.noun = noun
@@ -104,21 +104,42 @@ class StatusHeader(Widget):
             out.append(format_remaining(left), style=style)
             if self.ends_because != ENDS_CREDENTIALS:
                 out.append(f" ({self.ends_because} ends)", style="dim")
-        out.append_text(self.others_text())
         return out
 
-    def others_text(self) -> Text:
-        """`+N more`, and when the soonest of them ends: each held access ends on its own."""
+    def others_text(self, room: int | None = None) -> Text:
+        """The other accesses held, each by name with its own time left (each ends on its own):
+        `  also Staging/DeveloperAccess 0:30:00`. Where they do not fit in `room` cells, how
+        many and which ends next: `  +2 more, ProdOps next ends in 0:10:00`, shorter still on
+        a narrow screen."""
         if not self.others:
             return Text()
-        out = Text(f"  +{len(self.others)} more", style="dim")
         now = self.clock.now()
-        lefts = [remaining_seconds(end, now) for end in self.others if end is not None]
-        if lefts:
-            left = min(lefts)
-            out.append(", next ends in ", style="dim")
+
+        def left_text(out: Text, end: datetime | None) -> None:
+            if end is None:
+                return
+            left = remaining_seconds(end, now)
             out.append(format_remaining(left), style="bold red" if left < CRITICAL_BELOW else "")
-        return out
+
+        named = Text("  also ", style="dim")
+        for i, (name, end) in enumerate(self.others):
+            named.append(", " if i else "", style="dim")
+            named.append(name, style="bold")
+            named.append(" " if end is not None else "")
+            left_text(named, end)
+        if room is None or named.cell_len <= room:
+            return named
+        ending = [(remaining_seconds(end, now), name, end) for name, end in self.others if end]
+        if not ending:
+            return Text(f"  +{len(self.others)} more", style="dim")
+        _, name, end = min(ending)
+        short = Text()
+        for said in (f", {name} next ends in ", ", next ends in ", " "):  # the longest that fits
+            short = Text(f"  +{len(self.others)} more{said}", style="dim")
+            left_text(short, end)
+            if short.cell_len <= room:
+                break
+        return short
 
     def sessions_text(self) -> Text:
         """The first running forward's end and its cause, when that comes before the role's
@@ -148,8 +169,11 @@ class StatusHeader(Widget):
         sessions = self.sessions_text()
         if sessions.cell_len:
             right = sessions + right
-        right.append(" ")
         width = self.size.width
+        right.append_text(
+            self.others_text(width - 2 - left.cell_len - middle.cell_len - right.cell_len)
+        )
+        right.append(" ")
         used = left.cell_len + middle.cell_len + right.cell_len
         line = left + middle
         line.append(" " * max(1, width - used))
