@@ -30,6 +30,7 @@ from sessiontui.core.run import (
     Preview,
     node_status,
     script_document,
+    tag_targets,
 )
 
 if TYPE_CHECKING:
@@ -55,6 +56,9 @@ class RunSpec:
     reason: str = ""
     s3_bucket: str = ""
     cloudwatch_log_group: str = ""
+    # the operator asked by tag (--tag, or a filter of tags only): sent with Targets where the
+    # tag reaches exactly the nodes planned, so AWS resolves it, one command however many nodes
+    tags: tuple[tuple[str, str], ...] = ()
 
     def parameters_for(self, document: str) -> dict[str, list[str]]:
         params = {k: list(v) for k, v in self.parameters.items()}
@@ -70,6 +74,7 @@ class Planned:
     node: Node
     access: Access | None
     run: NodeRun
+    targets: list[dict[str, Any]] | None = None  # Targets by tag, else sent by InstanceIds
 
 
 def plan(
@@ -103,7 +108,39 @@ def plan(
         run = NodeRun(node.id, node.display_name, account, node.region, document=document)
         preview.runs.append(run)
         planned.append(Planned(node, access, run))
+    if spec.tags:
+        _by_tag(preview, planned, spec.tags)
     return preview, planned
+
+
+def _by_tag(preview: Preview, planned: list[Planned], tags: Sequence[tuple[str, str]]) -> None:
+    """Targets by tag for each account and region where the tag reaches the planned nodes and
+    no other: a node left out there, or two documents, or a tag whose case differs from the
+    one asked, and AWS's tag would reach what the preview promised not to (or miss some)."""
+    targets, why = tag_targets(tags)
+    places: dict[tuple[str, str], list[Planned]] = {}
+    for p in planned:
+        places.setdefault((p.run.account or "-", p.run.region), []).append(p)
+    for place, members in places.items():
+        reason = why
+        left = sum(1 for o in preview.left_out if (o.account or "-", o.region) == place)
+        documents = sorted({m.run.document for m in members})
+        if not reason and left:
+            reason = f"the tag also reaches {left} node{'s' if left != 1 else ''} left out"
+        elif not reason and len(documents) > 1:
+            reason = f"two documents ({', '.join(documents)})"
+        elif not reason and len({m.access.name if m.access else "" for m in members}) > 1:
+            reason = "two accesses"
+        elif not reason and any(
+            m.node.tags.get(key) != value for m in members for key, value in tags
+        ):
+            reason = "a tag's case differs from the one asked"
+        if reason:
+            preview.how[place] = f"by instance ids: {reason}"
+            continue
+        preview.how[place] = "by tag " + ", ".join(f"{k}={v}" for k, v in tags)
+        for m in members:
+            m.targets = targets
 
 
 @dataclass
@@ -112,6 +149,9 @@ class _Command:
     factory: ClientFactory
     region: str
     runs: dict[str, NodeRun]  # instance id -> its run
+    by_tag: bool = False  # sent with Targets: AWS says which nodes the tag reached
+    account: str = ""
+    document: str = ""
 
 
 class CommandRun:
@@ -169,8 +209,13 @@ class CommandRun:
                 cloudwatch_log_group=self.spec.cloudwatch_log_group,
             )
             ids = [m.node.id for m in members]
+            targets = members[0].targets
             try:
-                command_ids = api.send_command(ssm, ids, send)
+                command_ids = (
+                    [api.send_by_targets(ssm, targets, send)]
+                    if targets
+                    else api.send_command(ssm, ids, send)
+                )
             except SessiontuiError as err:
                 last = err
                 where = f"{account or '-'} {region}"
@@ -179,12 +224,20 @@ class CommandRun:
                     m.run.status, m.run.note = "Failed", f"not sent: {err.message}"
                 continue
             for n, command_id in enumerate(command_ids):
-                batch = members[n * BATCH : (n + 1) * BATCH]
+                batch = members if targets else members[n * BATCH : (n + 1) * BATCH]
                 for m in batch:
                     m.run.command_id = command_id
                 with self._lock:
                     self.commands.append(
-                        _Command(command_id, factory, region, {m.node.id: m.run for m in batch})
+                        _Command(
+                            command_id,
+                            factory,
+                            region,
+                            {m.node.id: m.run for m in batch},
+                            by_tag=bool(targets),
+                            account=account,
+                            document=document,
+                        )
                     )
                 self.audit.write(
                     "command_sent",
@@ -193,6 +246,7 @@ class CommandRun:
                     commands=self.spec.script if document in (RUN_SHELL, RUN_POWERSHELL) else "",
                     parameters={k: list(v) for k, v in self.spec.parameters.items()},
                     targets=[m.node.id for m in batch],
+                    tag_targets=targets or None,
                     account=account,
                     region=region,
                     role=role,
@@ -211,15 +265,46 @@ class CommandRun:
             commands = [c for c in self.commands if not all(r.done for r in c.runs.values())]
         for command in commands:
             ssm = command.factory.client("ssm", command.region)
-            for row in api.list_invocations(ssm, command.command_id):
-                run = command.runs.get(str(row.get("InstanceId", "")))
+            rows = api.list_invocations(ssm, command.command_id)
+            for row in rows:
+                instance_id = str(row.get("InstanceId", ""))
+                run = command.runs.get(instance_id)
+                if run is None and command.by_tag:
+                    run = self._reached(command, instance_id, row)
                 if run is None or run.done:
                     continue
                 _update(run, row)
                 if run.done:
                     self._fetch_output(ssm, command.command_id, run)
                     finished.append(run)
+            if command.by_tag:
+                finished += self._missed(ssm, command, {str(r.get("InstanceId")) for r in rows})
         return finished
+
+    def _reached(self, command: _Command, instance_id: str, row: Mapping[str, Any]) -> NodeRun:
+        """A node the tag reached that the listing did not show (tagged since): a row of its own."""
+        name = str(row.get("InstanceName") or "") or instance_id
+        run = NodeRun(instance_id, name, command.account, command.region, command.document)
+        run.command_id = command.command_id
+        with self._lock:
+            command.runs[instance_id] = run
+            self.runs.append(run)
+        return run
+
+    def _missed(self, ssm: Any, command: _Command, seen: set[str]) -> list[NodeRun]:
+        """Planned nodes the tag did not reach (untagged since the listing), once AWS says the
+        command is over: never run, so Undeliverable, with the reason."""
+        missing = [r for i, r in command.runs.items() if i not in seen and not r.done]
+        if not missing or not all(r.done for i, r in command.runs.items() if i in seen):
+            return []
+        if api.command_status(ssm, command.command_id) not in TERMINAL:
+            return []
+        for run in missing:
+            run.status, run.note = (
+                "Undeliverable",
+                "the tag did not reach it (changed since the listing?)",
+            )
+        return missing
 
     def _fetch_output(self, ssm: Any, command_id: str, run: NodeRun) -> None:
         """The node's whole output once it is over (24,000 / 8,000 characters: AWS's cut)."""
@@ -325,3 +410,17 @@ def document_platforms(factory: ClientFactory, region: str, name: str) -> list[s
         if doc.get("Name") == name:
             return [str(p) for p in doc.get("PlatformTypes", [])]
     return []
+
+
+class Documents:
+    """The Command documents of one account and region, for the TUI's picker (blocking calls)."""
+
+    def __init__(self, factory: ClientFactory, region: str) -> None:
+        self.factory = factory
+        self.region = region
+
+    def page(self, search: str, token: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        return api.documents_page(self.factory.client("ssm", self.region), search, token)
+
+    def parameters(self, name: str) -> list[dict[str, Any]]:
+        return api.document_parameters(self.factory.client("ssm", self.region), name)
