@@ -42,7 +42,8 @@ MAIN_BINDINGS: list[BindingType] = [
 # the forwards panel (F)
 RUN_BINDINGS: list[BindingType] = [
     Binding("enter", "open_output", "Output", id="run.output"),
-    Binding("x", "cancel_one", "Cancel node", id="run.cancel"),
+    # x asks: the node under the cursor, or every node still running; X cancels all at once
+    Binding("x", "cancel", "Cancel", id="run.cancel"),
     Binding("X", "cancel_all", "Cancel all", key_display="X", id="run.cancel-all"),
     Binding("y", "copy", "Copy output", id="run.copy"),
     Binding("escape", "close", "Close", id="run.close"),
@@ -51,6 +52,12 @@ RUN_BINDINGS: list[BindingType] = [
 RUN_OUTPUT_BINDINGS: list[BindingType] = [
     Binding("y", "copy", "Copy output", id="run-output.copy"),
     Binding("escape,enter", "close", "Close", id="run-output.close"),
+]
+
+RUN_CANCEL_BINDINGS: list[BindingType] = [
+    Binding("n", "choose('node')", "This node", id="run-cancel.node"),
+    Binding("a", "choose('all')", "Every node", id="run-cancel.all"),
+    Binding("escape", "choose('')", "Keep running", id="run-cancel.keep"),
 ]
 
 RUNS_BINDINGS: list[BindingType] = [
