@@ -155,27 +155,25 @@ def run_command(
 
     run = CommandRun(planned, spec, factory_for, rt.audit, rt.clock)
     try:
-        problems = run.send()
+        # polled while later batches are still being sent; nodes AWS refused come last
+        run.send_and_follow(
+            lambda r: emit(_line(r, args.json)),
+            on_problem=lambda problem: say(f"not sent: {problem}"),
+        )
     except AuthError as err:
         if not accesses:  # the base credentials: say which roles may
             err.hint = _roles_that_may(rt, nodes)
         raise
-    for problem in problems:
-        say(f"not sent: {problem}")
-    for r in run.runs:
-        if r.done:  # refused at SendCommand: said now, as they will never finish later
-            emit(_line(r, args.json))
-    try:
-        run.follow(lambda r: emit(_line(r, args.json)))
     except KeyboardInterrupt:
         return _interrupted(run, say, emit, args.json)
     finally:
         with contextlib.suppress(OSError):
-            RunStore().save(
-                run.commands[0].command_id if run.commands else "run",
-                run.started or rt.clock.now(),
-                run.record(),
-            )
+            if run.commands:
+                RunStore().save(
+                    run.commands[0].command_id,
+                    run.started or rt.clock.now(),
+                    run.record(),
+                )
     say(summary(run.runs, run.seconds))
     return exit_code(run.runs)
 

@@ -22,6 +22,7 @@ DEFAULT_CONCURRENCY = "50"  # AWS's defaults for SendCommand
 DEFAULT_ERRORS = "0"
 BATCH = 50  # SendCommand takes at most 50 InstanceIds
 MAX_TAG_TARGETS = 5  # ... or at most five Targets
+PREVIEW_CUT = 2_500  # ListCommandInvocations' details: stdout and stderr together, cut here
 STDOUT_CUT = 24_000  # GetCommandInvocation's cut of stdout ...
 STDERR_CUT = 8_000  # ... and of stderr
 
@@ -149,7 +150,9 @@ class NodeRun:
     error: str = ""  # stderr as far as AWS gives it
     output_url: str = ""  # where the whole output went (S3), when configured
     error_url: str = ""
-    full: bool = False  # output/error come from GetCommandInvocation (not the 2,500 preview)
+    full: bool = (
+        False  # output/error are whole (under the details' cut, or from GetCommandInvocation)
+    )
     note: str = ""  # why sessiontui could not send it, when it could not
 
     @property

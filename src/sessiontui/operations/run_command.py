@@ -2,14 +2,16 @@
 
 Targets span every access held: each node goes with its own account's access (fleets.access_for);
 the preview says who is left out and why (out of the access's scope, not connectable, no document
-for its platform). Sending is one SendCommand per account, region and document (50 nodes a batch);
-watching is ListCommandInvocations with details, polled with backoff (one page per 50 nodes a
-poll), and one GetCommandInvocation per node once it has finished, for its whole output. Every
+for its platform). Sending is one SendCommand per account, region and document (50 nodes a batch,
+or one with Targets when the operator asked by tag); watching is ListCommandInvocations with
+details, polled with backoff (one page per 50 nodes a poll), whose 2,500 characters of output are
+the whole of it for most nodes; GetCommandInvocation only for a node whose output was cut. Every
 command sent is in the audit log with the reason, which is also the command's comment.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +23,7 @@ from sessiontui.aws import commands as api
 from sessiontui.core.errors import SessiontuiError
 from sessiontui.core.run import (
     BATCH,
+    PREVIEW_CUT,
     RUN_POWERSHELL,
     RUN_SHELL,
     SCRIPT_DOCUMENTS,
@@ -186,8 +189,9 @@ class CommandRun:
         return all(r.done for r in self.runs)
 
     def send(self) -> list[str]:
-        """SendCommand for every group; a group AWS refuses is marked on its nodes and named in
-        what this returns. Raises the refusal when every group was refused."""
+        """SendCommand for every group (50 nodes a command, or one with Targets); a batch AWS
+        refuses is marked on its nodes and named in what this returns. Raises the refusal when
+        every batch was refused. Stops sending once the run is cancelled."""
         self.started = self.clock.now()
         self._began = time.monotonic()
         groups: dict[tuple[str, str, str, str], list[Planned]] = {}
@@ -208,55 +212,116 @@ class CommandRun:
                 s3_bucket=self.spec.s3_bucket,
                 cloudwatch_log_group=self.spec.cloudwatch_log_group,
             )
-            ids = [m.node.id for m in members]
             targets = members[0].targets
-            try:
-                command_ids = (
-                    [api.send_by_targets(ssm, targets, send)]
-                    if targets
-                    else api.send_command(ssm, ids, send)
-                )
-            except SessiontuiError as err:
-                last = err
-                where = f"{account or '-'} {region}"
-                problems.append(f"{where}: {err.message}")
-                for m in members:
-                    m.run.status, m.run.note = "Failed", f"not sent: {err.message}"
-                continue
-            for n, command_id in enumerate(command_ids):
-                batch = members if targets else members[n * BATCH : (n + 1) * BATCH]
-                for m in batch:
-                    m.run.command_id = command_id
+            batches = (
+                [members]
+                if targets
+                else [members[n : n + BATCH] for n in range(0, len(members), BATCH)]
+            )
+            for batch in batches:
                 with self._lock:
-                    self.commands.append(
-                        _Command(
-                            command_id,
-                            factory,
-                            region,
-                            {m.node.id: m.run for m in batch},
-                            by_tag=bool(targets),
-                            account=account,
-                            document=document,
-                        )
+                    if self.cancelled:  # Ctrl-C or X while sending: the rest is never sent
+                        for m in batch:
+                            m.run.status, m.run.note = "Cancelled", "not sent: cancelled"
+                        continue
+                try:
+                    command_id = (
+                        api.send_by_targets(ssm, targets, send)
+                        if targets
+                        else api.send_command(ssm, [m.node.id for m in batch], send)[0]
                     )
-                self.audit.write(
-                    "command_sent",
-                    command_id=command_id,
-                    document=document,
-                    commands=self.spec.script if document in (RUN_SHELL, RUN_POWERSHELL) else "",
-                    parameters={k: list(v) for k, v in self.spec.parameters.items()},
-                    targets=[m.node.id for m in batch],
-                    tag_targets=targets or None,
-                    account=account,
-                    region=region,
-                    role=role,
-                    reason=self.spec.reason or None,
-                    max_concurrency=self.spec.max_concurrency,
-                    max_errors=self.spec.max_errors,
-                )
+                except SessiontuiError as err:
+                    last = err
+                    problems.append(f"{account or '-'} {region}: {err.message}")
+                    for m in batch:
+                        m.run.status, m.run.note = "Failed", f"not sent: {err.message}"
+                    continue
+                self._sent(command_id, factory, region, batch, targets, (role, account, document))
         if last is not None and not self.commands:
             raise last
         return problems
+
+    def _sent(
+        self,
+        command_id: str,
+        factory: ClientFactory,
+        region: str,
+        batch: list[Planned],
+        targets: list[dict[str, Any]] | None,
+        what: tuple[str, str, str],
+    ) -> None:
+        role, account, document = what
+        for m in batch:
+            m.run.command_id = command_id
+        command = _Command(
+            command_id,
+            factory,
+            region,
+            {m.node.id: m.run for m in batch},
+            by_tag=bool(targets),
+            account=account,
+            document=document,
+        )
+        with self._lock:
+            self.commands.append(command)
+            late = self.cancelled  # cancelled while this one was on its way: cancel it too
+        self.audit.write(
+            "command_sent",
+            command_id=command_id,
+            document=document,
+            commands=self.spec.script if document in (RUN_SHELL, RUN_POWERSHELL) else "",
+            parameters={k: list(v) for k, v in self.spec.parameters.items()},
+            targets=[m.node.id for m in batch],
+            tag_targets=targets or None,
+            account=account,
+            region=region,
+            role=role,
+            reason=self.spec.reason or None,
+            max_concurrency=self.spec.max_concurrency,
+            max_errors=self.spec.max_errors,
+        )
+        if late:
+            with contextlib.suppress(SessiontuiError):
+                api.cancel_command(factory.client("ssm", region), command_id)
+
+    def send_and_follow(
+        self,
+        on_finished: Callable[[NodeRun], None],
+        stop: threading.Event | None = None,
+        on_poll: Callable[[], None] | None = None,
+        on_problem: Callable[[str], None] | None = None,
+    ) -> None:
+        """send() beside the polling, so the first results show while later batches are still
+        on their way (1,000 nodes are 20 SendCommands). Nodes AWS refused are reported as
+        finished once sending is over; the refusal is raised when every batch was refused."""
+        outcome: dict[str, Any] = {}
+
+        def sending() -> None:
+            try:
+                outcome["problems"] = self.send()
+            except SessiontuiError as err:
+                outcome["error"] = err
+
+        sender = threading.Thread(target=sending, name="run-send", daemon=True)
+        sender.start()
+        try:
+            self.follow(on_finished, stop, on_poll, sending=sender.is_alive)
+        except BaseException:
+            with self._lock:  # Ctrl-C: send no more; what was sent is for cancel() to end
+                self.cancelled = True
+            raise
+        finally:
+            sender.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        for problem in outcome.get("problems", []):
+            if on_problem is not None:
+                on_problem(problem)
+        for run in self.runs:
+            if run.note.startswith("not sent"):
+                on_finished(run)
+        if on_poll is not None:
+            on_poll()
 
     def poll(self) -> list[NodeRun]:
         """One look at every command not over yet; the runs that finished since the last look."""
@@ -275,7 +340,8 @@ class CommandRun:
                     continue
                 _update(run, row)
                 if run.done:
-                    self._fetch_output(ssm, command.command_id, run)
+                    if not run.full:  # over the details' 2,500 characters: the whole of it
+                        self._fetch_output(ssm, command.command_id, run)
                     finished.append(run)
             if command.by_tag:
                 finished += self._missed(ssm, command, {str(r.get("InstanceId")) for r in rows})
@@ -325,8 +391,10 @@ class CommandRun:
         on_finished: Callable[[NodeRun], None],
         stop: threading.Event | None = None,
         on_poll: Callable[[], None] | None = None,
+        sending: Callable[[], bool] | None = None,
     ) -> None:
-        """Poll with backoff until every node is over (or `stop` is set)."""
+        """Poll with backoff until every node is over (or `stop` is set); while `sending` says
+        batches are still being sent, at the first pace."""
         delay = FIRST_POLL
         while not self.done and not (stop is not None and stop.is_set()):
             before = [(r.status, r.exit_code) for r in self.runs]
@@ -337,7 +405,8 @@ class CommandRun:
             if self.done:
                 return
             changed = before != [(r.status, r.exit_code) for r in self.runs]
-            delay = FIRST_POLL if changed else min(LAST_POLL, delay * 1.5)
+            busy = sending is not None and sending()
+            delay = FIRST_POLL if changed or busy else min(LAST_POLL, delay * 1.5)
             if stop is not None:
                 stop.wait(delay)
             else:
@@ -392,10 +461,12 @@ def _update(run: NodeRun, row: Mapping[str, Any]) -> None:
     if run.status in ("Success", "Failed", "TimedOut") and isinstance(code, int):
         run.exit_code = code
     if not run.full:
-        # the 2,500-character preview, stdout then stderr; the whole output comes at the end
+        # the details' output, stdout then stderr, cut at 2,500 characters: under that it is
+        # the whole of it, and no GetCommandInvocation is needed for this node
         output = str(plugin.get("Output", ""))
         out, _, err = output.partition("\n----------ERROR-------\n")
         run.output, run.error = out, err
+        run.full = run.status in TERMINAL and len(output) < PREVIEW_CUT
     run.output_url = str(plugin.get("StandardOutputUrl", "") or run.output_url)
     run.error_url = str(plugin.get("StandardErrorUrl", "") or run.error_url)
     if run.status in TERMINAL and run.ended is None and run.started is not None:

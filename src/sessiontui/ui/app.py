@@ -25,6 +25,8 @@ from sessiontui.ui.keys import (
     APP_BINDINGS,
     FORWARDS_BINDINGS,
     RUN_BINDINGS,
+    RUN_CANCEL_BINDINGS,
+    RUN_DIALOG_BINDINGS,
     SESSIONS_BINDINGS,
 )
 from sessiontui.ui.messages import ForwardChanged, ForwardFailed, SessionsStopped
@@ -103,7 +105,9 @@ class SessiontuiApp(App[int]):
             ("forwards panel", list(FORWARDS_BINDINGS)),
             ("access requests panel", list(ACCESS_REQUESTS_BINDINGS)),
             ("sessions panel", list(SESSIONS_BINDINGS)),
+            ("run dialog", list(RUN_DIALOG_BINDINGS)),
             ("run grid", list(RUN_BINDINGS)),
+            ("run grid, x", list(RUN_CANCEL_BINDINGS)),
         ]
 
     def on_mount(self) -> None:

@@ -54,6 +54,11 @@ RUN_OUTPUT_BINDINGS: list[BindingType] = [
     Binding("escape,enter", "close", "Close", id="run-output.close"),
 ]
 
+RUN_DIALOG_BINDINGS: list[BindingType] = [
+    Binding("ctrl+o", "documents", "Document", id="run-dialog.documents"),
+    Binding("escape", "cancel", "Cancel", id="run-dialog.cancel"),
+]
+
 RUN_CANCEL_BINDINGS: list[BindingType] = [
     Binding("n", "choose('node')", "This node", id="run-cancel.node"),
     Binding("a", "choose('all')", "Every node", id="run-cancel.all"),

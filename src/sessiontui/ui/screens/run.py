@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
@@ -40,6 +40,7 @@ from sessiontui.core.run import (
 from sessiontui.ui.keys import (
     RUN_BINDINGS,
     RUN_CANCEL_BINDINGS,
+    RUN_DIALOG_BINDINGS,
     RUN_OUTPUT_BINDINGS,
     RUNS_BINDINGS,
 )
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 SCRIPTS = "Document: AWS-RunShellScript (AWS-RunPowerShellScript on Windows nodes)"
 GRID_COLUMNS = ("NODE", "ACCOUNT", "REGION", "STATUS", "EXIT", "TIME", "OUTPUT")
 LINE_MAX = 120  # the grid's output column: the first line, cut
+FIXED_WIDTHS = {"STATUS": 13, "EXIT": 4, "TIME": 7, "OUTPUT": 60}
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,7 @@ class RunDialog(ModalScreen[RunRequest | None]):
     """`e`: who the run reaches (and who not, and why), the command or a document from the
     account with its parameters, the execution timeout, the limits, the reason."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="run-dialog.cancel"),
-        Binding("ctrl+o", "documents", "Document", id="run-dialog.documents"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = RUN_DIALOG_BINDINGS
     DEFAULT_CSS = """
     RunDialog { align: center middle; }
     RunDialog > VerticalScroll {
@@ -304,13 +303,19 @@ class RunScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.grid
-        table.add_columns(*GRID_COLUMNS)
+        # what changes as the run goes gets its width up front: cells updated in place do not
+        # widen their column (names, accounts and regions are there from the start)
+        for label in GRID_COLUMNS:
+            table.add_column(label, width=FIXED_WIDTHS.get(label))
         for r in self.rows:
             table.add_row(*self._cells(r), key=r.node_id)
         self._show_summary()
         table.focus()
         if self.run is not None:
             self._follow(self.run)
+
+    def on_unmount(self) -> None:
+        self._stop.set()  # the run goes on in AWS; its worker stops polling
 
     @property
     def grid(self) -> DataTable[Any]:
@@ -345,11 +350,15 @@ class RunScreen(Screen[None]):
             self.post_message(RunProgress(rows, note, finished))
 
         try:
-            if not run.commands:
-                for problem in run.send():
-                    report(f"not sent: {problem}")
-                report()
-            run.follow(lambda r: None, stop=self._stop, on_poll=report)
+            if run.commands:  # sent already: watch it
+                run.follow(lambda r: None, stop=self._stop, on_poll=report)
+            else:
+                run.send_and_follow(
+                    lambda r: None,
+                    stop=self._stop,
+                    on_poll=report,
+                    on_problem=lambda problem: report(f"not sent: {problem}"),
+                )
         except SessiontuiError as exc:
             report("; ".join(exc.lines()), finished=True)
             return
@@ -371,8 +380,10 @@ class RunScreen(Screen[None]):
             ):
                 continue
             self.rows[i] = new
-            for column, cell in zip(table.ordered_columns, self._cells(new), strict=True):
-                table.update_cell(new.node_id, column.key, cell)
+            cells = zip(table.ordered_columns, self._cells(old), self._cells(new), strict=True)
+            for column, was, cell in cells:
+                if cell != was:  # a node's name and place do not change: only what did
+                    table.update_cell(new.node_id, column.key, cell)
         known = {r.node_id for r in self.rows}
         for new in message.rows:
             if new.node_id not in known:  # reached by the tag, not in the listing: a row more
