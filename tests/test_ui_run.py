@@ -201,3 +201,29 @@ async def test_a_document_picked_from_the_account_runs_with_its_parameters(env: 
         (command,) = admin.list_commands(CommandId=command_id)["Commands"]
         assert command["DocumentName"] == "Ops-CollectFacts"
         assert command["Parameters"] == {"section": ["os"]}
+
+
+async def test_a_filter_of_tags_alone_is_sent_by_tag(env: Env) -> None:
+    app = SessiontuiApp(services(env, access=fleet_admin(env)))
+    async with app.run_test(size=(180, 50)) as pilot:
+        await settle(app, pilot)
+        app.main_screen.filter_input.value = "project=Staging Role=db"
+        await pilot.pause()
+        app.main_screen.node_list.focus()
+        await wait_for(pilot, lambda: len(app.main_screen.node_list.visible_nodes()) == 2)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunDialog))
+        preview = str(app.screen.query_one("#run-preview", Static).render())
+        assert "1 in 123456789012 us-east-1 (by tag project=Staging, Role=db)" in preview
+        await pilot.press("escape")
+        screen = await run_in_dialog(app, pilot, "hostname")
+        await wait_for(pilot, lambda: statuses(screen) == ["Success"] * 2, timeout=30)
+        assert screen.run is not None
+        for command in screen.run.commands:
+            (sent,) = client(
+                env.sandbox, "ssm", command.region, env.sandbox.role_credentials("FleetAdmin")
+            ).list_commands(CommandId=command.command_id)["Commands"]
+            assert sent["InstanceIds"] == [] and sent["Targets"] == [
+                {"Key": "tag:project", "Values": ["Staging"]},
+                {"Key": "tag:Role", "Values": ["db"]},
+            ]

@@ -27,7 +27,9 @@ def start_run(app: SessiontuiApp, nodes: NodeList) -> None:
     held = app.access.alive()
     if not held and app.access.has_offers():
         app.notify("choose a role to run a command", timeout=4)
-        app.access.choose_role(then=lambda: start_run(app, nodes))
+        # the config's [run] role first in the picker, as --run takes it without --role
+        default = getattr(getattr(app.services.config, "run", None), "role", None)
+        app.access.choose_role(then=lambda: start_run(app, nodes), preselect=default)
         return
     accesses = [h.access for h in held]
     preview, planned = plan(targets, accesses, RunSpec(tags=tags))
