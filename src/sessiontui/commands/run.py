@@ -226,10 +226,12 @@ def _config_role(rt: Runtime) -> str | None:
 def _roles_that_may(rt: Runtime, nodes: list[Node]) -> str:
     """The hint when the base credentials may not send: the config's roles whose scope and
     account reach every node asked for, narrowest first."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from sessiontui.core.scope import in_scope
 
     account = ""
-    with contextlib.suppress(Exception):  # only a hint: without it, every account fits
+    with contextlib.suppress(BotoCoreError, ClientError):  # a hint: without it, any account fits
         sts = rt.factory.client("sts", rt.regions[0])
         account = str(sts.get_caller_identity()["Account"])
     roles = getattr(rt.config, "roles", {}) or {}

@@ -94,6 +94,8 @@ class DocumentPicker(ModalScreen[dict[str, Any] | None]):
         self.query_one("#documents-note", Static).update(plain(message))
 
     def _show(self, search: str, more: bool, rows: list[dict[str, Any]], after: str | None) -> None:
+        if search != self.query_one("#documents-search", Input).value.strip():
+            return  # an answer to what was typed before: a newer question is on its way
         self.search = search
         self.rows = (self.rows if more else []) + rows
         self.token = after
