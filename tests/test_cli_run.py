@@ -215,7 +215,10 @@ def test_run_config_sends_output_to_the_bucket_and_bad_keys_exit_2(
     sandbox: Sandbox, home: Path, tmp_path: Path
 ) -> None:
     good = config_without_run_role(
-        sandbox, tmp_path, '[run]\ns3_bucket = "ops-command-output"\nrole = "FleetAdmin"\n'
+        sandbox,
+        tmp_path,
+        '[run]\ns3_bucket = "ops-command-output"\ncloudwatch_log_group = "/ops/run-command"\n'
+        'role = "FleetAdmin"\n',
     )
     out = run(
         sandbox, home, "--run", "hostname", "--target", "dev-web-01", "--json",
@@ -224,6 +227,13 @@ def test_run_config_sends_output_to_the_bucket_and_bad_keys_exit_2(
     assert out.returncode == 0, out.stderr
     (line,) = lines(out.stdout)
     assert "ops-command-output" in line["output_url"] and line["output"] == "dev-web-01\n"
+    assert line["log_group"] == "/ops/run-command"
+    admin = client(sandbox, "ssm", line["region"], sandbox.role_credentials("FleetAdmin"))
+    (sent,) = admin.list_commands(CommandId=line["command_id"])["Commands"]
+    assert sent["CloudWatchOutputConfig"] == {
+        "CloudWatchLogGroupName": "/ops/run-command",
+        "CloudWatchOutputEnabled": True,
+    }
     for table, said in [
         ('[run]\nbucket = "x"\n', "bucket"),
         ('[run]\ns3_bucket = "Ops_Output"\n', "not an S3 bucket name"),

@@ -210,7 +210,7 @@ def _line(run: NodeRun, as_json: bool) -> str:
     if run.note:
         lines.append(f"   {terminal_text(run.note)}")
     if run.output_cut or run.error_cut:
-        where = run.output_url or run.error_url
+        where = run.output_url or run.error_url or run.log_streams
         lines.append(
             "   (AWS keeps only the first 24,000 characters of output and 8,000 of errors"
             + (f"; the whole of it: {terminal_text(where)})" if where else ")")

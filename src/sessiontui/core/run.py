@@ -149,6 +149,7 @@ class NodeRun:
     output: str = ""  # stdout as far as AWS gives it
     error: str = ""  # stderr as far as AWS gives it
     output_url: str = ""  # where the whole output went (S3), when configured
+    log_group: str = ""  # the CloudWatch Logs group it also went to, when configured
     error_url: str = ""
     full: bool = (
         False  # output/error are whole (under the details' cut, or from GetCommandInvocation)
@@ -174,6 +175,13 @@ class NodeRun:
         return len(self.error) >= STDERR_CUT
 
     @property
+    def log_streams(self) -> str:
+        """Where its output is in CloudWatch Logs (AWS names the streams COMMAND/NODE/STEP/...)."""
+        if not self.log_group or not self.command_id:
+            return ""
+        return f"{self.log_group}, streams {self.command_id}/{self.node_id}/"
+
+    @property
     def line(self) -> str:
         """What the grid shows of the output: its first line (stderr's when stdout is empty)."""
         return first_line(self.output) or first_line(self.error) or self.note
@@ -194,6 +202,7 @@ class NodeRun:
             "output_cut": self.output_cut,
             "error_cut": self.error_cut,
             "output_url": self.output_url,
+            "log_group": self.log_group,
             "error_url": self.error_url,
             "note": self.note,
         }
@@ -217,6 +226,7 @@ class NodeRun:
             output=text("output"),
             error=text("error"),
             output_url=text("output_url"),
+            log_group=text("log_group"),
             error_url=text("error_url"),
             full=True,
             note=text("note"),

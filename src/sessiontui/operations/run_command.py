@@ -253,6 +253,7 @@ class CommandRun:
         role, account, document = what
         for m in batch:
             m.run.command_id = command_id
+            m.run.log_group = self.spec.cloudwatch_log_group
         command = _Command(
             command_id,
             factory,

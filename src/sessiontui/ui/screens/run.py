@@ -522,6 +522,8 @@ class OutputScreen(ModalScreen[None]):
             parts.append("(AWS keeps only the first 8,000 characters of stderr)")
         if r.output_url or r.error_url:
             parts += ["", f"whole output: {r.output_url or r.error_url}"]
+        if r.log_streams:
+            parts += ["", f"CloudWatch Logs: {r.log_streams}"]
         if r.note:
             parts += ["", r.note]
         return "\n".join(parts)
