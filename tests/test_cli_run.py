@@ -43,14 +43,26 @@ def lines(out: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
+def config_without_run_role(sandbox: Sandbox, tmp_path: Path, run_table: str = "") -> Path:
+    """The demo config with its [run] table replaced (by nothing, or by `run_table`)."""
+    demo = Path(sandbox.env()["SESSIONTUI_CONFIG"]).read_text(encoding="utf-8")
+    assert DEMO_RUN in demo
+    path = tmp_path / "config.toml"
+    path.write_text(demo.replace(DEMO_RUN, run_table), encoding="utf-8")
+    return path
+
+
+DEMO_RUN = '[run]\nrole = "FleetAdmin"\n'
+
+
 def test_hostname_on_production_prints_one_line_per_node_and_exits_0(
     sandbox: Sandbox, home: Path
 ) -> None:
-    out = run(
-        sandbox, home, "--run", "hostname", "--tag", "project=Production",
-        "--role", "ProdOps", "--reason", "TICKET-7 inventory", "--json",
-    )  # fmt: skip
+    """The issue's done-when, as typed: the demo's base user may list but not send commands;
+    the demo config's [run] role is the access --run takes, and it says so."""
+    out = run(sandbox, home, "--run", "hostname", "--tag", "project=Production", "--json")
     assert out.returncode == 0, out.stderr
+    assert "access: FleetAdmin ([run] role in the config" in out.stderr
     found = lines(out.stdout)
     assert {r["name"] for r in found} == PRODUCTION_NODES
     # one line per node: jump-host is a name in both regions, so one more line than names
@@ -62,13 +74,36 @@ def test_hostname_on_production_prints_one_line_per_node_and_exits_0(
     windows = next(r for r in found if r["name"] == "prod-ad-01")
     assert windows["document"] == "AWS-RunPowerShellScript"
     assert "left out prod-cache-01" in out.stderr and "not connectable" in out.stderr
+    # where the tag reaches a node left out, or two platforms, AWS is asked by instance ids
+    assert (
+        "in 123456789012 us-east-1 (by instance ids: the tag also reaches 1 node left out)"
+        in out.stderr
+    )
     assert f"{len(found)} nodes: {len(found)} Success" in out.stderr
+    assert {e["role"] for e in audit_events(home) if e["event"] == "command_sent"} == {"FleetAdmin"}
+
+
+def test_a_tag_is_sent_as_targets_with_the_reason_as_comment(sandbox: Sandbox, home: Path) -> None:
+    out = run(
+        sandbox, home, "--run", "hostname", "--tag", "project=Production", "--tag", "Role=web",
+        "--role", "ProdOps", "--reason", "TICKET-7 inventory", "--json",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    found = lines(out.stdout)
+    assert {r["name"] for r in found} >= {f"prod-web-0{i}" for i in range(1, 7)}
+    assert all(r["output"] == f"{r['name']}\n" for r in found)
+    assert "(by tag project=Production, Role=web)" in out.stderr
     sent = [e for e in audit_events(home) if e.get("reason") == "TICKET-7 inventory"]
     assert sent and {e["event"] for e in sent} == {"command_sent"}
-    assert {e["commands"] for e in sent} == {"hostname"}
+    assert {e["commands"] for e in sent} == {"hostname"} and all(e["tag_targets"] for e in sent)
     admin = client(sandbox, "ssm", sent[0]["region"], sandbox.role_credentials("FleetAdmin"))
-    commands = admin.list_commands(CommandId=sent[0]["command_id"])["Commands"]
-    assert commands[0]["Comment"] == "TICKET-7 inventory", "the reason is the command's comment"
+    (command,) = admin.list_commands(CommandId=sent[0]["command_id"])["Commands"]
+    assert command["Comment"] == "TICKET-7 inventory", "the reason is the command's comment"
+    assert command["InstanceIds"] == []
+    assert command["Targets"] == [
+        {"Key": "tag:project", "Values": ["Production"]},
+        {"Key": "tag:Role", "Values": ["web"]},
+    ]
 
 
 def test_a_failing_node_exits_7_with_its_exit_code(sandbox: Sandbox, home: Path) -> None:
@@ -82,16 +117,22 @@ def test_a_failing_node_exits_7_with_its_exit_code(sandbox: Sandbox, home: Path)
     assert "1 Failed" in out.stderr
 
 
-def test_refusals_exit_3(sandbox: Sandbox, home: Path) -> None:
+def test_refusals_exit_3(sandbox: Sandbox, home: Path, tmp_path: Path) -> None:
     scoped = run(
         sandbox, home, "--run", "uptime", "--tag", "project=Staging", "--role", "ProdOps",
         "--reason", "x",
     )  # fmt: skip
     assert scoped.returncode == 3, scoped.stderr
     assert "out of the access's scope" in scoped.stderr
-    operator = run(sandbox, home, "--run", "uptime", "--target", "prod-web-01")
+    no_default = config_without_run_role(sandbox, tmp_path)
+    operator = run(
+        sandbox, home, "--run", "uptime", "--target", "prod-web-01",
+        extra={"SESSIONTUI_CONFIG": str(no_default)},
+    )  # fmt: skip
     assert operator.returncode == 3, operator.stderr
     assert "SendCommand" in operator.stderr and "Traceback" not in operator.stderr
+    # the base user may not send: the roles whose scope reaches the node, narrowest first
+    assert "roles in the config that reach these nodes: ProdOps, FleetAdmin" in operator.stderr
 
 
 @pytest.mark.parametrize(
@@ -173,23 +214,38 @@ def test_a_run_across_two_accounts_uses_each_accounts_access(sandbox: Sandbox, h
 def test_run_config_sends_output_to_the_bucket_and_bad_keys_exit_2(
     sandbox: Sandbox, home: Path, tmp_path: Path
 ) -> None:
-    demo = Path(sandbox.env()["SESSIONTUI_CONFIG"]).read_text(encoding="utf-8")
-    good = tmp_path / "good.toml"
-    good.write_text(demo + '\n[run]\ns3_bucket = "ops-command-output"\n', encoding="utf-8")
+    good = config_without_run_role(
+        sandbox,
+        tmp_path,
+        '[run]\ns3_bucket = "ops-command-output"\ncloudwatch_log_group = "/ops/run-command"\n'
+        'role = "FleetAdmin"\n',
+    )
     out = run(
-        sandbox, home, "--run", "hostname", "--target", "dev-web-01", "--role", "FleetAdmin",
-        "--json", extra={"SESSIONTUI_CONFIG": str(good)},
+        sandbox, home, "--run", "hostname", "--target", "dev-web-01", "--json",
+        extra={"SESSIONTUI_CONFIG": str(good)},
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     (line,) = lines(out.stdout)
     assert "ops-command-output" in line["output_url"] and line["output"] == "dev-web-01\n"
-    bad = tmp_path / "bad.toml"
-    bad.write_text(demo + '\n[run]\nbucket = "x"\n', encoding="utf-8")
-    refused = run(
-        sandbox, home, "--run", "hostname", "--target", "dev-web-01",
-        extra={"SESSIONTUI_CONFIG": str(bad)},
-    )  # fmt: skip
-    assert refused.returncode == 2 and "bad.toml:" in refused.stderr, refused.stderr
+    assert line["log_group"] == "/ops/run-command"
+    admin = client(sandbox, "ssm", line["region"], sandbox.role_credentials("FleetAdmin"))
+    (sent,) = admin.list_commands(CommandId=line["command_id"])["Commands"]
+    assert sent["CloudWatchOutputConfig"] == {
+        "CloudWatchLogGroupName": "/ops/run-command",
+        "CloudWatchOutputEnabled": True,
+    }
+    for table, said in [
+        ('[run]\nbucket = "x"\n', "bucket"),
+        ('[run]\ns3_bucket = "Ops_Output"\n', "not an S3 bucket name"),
+        ('[run]\ncloudwatch_log_group = "ops logs"\n', "not a log group name"),
+    ]:
+        bad = config_without_run_role(sandbox, tmp_path, table)
+        refused = run(
+            sandbox, home, "--run", "hostname", "--target", "dev-web-01",
+            extra={"SESSIONTUI_CONFIG": str(bad)},
+        )  # fmt: skip
+        assert refused.returncode == 2, refused.stderr
+        assert "config.toml:" in refused.stderr and said in refused.stderr, refused.stderr
 
 
 def test_output_on_the_terminal_is_text_with_its_controls_visible(

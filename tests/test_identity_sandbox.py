@@ -145,6 +145,7 @@ def test_demo_config_loads(env: dict[str, str]) -> None:
     assert {"ProdOps", "StagingDev", "FleetAdmin"} <= set(config.roles)
     assert config.mfa.serial == DEMO_MFA_SERIAL
     assert config.mfa.totp_secret_env == "SESSIONTUI_DEMO_TOTP"
+    assert config.run.role == "FleetAdmin"  # --run without --role (the base user may not send)
 
 
 def test_right_code_gives_working_role_credentials(

@@ -303,15 +303,54 @@ def test_paging_limits_and_next_token(ssm: Any, ids: dict[str, str]) -> None:
     assert sorted(seen) == sorted(nodes)
 
 
-def test_list_documents_searches_and_describe_document_gives_parameters(ssm: Any) -> None:
-    names = [d["Name"] for d in ssm.list_documents()["DocumentIdentifiers"]]
-    assert {"AWS-RunShellScript", "AWS-RunPowerShellScript", "Ops-CollectFacts"} <= set(names)
+def test_list_documents_pages_as_aws_does_searches_and_describes_parameters(ssm: Any) -> None:
+    command = [{"Key": "DocumentType", "Values": ["Command"]}]
+    first = ssm.list_documents(Filters=command, MaxResults=50)
+    assert len(first["DocumentIdentifiers"]) == 50 and first["NextToken"]
+    with pytest.raises(ClientError) as exc:
+        ssm.list_documents(MaxResults=51)
+    assert error_code(exc) == "ValidationException"
+    rest = ssm.list_documents(Filters=command, MaxResults=50, NextToken=first["NextToken"])
+    names = [d["Name"] for d in first["DocumentIdentifiers"] + rest["DocumentIdentifiers"]]
+    assert "NextToken" not in rest and len(names) == len(set(names)) > 50
+    assert {"AWS-RunShellScript", "AWS-RunPowerShellScript", "AWS-RunPatchBaseline",
+            "AWS-UpdateSSMAgent", "AWS-ConfigureAWSPackage", "Ops-CollectFacts"} <= set(names)  # fmt: skip
+    with pytest.raises(ClientError) as exc:  # a token is bound to the question it answered
+        ssm.list_documents(MaxResults=50, NextToken=first["NextToken"])
     mine = ssm.list_documents(Filters=[{"Key": "Owner", "Values": ["Self"]}])
     assert [d["Name"] for d in mine["DocumentIdentifiers"]] == ["Ops-CollectFacts"]
-    windows = ssm.list_documents(Filters=[{"Key": "PlatformTypes", "Values": ["Windows"]}])
-    assert [d["Name"] for d in windows["DocumentIdentifiers"]] == ["AWS-RunPowerShellScript"]
+    found = ssm.list_documents(Filters=[*command, {"Key": "SearchKeyword", "Values": ["patch"]}])
+    assert {d["Name"] for d in found["DocumentIdentifiers"]} >= {"AWS-RunPatchBaseline"}
+    assert all("patch" in d["Name"].lower() for d in found["DocumentIdentifiers"])
     params = ssm.describe_document(Name="Ops-CollectFacts")["Document"]["Parameters"]
     assert [(p["Name"], p["DefaultValue"]) for p in params] == [("section", "all")]
+    patch = ssm.describe_document(Name="AWS-RunPatchBaseline")["Document"]
+    assert next(p["Name"] for p in patch["Parameters"]) == "Operation"
+    assert patch["PlatformTypes"] == ["Windows", "Linux", "MacOS"]
+
+
+def test_documents_check_their_parameters_and_listed_ones_say_they_are_not_run(
+    ssm: Any, ids: dict[str, str]
+) -> None:
+    node = [ids["dev-web-01"]]
+    for name, params in [
+        ("AWS-RunPatchBaseline", {"Operation": ["Reboot"]}),  # not an allowed value
+        ("AWS-ConfigureAWSPackage", {"action": ["Install"]}),  # name is required
+        ("AWS-UpdateSSMAgent", {"nope": ["1"]}),
+    ]:
+        with pytest.raises(ClientError) as exc:
+            ssm.send_command(InstanceIds=node, DocumentName=name, Parameters=params)
+        assert error_code(exc) == "InvalidParameters", name
+    answer = ssm.send_command(
+        InstanceIds=node, DocumentName="AWS-RunPatchBaseline", Parameters={"Operation": ["Scan"]}
+    )
+    (inv,) = wait_done(ssm, answer["Command"]["CommandId"])
+    assert inv["Status"] == "Success" and "Operation: Scan" in inv["CommandPlugins"][0]["Output"]
+    answer = ssm.send_command(InstanceIds=node, DocumentName="AWS-RunInspecChecks")
+    (inv,) = wait_done(ssm, answer["Command"]["CommandId"])
+    assert (
+        inv["Status"] == "Failed" and "does not carry it out" in inv["CommandPlugins"][0]["Output"]
+    )
 
 
 def test_a_document_of_the_account_runs_with_its_parameters(ssm: Any, ids: dict[str, str]) -> None:

@@ -1,5 +1,6 @@
 """Run Command in the TUI against the real sandbox: mark, `e`, the dialog's preview, the live grid,
-Enter for a node's whole output, `y` copies it, `X` cancels, `E` opens a kept run again; output
+Enter for a node's whole output, `y` copies it, `x` cancels one node or all, `E` opens a kept run
+again, a document picked from the account's (paged, searched) with its parameters; output
 from a node is shown as text, never markup."""
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from textual.widgets import DataTable, Input, Static
 import test_ui_access
 from sandbox_support import client
 from sessiontui.ui.app import SessiontuiApp
-from sessiontui.ui.screens.run import OutputScreen, RecentRunsScreen, RunDialog, RunScreen
+from sessiontui.ui.screens.documents import DocumentPicker
+from sessiontui.ui.screens.run import (
+    CancelChoice,
+    OutputScreen,
+    RecentRunsScreen,
+    RunDialog,
+    RunScreen,
+)
 from test_ui_access import Env, services, wait_for
 from test_ui_node_access import fleet_admin, select
 from test_ui_support import settle
@@ -57,7 +65,7 @@ async def test_mark_three_run_hostname_open_copy_and_reopen(env: Env) -> None:
             await pilot.press("space")
         await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(app.screen, RunDialog))
-        preview = str(app.screen.query_one("#run-preview Static", Static).render())
+        preview = str(app.screen.query_one("#run-preview", Static).render())
         assert "3 nodes, 1 left out" in preview and "left out prod-cache-01" in preview
         await pilot.press("escape")
         screen = await run_in_dialog(app, pilot, "hostname", reason="TICKET-3")
@@ -113,7 +121,9 @@ async def test_sleep_with_concurrency_two_runs_two_at_a_time_and_cancels(env: En
             assert statuses(screen).count("InProgress") <= 2
             await pilot.pause(0.2)
         began = time.monotonic()
-        await pilot.press("X")
+        await pilot.press("x")  # asks: this node, or every node still running
+        await wait_for(pilot, lambda: isinstance(app.screen, CancelChoice))
+        await pilot.press("a")
         await wait_for(pilot, lambda: set(statuses(screen)) == {"Cancelled"}, timeout=20)
         assert time.monotonic() - began < 15
         command_id = screen.run.commands[0].command_id if screen.run else ""
@@ -137,3 +147,83 @@ async def test_output_is_shown_as_text_never_markup(env: Env, script: str) -> No
         shown = str(app.screen.query_one("#run-output", Static).render())
         assert "\\x1b[31m[b]red[/b] [@click=app.quit]x" in shown
         assert app.is_running
+
+
+def options(screen: Any) -> list[str]:
+    from textual.widgets import OptionList
+
+    found = screen.query_one(OptionList)
+    return [str(found.get_option_at_index(i).prompt) for i in range(found.option_count)]
+
+
+async def test_a_document_picked_from_the_account_runs_with_its_parameters(env: Env) -> None:
+    app = SessiontuiApp(services(env, access=fleet_admin(env)))
+    async with app.run_test(size=(180, 50)) as pilot:
+        await settle(app, pilot)
+        for name in ("dev-web-01", "stg-iis-01"):
+            await select(app, pilot, name)
+            await pilot.press("space")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunDialog))
+        dialog = app.screen
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(app.screen, DocumentPicker))
+        picker = app.screen
+        # AWS's first page of 50, and the next one on asking
+        await wait_for(pilot, lambda: len(options(picker)) == 51)
+        assert options(picker)[-1].startswith("more...")
+        picker.query_one("#documents-list").focus()
+        await pilot.press("end", "enter")
+        await wait_for(
+            pilot, lambda: len(options(picker)) > 51 and "more" not in options(picker)[-1]
+        )
+        picker.query_one("#documents-search", Input).focus()
+        await pilot.press(*"collect")
+        await wait_for(pilot, lambda: len(options(picker)) == 1)
+        assert options(picker)[0].startswith("Ops-CollectFacts")
+        await pilot.press("enter", "enter")
+        await wait_for(pilot, lambda: app.screen is dialog and bool(dialog.query("#run-param-0")))
+        field = dialog.query_one("#run-param-0", Input)
+        assert field.value == "all"  # the document's default
+        preview = str(dialog.query_one("#run-preview", Static).render())
+        assert "left out stg-iis-01" in preview and "does not run on Windows" in preview
+        field.value = "os"
+        field.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+        screen = app.screen
+        assert isinstance(screen, RunScreen)
+        await wait_for(pilot, lambda: statuses(screen) == ["Success"], timeout=30)
+        (row,) = grid_rows(screen).values()
+        assert row[6] == "host: dev-web-01"
+        admin = client(env.sandbox, "ssm", creds=env.sandbox.role_credentials("FleetAdmin"))
+        command_id = screen.run.commands[0].command_id if screen.run else ""
+        (command,) = admin.list_commands(CommandId=command_id)["Commands"]
+        assert command["DocumentName"] == "Ops-CollectFacts"
+        assert command["Parameters"] == {"section": ["os"]}
+
+
+async def test_a_filter_of_tags_alone_is_sent_by_tag(env: Env) -> None:
+    app = SessiontuiApp(services(env, access=fleet_admin(env)))
+    async with app.run_test(size=(180, 50)) as pilot:
+        await settle(app, pilot)
+        app.main_screen.filter_input.value = "project=Staging Role=db"
+        await pilot.pause()
+        app.main_screen.node_list.focus()
+        await wait_for(pilot, lambda: len(app.main_screen.node_list.visible_nodes()) == 2)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunDialog))
+        preview = str(app.screen.query_one("#run-preview", Static).render())
+        assert "1 in 123456789012 us-east-1 (by tag project=Staging, Role=db)" in preview
+        await pilot.press("escape")
+        screen = await run_in_dialog(app, pilot, "hostname")
+        await wait_for(pilot, lambda: statuses(screen) == ["Success"] * 2, timeout=30)
+        assert screen.run is not None
+        for command in screen.run.commands:
+            (sent,) = client(
+                env.sandbox, "ssm", command.region, env.sandbox.role_credentials("FleetAdmin")
+            ).list_commands(CommandId=command.command_id)["Commands"]
+            assert sent["InstanceIds"] == [] and sent["Targets"] == [
+                {"Key": "tag:project", "Values": ["Staging"]},
+                {"Key": "tag:Role", "Values": ["db"]},
+            ]

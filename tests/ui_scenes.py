@@ -202,8 +202,8 @@ async def settle(pilot: Any) -> None:
     await pilot.pause()
     # the MFA step's worker waits for a code the operator has not typed, a pending access
     # request's worker for an approver, the sign-in's until the code is approved: none of them
-    # is part of the frame
-    idle = ("assume", "access-request", "identity-center")
+    # is part of the frame, nor is a command run's, which polls until its nodes are over
+    idle = ("assume", "access-request", "identity-center", "run")
     busy = [w for w in app.workers if w.group not in idle]
     if busy:
         await app.workers.wait_for_complete(busy)
@@ -535,6 +535,66 @@ async def scene_databases(pilot: Any) -> None:
     await still(pilot)
 
 
+RUN_SCRIPT = 'case "$(hostname)" in stg-web-03|stg-worker-0?) sleep 120;; esac\necho "$(hostname): nginx active"'
+RUN_STATES = {"Success": 6, "InProgress": 2, "Pending": 1}
+
+
+async def _run_mid_way(stage: Stage, pilot: Any) -> Any:
+    """`/stg-w`, `e`, a script with MaxConcurrency 2 over two regions: two nodes of us-east-1
+    sleep, so the grid stands still mid-run (6 Success, 2 InProgress, 1 Pending). The sandbox's
+    clock stands on the FakeClock, so every TIME is the same each run."""
+    from sessiontui.ui.screens.run import RunDialog, RunScreen
+
+    app = pilot.app
+    stage.pins.enter_context(mock.patch.object(stage.sandbox.state, "now", stage.clock.now))
+    await settle(pilot)
+    await pilot.press("slash", *"stg-w", "enter")
+    app.main_screen.node_list.focus()
+    await pilot.press("e")
+    await wait_for(pilot, lambda: isinstance(app.screen, RunDialog), "run dialog")
+    dialog = app.screen
+    for name, value in (
+        ("reason", "CHG-2041 nginx check"),
+        ("concurrency", "2"),
+        ("command", RUN_SCRIPT),
+    ):
+        dialog.query_one(f"#run-{name}").value = value
+    dialog.query_one("#run-command").focus()
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, RunScreen), "run grid")
+    grid = app.screen
+
+    def states() -> dict[str, int]:
+        found: dict[str, int] = {}
+        for row in grid.rows:
+            found[row.status] = found.get(row.status, 0) + 1
+        return found
+
+    await wait_for(pilot, lambda: states() == RUN_STATES, f"the grid at {RUN_STATES}", 40)
+    app.clear_notifications()
+    return grid
+
+
+def run_grid_scene(stage: Stage) -> Callable[[Any], Awaitable[None]]:
+    async def scene(pilot: Any) -> None:
+        await _run_mid_way(stage, pilot)
+        await still(pilot)
+
+    return scene
+
+
+def run_output_scene(stage: Stage) -> Callable[[Any], Awaitable[None]]:
+    async def scene(pilot: Any) -> None:
+        from sessiontui.ui.screens.run import OutputScreen
+
+        await _run_mid_way(stage, pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, OutputScreen), "output")
+        await still(pilot)
+
+    return scene
+
+
 @dataclass(frozen=True)
 class Scene:
     name: str
@@ -604,6 +664,13 @@ SCENES: tuple[Scene, ...] = (
         _plain(scene_databases),
         snapshot=False,
     ),
+    Scene(
+        "run-grid",
+        "Run Command mid-run: MaxConcurrency 2 in two regions, live per node",
+        ROLE,
+        run_grid_scene,
+    ),
+    Scene("run-output", "Enter: one node's whole output", ROLE, run_output_scene),
     *sso_scenes(),
 )
 SCENES_BY_NAME = {s.name: s for s in SCENES}

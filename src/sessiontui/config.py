@@ -68,7 +68,10 @@ DATABASE_KEYS = (
     "local_port",
 )
 SSH_KEYS = ("role", "hosts")
-RUN_KEYS = ("s3_bucket", "cloudwatch_log_group")
+RUN_KEYS = ("s3_bucket", "cloudwatch_log_group", "role")
+# S3's bucket naming rules and CloudWatch Logs' log group pattern, as AWS checks them
+_BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_LOG_GROUP = re.compile(r"^[\w#/.-]{1,512}$")
 IDENTITY_CENTER_KEYS = ("session",)
 DEFAULT_READY_TIMEOUT = 30  # seconds a forward's plugin may take to say its port is open
 MFA_KEYS = ("serial", "totp_secret_env", "totp_command")
@@ -122,10 +125,12 @@ class SshConfig:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """[run]: where Run Command output goes beyond AWS's 24,000 / 8,000 character cut."""
+    """[run]: where Run Command output goes beyond AWS's 24,000 / 8,000 character cut, and the
+    access `--run` takes when no --role is given (as [ssh] role is for --ssh-proxy)."""
 
     s3_bucket: str = ""
     cloudwatch_log_group: str = ""
+    role: str | None = None
 
 
 @dataclass
@@ -353,15 +358,21 @@ def _run(c: Checker, value: Any) -> RunConfig:
     path: KeyPath = ("run",)
     table = c.table(value, path)
     c.keys(table, path, RUN_KEYS)
+
+    def text(key: str, pattern: re.Pattern[str], what: str) -> str:
+        if key not in table:
+            return ""
+        found = c.string(table[key], (*path, key))
+        if not pattern.match(found):
+            raise c.fail((*path, key), f"run.{key} {found!r} is not {what}")
+        return found
+
     return RunConfig(
-        s3_bucket=c.string(table["s3_bucket"], (*path, "s3_bucket"))
-        if "s3_bucket" in table
-        else "",
-        cloudwatch_log_group=c.string(
-            table["cloudwatch_log_group"], (*path, "cloudwatch_log_group")
-        )
-        if "cloudwatch_log_group" in table
-        else "",
+        s3_bucket=text("s3_bucket", _BUCKET, "an S3 bucket name (3-63 of a-z 0-9 . -)"),
+        cloudwatch_log_group=text(
+            "cloudwatch_log_group", _LOG_GROUP, "a log group name (1-512 of a-z A-Z 0-9 _ - / . #)"
+        ),
+        role=c.string(table["role"], (*path, "role")) if "role" in table else None,
     )
 
 

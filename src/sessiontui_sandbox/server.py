@@ -503,6 +503,8 @@ def demo_config(regions: list[str]) -> str:
     from sessiontui_sandbox.chained_roles import config_lines
 
     lines += config_lines()  # roles assumed from an Identity Center permission set
+    # the base user may list but not send commands: --run without --role takes the fleet's role
+    lines += ["", "[run]", 'role = "FleetAdmin"']
 
     forwards = [
         ("sessions-cache", "Name=stg-db-01", "sessions.demo.cache.amazonaws.com", 6379, 16379),

@@ -1,7 +1,7 @@
 """The SSM actions moto 5.2 lacks, answering as AWS does (JSON 1.1 protocol): the dispatch table.
 
 The actions live in `ssm_nodes` (inventory, tags), `ssm_sessions` (sessions and their stream)
-and `ssm_commands` (Run Command);
+`ssm_commands` (Run Command) and `ssm_documents` (its documents);
 what they share (request, errors, paging) in `ssm_protocol`.
 """
 
@@ -10,13 +10,12 @@ from __future__ import annotations
 from sessiontui_sandbox.ssm_access import get_access_token, start_access_request
 from sessiontui_sandbox.ssm_commands import (
     cancel_command,
-    describe_document,
     get_command_invocation,
     list_command_invocations,
     list_commands,
-    list_documents,
     send_command,
 )
+from sessiontui_sandbox.ssm_documents import describe_document, list_documents
 from sessiontui_sandbox.ssm_nodes import (
     add_tags_to_resource,
     describe_instance_information,

@@ -1,5 +1,6 @@
 """Run Command as moto 5.2 lacks it: SendCommand, ListCommands, ListCommandInvocations,
-GetCommandInvocation, CancelCommand and ListDocuments, answered as AWS answers them.
+GetCommandInvocation and CancelCommand, answered as AWS answers them (the documents they run:
+ssm_documents).
 
 Each command's script runs for real, on this machine, in the node's environment
 (`node_host`: its home, the agent's user, its name for `hostname`). A scheduler thread per
@@ -14,8 +15,6 @@ plugin Output at 2,500, as AWS does.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import math
 import os
 import re
@@ -31,9 +30,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sessiontui_sandbox.node_host import COMMAND_USER, host_env, write_rcfile
+from sessiontui_sandbox.ssm_documents import Document, check_parameters, find_document
 from sessiontui_sandbox.ssm_nodes import ec2_state, node_name, node_tags
 from sessiontui_sandbox.ssm_protocol import (
     SsmRequest,
+    digest,
     epoch,
     max_results,
     modeled,
@@ -54,94 +55,6 @@ CONCURRENCY_PATTERN = re.compile(r"^([1-9][0-9]*|[1-9][0-9]%|[1-9]%|100%)$")
 ERRORS_PATTERN = re.compile(r"^([1-9][0-9]*|[0]|[1-9][0-9]%|[0-9]%|100%)$")
 TERMINAL = {"Success", "Failed", "TimedOut", "Cancelled"}
 COMMAND_FILTER_KEYS = ["InvokedAfter", "InvokedBefore", "Status", "ExecutionStage", "DocumentName"]
-
-
-@dataclass(frozen=True)
-class Document:
-    name: str
-    owner: str  # "Amazon" for AWS's own; else the account that made it
-    platforms: tuple[str, ...]
-    plugin: str  # the step's name, as CommandPlugins names it
-    parameters: tuple[dict[str, Any], ...]
-    script: str = ""  # the script of a document that takes no `commands`
-    schema: str = "1.2"
-    description: str = ""
-
-
-def _param(name: str, kind: str, description: str, default: str | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"Name": name, "Type": kind, "Description": description}
-    if default is not None:
-        out["DefaultValue"] = default
-    return out
-
-
-_SCRIPT_PARAMS = (
-    _param("commands", "StringList", "(Required) Specify a shell script or a command to run."),
-    _param(
-        "workingDirectory",
-        "String",
-        "(Optional) The path to the working directory on your instance.",
-        "",
-    ),
-    _param(
-        "executionTimeout",
-        "String",
-        "(Optional) The time in seconds for a command to complete before it is considered to "
-        "have failed. Default is 3600 (1 hour). Maximum is 172800 (48 hours).",
-        "3600",
-    ),
-)
-AWS_DOCUMENTS = (
-    Document(
-        "AWS-RunShellScript",
-        "Amazon",
-        ("Linux", "MacOS"),
-        "aws:runShellScript",
-        _SCRIPT_PARAMS,
-        description="Run a shell script or specify the commands to run.",
-    ),
-    Document(
-        "AWS-RunPowerShellScript",
-        "Amazon",
-        ("Windows", "Linux", "MacOS"),
-        "aws:runPowerShellScript",
-        _SCRIPT_PARAMS,
-        description="Run a PowerShell script or specify the paths to scripts to run.",
-    ),
-)
-# The demo's own document, one each account holds: a fact collector with one parameter.
-FACTS_DOCUMENT = "Ops-CollectFacts"
-
-
-def _account_documents(account: str) -> tuple[Document, ...]:
-    return (
-        Document(
-            FACTS_DOCUMENT,
-            account,
-            ("Linux", "MacOS"),
-            "collectFacts",
-            (_param("section", "String", "(Optional) Which facts: all, os or disk.", "all"),),
-            script=(
-                'echo "host: $(hostname)"\n'
-                'case "{{ section }}" in\n'
-                '  os|all) echo "kernel: $(uname -sr)";;\n'
-                "esac\n"
-                'case "{{ section }}" in\n'
-                '  disk|all) echo "disk: $(df -P . | tail -1 | tr -s " " | cut -d" " -f4) free";;\n'
-                "esac\n"
-            ),
-            schema="2.2",
-            description="Collects a few facts about the node (sessiontui demo).",
-        ),
-    )
-
-
-def documents_for(account: str) -> tuple[Document, ...]:
-    return AWS_DOCUMENTS + _account_documents(account)
-
-
-def find_document(account: str, name: str) -> Document | None:
-    return next((d for d in documents_for(account) if d.name == name), None)
 
 
 @dataclass
@@ -261,28 +174,6 @@ def target_nodes(state: SandboxState, req: SsmRequest) -> list[tuple[str, Manage
     return [(n.instance_id, n) for n in _resolve_targets(state, req, targets)]
 
 
-def _parameters(document: Document, given: Any) -> dict[str, list[str]]:
-    if given is not None and not isinstance(given, dict):
-        raise modeled("InvalidParameters", "Parameters must be a map of lists of strings.")
-    out = {str(k): [str(x) for x in (v or [])] for k, v in (given or {}).items()}
-    known = {p["Name"] for p in document.parameters}
-    for name in out:
-        if name not in known:
-            raise modeled("InvalidParameters", f"Parameter {name} is not in the document.")
-    if "commands" in known and not any(line.strip() for line in out.get("commands", [])):
-        raise modeled("InvalidParameters", "Parameter commands must have a value.")
-    timeout = (out.get("executionTimeout") or ["3600"])[0]
-    if "executionTimeout" in out and not (timeout.isdigit() and 1 <= int(timeout) <= 172800):
-        raise modeled(
-            "InvalidParameters",
-            f"Parameter executionTimeout value {timeout} does not match the allowed pattern.",
-        )
-    for p in document.parameters:
-        if p["Name"] not in out and "DefaultValue" in p:
-            out[p["Name"]] = [p["DefaultValue"]]
-    return out
-
-
 def send_command(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
     params = req.params
     name = _string(params, "DocumentName")
@@ -330,7 +221,7 @@ def send_command(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
     document = find_document(req.account, name)
     if document is None:
         raise modeled("InvalidDocument", f"Document with name {name} does not exist.")
-    parameters = _parameters(document, params.get("Parameters"))
+    parameters = check_parameters(document, params.get("Parameters"))
     chosen = target_nodes(state, req)
     missing = [i for i, node in chosen if node is None]
     if missing:
@@ -462,6 +353,11 @@ def _settle(record: CommandRecord, max_errors: int) -> None:
 
 def _script(record: CommandRecord) -> str:
     doc = record.document
+    if not doc.runs:
+        return (
+            f"echo 'sandbox: {doc.name} is listed as AWS lists it; the sandbox does not carry "
+            "it out' >&2\nexit 1\n"
+        )
     if doc.script:
         text = doc.script
         for name, values in record.parameters.items():
@@ -668,11 +564,6 @@ def _record(state: SandboxState, req: SsmRequest, command_id: Any) -> CommandRec
     return record
 
 
-def _digest(req: SsmRequest, *parts: Any) -> str:
-    raw = json.dumps([req.region, req.account, *parts], default=str).encode()
-    return hashlib.sha256(raw).hexdigest()[:16]
-
-
 def _records(state: SandboxState, req: SsmRequest, command_id: Any) -> list[CommandRecord]:
     """The one command asked for, else the account's commands in the region, newest first."""
     if command_id:
@@ -692,8 +583,8 @@ def list_command_invocations(state: SandboxState, req: SsmRequest) -> dict[str, 
     limit = max_results(params, 1, 50, 50)
     details = bool(params.get("Details", False))
     command_id, instance_id = params.get("CommandId"), params.get("InstanceId")
-    digest = _digest(req, command_id, instance_id, params.get("Filters"))
-    offset = page_offset(state, params["NextToken"], digest) if "NextToken" in params else 0
+    digested = digest(req, command_id, instance_id, params.get("Filters"))
+    offset = page_offset(state, params["NextToken"], digested) if "NextToken" in params else 0
     records = _records(state, req, command_id)
     with state.lock:
         rows = [
@@ -704,7 +595,7 @@ def list_command_invocations(state: SandboxState, req: SsmRequest) -> dict[str, 
         ]
     out: dict[str, Any] = {"CommandInvocations": rows[offset : offset + limit]}
     if offset + limit < len(rows):
-        out["NextToken"] = page_token(state, offset + limit, digest)
+        out["NextToken"] = page_token(state, offset + limit, digested)
     return out
 
 
@@ -787,8 +678,8 @@ def list_commands(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
             )
         checks.append((key, str(item.get("value", ""))))
     command_id, instance_id = params.get("CommandId"), params.get("InstanceId")
-    digest = _digest(req, command_id, instance_id, filters)
-    offset = page_offset(state, params["NextToken"], digest) if "NextToken" in params else 0
+    digested = digest(req, command_id, instance_id, filters)
+    offset = page_offset(state, params["NextToken"], digested) if "NextToken" in params else 0
     records = _records(state, req, command_id)
     rows = [
         command_json(state, r)
@@ -798,7 +689,7 @@ def list_commands(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
     ]
     out: dict[str, Any] = {"Commands": rows[offset : offset + limit]}
     if offset + limit < len(rows):
-        out["NextToken"] = page_token(state, offset + limit, digest)
+        out["NextToken"] = page_token(state, offset + limit, digested)
     return out
 
 
@@ -827,83 +718,6 @@ def cancel_command(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
             record.status = record.details = "Cancelling"
     record.wake.set()
     return {}
-
-
-# -- documents ---------------------------------------------------------------------------------
-
-
-def _document_matches(doc: Document, key: str, values: list[str]) -> bool:
-    if key == "Name":
-        return doc.name in values
-    if key == "Owner":
-        owner = "Amazon" if doc.owner == "Amazon" else "Self"
-        return any(v in (owner, "All") or (v == "Private" and owner == "Self") for v in values)
-    if key == "PlatformTypes":
-        return any(v in doc.platforms for v in values)
-    if key == "DocumentType":
-        return "Command" in values
-    if key == "SearchKeyword":
-        return any(v.casefold() in doc.name.casefold() for v in values)
-    return True
-
-
-def list_documents(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
-    params = req.params
-    limit = max_results(params, 1, 50, 50)
-    checks: list[tuple[str, list[str]]] = []
-    for item in params.get("Filters") or []:
-        checks.append((str(item.get("Key", "")), [str(v) for v in item.get("Values") or []]))
-    for item in params.get("DocumentFilterList") or []:
-        key = {"Name": "Name", "Owner": "Owner", "PlatformTypes": "PlatformTypes"}.get(
-            str(item.get("key", "")), str(item.get("key", ""))
-        )
-        checks.append((key, [str(item.get("value", ""))]))
-    digest = _digest(req, params.get("Filters"), params.get("DocumentFilterList"))
-    offset = page_offset(state, params["NextToken"], digest) if "NextToken" in params else 0
-    rows = [
-        {
-            "Name": d.name,
-            "CreatedDate": epoch(state.now().replace(hour=0, minute=0, second=0, microsecond=0)),
-            "Owner": d.owner,
-            "PlatformTypes": list(d.platforms),
-            "DocumentVersion": "1",
-            "DocumentType": "Command",
-            "SchemaVersion": d.schema,
-            "DocumentFormat": "JSON",
-            "TargetType": "/AWS::EC2::Instance" if d.owner == "Amazon" else "",
-            "Tags": [],
-        }
-        for d in documents_for(req.account)
-        if all(_document_matches(d, k, v) for k, v in checks)
-    ]
-    out: dict[str, Any] = {"DocumentIdentifiers": rows[offset : offset + limit]}
-    if offset + limit < len(rows):
-        out["NextToken"] = page_token(state, offset + limit, digest)
-    return out
-
-
-def describe_document(state: SandboxState, req: SsmRequest) -> dict[str, Any] | None:
-    """The Run Command documents' parameters; any other document is moto's."""
-    doc = find_document(req.account, _string(req.params, "Name"))
-    if doc is None:
-        return None
-    return {
-        "Document": {
-            "Name": doc.name,
-            "Owner": doc.owner,
-            "Status": "Active",
-            "DocumentVersion": "1",
-            "LatestVersion": "1",
-            "DefaultVersion": "1",
-            "Description": doc.description,
-            "Parameters": [dict(p) for p in doc.parameters],
-            "PlatformTypes": list(doc.platforms),
-            "DocumentType": "Command",
-            "SchemaVersion": doc.schema,
-            "DocumentFormat": "JSON",
-            "HashType": "Sha256",
-        }
-    }
 
 
 def stop_all(state: SandboxState) -> None:

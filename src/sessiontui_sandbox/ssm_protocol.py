@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -71,3 +72,9 @@ def max_results(params: dict[str, Any], low: int, high: int, default: int) -> in
             "maxResults", value, f"Member must have value less than or equal to {high}"
         )
     return value
+
+
+def digest(req: SsmRequest, *parts: Any) -> str:
+    """What a NextToken is bound to: the region, account and the question asked."""
+    raw = json.dumps([req.region, req.account, *parts], default=str).encode()
+    return hashlib.sha256(raw).hexdigest()[:16]

@@ -45,42 +45,66 @@ class Send:
     cloudwatch_log_group: str = ""
 
 
+def _send_args(send: Send) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "DocumentName": send.document,
+        "Parameters": {k: list(v) for k, v in send.parameters.items()},
+        "MaxConcurrency": send.max_concurrency,
+        "MaxErrors": send.max_errors,
+    }
+    if send.comment:
+        kwargs["Comment"] = send.comment[:100]  # AWS's limit
+    if send.timeout_seconds is not None:
+        kwargs["TimeoutSeconds"] = send.timeout_seconds
+    if send.s3_bucket:
+        kwargs["OutputS3BucketName"] = send.s3_bucket
+    if send.cloudwatch_log_group:
+        kwargs["CloudWatchOutputConfig"] = {
+            "CloudWatchLogGroupName": send.cloudwatch_log_group,
+            "CloudWatchOutputEnabled": True,
+        }
+    return kwargs
+
+
+def _send(ssm: SSMClient, kwargs: dict[str, Any], document: str) -> str:
+    try:
+        answer = ssm.send_command(**kwargs)
+    except ClientError as e:
+        error = e.response.get("Error", {})
+        if error.get("Code") in BAD_INPUT:  # the operator's document or parameters
+            raise UsageError(
+                f"SendCommand refused {document}: {error.get('Message') or error.get('Code')}"
+            ) from None
+        raise map_client_error(e, "SendCommand") from None
+    except BotoCoreError as e:
+        raise map_client_error(e, "SendCommand") from None
+    return str(answer["Command"]["CommandId"])
+
+
 def send_command(ssm: SSMClient, instance_ids: Sequence[str], send: Send) -> list[str]:
     """One SendCommand per 50 nodes; the command ids in order. MaxConcurrency and MaxErrors hold
     within each batch, as AWS applies them per command."""
     ids: list[str] = []
     for start in range(0, len(instance_ids), BATCH):
-        kwargs: dict[str, Any] = {
-            "InstanceIds": list(instance_ids[start : start + BATCH]),
-            "DocumentName": send.document,
-            "Parameters": {k: list(v) for k, v in send.parameters.items()},
-            "MaxConcurrency": send.max_concurrency,
-            "MaxErrors": send.max_errors,
-        }
-        if send.comment:
-            kwargs["Comment"] = send.comment[:100]  # AWS's limit
-        if send.timeout_seconds is not None:
-            kwargs["TimeoutSeconds"] = send.timeout_seconds
-        if send.s3_bucket:
-            kwargs["OutputS3BucketName"] = send.s3_bucket
-        if send.cloudwatch_log_group:
-            kwargs["CloudWatchOutputConfig"] = {
-                "CloudWatchLogGroupName": send.cloudwatch_log_group,
-                "CloudWatchOutputEnabled": True,
-            }
-        try:
-            answer = ssm.send_command(**kwargs)
-        except ClientError as e:
-            error = e.response.get("Error", {})
-            if error.get("Code") in BAD_INPUT:  # the operator's document or parameters
-                raise UsageError(
-                    f"SendCommand refused {send.document}: {error.get('Message') or error.get('Code')}"
-                ) from None
-            raise map_client_error(e, "SendCommand") from None
-        except BotoCoreError as e:
-            raise map_client_error(e, "SendCommand") from None
-        ids.append(str(answer["Command"]["CommandId"]))
+        kwargs = {"InstanceIds": list(instance_ids[start : start + BATCH]), **_send_args(send)}
+        ids.append(_send(ssm, kwargs, send.document))
     return ids
+
+
+def send_by_targets(ssm: SSMClient, targets: Sequence[Mapping[str, Any]], send: Send) -> str:
+    """One SendCommand with Targets (tag:K): AWS finds the nodes, however many; MaxConcurrency
+    and MaxErrors hold over all of them."""
+    kwargs = {"Targets": [dict(t) for t in targets], **_send_args(send)}
+    return _send(ssm, kwargs, send.document)
+
+
+def command_status(ssm: SSMClient, command_id: str) -> str:
+    """The command's own status (ListCommands): over once AWS has nothing more to deliver."""
+    try:
+        found = ssm.list_commands(CommandId=command_id).get("Commands", [])
+    except (ClientError, BotoCoreError) as e:
+        raise map_client_error(e, "ListCommands") from None
+    return str(found[0].get("Status", "")) if found else ""
 
 
 def list_invocations(ssm: SSMClient, command_id: str) -> list[dict[str, Any]]:
@@ -119,23 +143,32 @@ def cancel_command(
         raise map_client_error(e, "CancelCommand") from None
 
 
-def list_documents(ssm: SSMClient, search: str = "") -> list[dict[str, Any]]:
-    """Command documents the account may run, AWS's and its own; `search` narrows by name."""
+def documents_page(
+    ssm: SSMClient, search: str = "", token: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the Command documents the account may run (AWS's 50 at most), AWS's and its
+    own; `search` narrows by name on AWS's side; the token for the next page, if any."""
     filters: list[dict[str, Any]] = [{"Key": "DocumentType", "Values": ["Command"]}]
     if search.strip():
         filters.append({"Key": "SearchKeyword", "Values": [search.strip()]})
     kwargs: dict[str, Any] = {"Filters": filters, "MaxResults": 50}
-    found: list[dict[str, Any]] = []
+    if token:
+        kwargs["NextToken"] = token
     try:
-        while True:
-            page = ssm.list_documents(**kwargs)
-            found += [dict(d) for d in page.get("DocumentIdentifiers", [])]
-            token = page.get("NextToken")
-            if not token:
-                return found
-            kwargs["NextToken"] = token
+        page = ssm.list_documents(**kwargs)
     except (ClientError, BotoCoreError) as e:
         raise map_client_error(e, "ListDocuments") from None
+    found = [dict(d) for d in page.get("DocumentIdentifiers", [])]
+    return found, page.get("NextToken") or None
+
+
+def list_documents(ssm: SSMClient, search: str = "") -> list[dict[str, Any]]:
+    """Every page of `documents_page`."""
+    found, token = documents_page(ssm, search)
+    while token:
+        more, token = documents_page(ssm, search, token)
+        found += more
+    return found
 
 
 def document_parameters(ssm: SSMClient, name: str) -> list[dict[str, Any]]:

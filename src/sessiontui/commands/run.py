@@ -20,6 +20,7 @@ from sessiontui.core.run import (
     parse_concurrency,
     parse_errors,
     parse_parameters,
+    parse_timeout,
     summary,
 )
 from sessiontui.core.untrusted import json_text, terminal_lines, terminal_text
@@ -35,8 +36,6 @@ Say = Callable[[str], None]
 
 def check_args(args: argparse.Namespace) -> None:
     """What `--run` refuses before touching AWS (exit 2)."""
-    from sessiontui.core.durations import parse_duration
-
     if not args.run.strip():
         raise UsageError("--run needs a command, e.g. --run 'uptime'")
     if not (args.target or args.tag or args.filter):
@@ -50,13 +49,10 @@ def check_args(args: argparse.Namespace) -> None:
     parse_concurrency(args.max_concurrency)
     parse_errors(args.max_errors)
     if args.timeout is not None:
-        seconds = parse_duration(args.timeout)
-        if seconds > 172800:
-            raise UsageError(f"--timeout {args.timeout} is over AWS's 48 hours")
+        parse_timeout(args.timeout)
 
 
 def spec_from(args: argparse.Namespace, rt: Runtime, reason: str) -> RunSpec:
-    from sessiontui.core.durations import parse_duration
     from sessiontui.operations.run_command import RunSpec
 
     run_config = getattr(rt.config, "run", None)
@@ -66,11 +62,18 @@ def spec_from(args: argparse.Namespace, rt: Runtime, reason: str) -> RunSpec:
         parameters=parse_parameters(args.parameter or []),
         max_concurrency=parse_concurrency(args.max_concurrency),
         max_errors=parse_errors(args.max_errors),
-        timeout=parse_duration(args.timeout) if args.timeout else None,
+        timeout=parse_timeout(args.timeout) if args.timeout else None,
         reason=reason,
         s3_bucket=getattr(run_config, "s3_bucket", "") or "",
         cloudwatch_log_group=getattr(run_config, "cloudwatch_log_group", "") or "",
+        # --tag alone says "the nodes with this tag": AWS is asked by tag where it can be
+        tags=tuple(_pair(t) for t in args.tag or ()) if not (args.filter or args.target) else (),
     )
+
+
+def _pair(term: str) -> tuple[str, str]:
+    key, _, value = term.partition("=")
+    return key, value
 
 
 def _nodes(rt: Runtime, accesses: list[Access], args: argparse.Namespace, say: Say) -> list[Node]:
@@ -117,7 +120,11 @@ def run_command(
     from sessiontui.operations.run_command import CommandRun, document_platforms, plan
     from sessiontui.stores.runs import RunStore
 
-    accesses = rt.accesses(ask=ask, on_retry=say) if rt.roles else []
+    default = _config_role(rt)
+    roles = rt.roles or ([default] if default else [])
+    if roles and not rt.roles:
+        say(f"access: {roles[0]} ([run] role in the config; --role chooses another)")
+    accesses = [rt.access(name, ask=ask, on_retry=say) for name in roles]
     for held in accesses:
         if held.warning:
             say(f"warning: {held.warning}")
@@ -147,22 +154,26 @@ def run_command(
         return rt.factory_for(access) if access is not None else rt.factory
 
     run = CommandRun(planned, spec, factory_for, rt.audit, rt.clock)
-    for problem in run.send():
-        say(f"not sent: {problem}")
-    for r in run.runs:
-        if r.done:  # refused at SendCommand: said now, as they will never finish later
-            emit(_line(r, args.json))
     try:
-        run.follow(lambda r: emit(_line(r, args.json)))
+        # polled while later batches are still being sent; nodes AWS refused come last
+        run.send_and_follow(
+            lambda r: emit(_line(r, args.json)),
+            on_problem=lambda problem: say(f"not sent: {problem}"),
+        )
+    except AuthError as err:
+        if not accesses:  # the base credentials: say which roles may
+            err.hint = _roles_that_may(rt, nodes)
+        raise
     except KeyboardInterrupt:
         return _interrupted(run, say, emit, args.json)
     finally:
         with contextlib.suppress(OSError):
-            RunStore().save(
-                run.commands[0].command_id if run.commands else "run",
-                run.started or rt.clock.now(),
-                run.record(),
-            )
+            if run.commands:
+                RunStore().save(
+                    run.commands[0].command_id,
+                    run.started or rt.clock.now(),
+                    run.record(),
+                )
     say(summary(run.runs, run.seconds))
     return exit_code(run.runs)
 
@@ -199,12 +210,43 @@ def _line(run: NodeRun, as_json: bool) -> str:
     if run.note:
         lines.append(f"   {terminal_text(run.note)}")
     if run.output_cut or run.error_cut:
-        where = run.output_url or run.error_url
+        where = run.output_url or run.error_url or run.log_streams
         lines.append(
             "   (AWS keeps only the first 24,000 characters of output and 8,000 of errors"
             + (f"; the whole of it: {terminal_text(where)})" if where else ")")
         )
     return "\n".join(lines)
+
+
+def _config_role(rt: Runtime) -> str | None:
+    run_config = getattr(rt.config, "run", None)
+    return getattr(run_config, "role", None)
+
+
+def _roles_that_may(rt: Runtime, nodes: list[Node]) -> str:
+    """The hint when the base credentials may not send: the config's roles whose scope and
+    account reach every node asked for, narrowest first."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from sessiontui.core.scope import in_scope
+
+    account = ""
+    with contextlib.suppress(BotoCoreError, ClientError):  # a hint: without it, any account fits
+        sts = rt.factory.client("sts", rt.regions[0])
+        account = str(sts.get_caller_identity()["Account"])
+    roles = getattr(rt.config, "roles", {}) or {}
+    fitting = [
+        spec
+        for spec in roles.values()
+        if all(
+            in_scope(n, spec.scope) and f":{n.account_id or account}:" in spec.arn for n in nodes
+        )
+    ]
+    fitting.sort(key=lambda spec: -len(spec.scope))
+    if not fitting:
+        return "pass --role NAME: a role that may send commands to these nodes"
+    names = ", ".join(spec.name for spec in fitting)
+    return f"roles in the config that reach these nodes: {names} (--role NAME, or [run] role)"
 
 
 def _factory(rt: Runtime, accesses: list[Access]) -> Any:

@@ -21,6 +21,8 @@ SCRIPT_DOCUMENTS = {RUN_SHELL: ("Linux", "MacOS"), RUN_POWERSHELL: ("Windows",)}
 DEFAULT_CONCURRENCY = "50"  # AWS's defaults for SendCommand
 DEFAULT_ERRORS = "0"
 BATCH = 50  # SendCommand takes at most 50 InstanceIds
+MAX_TAG_TARGETS = 5  # ... or at most five Targets
+PREVIEW_CUT = 2_500  # ListCommandInvocations' details: stdout and stderr together, cut here
 STDOUT_CUT = 24_000  # GetCommandInvocation's cut of stdout ...
 STDERR_CUT = 8_000  # ... and of stderr
 
@@ -65,6 +67,19 @@ def parse_errors(text: str) -> str:
     return value
 
 
+MAX_EXECUTION_TIMEOUT = 172_800  # the script documents' executionTimeout: 48 hours at most
+
+
+def parse_timeout(text: str) -> int:
+    """The execution timeout: `600`, `10m`, `2h`; AWS takes 1 second to 48 hours."""
+    from sessiontui.core.durations import parse_duration
+
+    seconds = parse_duration(text)
+    if seconds > MAX_EXECUTION_TIMEOUT:
+        raise UsageError(f"execution timeout {text} is over AWS's 48 hours")
+    return seconds
+
+
 def parse_parameters(items: Sequence[str]) -> dict[str, list[str]]:
     """--parameter K=V (repeatable; the same K again adds a value)."""
     out: dict[str, list[str]] = {}
@@ -82,6 +97,21 @@ def script_document(platform: str) -> str | None:
         if platform in platforms:
             return name
     return None
+
+
+def tag_targets(tags: Sequence[tuple[str, str]]) -> tuple[list[dict[str, Any]], str]:
+    """SendCommand's Targets for `--tag K=V` terms, or why AWS could not be asked the same:
+    AWS matches tags exactly, one value list per key, at most five keys."""
+    if not tags:
+        return [], "no tag asked for"
+    keys = [key for key, _ in tags]
+    if any(c in key + value for key, value in tags for c in "*?["):
+        return [], "a wildcard in a tag, which Targets cannot say"
+    if len(set(keys)) != len(keys):
+        return [], "the same tag key twice"
+    if len(keys) > MAX_TAG_TARGETS:
+        return [], f"more than {MAX_TAG_TARGETS} tags"
+    return [{"Key": f"tag:{key}", "Values": [value]} for key, value in tags], ""
 
 
 def node_status(status: str, details: str = "") -> str:
@@ -119,8 +149,11 @@ class NodeRun:
     output: str = ""  # stdout as far as AWS gives it
     error: str = ""  # stderr as far as AWS gives it
     output_url: str = ""  # where the whole output went (S3), when configured
+    log_group: str = ""  # the CloudWatch Logs group it also went to, when configured
     error_url: str = ""
-    full: bool = False  # output/error come from GetCommandInvocation (not the 2,500 preview)
+    full: bool = (
+        False  # output/error are whole (under the details' cut, or from GetCommandInvocation)
+    )
     note: str = ""  # why sessiontui could not send it, when it could not
 
     @property
@@ -140,6 +173,13 @@ class NodeRun:
     @property
     def error_cut(self) -> bool:
         return len(self.error) >= STDERR_CUT
+
+    @property
+    def log_streams(self) -> str:
+        """Where its output is in CloudWatch Logs (AWS names the streams COMMAND/NODE/STEP/...)."""
+        if not self.log_group or not self.command_id:
+            return ""
+        return f"{self.log_group}, streams {self.command_id}/{self.node_id}/"
 
     @property
     def line(self) -> str:
@@ -162,6 +202,7 @@ class NodeRun:
             "output_cut": self.output_cut,
             "error_cut": self.error_cut,
             "output_url": self.output_url,
+            "log_group": self.log_group,
             "error_url": self.error_url,
             "note": self.note,
         }
@@ -185,6 +226,7 @@ class NodeRun:
             output=text("output"),
             error=text("error"),
             output_url=text("output_url"),
+            log_group=text("log_group"),
             error_url=text("error_url"),
             full=True,
             note=text("note"),
@@ -208,6 +250,8 @@ class Preview:
 
     runs: list[NodeRun] = field(default_factory=list)
     left_out: list[LeftOut] = field(default_factory=list)
+    # per (account, region) when the operator asked by tag: how it is sent, in words
+    how: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def groups(self) -> dict[tuple[str, str], int]:
         out: Counter[tuple[str, str]] = Counter((r.account or "-", r.region) for r in self.runs)
@@ -219,7 +263,8 @@ class Preview:
         head = f"{n} node{'s' if n != 1 else ''}"
         lines = [head + (f", {len(self.left_out)} left out" if self.left_out else "")]
         for (account, region), count in self.groups().items():
-            lines.append(f"  {count} in {account} {region}")
+            how = self.how.get((account, region))
+            lines.append(f"  {count} in {account} {region}" + (f" ({how})" if how else ""))
         for out in self.left_out:
             lines.append(f"  left out {out.name or out.node_id} ({out.node_id}): {out.why}")
         return lines

@@ -2,14 +2,16 @@
 
 Targets span every access held: each node goes with its own account's access (fleets.access_for);
 the preview says who is left out and why (out of the access's scope, not connectable, no document
-for its platform). Sending is one SendCommand per account, region and document (50 nodes a batch);
-watching is ListCommandInvocations with details, polled with backoff (one page per 50 nodes a
-poll), and one GetCommandInvocation per node once it has finished, for its whole output. Every
+for its platform). Sending is one SendCommand per account, region and document (50 nodes a batch,
+or one with Targets when the operator asked by tag); watching is ListCommandInvocations with
+details, polled with backoff (one page per 50 nodes a poll), whose 2,500 characters of output are
+the whole of it for most nodes; GetCommandInvocation only for a node whose output was cut. Every
 command sent is in the audit log with the reason, which is also the command's comment.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +23,7 @@ from sessiontui.aws import commands as api
 from sessiontui.core.errors import SessiontuiError
 from sessiontui.core.run import (
     BATCH,
+    PREVIEW_CUT,
     RUN_POWERSHELL,
     RUN_SHELL,
     SCRIPT_DOCUMENTS,
@@ -30,6 +33,7 @@ from sessiontui.core.run import (
     Preview,
     node_status,
     script_document,
+    tag_targets,
 )
 
 if TYPE_CHECKING:
@@ -55,6 +59,9 @@ class RunSpec:
     reason: str = ""
     s3_bucket: str = ""
     cloudwatch_log_group: str = ""
+    # the operator asked by tag (--tag, or a filter of tags only): sent with Targets where the
+    # tag reaches exactly the nodes planned, so AWS resolves it, one command however many nodes
+    tags: tuple[tuple[str, str], ...] = ()
 
     def parameters_for(self, document: str) -> dict[str, list[str]]:
         params = {k: list(v) for k, v in self.parameters.items()}
@@ -70,6 +77,7 @@ class Planned:
     node: Node
     access: Access | None
     run: NodeRun
+    targets: list[dict[str, Any]] | None = None  # Targets by tag, else sent by InstanceIds
 
 
 def plan(
@@ -103,7 +111,39 @@ def plan(
         run = NodeRun(node.id, node.display_name, account, node.region, document=document)
         preview.runs.append(run)
         planned.append(Planned(node, access, run))
+    if spec.tags:
+        _by_tag(preview, planned, spec.tags)
     return preview, planned
+
+
+def _by_tag(preview: Preview, planned: list[Planned], tags: Sequence[tuple[str, str]]) -> None:
+    """Targets by tag for each account and region where the tag reaches the planned nodes and
+    no other: a node left out there, or two documents, or a tag whose case differs from the
+    one asked, and AWS's tag would reach what the preview promised not to (or miss some)."""
+    targets, why = tag_targets(tags)
+    places: dict[tuple[str, str], list[Planned]] = {}
+    for p in planned:
+        places.setdefault((p.run.account or "-", p.run.region), []).append(p)
+    for place, members in places.items():
+        reason = why
+        left = sum(1 for o in preview.left_out if (o.account or "-", o.region) == place)
+        documents = sorted({m.run.document for m in members})
+        if not reason and left:
+            reason = f"the tag also reaches {left} node{'s' if left != 1 else ''} left out"
+        elif not reason and len(documents) > 1:
+            reason = f"two documents ({', '.join(documents)})"
+        elif not reason and len({m.access.name if m.access else "" for m in members}) > 1:
+            reason = "two accesses"
+        elif not reason and any(
+            m.node.tags.get(key) != value for m in members for key, value in tags
+        ):
+            reason = "a tag's case differs from the one asked"
+        if reason:
+            preview.how[place] = f"by instance ids: {reason}"
+            continue
+        preview.how[place] = "by tag " + ", ".join(f"{k}={v}" for k, v in tags)
+        for m in members:
+            m.targets = targets
 
 
 @dataclass
@@ -112,6 +152,9 @@ class _Command:
     factory: ClientFactory
     region: str
     runs: dict[str, NodeRun]  # instance id -> its run
+    by_tag: bool = False  # sent with Targets: AWS says which nodes the tag reached
+    account: str = ""
+    document: str = ""
 
 
 class CommandRun:
@@ -146,8 +189,9 @@ class CommandRun:
         return all(r.done for r in self.runs)
 
     def send(self) -> list[str]:
-        """SendCommand for every group; a group AWS refuses is marked on its nodes and named in
-        what this returns. Raises the refusal when every group was refused."""
+        """SendCommand for every group (50 nodes a command, or one with Targets); a batch AWS
+        refuses is marked on its nodes and named in what this returns. Raises the refusal when
+        every batch was refused. Stops sending once the run is cancelled."""
         self.started = self.clock.now()
         self._began = time.monotonic()
         groups: dict[tuple[str, str, str, str], list[Planned]] = {}
@@ -168,41 +212,117 @@ class CommandRun:
                 s3_bucket=self.spec.s3_bucket,
                 cloudwatch_log_group=self.spec.cloudwatch_log_group,
             )
-            ids = [m.node.id for m in members]
-            try:
-                command_ids = api.send_command(ssm, ids, send)
-            except SessiontuiError as err:
-                last = err
-                where = f"{account or '-'} {region}"
-                problems.append(f"{where}: {err.message}")
-                for m in members:
-                    m.run.status, m.run.note = "Failed", f"not sent: {err.message}"
-                continue
-            for n, command_id in enumerate(command_ids):
-                batch = members[n * BATCH : (n + 1) * BATCH]
-                for m in batch:
-                    m.run.command_id = command_id
+            targets = members[0].targets
+            batches = (
+                [members]
+                if targets
+                else [members[n : n + BATCH] for n in range(0, len(members), BATCH)]
+            )
+            for batch in batches:
                 with self._lock:
-                    self.commands.append(
-                        _Command(command_id, factory, region, {m.node.id: m.run for m in batch})
+                    if self.cancelled:  # Ctrl-C or X while sending: the rest is never sent
+                        for m in batch:
+                            m.run.status, m.run.note = "Cancelled", "not sent: cancelled"
+                        continue
+                try:
+                    command_id = (
+                        api.send_by_targets(ssm, targets, send)
+                        if targets
+                        else api.send_command(ssm, [m.node.id for m in batch], send)[0]
                     )
-                self.audit.write(
-                    "command_sent",
-                    command_id=command_id,
-                    document=document,
-                    commands=self.spec.script if document in (RUN_SHELL, RUN_POWERSHELL) else "",
-                    parameters={k: list(v) for k, v in self.spec.parameters.items()},
-                    targets=[m.node.id for m in batch],
-                    account=account,
-                    region=region,
-                    role=role,
-                    reason=self.spec.reason or None,
-                    max_concurrency=self.spec.max_concurrency,
-                    max_errors=self.spec.max_errors,
-                )
+                except SessiontuiError as err:
+                    last = err
+                    problems.append(f"{account or '-'} {region}: {err.message}")
+                    for m in batch:
+                        m.run.status, m.run.note = "Failed", f"not sent: {err.message}"
+                    continue
+                self._sent(command_id, factory, region, batch, targets, (role, account, document))
         if last is not None and not self.commands:
             raise last
         return problems
+
+    def _sent(
+        self,
+        command_id: str,
+        factory: ClientFactory,
+        region: str,
+        batch: list[Planned],
+        targets: list[dict[str, Any]] | None,
+        what: tuple[str, str, str],
+    ) -> None:
+        role, account, document = what
+        for m in batch:
+            m.run.command_id = command_id
+            m.run.log_group = self.spec.cloudwatch_log_group
+        command = _Command(
+            command_id,
+            factory,
+            region,
+            {m.node.id: m.run for m in batch},
+            by_tag=bool(targets),
+            account=account,
+            document=document,
+        )
+        with self._lock:
+            self.commands.append(command)
+            late = self.cancelled  # cancelled while this one was on its way: cancel it too
+        self.audit.write(
+            "command_sent",
+            command_id=command_id,
+            document=document,
+            commands=self.spec.script if document in (RUN_SHELL, RUN_POWERSHELL) else "",
+            parameters={k: list(v) for k, v in self.spec.parameters.items()},
+            targets=[m.node.id for m in batch],
+            tag_targets=targets or None,
+            account=account,
+            region=region,
+            role=role,
+            reason=self.spec.reason or None,
+            max_concurrency=self.spec.max_concurrency,
+            max_errors=self.spec.max_errors,
+        )
+        if late:
+            with contextlib.suppress(SessiontuiError):
+                api.cancel_command(factory.client("ssm", region), command_id)
+
+    def send_and_follow(
+        self,
+        on_finished: Callable[[NodeRun], None],
+        stop: threading.Event | None = None,
+        on_poll: Callable[[], None] | None = None,
+        on_problem: Callable[[str], None] | None = None,
+    ) -> None:
+        """send() beside the polling, so the first results show while later batches are still
+        on their way (1,000 nodes are 20 SendCommands). Nodes AWS refused are reported as
+        finished once sending is over; the refusal is raised when every batch was refused."""
+        outcome: dict[str, Any] = {}
+
+        def sending() -> None:
+            try:
+                outcome["problems"] = self.send()
+            except SessiontuiError as err:
+                outcome["error"] = err
+
+        sender = threading.Thread(target=sending, name="run-send", daemon=True)
+        sender.start()
+        try:
+            self.follow(on_finished, stop, on_poll, sending=sender.is_alive)
+        except BaseException:
+            with self._lock:  # Ctrl-C: send no more; what was sent is for cancel() to end
+                self.cancelled = True
+            raise
+        finally:
+            sender.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        for problem in outcome.get("problems", []):
+            if on_problem is not None:
+                on_problem(problem)
+        for run in self.runs:
+            if run.note.startswith("not sent"):
+                on_finished(run)
+        if on_poll is not None:
+            on_poll()
 
     def poll(self) -> list[NodeRun]:
         """One look at every command not over yet; the runs that finished since the last look."""
@@ -211,15 +331,47 @@ class CommandRun:
             commands = [c for c in self.commands if not all(r.done for r in c.runs.values())]
         for command in commands:
             ssm = command.factory.client("ssm", command.region)
-            for row in api.list_invocations(ssm, command.command_id):
-                run = command.runs.get(str(row.get("InstanceId", "")))
+            rows = api.list_invocations(ssm, command.command_id)
+            for row in rows:
+                instance_id = str(row.get("InstanceId", ""))
+                run = command.runs.get(instance_id)
+                if run is None and command.by_tag:
+                    run = self._reached(command, instance_id, row)
                 if run is None or run.done:
                     continue
                 _update(run, row)
                 if run.done:
-                    self._fetch_output(ssm, command.command_id, run)
+                    if not run.full:  # over the details' 2,500 characters: the whole of it
+                        self._fetch_output(ssm, command.command_id, run)
                     finished.append(run)
+            if command.by_tag:
+                finished += self._missed(ssm, command, {str(r.get("InstanceId")) for r in rows})
         return finished
+
+    def _reached(self, command: _Command, instance_id: str, row: Mapping[str, Any]) -> NodeRun:
+        """A node the tag reached that the listing did not show (tagged since): a row of its own."""
+        name = str(row.get("InstanceName") or "") or instance_id
+        run = NodeRun(instance_id, name, command.account, command.region, command.document)
+        run.command_id = command.command_id
+        with self._lock:
+            command.runs[instance_id] = run
+            self.runs.append(run)
+        return run
+
+    def _missed(self, ssm: Any, command: _Command, seen: set[str]) -> list[NodeRun]:
+        """Planned nodes the tag did not reach (untagged since the listing), once AWS says the
+        command is over: never run, so Undeliverable, with the reason."""
+        missing = [r for i, r in command.runs.items() if i not in seen and not r.done]
+        if not missing or not all(r.done for i, r in command.runs.items() if i in seen):
+            return []
+        if api.command_status(ssm, command.command_id) not in TERMINAL:
+            return []
+        for run in missing:
+            run.status, run.note = (
+                "Undeliverable",
+                "the tag did not reach it (changed since the listing?)",
+            )
+        return missing
 
     def _fetch_output(self, ssm: Any, command_id: str, run: NodeRun) -> None:
         """The node's whole output once it is over (24,000 / 8,000 characters: AWS's cut)."""
@@ -240,8 +392,10 @@ class CommandRun:
         on_finished: Callable[[NodeRun], None],
         stop: threading.Event | None = None,
         on_poll: Callable[[], None] | None = None,
+        sending: Callable[[], bool] | None = None,
     ) -> None:
-        """Poll with backoff until every node is over (or `stop` is set)."""
+        """Poll with backoff until every node is over (or `stop` is set); while `sending` says
+        batches are still being sent, at the first pace."""
         delay = FIRST_POLL
         while not self.done and not (stop is not None and stop.is_set()):
             before = [(r.status, r.exit_code) for r in self.runs]
@@ -252,7 +406,8 @@ class CommandRun:
             if self.done:
                 return
             changed = before != [(r.status, r.exit_code) for r in self.runs]
-            delay = FIRST_POLL if changed else min(LAST_POLL, delay * 1.5)
+            busy = sending is not None and sending()
+            delay = FIRST_POLL if changed or busy else min(LAST_POLL, delay * 1.5)
             if stop is not None:
                 stop.wait(delay)
             else:
@@ -307,10 +462,12 @@ def _update(run: NodeRun, row: Mapping[str, Any]) -> None:
     if run.status in ("Success", "Failed", "TimedOut") and isinstance(code, int):
         run.exit_code = code
     if not run.full:
-        # the 2,500-character preview, stdout then stderr; the whole output comes at the end
+        # the details' output, stdout then stderr, cut at 2,500 characters: under that it is
+        # the whole of it, and no GetCommandInvocation is needed for this node
         output = str(plugin.get("Output", ""))
         out, _, err = output.partition("\n----------ERROR-------\n")
         run.output, run.error = out, err
+        run.full = run.status in TERMINAL and len(output) < PREVIEW_CUT
     run.output_url = str(plugin.get("StandardOutputUrl", "") or run.output_url)
     run.error_url = str(plugin.get("StandardErrorUrl", "") or run.error_url)
     if run.status in TERMINAL and run.ended is None and run.started is not None:
@@ -325,3 +482,17 @@ def document_platforms(factory: ClientFactory, region: str, name: str) -> list[s
         if doc.get("Name") == name:
             return [str(p) for p in doc.get("PlatformTypes", [])]
     return []
+
+
+class Documents:
+    """The Command documents of one account and region, for the TUI's picker (blocking calls)."""
+
+    def __init__(self, factory: ClientFactory, region: str) -> None:
+        self.factory = factory
+        self.region = region
+
+    def page(self, search: str, token: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        return api.documents_page(self.factory.client("ssm", self.region), search, token)
+
+    def parameters(self, name: str) -> list[dict[str, Any]]:
+        return api.document_parameters(self.factory.client("ssm", self.region), name)

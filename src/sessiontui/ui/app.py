@@ -26,6 +26,8 @@ from sessiontui.ui.keys import (
     DATABASES_BINDINGS,
     FORWARDS_BINDINGS,
     RUN_BINDINGS,
+    RUN_CANCEL_BINDINGS,
+    RUN_DIALOG_BINDINGS,
     SESSIONS_BINDINGS,
 )
 from sessiontui.ui.messages import ForwardChanged, ForwardFailed, SessionsStopped
@@ -108,7 +110,9 @@ class SessiontuiApp(App[int]):
             ("access requests panel", list(ACCESS_REQUESTS_BINDINGS)),
             ("sessions panel", list(SESSIONS_BINDINGS)),
             ("databases panel", list(DATABASES_BINDINGS)),
+            ("run dialog", list(RUN_DIALOG_BINDINGS)),
             ("run grid", list(RUN_BINDINGS)),
+            ("run grid, x", list(RUN_CANCEL_BINDINGS)),
         ]
 
     def on_mount(self) -> None:

@@ -64,7 +64,8 @@ FOOTER_PRIORITY: tuple[str, ...] = (
 # the run grid (e)
 RUN_BINDINGS: list[BindingType] = [
     Binding("enter", "open_output", "Output", id="run.output"),
-    Binding("x", "cancel_one", "Cancel node", id="run.cancel"),
+    # x asks: the node under the cursor, or every node still running; X cancels all at once
+    Binding("x", "cancel", "Cancel", id="run.cancel"),
     Binding("X", "cancel_all", "Cancel all", key_display="X", id="run.cancel-all"),
     Binding("y", "copy", "Copy output", id="run.copy"),
     Binding("escape", "close", "Close", id="run.close"),
@@ -73,6 +74,17 @@ RUN_BINDINGS: list[BindingType] = [
 RUN_OUTPUT_BINDINGS: list[BindingType] = [
     Binding("y", "copy", "Copy output", id="run-output.copy"),
     Binding("escape,enter", "close", "Close", id="run-output.close"),
+]
+
+RUN_DIALOG_BINDINGS: list[BindingType] = [
+    Binding("ctrl+o", "documents", "Document", id="run-dialog.documents"),
+    Binding("escape", "cancel", "Cancel", id="run-dialog.cancel"),
+]
+
+RUN_CANCEL_BINDINGS: list[BindingType] = [
+    Binding("n", "choose('node')", "This node", id="run-cancel.node"),
+    Binding("a", "choose('all')", "Every node", id="run-cancel.all"),
+    Binding("escape", "choose('')", "Keep running", id="run-cancel.keep"),
 ]
 
 RUNS_BINDINGS: list[BindingType] = [

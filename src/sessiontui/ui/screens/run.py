@@ -11,93 +11,227 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.binding import BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Input, OptionList, Static
+from textual.widget import Widget
+from textual.widgets import Button, DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from sessiontui.core.errors import SessiontuiError
-from sessiontui.core.run import NodeRun, Preview, parse_concurrency, parse_errors, summary
-from sessiontui.ui.keys import RUN_BINDINGS, RUN_OUTPUT_BINDINGS, RUNS_BINDINGS
+from sessiontui.core.run import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_ERRORS,
+    SCRIPT_DOCUMENTS,
+    NodeRun,
+    Preview,
+    parse_concurrency,
+    parse_errors,
+    parse_timeout,
+    summary,
+)
+from sessiontui.ui.keys import (
+    RUN_BINDINGS,
+    RUN_CANCEL_BINDINGS,
+    RUN_DIALOG_BINDINGS,
+    RUN_OUTPUT_BINDINGS,
+    RUNS_BINDINGS,
+)
 from sessiontui.ui.plain import plain, plain_cell, plain_lines
+from sessiontui.ui.screens.documents import DocumentPicker, DocumentSource
 from sessiontui.ui.widgets.dialog_input import DialogInput
 
 if TYPE_CHECKING:
     from sessiontui.operations.run_command import CommandRun, RunSpec
 
+SCRIPTS = "Document: AWS-RunShellScript (AWS-RunPowerShellScript on Windows nodes)"
 GRID_COLUMNS = ("NODE", "ACCOUNT", "REGION", "STATUS", "EXIT", "TIME", "OUTPUT")
 LINE_MAX = 120  # the grid's output column: the first line, cut
+FIXED_WIDTHS = {"STATUS": 13, "EXIT": 4, "TIME": 7, "OUTPUT": 60}
 
 
 @dataclass(frozen=True)
 class RunRequest:
-    """What the dialog returns: the command and its limits, the reason."""
+    """What the dialog returns: the command (a script, or a document and its parameters), its
+    limits, the reason."""
 
     script: str
     reason: str
     max_concurrency: str
     max_errors: str
+    document: str = ""  # "": the script document for each node's platform
+    parameters: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    timeout: int | None = None  # the script's execution timeout, in seconds
+    platforms: tuple[str, ...] = ()  # what the chosen document runs on
 
 
 class RunDialog(ModalScreen[RunRequest | None]):
-    """`e`: who the run reaches (and who not, and why), the command, the limits, the reason."""
+    """`e`: who the run reaches (and who not, and why), the command or a document from the
+    account with its parameters, the execution timeout, the limits, the reason."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="run-dialog.cancel")
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = RUN_DIALOG_BINDINGS
     DEFAULT_CSS = """
     RunDialog { align: center middle; }
-    RunDialog > Vertical {
-        width: 100; height: auto; max-height: 90%; border: thick $primary;
+    RunDialog > VerticalScroll {
+        width: 100; height: auto; max-height: 95%; border: thick $primary;
         background: $surface; padding: 0 1;
     }
-    RunDialog #run-preview { max-height: 12; }
+    RunDialog #run-preview { height: auto; max-height: 10; }
+    RunDialog #run-document-row { height: auto; }
+    RunDialog #run-document { width: 1fr; }
+    RunDialog #run-params { height: auto; }
     RunDialog .error { color: $text-error; }
+    RunDialog .hint { color: $text-muted; }
     """
 
-    def __init__(self, preview: Preview, reason_required: str, reason: str = "") -> None:
+    def __init__(
+        self,
+        preview: Preview,
+        reason_required: str,
+        reason: str = "",
+        documents: DocumentSource | None = None,
+        replan: Callable[[str, Sequence[str]], Preview] | None = None,
+    ) -> None:
         super().__init__()
         self.preview = preview
         self.reason_required = reason_required  # the access that requires one, or ""
         self.reason = reason
+        self.documents = documents  # None: scripts only (no account to list documents from)
+        self.replan = replan  # the preview again for a chosen document's platforms
+        self.document: dict[str, Any] | None = None  # the chosen ListDocuments row
+        self.parameters: list[dict[str, Any]] = []
 
     def compose(self) -> ComposeResult:
-        with Vertical() as box:
+        with VerticalScroll() as box:
             box.border_title = "Run command"
-            with VerticalScroll(id="run-preview"):
-                yield Static(plain_lines("\n".join(self.preview.lines())))
-            yield Static("Command (AWS-RunShellScript; AWS-RunPowerShellScript on Windows):")
+            yield Static(plain_lines("\n".join(self.preview.lines())), id="run-preview")
+            with Horizontal(id="run-document-row"):
+                yield Static(SCRIPTS, id="run-document")
+                if self.documents is not None:
+                    yield Button("Document... (ctrl+o)", id="run-choose-document")
+            yield Static("Command:", id="run-command-label")
             yield DialogInput(placeholder="uptime", id="run-command")
+            yield Vertical(id="run-params")
+            yield Static("Execution timeout (seconds, or 10m, 2h; AWS's default 3600):")
+            yield DialogInput(value="3600", id="run-timeout")
             yield Static(
                 "Reason"
                 + (f" (required by {self.reason_required}):" if self.reason_required else ":")
+                + " the command's comment, and in the audit log"
             )
             yield DialogInput(value=self.reason, placeholder="TICKET-123", id="run-reason")
-            yield Static("Max concurrency, max errors (N or N%):")
-            yield DialogInput(value="50", id="run-concurrency")
-            yield DialogInput(value="0", id="run-errors")
+            yield Static("Max concurrency, max errors (N or N%; AWS's defaults 50 and 0):")
+            yield DialogInput(value=DEFAULT_CONCURRENCY, id="run-concurrency")
+            yield DialogInput(value=DEFAULT_ERRORS, id="run-errors")
             yield Static("", id="run-error", classes="error")
 
     def on_mount(self) -> None:
         self.query_one("#run-command", Input).focus()
+
+    @on(Button.Pressed, "#run-choose-document")
+    def _choose_pressed(self) -> None:
+        self.action_documents()
+
+    def action_documents(self) -> None:
+        if self.documents is None:
+            return
+        self.app.push_screen(DocumentPicker(self.documents), self._picked)
+
+    def _picked(self, row: dict[str, Any] | None) -> None:
+        if row is None:
+            return
+        name = str(row.get("Name", ""))
+        if name in SCRIPT_DOCUMENTS:
+            self.document, self.parameters = None, []
+            self._show_document([])
+            return
+        self.document = row
+        self.query_one("#run-document", Static).update(
+            plain(f"Document: {name} (loading its parameters...)")
+        )
+        self._describe(name)
+
+    @work(thread=True, exclusive=True, group="run-document")
+    def _describe(self, name: str) -> None:
+        assert self.documents is not None
+        try:
+            found = self.documents.parameters(name)
+        except SessiontuiError as exc:
+            self.app.call_from_thread(self._error, exc.message)
+            return
+        self.app.call_from_thread(self._show_document, found)
+
+    def _error(self, message: str) -> None:
+        self.query_one("#run-error", Static).update(plain(message))
+
+    def _show_document(self, parameters: list[dict[str, Any]]) -> None:
+        """The chosen document and its parameters as a form (defaults filled in)."""
+        self.parameters = parameters
+        row = self.document
+        label = self.query_one("#run-document", Static)
+        command = self.query_one("#run-command", Input)
+        form = self.query_one("#run-params", Vertical)
+        form.remove_children()
+        command.display = row is None
+        self.query_one("#run-command-label", Static).display = row is None
+        if row is None:
+            label.update(SCRIPTS)
+            command.focus()
+        else:
+            runs_on = "/".join(str(p) for p in row.get("PlatformTypes") or []) or "-"
+            label.update(plain(f"Document: {row.get('Name', '')} (runs on {runs_on})"))
+            fields: list[Widget] = []
+            for n, p in enumerate(parameters):
+                default = str(p.get("DefaultValue", ""))
+                required = "DefaultValue" not in p
+                fields.append(
+                    Static(
+                        plain(
+                            f"{p.get('Name', '')}{' (required)' if required else ''}: "
+                            f"{p.get('Description', '')}"
+                        ),
+                        classes="hint",
+                    )
+                )
+                fields.append(DialogInput(value=default, id=f"run-param-{n}"))
+            if not fields:
+                fields.append(Static("(no parameters)", classes="hint"))
+            form.mount(*fields)
+            if parameters:
+                self.call_after_refresh(lambda: self.query_one("#run-param-0", Input).focus())
+        if self.replan is not None:
+            name = "" if row is None else str(row.get("Name", ""))
+            platforms = [] if row is None else [str(p) for p in row.get("PlatformTypes") or []]
+            self.preview = self.replan(name, platforms)
+            self.query_one("#run-preview", Static).update(
+                plain_lines("\n".join(self.preview.lines()))
+            )
 
     def submit(self, field: Input) -> None:
         def value(name: str) -> str:
             return self.query_one(f"#{name}", Input).value.strip()
 
         error = self.query_one("#run-error", Static)
-        script = value("run-command")
-        if not script:
+        document = str(self.document.get("Name", "")) if self.document else ""
+        script = value("run-command") if not document else ""
+        if not document and not script:
             error.update("type a command to run")
             return
+        parameters: dict[str, list[str]] = {}
+        for n, p in enumerate(self.parameters):
+            given = self.query_one(f"#run-param-{n}", Input).value
+            if given.strip():
+                parameters[str(p.get("Name", ""))] = given.splitlines() or [given]
+            elif "DefaultValue" not in p:
+                error.update(plain(f"{p.get('Name', '')} is required by {document}"))
+                return
         if not self.preview.runs:
             error.update("no node to run it on: see who is left out above")
             return
@@ -108,10 +242,23 @@ class RunDialog(ModalScreen[RunRequest | None]):
         try:
             concurrency = parse_concurrency(value("run-concurrency"))
             errors = parse_errors(value("run-errors"))
+            timeout = parse_timeout(value("run-timeout")) if not document else None
         except SessiontuiError as exc:
             error.update(plain(exc.message))
             return
-        self.dismiss(RunRequest(script, reason, concurrency, errors))
+        platforms = tuple(str(p) for p in (self.document or {}).get("PlatformTypes") or [])
+        self.dismiss(
+            RunRequest(
+                script,
+                reason,
+                concurrency,
+                errors,
+                document=document,
+                parameters=parameters,
+                timeout=timeout,
+                platforms=platforms,
+            )
+        )
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -156,13 +303,19 @@ class RunScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.grid
-        table.add_columns(*GRID_COLUMNS)
+        # what changes as the run goes gets its width up front: cells updated in place do not
+        # widen their column (names, accounts and regions are there from the start)
+        for label in GRID_COLUMNS:
+            table.add_column(label, width=FIXED_WIDTHS.get(label))
         for r in self.rows:
             table.add_row(*self._cells(r), key=r.node_id)
         self._show_summary()
         table.focus()
         if self.run is not None:
             self._follow(self.run)
+
+    def on_unmount(self) -> None:
+        self._stop.set()  # the run goes on in AWS; its worker stops polling
 
     @property
     def grid(self) -> DataTable[Any]:
@@ -185,7 +338,7 @@ class RunScreen(Screen[None]):
     def _show_summary(self) -> None:
         text = summary(self.rows)
         if self.run is not None and not self.finished:
-            text += "  (running: x cancels the node, X all)"
+            text += "  (running: x cancels this node or all, X all)"
         if self.notes:
             text += "\n" + "\n".join(self.notes[-3:])
         self.query_one("#run-summary", Static).update(plain_lines(text))
@@ -197,11 +350,15 @@ class RunScreen(Screen[None]):
             self.post_message(RunProgress(rows, note, finished))
 
         try:
-            if not run.commands:
-                for problem in run.send():
-                    report(f"not sent: {problem}")
-                report()
-            run.follow(lambda r: None, stop=self._stop, on_poll=report)
+            if run.commands:  # sent already: watch it
+                run.follow(lambda r: None, stop=self._stop, on_poll=report)
+            else:
+                run.send_and_follow(
+                    lambda r: None,
+                    stop=self._stop,
+                    on_poll=report,
+                    on_problem=lambda problem: report(f"not sent: {problem}"),
+                )
         except SessiontuiError as exc:
             report("; ".join(exc.lines()), finished=True)
             return
@@ -223,8 +380,15 @@ class RunScreen(Screen[None]):
             ):
                 continue
             self.rows[i] = new
-            for column, cell in zip(table.ordered_columns, self._cells(new), strict=True):
-                table.update_cell(new.node_id, column.key, cell)
+            cells = zip(table.ordered_columns, self._cells(old), self._cells(new), strict=True)
+            for column, was, cell in cells:
+                if cell != was:  # a node's name and place do not change: only what did
+                    table.update_cell(new.node_id, column.key, cell)
+        known = {r.node_id for r in self.rows}
+        for new in message.rows:
+            if new.node_id not in known:  # reached by the tag, not in the listing: a row more
+                self.rows.append(new)
+                table.add_row(*self._cells(new), key=new.node_id)
         if message.note:
             self.notes.append(message.note)
         if message.finished:
@@ -255,10 +419,22 @@ class RunScreen(Screen[None]):
         self.app.copy_to_clipboard(row.output + (row.error and f"\n{row.error}"))
         self.notify(f"output of {row.name} copied", timeout=3)
 
-    def action_cancel_one(self) -> None:
+    def action_cancel(self) -> None:
+        """`x`: the node under the cursor or every node still running, as the operator says."""
+        if self.run is None or self.finished:
+            self.notify("nothing left to cancel: the run is over", timeout=3)
+            return
         row = self.selected()
-        if row is not None and not row.done:
-            self._cancel(row.node_id)
+        one = row if row is not None and not row.done else None
+        running = sum(1 for r in self.rows if not r.done)
+
+        def chosen(answer: str | None) -> None:
+            if answer == "node" and one is not None:
+                self._cancel(one.node_id)
+            elif answer == "all":
+                self._cancel(None)
+
+        self.app.push_screen(CancelChoice(one.name if one else "", running), chosen)
 
     def action_cancel_all(self) -> None:
         if not self.finished:
@@ -278,6 +454,45 @@ class RunScreen(Screen[None]):
         # the run goes on in AWS; its worker stops polling (the grid can be opened again from E)
         self._stop.set()
         self.dismiss(None)
+
+
+class CancelChoice(ModalScreen[str | None]):
+    """`x` in the grid: cancel this node (when it still runs) or every node still running."""
+
+    BINDINGS: ClassVar[list[BindingType]] = RUN_CANCEL_BINDINGS
+    DEFAULT_CSS = """
+    CancelChoice { align: center middle; }
+    CancelChoice > Vertical {
+        width: 70; height: auto; border: thick $warning; background: $surface; padding: 0 1;
+    }
+    """
+
+    def __init__(self, node: str, running: int) -> None:
+        super().__init__()
+        self.node = node  # "" when the cursor's node is over
+        self.running = running
+
+    def compose(self) -> ComposeResult:
+        options = []
+        if self.node:
+            options.append(Option(plain(f"n  this node: {self.node}"), id="node"))
+        options.append(Option(plain(f"a  every node still running ({self.running})"), id="all"))
+        options.append(Option("Esc  keep running", id="keep"))
+        with Vertical() as box:
+            box.border_title = "Cancel (CancelCommand)"
+            yield OptionList(*options, id="cancel-choice")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.action_choose(event.option.id or "")
+
+    def action_choose(self, what: str) -> None:
+        if what == "node" and not self.node:
+            return
+        self.dismiss(what if what in ("node", "all") else None)
 
 
 class OutputScreen(ModalScreen[None]):
@@ -307,6 +522,8 @@ class OutputScreen(ModalScreen[None]):
             parts.append("(AWS keeps only the first 8,000 characters of stderr)")
         if r.output_url or r.error_url:
             parts += ["", f"whole output: {r.output_url or r.error_url}"]
+        if r.log_streams:
+            parts += ["", f"CloudWatch Logs: {r.log_streams}"]
         if r.note:
             parts += ["", r.note]
         return "\n".join(parts)
@@ -375,6 +592,9 @@ def run_spec(request: RunRequest, config: Any) -> RunSpec:
     run_config = getattr(config, "run", None)
     return RunSpec(
         script=request.script,
+        document=request.document,
+        parameters=request.parameters,
+        timeout=request.timeout,
         max_concurrency=request.max_concurrency,
         max_errors=request.max_errors,
         reason=request.reason,
