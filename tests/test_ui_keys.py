@@ -70,11 +70,11 @@ async def test_keymap_override_moves_a_binding() -> None:
 
 
 async def test_keymap_from_config_and_unknown_ids_warn() -> None:
-    class Cfg:
-        keymap = {"refresh": "ctrl+r", "no-such-binding": "x"}
+    from sessiontui.config import Config
 
+    config = Config(keymap={"refresh": "ctrl+r", "no-such-binding": "x"})
     fleet = FakeFleet(make_fleet(5))
-    app = SessiontuiApp(fake_services(fleet, config=Cfg()))
+    app = SessiontuiApp(fake_services(fleet, config=config))
     async with app.run_test(size=(160, 40)) as pilot:
         await settle(app, pilot)
         await pilot.press("ctrl+r")
