@@ -31,6 +31,8 @@ from sessiontui.core.errors import UsageError
 from sessiontui.core.sso import DeviceCode, SsoSession, SsoToken
 
 if TYPE_CHECKING:
+    from mypy_boto3_sso import SSOClient
+
     from sessiontui.access import AccessContext
     from sessiontui.aws.clients import ClientFactory
     from sessiontui.aws.credcache import CredentialCache
@@ -253,7 +255,7 @@ class IdentityCenterSource:
     def _key(self, offer: Offer) -> str:
         return permission_set_key(offer.account_id, offer.name.rsplit("/", 1)[1])
 
-    def _sso(self) -> object:
+    def _sso(self) -> SSOClient:
         return self.factory.unsigned_client("sso", self.session.region)
 
     def _access(self, offer: Offer, creds: Credentials, token: SsoToken | None) -> Access:

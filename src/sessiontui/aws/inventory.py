@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
@@ -181,7 +181,7 @@ PROPERTIES_REFUSED = {"AccessDeniedException", "AccessDenied", "InvalidAction", 
 class SsmListing:
     """Which SSM call lists a region's nodes, with its page size and the answer's list."""
 
-    method: str
+    method: Literal["describe_instance_properties", "describe_instance_information"]
     operation: str
     page_size: int
     key: str
@@ -339,7 +339,8 @@ class _RegionLister:
                 raise ListingCancelled(self.region)
             batch: list[Node] = []
             with self._lock:
-                for item in page.get(listing.key, []):
+                # two calls' items, read by the keys they share (the key is chosen at run time)
+                for item in cast("list[dict[str, Any]]", page.get(listing.key, [])):
                     node = _node_from_ssm(item, self.region)
                     if not node.is_hybrid and self.ec2_info is not None:
                         node = _merge_ec2(node, self.ec2_info.get(node.id))
