@@ -123,8 +123,7 @@ def _fleet(rt: Runtime, accesses: list[Access], say: Say) -> list[Node]:
 
 
 def _config_role(rt: Runtime, host: str) -> str | None:
-    ssh = getattr(rt.config, "ssh", None)
-    return ssh.role_for(host) if ssh is not None else None
+    return rt.config.ssh.role_for(host)
 
 
 def _opener(node: Node, accesses: list[Access]) -> tuple[Access | None, str | None]:
@@ -142,7 +141,7 @@ def ssh_proxy(rt: Runtime, args: argparse.Namespace, say: Say) -> int:
     port = check_port(port_text)
     from sessiontui.plugin.locate import locate_plugin
 
-    plugin = locate_plugin(getattr(rt.config, "plugin_path", None))
+    plugin = locate_plugin(rt.config.plugin_path)
     if plugin.warning:
         say(f"warning: {plugin.warning}")
     if not rt.roles and (default := _config_role(rt, host)):
