@@ -24,7 +24,7 @@ from sessiontui.core.credentials import Credentials
 from sessiontui.core.errors import PluginError, SessiontuiError
 from sessiontui.core.forwards import Forward
 from sessiontui.core.node import Node
-from sessiontui.core.session_end import session_end
+from sessiontui.core.session_end import SessionLimits, session_end
 from sessiontui.plugin.command import build_command
 from sessiontui.plugin.forward import (
     DEFAULT_READY_TIMEOUT,
@@ -66,6 +66,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from mypy_boto3_ssm import SSMClient
+
     from sessiontui.plugin.stream import StreamResult
 
 PORT_FORWARD_DOCUMENT = "AWS-StartPortForwardingSession"
@@ -86,7 +88,7 @@ def forward_document(
 class SessionSupervisor:
     """Opens sessions with one role's credentials, in the ssm client's region."""
 
-    ssm: Any  # boto3 SSM client for the node's region, built with `credentials`
+    ssm: SSMClient  # for the node's region, built with `credentials`
     credentials: Credentials
     plugin: PluginInfo
     audit: AuditLog | None = None
@@ -102,7 +104,7 @@ class SessionSupervisor:
     @classmethod
     def for_access(
         cls,
-        ssm: Any,
+        ssm: SSMClient,
         access: Access,
         plugin: PluginInfo,
         *,
@@ -435,7 +437,7 @@ class OpenedShell:
         runner: ShellRunner,
         closer: Closer,
         started_at: datetime,
-        limits: Any,
+        limits: SessionLimits,
     ) -> None:
         self._sup = sup
         self.started = started
