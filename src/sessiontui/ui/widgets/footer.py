@@ -33,7 +33,7 @@ class SteadyFooter(Footer):
         ]
         return (*shown, self.show_command_palette)
 
-    def bindings_changed(self, screen: Screen) -> None:
+    def bindings_changed(self, screen: Screen[object]) -> None:
         self._bindings_ready = True
         if not screen.app.app_focus:
             return
