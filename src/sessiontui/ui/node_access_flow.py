@@ -268,7 +268,8 @@ class NodeAccessController:
 
     def _pending_text(self, request: AccessRequest) -> str:
         text = f"{request.request_id} for {request.targets_text()}: Pending, waiting for approval"
-        sandbox = getattr(self.services.runtime, "sandbox", None)
+        runtime = self.services.runtime
+        sandbox = runtime.sandbox if runtime is not None else None
         if sandbox is not None:
             from sessiontui.demo import approve_command
 

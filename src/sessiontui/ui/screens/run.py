@@ -31,6 +31,7 @@ from sessiontui.ui.plain import plain, plain_cell, plain_lines
 from sessiontui.ui.widgets.dialog_input import DialogInput
 
 if TYPE_CHECKING:
+    from sessiontui.config import Config
     from sessiontui.operations.run_command import CommandRun, RunSpec
 
 GRID_COLUMNS = ("NODE", "ACCOUNT", "REGION", "STATUS", "EXIT", "TIME", "OUTPUT")
@@ -369,10 +370,10 @@ def saved_rows(record: dict[str, Any]) -> list[NodeRun]:
     return [NodeRun.from_json(n) for n in record.get("nodes", []) if isinstance(n, dict)]
 
 
-def run_spec(request: RunRequest, config: Any) -> RunSpec:
+def run_spec(request: RunRequest, config: Config | None) -> RunSpec:
     from sessiontui.operations.run_command import RunSpec
 
-    run_config = getattr(config, "run", None)
+    run_config = config.run if config is not None else None
     return RunSpec(
         script=request.script,
         max_concurrency=request.max_concurrency,
