@@ -64,7 +64,7 @@ class Runtime:
         # where it stands (the TUI and a running session put their own handlers over these)
         guard = shutdown_signals() if args.demo else contextlib.nullcontext()
         with guard:
-            sandbox = demo.start(getattr(args, "plugin", None)) if args.demo else None
+            sandbox = demo.start(args.plugin) if args.demo else None
             try:
                 from sessiontui.config import load_config
 

@@ -328,12 +328,8 @@ def identity_center_source(ctx: AccessContext) -> list[IdentityCenterSource]:
 
     from sessiontui.aws_profiles import find_sso_session
 
-    configured = getattr(getattr(ctx.config, "identity_center", None), "session", None)
-    profile = (
-        getattr(ctx.factory, "profile", None)
-        or getattr(ctx.config, "profile", None)
-        or os.environ.get("AWS_PROFILE")
-    )
+    configured = ctx.config.identity_center.session
+    profile = ctx.factory.profile or ctx.config.profile or os.environ.get("AWS_PROFILE")
     try:
         session = find_sso_session(None, configured, profile)
     except UsageError:
