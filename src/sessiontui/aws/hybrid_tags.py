@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sessiontui.aws.bad_answers import check_page
 from sessiontui.aws.call_slots import AWS_ERRORS, CALL_SLOTS, pages_capped
@@ -33,7 +33,7 @@ PAGE = 100  # GetResources' ResourcesPerPage maximum
 Tags = dict[str, str]
 
 
-def tag_dict(pairs: Any) -> Tags:
+def tag_dict(pairs: Iterable[Mapping[str, object]] | None) -> Tags:
     return {str(t.get("Key", "")): str(t.get("Value", "")) for t in pairs or [] if t.get("Key")}
 
 

@@ -67,7 +67,7 @@ def _refuse_prompt(prompt: str = "") -> str:
     )
 
 
-def _disable_botocore_mfa_prompt(session: boto3.Session | None) -> None:
+def disable_botocore_mfa_prompt(session: boto3.Session | None) -> None:
     """botocore would ask for a profile's MFA code with getpass on the terminal: never let it.
 
     Best effort through botocore internals; without it the prompt could land under the TUI.
@@ -295,7 +295,7 @@ class IdentityService:
         found = self._factory(source_profile)
         with self._lock:
             if source_profile not in self._prompt_off:
-                _disable_botocore_mfa_prompt(getattr(found, "session", None))
+                disable_botocore_mfa_prompt(getattr(found, "session", None))
                 self._prompt_off.add(source_profile)
         return found
 
