@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
@@ -14,6 +14,10 @@ from sessiontui.core.node import Node
 from sessiontui.operations.fleets import merged, union_of
 from sessiontui.ui.messages import ListingFinished, NodesArrived, RegionFailed
 from sessiontui.ui.services import AppServices
+
+if TYPE_CHECKING:
+    from sessiontui.aws.clients import ClientFactory
+    from sessiontui.aws.inventory import FleetResult
 
 Stamp = Callable[[list[Node]], list[Node]]
 
@@ -24,19 +28,19 @@ class ListingAbandoned(Exception):
 
 def list_accounts(
     svc: AppServices,
-    listings: list[tuple[Any, Stamp]],
+    listings: list[tuple[ClientFactory, Stamp]],
     generation: int,
     wanted: Callable[[], bool],
     post: Callable[[Message], object],
     cancel: threading.Event,
-    preferences_from: Any = None,
+    preferences_from: ClientFactory | None = None,
 ) -> None:
     """`listings` are (factory, stamp) per account; `wanted` says whether anyone still reads
     (the screen is open and no newer refresh replaced this one). With `preferences_from` (a
     factory among the listings), its account's Session Manager preferences come back in the
     result, read by the listing process."""
 
-    def one(factory: Any, stamp: Stamp) -> Any:
+    def one(factory: ClientFactory, stamp: Stamp) -> FleetResult:
         def on_nodes(region: str, nodes: list[Node]) -> None:
             if not wanted():
                 # nobody will read these pages: stop paging, so quitting does not wait on AWS
@@ -50,7 +54,7 @@ def list_accounts(
             factory, svc.regions, on_nodes=on_nodes, on_error=on_error, cancel=cancel
         )
 
-    def together() -> Any:
+    def together() -> FleetResult:
         # every account held (one fleet across accounts) side by side in one listing process:
         # one boto3 import, one cap on the calls in flight, and no botocore model parsed here
         assert svc.list_fleets is not None
