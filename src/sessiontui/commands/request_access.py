@@ -27,6 +27,7 @@ from sessiontui.core.node import Node
 
 if TYPE_CHECKING:
     from sessiontui.access.node_access import NodeAccessSource
+    from sessiontui.aws.clients import ClientFactory
     from sessiontui.core.access import Access
     from sessiontui.runtime import Runtime
 
@@ -129,7 +130,9 @@ def request_access(rt: Runtime, args: argparse.Namespace, say: Say, emit: Say) -
     return int(ExitCode.AUTH)
 
 
-def _reusable(source: NodeAccessSource, nodes: list[Node], factory: Any) -> AccessRequest | None:
+def _reusable(
+    source: NodeAccessSource, nodes: list[Node], factory: ClientFactory
+) -> AccessRequest | None:
     """A kept approved request that covers every node, confirmed with GetAccessToken."""
     access = source.for_node(nodes[0], factory)
     if access is None or access.targets is None:
@@ -145,7 +148,7 @@ def _took(seconds: int) -> str:
     return format_duration(seconds)
 
 
-def _resolve_all(rt: Runtime, factory: Any, targets: list[str], say: Say) -> list[Node]:
+def _resolve_all(rt: Runtime, factory: ClientFactory, targets: list[str], say: Say) -> list[Node]:
     from sessiontui.aws.inventory import list_fleet, raise_if_failed
     from sessiontui.core.target import resolve_target
 
@@ -156,6 +159,6 @@ def _resolve_all(rt: Runtime, factory: Any, targets: list[str], say: Say) -> lis
     return [resolve_target(result.nodes, t, list_command=rt.list_command()) for t in targets]
 
 
-def node_access_for(rt: Runtime, factory: Any, node: Node) -> Access | None:
+def node_access_for(rt: Runtime, factory: ClientFactory, node: Node) -> Access | None:
     """For `--connect`: access from a kept request that covers `node`, if one does."""
     return source_of(rt).for_node(node, factory)

@@ -7,7 +7,7 @@ by id, which stays the same across renames and regions. Both the filter terms `i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -64,7 +64,7 @@ class Marks:
         except ValueError:
             return len(self.recent)
 
-    def first(self, items: Sequence[T], node_id_of: Any) -> list[T]:
+    def first(self, items: Sequence[T], node_id_of: Callable[[T], str]) -> list[T]:
         """`items` with marked nodes first; otherwise in their own order (a stable sort)."""
         return sorted(items, key=lambda item: self.rank(node_id_of(item)))
 
