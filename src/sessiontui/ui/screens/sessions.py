@@ -17,6 +17,7 @@ from sessiontui.ui.widgets.row_table import refill, selected
 
 if TYPE_CHECKING:
     from sessiontui.core.active_sessions import ActiveSession
+    from sessiontui.core.clock import Clock
     from sessiontui.operations.operator_sessions import OperatorSessions
 
 
@@ -44,7 +45,7 @@ class SessionsScreen(ModalScreen[None]):
         "Note",
     )
 
-    def __init__(self, service: OperatorSessions, clock: Any) -> None:
+    def __init__(self, service: OperatorSessions, clock: Clock) -> None:
         super().__init__()
         self.service = service
         self.clock = clock
