@@ -77,7 +77,7 @@ class Marks:
         return {"version": 1, "favourites": sorted(self.favourites), "recent": list(self.recent)}
 
     @classmethod
-    def from_json(cls, data: Any) -> Marks:
+    def from_json(cls, data: object) -> Marks:
         """What a file holds; anything unreadable counts as no marks (never an error)."""
         if not isinstance(data, dict) or data.get("version") != 1:
             return cls()
@@ -86,7 +86,7 @@ class Marks:
         return cls(set(favourites), recent)
 
 
-def _ids(value: Any) -> Iterable[str]:
+def _ids(value: object) -> Iterable[str]:
     if not isinstance(value, list):
         return []
     return [v for v in value if isinstance(v, str) and v]
