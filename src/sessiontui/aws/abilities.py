@@ -277,7 +277,7 @@ def find_abilities(
     region: str,
     nodes: Sequence[SampleNode],
     hybrid_id: str | None = None,
-    simulators: Sequence[tuple[str, IAMClient]] = (),
+    simulators: Sequence[tuple[str, Any]] = (),
 ) -> tuple[list[Finding], str]:
     """Findings for `caller`, and how they were found ("simulated by X" or "probed").
 

@@ -59,7 +59,7 @@ def spec_from(args: argparse.Namespace, rt: Runtime, reason: str) -> RunSpec:
     from sessiontui.core.durations import parse_duration
     from sessiontui.operations.run_command import RunSpec
 
-    run_config = rt.config.run
+    run_config = getattr(rt.config, "run", None)
     return RunSpec(
         script=args.run,
         document=args.document or "",
@@ -68,8 +68,8 @@ def spec_from(args: argparse.Namespace, rt: Runtime, reason: str) -> RunSpec:
         max_errors=parse_errors(args.max_errors),
         timeout=parse_duration(args.timeout) if args.timeout else None,
         reason=reason,
-        s3_bucket=run_config.s3_bucket,
-        cloudwatch_log_group=run_config.cloudwatch_log_group,
+        s3_bucket=getattr(run_config, "s3_bucket", "") or "",
+        cloudwatch_log_group=getattr(run_config, "cloudwatch_log_group", "") or "",
     )
 
 

@@ -17,7 +17,6 @@ from sessiontui.ui.widgets.row_table import refill, selected
 
 if TYPE_CHECKING:
     from sessiontui.core.active_sessions import ActiveSession
-    from sessiontui.core.clock import Clock
     from sessiontui.operations.operator_sessions import OperatorSessions
 
 
@@ -45,7 +44,7 @@ class SessionsScreen(ModalScreen[None]):
         "Note",
     )
 
-    def __init__(self, service: OperatorSessions, clock: Clock) -> None:
+    def __init__(self, service: OperatorSessions, clock: Any) -> None:
         super().__init__()
         self.service = service
         self.clock = clock
