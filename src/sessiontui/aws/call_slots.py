@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable, Iterator
-from typing import TypeVar
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -28,12 +28,10 @@ CALL_SLOTS = threading.BoundedSemaphore(MAX_CALLS_IN_FLIGHT)
 MAX_EC2_PAGES_IN_FLIGHT = 4
 EC2_PAGE_SLOTS = threading.BoundedSemaphore(MAX_EC2_PAGES_IN_FLIGHT)
 
-Page = TypeVar("Page")  # a paginator's answer, as boto3's stubs type it
-
 
 def pages_capped(
-    pages: Iterable[Page], operation: str, heavy: threading.Semaphore | None = None
-) -> Iterator[Page]:
+    pages: Iterable[Mapping[str, Any]], operation: str, heavy: threading.Semaphore | None = None
+) -> Iterator[Mapping[str, Any]]:
     """A paginator's pages, each call under the caps on calls in flight, with botocore's parse
     failures named after the operation."""
     iterator = iter(pages)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
@@ -339,8 +339,7 @@ class _RegionLister:
                 raise ListingCancelled(self.region)
             batch: list[Node] = []
             with self._lock:
-                # two calls' items, read by the keys they share (the key is chosen at run time)
-                for item in cast("list[dict[str, Any]]", page.get(listing.key, [])):
+                for item in page.get(listing.key, []):
                     node = _node_from_ssm(item, self.region)
                     if not node.is_hybrid and self.ec2_info is not None:
                         node = _merge_ec2(node, self.ec2_info.get(node.id))

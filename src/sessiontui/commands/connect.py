@@ -36,7 +36,7 @@ def connect(
     from sessiontui.plugin.locate import locate_plugin
 
     # a missing plugin is found before any MFA code is spent
-    plugin = locate_plugin(rt.config.plugin_path)
+    plugin = locate_plugin(getattr(rt.config, "plugin_path", None))
     if plugin.warning:
         say(f"warning: {plugin.warning}")
     accesses = rt.accesses(ask=ask, on_retry=say) if rt.roles else []

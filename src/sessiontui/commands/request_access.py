@@ -148,7 +148,7 @@ def _took(seconds: int) -> str:
     return format_duration(seconds)
 
 
-def _resolve_all(rt: Runtime, factory: ClientFactory, targets: list[str], say: Say) -> list[Node]:
+def _resolve_all(rt: Runtime, factory: Any, targets: list[str], say: Say) -> list[Node]:
     from sessiontui.aws.inventory import list_fleet, raise_if_failed
     from sessiontui.core.target import resolve_target
 

@@ -141,7 +141,7 @@ def ssh_proxy(rt: Runtime, args: argparse.Namespace, say: Say) -> int:
     port = check_port(port_text)
     from sessiontui.plugin.locate import locate_plugin
 
-    plugin = locate_plugin(rt.config.plugin_path)
+    plugin = locate_plugin(getattr(rt.config, "plugin_path", None))
     if plugin.warning:
         say(f"warning: {plugin.warning}")
     if not rt.roles and (default := _config_role(rt, host)):

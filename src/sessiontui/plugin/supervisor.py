@@ -24,7 +24,7 @@ from sessiontui.core.credentials import Credentials
 from sessiontui.core.errors import PluginError, SessiontuiError
 from sessiontui.core.forwards import Forward
 from sessiontui.core.node import Node
-from sessiontui.core.session_end import SessionLimits, session_end
+from sessiontui.core.session_end import session_end
 from sessiontui.plugin.command import build_command
 from sessiontui.plugin.forward import (
     DEFAULT_READY_TIMEOUT,
@@ -437,7 +437,7 @@ class OpenedShell:
         runner: ShellRunner,
         closer: Closer,
         started_at: datetime,
-        limits: SessionLimits,
+        limits: Any,
     ) -> None:
         self._sup = sup
         self.started = started

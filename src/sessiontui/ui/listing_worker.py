@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
@@ -33,7 +33,7 @@ def list_accounts(
     wanted: Callable[[], bool],
     post: Callable[[Message], object],
     cancel: threading.Event,
-    preferences_from: ClientFactory | None = None,
+    preferences_from: Any = None,
 ) -> None:
     """`listings` are (factory, stamp) per account; `wanted` says whether anyone still reads
     (the screen is open and no newer refresh replaced this one). With `preferences_from` (a

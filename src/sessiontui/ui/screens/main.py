@@ -220,7 +220,7 @@ class MainScreen(Screen[None]):
         generation: int,
         listings: list[tuple[ClientFactory, Callable[[list[Node]], list[Node]]]],
         cancel: threading.Event,
-        preferences_from: ClientFactory | None,
+        preferences_from: Any,
     ) -> None:
         list_accounts(
             self.services,
