@@ -139,9 +139,8 @@ def run(stdin: TextIO, stdout: TextIO) -> int:
     meter = CallMeter()
     results: list[dict[str, Any]] = [{} for _ in listings]
     crashed: list[int] = []
-    factories: list[ClientFactory | None] = [
-        None for _ in listings
-    ]  # made in each listing's thread
+    # made in each listing's thread
+    factories: list[ClientFactory | None] = [None for _ in listings]
 
     def one(index: int) -> None:
         def on_nodes(region: str, nodes: list[Node]) -> None:
