@@ -17,7 +17,6 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sessiontui.aws_profiles import (
     aws_profile_roles,
@@ -156,7 +155,7 @@ class Config:
 # -- sections --------------------------------------------------------------------------------
 
 
-def _regions(c: Checker, value: Any) -> list[str]:
+def _regions(c: Checker, value: object) -> list[str]:
     path: KeyPath = ("regions",)
     if not isinstance(value, list):
         raise c.fail(path, 'regions must be a list of region names, e.g. ["us-east-1"]')
@@ -168,27 +167,26 @@ def _regions(c: Checker, value: Any) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _mfa(c: Checker, value: Any) -> MfaConfig:
+def _mfa(c: Checker, value: object) -> MfaConfig:
     path: KeyPath = ("mfa",)
     table = c.table(value, path)
     c.keys(table, path, MFA_KEYS)
-    serial = table.get("serial")
-    if serial is not None and not MFA_SERIAL.fullmatch(c.string(serial, (*path, "serial"))):
+    serial = c.optional_string(table.get("serial"), (*path, "serial"))
+    if serial is not None and not MFA_SERIAL.fullmatch(serial):
         raise c.fail(
             (*path, "serial"),
             "mfa.serial must be an MFA device ARN (arn:aws:iam::123456789012:mfa/NAME) "
             "or a hardware token's serial number",
         )
-    env = table.get("totp_secret_env")
-    if env is not None and not ENV_NAME.fullmatch(c.string(env, (*path, "totp_secret_env"))):
+    env = c.optional_string(table.get("totp_secret_env"), (*path, "totp_secret_env"))
+    if env is not None and not ENV_NAME.fullmatch(env):
         raise c.fail(
             (*path, "totp_secret_env"),
             "mfa.totp_secret_env is the NAME of an environment variable (like OPS_TOTP), "
             "not the secret itself",
         )
-    command = table.get("totp_command")
+    command = c.optional_string(table.get("totp_command"), (*path, "totp_command"))
     if command is not None:
-        c.string(command, (*path, "totp_command"))
         try:
             shlex.split(command)
         except ValueError as exc:
@@ -201,7 +199,7 @@ def _mfa(c: Checker, value: Any) -> MfaConfig:
     return MfaConfig(serial=serial, totp_secret_env=env, totp_command=command)
 
 
-def _role(c: Checker, name: str, value: Any) -> RoleSpec:
+def _role(c: Checker, name: str, value: object) -> RoleSpec:
     path: KeyPath = ("roles", name)
     table = c.table(value, path)
     c.keys(table, path, ROLE_KEYS)
@@ -238,17 +236,11 @@ def _role(c: Checker, name: str, value: Any) -> RoleSpec:
         scope_table = c.table(table["scope"], (*path, "scope"))
         for key, tag in scope_table.items():
             scope[key] = c.string(tag, (*path, "scope", key), empty=True)
-    source_profile = table.get("source_profile")
-    if source_profile is not None:
-        c.string(source_profile, (*path, "source_profile"))
-    mfa_serial = table.get("mfa_serial")
-    if mfa_serial is not None and not MFA_SERIAL.fullmatch(
-        c.string(mfa_serial, (*path, "mfa_serial"))
-    ):
+    source_profile = c.optional_string(table.get("source_profile"), (*path, "source_profile"))
+    mfa_serial = c.optional_string(table.get("mfa_serial"), (*path, "mfa_serial"))
+    if mfa_serial is not None and not MFA_SERIAL.fullmatch(mfa_serial):
         raise c.fail((*path, "mfa_serial"), f"roles.{name}.mfa_serial is not an MFA device ARN")
-    external_id = table.get("external_id")
-    if external_id is not None:
-        c.string(external_id, (*path, "external_id"))
+    external_id = c.optional_string(table.get("external_id"), (*path, "external_id"))
     return RoleSpec(
         name=name,
         arn=arn,
@@ -263,7 +255,7 @@ def _role(c: Checker, name: str, value: Any) -> RoleSpec:
     )
 
 
-def _forwards(c: Checker, value: Any) -> list[ForwardPreset]:
+def _forwards(c: Checker, value: object) -> list[ForwardPreset]:
     if not isinstance(value, list):
         raise c.fail(("forwards",), "forwards must be an array of tables: [[forwards]]")
     out: list[ForwardPreset] = []
@@ -293,7 +285,7 @@ def _forwards(c: Checker, value: Any) -> list[ForwardPreset]:
     return out
 
 
-def _databases(c: Checker, value: Any) -> list[DatabasePreset]:
+def _databases(c: Checker, value: object) -> list[DatabasePreset]:
     if not isinstance(value, list):
         raise c.fail(("databases",), "databases must be an array of tables: [[databases]]")
     out: list[DatabasePreset] = []
@@ -311,7 +303,7 @@ def _databases(c: Checker, value: Any) -> list[DatabasePreset]:
         if "identifier" in table and "endpoint" in table:
             raise c.fail(path, f"databases[{i + 1}]: identifier or endpoint, not both")
 
-        def text(key: str, table: Mapping[str, Any] = table, path: KeyPath = path) -> str | None:
+        def text(key: str, table: Mapping[str, object] = table, path: KeyPath = path) -> str | None:
             return c.string(table[key], (*path, key)) if key in table else None
 
         auth = text("auth")
@@ -341,7 +333,7 @@ def _databases(c: Checker, value: Any) -> list[DatabasePreset]:
     return out
 
 
-def _ssh(c: Checker, value: Any) -> SshConfig:
+def _ssh(c: Checker, value: object) -> SshConfig:
     path: KeyPath = ("ssh",)
     table = c.table(value, path)
     c.keys(table, path, SSH_KEYS)
@@ -354,7 +346,7 @@ def _ssh(c: Checker, value: Any) -> SshConfig:
     return SshConfig(role=role, hosts=tuple(hosts))
 
 
-def _run(c: Checker, value: Any) -> RunConfig:
+def _run(c: Checker, value: object) -> RunConfig:
     path: KeyPath = ("run",)
     table = c.table(value, path)
     c.keys(table, path, RUN_KEYS)
@@ -376,7 +368,7 @@ def _run(c: Checker, value: Any) -> RunConfig:
     )
 
 
-def _identity_center(c: Checker, value: Any, aws_config: Path | None) -> IdentityCenterConfig:
+def _identity_center(c: Checker, value: object, aws_config: Path | None) -> IdentityCenterConfig:
     path: KeyPath = ("identity_center",)
     table = c.table(value, path)
     c.keys(table, path, IDENTITY_CENTER_KEYS)
@@ -395,7 +387,7 @@ def _identity_center(c: Checker, value: Any, aws_config: Path | None) -> Identit
     return IdentityCenterConfig(session=name)
 
 
-def _keymap(c: Checker, value: Any) -> dict[str, str]:
+def _keymap(c: Checker, value: object) -> dict[str, str]:
     table = c.table(value, ("keymap",))
     return {k: c.string(v, ("keymap", k)) for k, v in table.items()}
 
@@ -450,7 +442,7 @@ def parse_config(text: str, file: Path, aws_config: Path | None = None) -> Confi
     return config
 
 
-def _terminal_command(c: Checker, value: Any) -> tuple[str, ...]:
+def _terminal_command(c: Checker, value: object) -> tuple[str, ...]:
     path: KeyPath = ("terminal_command",)
     text = c.string(value, path)
     try:

@@ -7,7 +7,6 @@ import difflib
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from sessiontui.core.durations import parse_duration
 from sessiontui.core.errors import ConfigError, UsageError
@@ -139,7 +138,7 @@ class Checker:
                 out += f".{text}" if out else text
         return out
 
-    def keys(self, table: Mapping[str, Any], path: KeyPath, allowed: tuple[str, ...]) -> None:
+    def keys(self, table: Mapping[str, object], path: KeyPath, allowed: tuple[str, ...]) -> None:
         for key in table:
             where = (*path, key)
             if key.lower() in SECRET_KEYS and path[:1] == ("databases",):
@@ -162,29 +161,33 @@ class Checker:
                 )
                 raise self.fail(where, f"unknown key {self.name(where)!r}{hint}")
 
-    def table(self, value: Any, path: KeyPath) -> Mapping[str, Any]:
+    def table(self, value: object, path: KeyPath) -> Mapping[str, object]:
         if not isinstance(value, dict):
             raise self.fail(path, f"{self.name(path)} must be a table")
         return value
 
-    def string(self, value: Any, path: KeyPath, *, empty: bool = False) -> str:
+    def string(self, value: object, path: KeyPath, *, empty: bool = False) -> str:
         if not isinstance(value, str):
             raise self.fail(path, f"{self.name(path)} must be a string")
         if not empty and not value.strip():
             raise self.fail(path, f"{self.name(path)} must not be empty")
         return value
 
-    def boolean(self, value: Any, path: KeyPath) -> bool:
+    def optional_string(self, value: object, path: KeyPath) -> str | None:
+        """A key that may be left out: None when it is, else a string (not empty)."""
+        return None if value is None else self.string(value, path)
+
+    def boolean(self, value: object, path: KeyPath) -> bool:
         if not isinstance(value, bool):
             raise self.fail(path, f"{self.name(path)} must be true or false")
         return value
 
-    def port(self, value: Any, path: KeyPath, low: int) -> int:
+    def port(self, value: object, path: KeyPath, low: int) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 65535:
             raise self.fail(path, f"{self.name(path)} must be a port number, {low}-65535")
         return value
 
-    def duration(self, value: Any, path: KeyPath) -> int:
+    def duration(self, value: object, path: KeyPath) -> int:
         if isinstance(value, bool) or not isinstance(value, int | str):
             raise self.fail(path, f'{self.name(path)} must be a duration like "2h" or 3600')
         try:

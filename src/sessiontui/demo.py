@@ -8,12 +8,21 @@ this process at it, the demo's MFA secret, and the approver's command lines it p
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Protocol
 
 from sessiontui.core.errors import UsageError
 
 
-def start(plugin: str | None = None) -> Any:
+class RunningSandbox(Protocol):
+    """What the product reads of a started sandbox (sessiontui_sandbox.Sandbox)."""
+
+    @property
+    def endpoint_url(self) -> str: ...
+
+    def stop(self) -> None: ...
+
+
+def start(plugin: str | None = None) -> RunningSandbox:
     """Start the embedded sandbox and point this process at it (and only at it); sessions go
     through the plugin `--plugin` names (locate.demo_plugin says which by default)."""
     from sessiontui.plugin.locate import ENV_OVERRIDE, demo_plugin

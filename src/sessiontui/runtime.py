@@ -11,7 +11,7 @@ import functools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sessiontui import demo
 from sessiontui.aws.clients import ClientFactory
@@ -21,10 +21,21 @@ from sessiontui.core.query import parse_query, tag_terms
 from sessiontui.core.scope import in_scope
 
 if TYPE_CHECKING:
+    from mypy_boto3_ssm import SSMClient
+
     from sessiontui.access import AccessBook
+    from sessiontui.access.base import SignInPrompt
+    from sessiontui.aws.identity import IdentityService
+    from sessiontui.aws.inventory import FleetResult
+    from sessiontui.aws.session_recovery import OthersFor
+    from sessiontui.config import Config
     from sessiontui.core.access import Access
+    from sessiontui.core.marks import Marks
     from sessiontui.operations.supervision import Supervision
     from sessiontui.plugin.locate import PluginInfo
+    from sessiontui.stores.audit import AuditLog
+    from sessiontui.stores.inventory import InventoryCache
+    from sessiontui.stores.journal import JournalEntry, SessionJournal
 
 AskCode = Callable[[str], "str | None"]  # device serial -> six digits, or None
 OnWait = Callable[[int], None]  # seconds left until the next MFA window
@@ -36,12 +47,12 @@ class Runtime:
     args: argparse.Namespace
     factory: ClientFactory
     regions: list[str]
-    config: Any  # sessiontui.config.Config
+    config: Config
     clock: Clock = SYSTEM_CLOCK
-    sandbox: Any = None  # the embedded sandbox in --demo (sessiontui.demo.start)
+    sandbox: demo.RunningSandbox | None = None  # the embedded sandbox in --demo
     warnings: list[str] = field(default_factory=list)
     # shows a device sign-in (Identity Center) when a person is at the terminal; None: exit 3
-    on_sign_in: Callable[[Any], None] | None = None
+    on_sign_in: Callable[[SignInPrompt], None] | None = None
 
     @classmethod
     @contextlib.contextmanager
@@ -53,7 +64,7 @@ class Runtime:
         # where it stands (the TUI and a running session put their own handlers over these)
         guard = shutdown_signals() if args.demo else contextlib.nullcontext()
         with guard:
-            sandbox = demo.start(getattr(args, "plugin", None)) if args.demo else None
+            sandbox = demo.start(args.plugin) if args.demo else None
             try:
                 from sessiontui.config import load_config
 
@@ -61,10 +72,10 @@ class Runtime:
                 from sessiontui.aws.mfa import withhold_secret_env
 
                 # before any child starts: the plugin, terminals and shells never inherit the seed
-                withhold_secret_env(getattr(getattr(config, "mfa", None), "totp_secret_env", None))
-                profile = args.profile or getattr(config, "profile", None) or None
+                withhold_secret_env(config.mfa.totp_secret_env)
+                profile = args.profile or config.profile or None
                 factory = ClientFactory(profile=profile)
-                regions = factory.regions(args.region, list(getattr(config, "regions", []) or []))
+                regions = factory.regions(args.region, list(config.regions))
                 yield cls(
                     args=args, factory=factory, regions=regions, config=config, sandbox=sandbox
                 )
@@ -139,14 +150,14 @@ class Runtime:
             self.access(name, ask=ask, on_wait=on_wait, on_retry=on_retry) for name in self.roles
         ]
 
-    def list_union(self, accesses: list[Access]) -> Any:
+    def list_union(self, accesses: list[Access]) -> FleetResult:
         """The fleet each access sees, in one list, each node stamped with its account."""
         from sessiontui.operations.fleets import AccessFleet, list_union
 
         fleets = [AccessFleet(a, self.factory_for(a)) for a in accesses]
         return list_union(fleets, self.regions)
 
-    def _marks(self) -> Any:
+    def _marks(self) -> Marks | None:
         """Favourites and recent targets, for is:fav / is:recent in --filter."""
         from sessiontui.stores.marks import MarksStore
 
@@ -156,14 +167,14 @@ class Runtime:
         with contextlib.suppress(OSError):
             self.inventory_cache().save(nodes)
 
-    def inventory_cache(self) -> Any:
+    def inventory_cache(self) -> InventoryCache:
         from sessiontui.stores.inventory import InventoryCache
 
         role = ",".join(self.roles) or None  # per account and role: a name says both
         return InventoryCache(self.factory.profile, role, self.regions, self.endpoint_url)
 
     @functools.cached_property
-    def identity(self) -> Any:
+    def identity(self) -> IdentityService:
         from sessiontui.aws.identity import IdentityService
 
         base = self.factory.profile
@@ -218,7 +229,7 @@ class Runtime:
         return self.factory.with_credentials(access.credentials)
 
     @functools.cached_property
-    def audit(self) -> Any:
+    def audit(self) -> AuditLog:
         from sessiontui.stores.audit import AuditLog
 
         return AuditLog(clock=self.clock)
@@ -226,9 +237,8 @@ class Runtime:
     def source_profile(self, role: str) -> str | None:
         """The profile whose credentials assume an IAM role (the credential cache's and the
         journal's key), if the config names one."""
-        roles = getattr(self.config, "roles", {}) or {}
-        spec = roles.get(role) if isinstance(roles, dict) else None
-        return getattr(spec, "source_profile", None)
+        spec = self.config.roles.get(role)
+        return spec.source_profile if spec is not None else None
 
     def supervision(self, plugin: PluginInfo) -> Supervision:
         """What every session this run opens is supervised with (operations.supervision)."""
@@ -237,7 +247,7 @@ class Runtime:
         return Supervision(plugin, self.audit, self.clock, self.journal, self.source_profile)
 
     @functools.cached_property
-    def journal(self) -> Any:
+    def journal(self) -> SessionJournal:
         from sessiontui.stores.journal import SessionJournal
 
         return SessionJournal(profile=self.factory.profile)
@@ -261,7 +271,7 @@ class Runtime:
         )
         base_account: list[str] = []
 
-        def base_for(entry: Any) -> Any:
+        def base_for(entry: JournalEntry) -> SSMClient | None:
             # the base identity speaks for its own account only: another account's session is
             # not in its DescribeSessions, which must not read as "over"
             if entry.account:
@@ -284,7 +294,7 @@ class Runtime:
         )
         return report.lines()
 
-    def _other_enders(self) -> Callable[[Any], list[tuple[str, Any]]]:
+    def _other_enders(self) -> OthersFor:
         """For a session its own access may not end: the other credentials held now in its
         account, by name (--role's accesses, then any access with cached credentials, then the
         base identity), each as an ssm client in the session's region. Nothing is obtained and
@@ -318,7 +328,7 @@ class Runtime:
                         found.append(("the base identity", account, self.factory))
             return found
 
-        def others(entry: Any) -> list[tuple[str, Any]]:
+        def others(entry: JournalEntry) -> list[tuple[str, SSMClient]]:
             return [
                 (
                     name if name == "the base identity" else f"access {name}",
@@ -335,7 +345,7 @@ class Runtime:
         return int(self.access_book.forget())
 
 
-def _listing_warnings(result: Any) -> list[str]:
+def _listing_warnings(result: FleetResult) -> list[str]:
     """Failed regions, and hybrid nodes whose tags this access may not read (said, not hidden)."""
     from sessiontui.core.node import unreadable_tags_note
 

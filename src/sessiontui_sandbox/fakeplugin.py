@@ -335,7 +335,7 @@ def _read_response(arg: str) -> dict[str, Any]:
     else:
         raw = arg
     try:
-        data = json.loads(raw)
+        data: dict[str, Any] = json.loads(raw)  # checked below, as the plugin would
     except ValueError as e:
         say(f"Cannot perform start session: {e}\n")
         os._exit(0)

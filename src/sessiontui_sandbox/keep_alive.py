@@ -27,7 +27,8 @@ class KeptReader:
         self.body_taken = False
 
     def readline(self, limit: int = -1) -> bytes:
-        return self.raw.readline(limit)
+        line: bytes = self.raw.readline(limit)
+        return line
 
     def read(self, size: int = -1) -> bytes:
         return b"" if self.body_taken else self.raw.read(size)

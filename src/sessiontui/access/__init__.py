@@ -7,13 +7,15 @@ To add a source: one module here with a class that fits `base.AccessSource`, and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sessiontui.access.base import AccessSource, Prompts, SignInPrompt
 from sessiontui.access.book import AccessBook
 
 if TYPE_CHECKING:
+    from sessiontui.aws.clients import ClientFactory
     from sessiontui.aws.identity import IdentityService
+    from sessiontui.config import Config
     from sessiontui.core.clock import Clock
     from sessiontui.stores.audit import AuditLog
 
@@ -24,9 +26,9 @@ __all__ = ["AccessBook", "AccessContext", "AccessSource", "Prompts", "SignInProm
 class AccessContext:
     """What sources are built from; one per run, shared by the CLI and the TUI."""
 
-    config: Any  # sessiontui.config.Config
+    config: Config
     identity: IdentityService
-    factory: Any  # aws.clients.ClientFactory of the base identity
+    factory: ClientFactory  # of the base identity
     regions: list[str]
     clock: Clock
     audit: AuditLog | None = None
@@ -38,10 +40,10 @@ def build_book(ctx: AccessContext) -> AccessBook:
     sources: list[AccessSource] = [
         IamRoleSource(
             ctx.identity,
-            getattr(ctx.config, "roles", None) or {},
+            ctx.config.roles,
             ctx.config.mfa,
             audit=ctx.audit,
-            base_label=getattr(ctx.factory, "profile", None) or "default",
+            base_label=ctx.factory.profile or "default",
         ),
     ]
     from sessiontui.access.identity_center import identity_center_source

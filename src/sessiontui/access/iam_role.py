@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sessiontui.access.base import Prompts
 from sessiontui.core.access import Access, Offer
@@ -148,7 +148,7 @@ class IamRoleSource:
     ) -> Access:
         return Access(offer, creds, creds.expiration, duration=duration, warning=warning)
 
-    def _code_source(self, prompts: Prompts) -> Any:
+    def _code_source(self, prompts: Prompts) -> CodeSource | None:
         """--mfa-code, else the configured secret or command when usable, else the prompt."""
         from sessiontui.aws.mfa import make_code_source, secret_env_value
 

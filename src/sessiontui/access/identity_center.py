@@ -31,6 +31,8 @@ from sessiontui.core.errors import UsageError
 from sessiontui.core.sso import DeviceCode, SsoSession, SsoToken
 
 if TYPE_CHECKING:
+    from mypy_boto3_sso import SSOClient
+
     from sessiontui.access import AccessContext
     from sessiontui.aws.clients import ClientFactory
     from sessiontui.aws.credcache import CredentialCache
@@ -254,7 +256,7 @@ class IdentityCenterSource:
     def _key(self, offer: Offer) -> str:
         return permission_set_key(offer.account_id, offer.name.rsplit("/", 1)[1])
 
-    def _sso(self) -> object:
+    def _sso(self) -> SSOClient:
         return self.factory.unsigned_client("sso", self.session.region)
 
     def _access(self, offer: Offer, creds: Credentials, token: SsoToken | None) -> Access:
@@ -327,12 +329,8 @@ def identity_center_source(ctx: AccessContext) -> list[IdentityCenterSource]:
 
     from sessiontui.aws_profiles import find_sso_session
 
-    configured = getattr(getattr(ctx.config, "identity_center", None), "session", None)
-    profile = (
-        getattr(ctx.factory, "profile", None)
-        or getattr(ctx.config, "profile", None)
-        or os.environ.get("AWS_PROFILE")
-    )
+    configured = ctx.config.identity_center.session
+    profile = ctx.factory.profile or ctx.config.profile or os.environ.get("AWS_PROFILE")
     try:
         session = find_sso_session(None, configured, profile)
     except UsageError:

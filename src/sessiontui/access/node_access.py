@@ -30,7 +30,9 @@ from sessiontui.core.access_request import (
 from sessiontui.core.errors import SessiontuiError, TargetError
 
 if TYPE_CHECKING:
+    from sessiontui.access.book import AccessBook
     from sessiontui.aws.access_request_api import TokenAnswer
+    from sessiontui.aws.clients import ClientFactory
     from sessiontui.core.clock import Clock
     from sessiontui.core.node import Node
     from sessiontui.stores.access_requests import AccessStore
@@ -56,7 +58,7 @@ class NodeAccessSource:
 
     def __init__(
         self,
-        factory: Any,  # aws.clients.ClientFactory of the base identity
+        factory: ClientFactory,  # of the base identity
         clock: Clock,
         audit: AuditLog | None = None,
         store: AccessStore | None = None,
@@ -139,7 +141,7 @@ class NodeAccessSource:
         reason: str,
         nodes: list[Node],
         tag: tuple[str, str] | None = None,
-        factory: Any = None,
+        factory: ClientFactory | None = None,
     ) -> AccessRequest:
         """StartAccessRequest for `nodes` (or the tag, which matched `nodes` here); kept and audited."""
         from sessiontui.aws.access_request_api import start_access_request
@@ -189,7 +191,7 @@ class NodeAccessSource:
         seconds: float,
         on_poll: Callable[[str, float], None] | None = None,
         cancel: threading.Event | None = None,
-        factory: Any = None,
+        factory: ClientFactory | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> AccessRequest:
         """GetAccessToken until the request leaves Pending or `seconds` pass (0: one poll)."""
@@ -207,7 +209,9 @@ class NodeAccessSource:
         )
         return self.record(request, answer)
 
-    def refresh(self, request: AccessRequest, factory: Any = None) -> AccessRequest:
+    def refresh(
+        self, request: AccessRequest, factory: ClientFactory | None = None
+    ) -> AccessRequest:
         """One GetAccessToken, when it is not throttled; the request as it stands."""
         answer = self._token(request, factory)
         return self.record(request, answer) if answer is not None else request
@@ -228,7 +232,9 @@ class NodeAccessSource:
             self._tokens[updated.request_id] = answer
         return updated
 
-    def access_for(self, request: AccessRequest, factory: Any = None) -> Access | None:
+    def access_for(
+        self, request: AccessRequest, factory: ClientFactory | None = None
+    ) -> Access | None:
         """The Access an approved request gives now (asking GetAccessToken), else None."""
         fresh = self._token(request, factory)  # asked each time: it may have been revoked
         if fresh is not None:
@@ -251,7 +257,7 @@ class NodeAccessSource:
             targets=frozenset(request.node_ids),
         )
 
-    def for_node(self, node: Node, factory: Any = None) -> Access | None:
+    def for_node(self, node: Node, factory: ClientFactory | None = None) -> Access | None:
         """Access from a kept request that covers `node`: approved with time left, or pending
         and approved since. None when no kept request does (or AWS says it no longer holds)."""
         now = self.clock.now()
@@ -269,7 +275,9 @@ class NodeAccessSource:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _token(self, request: AccessRequest, factory: Any = None) -> TokenAnswer | None:
+    def _token(
+        self, request: AccessRequest, factory: ClientFactory | None = None
+    ) -> TokenAnswer | None:
         from botocore.exceptions import ClientError
 
         from sessiontui.aws.access_request_api import get_access_token
@@ -292,7 +300,7 @@ class NodeAccessSource:
                 self.audit.write(event, **fields)
 
 
-def node_access_source(book: Any) -> NodeAccessSource | None:
+def node_access_source(book: AccessBook | None) -> NodeAccessSource | None:
     """The book's node-access source (access.AccessBook), if it has one."""
     for source in getattr(book, "sources", []):
         if isinstance(source, NodeAccessSource):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -24,6 +24,11 @@ from sessiontui.core.abilities import (
     SSH_DOCUMENT,
     Finding,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_iam.type_defs import ContextEntryTypeDef
+    from mypy_boto3_sts import STSClient
 
 DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 # ids that AWS never hands out (all zeros): a call on them can end or resume nothing
@@ -75,7 +80,7 @@ class SampleNode:
     tags: Mapping[str, str]
 
 
-def caller_of(sts: Any) -> tuple[Caller, str | None]:
+def caller_of(sts: STSClient) -> tuple[Caller, str | None]:
     """The caller, and the Date header of AWS's answer (for the clock's skew)."""
     answer = sts.get_caller_identity()
     headers = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {})
@@ -106,7 +111,7 @@ def session_arn(region: str, caller: Caller) -> str:
 # -- simulation ----------------------------------------------------------------------------------
 
 
-def _context(values: Mapping[str, str]) -> list[dict[str, Any]]:
+def _context(values: Mapping[str, str]) -> list[ContextEntryTypeDef]:
     return [
         {"ContextKeyName": k, "ContextKeyValues": [v], "ContextKeyType": "string"}
         for k, v in values.items()
@@ -114,7 +119,11 @@ def _context(values: Mapping[str, str]) -> list[dict[str, Any]]:
 
 
 def _allowed(
-    iam: Any, source: str, actions: Sequence[str], resources: Sequence[str], ctx: Mapping[str, str]
+    iam: IAMClient,
+    source: str,
+    actions: Sequence[str],
+    resources: Sequence[str],
+    ctx: Mapping[str, str],
 ) -> dict[tuple[str, str], bool]:
     found: dict[tuple[str, str], bool] = {}
     pages = iam.get_paginator("simulate_principal_policy").paginate(
@@ -130,7 +139,9 @@ def _allowed(
     return found
 
 
-def simulate(iam: Any, caller: Caller, region: str, nodes: Sequence[SampleNode]) -> list[Finding]:
+def simulate(
+    iam: IAMClient, caller: Caller, region: str, nodes: Sequence[SampleNode]
+) -> list[Finding]:
     """Every ability, as IAM's simulator answers for the caller's role; ClientError when the
     simulation is refused (the caller goes on with probes)."""
     source = caller.principal_arn
@@ -200,7 +211,7 @@ def simulate(iam: Any, caller: Caller, region: str, nodes: Sequence[SampleNode])
 # -- harmless probes -----------------------------------------------------------------------------
 
 
-def _try(call: Callable[[], Any]) -> tuple[bool, str]:
+def _try(call: Callable[[], object]) -> tuple[bool, str]:
     """(allowed, the refusal's code) for a call IAM authorises before anything else."""
     try:
         call()

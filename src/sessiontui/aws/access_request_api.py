@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -16,6 +16,9 @@ from sessiontui.core.access_request import APPROVED, PENDING, Target, next_wait
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
 from sessiontui.core.credentials import Credentials
 from sessiontui.core.errors import AuthError, SessiontuiError, TargetError, UsageError
+
+if TYPE_CHECKING:
+    from mypy_boto3_ssm import SSMClient
 
 TOKEN_ROLE = "just-in-time access"  # Credentials.role_name of an access token
 
@@ -51,7 +54,7 @@ def _refused(err: Exception, action: str) -> SessiontuiError:
 
 
 def start_access_request(
-    ssm: Any, reason: str, target: Target, tags: dict[str, str] | None = None
+    ssm: SSMClient, reason: str, target: Target, tags: dict[str, str] | None = None
 ) -> str:
     kwargs: dict[str, Any] = {"Reason": reason, "Targets": target.to_aws()}
     if tags:
@@ -70,7 +73,7 @@ def is_throttled(err: Exception) -> bool:
     )
 
 
-def get_access_token(ssm: Any, request_id: str) -> TokenAnswer:
+def get_access_token(ssm: SSMClient, request_id: str) -> TokenAnswer:
     """One GetAccessToken; a ThrottlingException comes out as the ClientError it is."""
     try:
         resp = ssm.get_access_token(AccessRequestId=request_id)
@@ -98,7 +101,7 @@ def get_access_token(ssm: Any, request_id: str) -> TokenAnswer:
 
 
 def wait_for_decision(
-    ssm: Any,
+    ssm: SSMClient,
     request_id: str,
     wait_seconds: float,
     on_poll: Callable[[str, float], None] | None = None,

@@ -14,7 +14,7 @@ botocore lets three shapes through that the listing must turn into "this region 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping
 
 from botocore.parsers import ResponseParserError
 
@@ -46,7 +46,7 @@ def one_line(text: str, limit: int = MAX_DETAIL) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def check_page(operation: str, page: dict[str, Any], key: str) -> None:
+def check_page(operation: str, page: Mapping[str, object], key: str) -> None:
     """Raise BadAnswer when a page lacks `key`, the list every real answer carries (maybe [])."""
     if key not in page:
         raise BadAnswer(operation, "unreadable answer (cut short or garbled; not AWS's JSON)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -30,8 +30,8 @@ EC2_PAGE_SLOTS = threading.BoundedSemaphore(MAX_EC2_PAGES_IN_FLIGHT)
 
 
 def pages_capped(
-    pages: Iterable[dict[str, Any]], operation: str, heavy: threading.Semaphore | None = None
-) -> Iterable[dict[str, Any]]:
+    pages: Iterable[Mapping[str, Any]], operation: str, heavy: threading.Semaphore | None = None
+) -> Iterator[Mapping[str, Any]]:
     """A paginator's pages, each call under the caps on calls in flight, with botocore's parse
     failures named after the operation."""
     iterator = iter(pages)

@@ -14,12 +14,30 @@ import contextlib
 import functools
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Literal, overload
 
 from sessiontui.core.credentials import Credentials
 from sessiontui.core.errors import AuthError, ConfigError, UsageError
+
+if TYPE_CHECKING:
+    # the stubs only: boto3 itself is imported on first use (see above)
+    import boto3
+    import botocore.session
+    from botocore.client import BaseClient
+    from botocore.config import Config
+    from botocore.loaders import Loader
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_elasticache import ElastiCacheClient
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_rds import RDSClient
+    from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_ssm import SSMClient
+    from mypy_boto3_sso import SSOClient
+    from mypy_boto3_sso_oidc import SSOOIDCClient
+    from mypy_boto3_sts import STSClient
 
 NO_CREDENTIALS_HINT = (
     "no AWS credentials found: set AWS_PROFILE or use --profile, run `aws configure` or "
@@ -28,7 +46,7 @@ NO_CREDENTIALS_HINT = (
 
 
 @functools.cache
-def retry_config() -> Any:
+def retry_config() -> Config:
     from botocore.config import Config
 
     # Standard mode retries throttling with backoff: a throttled listing slows down but completes.
@@ -81,10 +99,10 @@ def _config_files_readable() -> Iterator[None]:
 
 
 _loader_lock = threading.Lock()
-_shared_loader: Any = None
+_shared_loader: Loader | None = None
 
 
-def _botocore_session() -> Any:
+def _botocore_session() -> botocore.session.Session:
     """A botocore session that shares one data loader with every other in this process.
 
     Each session otherwise parses the service models and endpoint rules again (EC2's model alone
@@ -113,16 +131,16 @@ class ClientFactory:
         self,
         profile: str | None = None,
         credentials: Credentials | None = None,
-        config: Any = None,
+        config: Config | None = None,
     ) -> None:
         self.profile = profile
         self.credentials = credentials
         self._config = config
         self._lock = threading.Lock()
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients: dict[tuple[str, str], BaseClient] = {}
 
     @functools.cached_property
-    def session(self) -> Any:
+    def session(self) -> boto3.Session:
         import boto3
         from botocore.exceptions import ProfileNotFound
 
@@ -163,7 +181,38 @@ class ClientFactory:
             regions = [default]
         return regions
 
-    def client(self, service: str, region: str | None = None) -> Any:
+    @staticmethod
+    def _make(session: boto3.Session) -> Callable[..., BaseClient]:
+        """boto3's stubs type `client` for a literal service name only; ours comes at run time."""
+        return session.client
+
+    # one overload per service sessiontui calls, so each call site gets that service's typed client
+    @overload
+    def client(self, service: Literal["ssm"], region: str | None = None) -> SSMClient: ...
+    @overload
+    def client(self, service: Literal["ec2"], region: str | None = None) -> EC2Client: ...
+    @overload
+    def client(self, service: Literal["sts"], region: str | None = None) -> STSClient: ...
+    @overload
+    def client(self, service: Literal["iam"], region: str | None = None) -> IAMClient: ...
+    @overload
+    def client(self, service: Literal["rds"], region: str | None = None) -> RDSClient: ...
+    @overload
+    def client(
+        self, service: Literal["elasticache"], region: str | None = None
+    ) -> ElastiCacheClient: ...
+    @overload
+    def client(
+        self, service: Literal["secretsmanager"], region: str | None = None
+    ) -> SecretsManagerClient: ...
+    @overload
+    def client(
+        self, service: Literal["resourcegroupstaggingapi"], region: str | None = None
+    ) -> ResourceGroupsTaggingAPIClient: ...
+    @overload
+    def client(self, service: str, region: str | None = None) -> BaseClient: ...
+
+    def client(self, service: str, region: str | None = None) -> BaseClient:
         from botocore.exceptions import NoRegionError
 
         region = region or self.default_region()
@@ -173,7 +222,7 @@ class ClientFactory:
             if found is None:
                 try:
                     with _config_files_readable():
-                        found = self.session.client(
+                        found = self._make(self.session)(
                             service, region_name=region, config=self._config or retry_config()
                         )
                 except NoRegionError as exc:
@@ -181,7 +230,12 @@ class ClientFactory:
                 self._clients[key] = found
             return found
 
-    def unsigned_client(self, service: str, region: str) -> Any:
+    @overload
+    def unsigned_client(self, service: Literal["sso"], region: str) -> SSOClient: ...
+    @overload
+    def unsigned_client(self, service: Literal["sso-oidc"], region: str) -> SSOOIDCClient: ...
+
+    def unsigned_client(self, service: str, region: str) -> BaseClient:
         """A client whose calls are not signed: sso-oidc, and the sso portal (a bearer token)."""
         from botocore import UNSIGNED
         from botocore.config import Config
@@ -191,7 +245,7 @@ class ClientFactory:
             found = self._clients.get(key)
             if found is None:
                 config = (self._config or retry_config()).merge(Config(signature_version=UNSIGNED))
-                found = self.session.client(service, region_name=region, config=config)
+                found = self._make(self.session)(service, region_name=region, config=config)
                 self._clients[key] = found
             return found
 
@@ -217,6 +271,8 @@ class ClientFactory:
         if found is None:
             raise AuthError(NO_CREDENTIALS_HINT)
         frozen = found.get_frozen_credentials()
+        if frozen.access_key is None or frozen.secret_key is None:
+            raise AuthError(NO_CREDENTIALS_HINT)  # botocore types them optional; never seen so
         return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
 
     def with_credentials(self, credentials: Credentials) -> ClientFactory:

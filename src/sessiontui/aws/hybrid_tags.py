@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sessiontui.aws.bad_answers import check_page
 from sessiontui.aws.call_slots import AWS_ERRORS, CALL_SLOTS, pages_capped
 from sessiontui.aws.clients import ClientFactory
 from sessiontui.aws.metering import CallMeter
+
+if TYPE_CHECKING:
+    from mypy_boto3_ssm import SSMClient
 
 MANAGED_INSTANCE = "ssm:managed-instance"
 DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
@@ -30,7 +33,7 @@ PAGE = 100  # GetResources' ResourcesPerPage maximum
 Tags = dict[str, str]
 
 
-def tag_dict(pairs: Any) -> Tags:
+def tag_dict(pairs: Iterable[Mapping[str, object]] | None) -> Tags:
     return {str(t.get("Key", "")): str(t.get("Value", "")) for t in pairs or [] if t.get("Key")}
 
 
@@ -42,7 +45,7 @@ class HybridTags:
         self,
         factory: ClientFactory,
         region: str,
-        ssm: Any,
+        ssm: SSMClient,
         pool: ThreadPoolExecutor,
         meter: CallMeter | None,
         stopping: Callable[[], bool],
@@ -124,7 +127,7 @@ class HybridTags:
             if self.meter:
                 self.meter.attach(client)
             pages = client.get_paginator("get_resources").paginate(
-                ResourceTypeFilters=[MANAGED_INSTANCE], ResourcesPerPage=PAGE
+                ResourceTypeFilters=[MANAGED_INSTANCE], PaginationConfig={"PageSize": PAGE}
             )
             known: dict[str, Tags] = {}
             for page in pages_capped(pages, "GetResources"):

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -44,6 +44,11 @@ from sessiontui.core.durations import (
 from sessiontui.core.errors import AuthError, SessiontuiError, UsageError
 from sessiontui.core.roles import RoleSpec
 
+if TYPE_CHECKING:
+    import boto3
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_sts import STSClient
+
 MFA_REFUSED = "MFA code refused (wrong or already used); wait for the next code"
 NO_CREDENTIALS = "no AWS credentials found"
 NO_CREDENTIALS_HINT = (
@@ -62,11 +67,13 @@ def _refuse_prompt(prompt: str = "") -> str:
     )
 
 
-def _disable_botocore_mfa_prompt(session: Any) -> None:
+def disable_botocore_mfa_prompt(session: boto3.Session | None) -> None:
     """botocore would ask for a profile's MFA code with getpass on the terminal: never let it.
 
     Best effort through botocore internals; without it the prompt could land under the TUI.
     """
+    if session is None:  # a factory without a boto3 session has no prompt to turn off
+        return
     try:
         resolver = session._session.get_component("credential_provider")
         provider = resolver.get_provider("assume-role")
@@ -78,7 +85,7 @@ def _disable_botocore_mfa_prompt(session: Any) -> None:
 
 class FactoryLike(Protocol):
     @property
-    def session(self) -> Any: ...  # boto3.Session
+    def session(self) -> boto3.Session: ...
 
     @property
     def profile(self) -> str | None: ...
@@ -86,7 +93,11 @@ class FactoryLike(Protocol):
     @property
     def credentials(self) -> Credentials | None: ...
 
-    def client(self, service: str, region: str | None = None) -> Any: ...
+    # the services an identity is checked with (aws.clients.ClientFactory has them all)
+    @overload
+    def client(self, service: Literal["sts"], region: str | None = None) -> STSClient: ...
+    @overload
+    def client(self, service: Literal["iam"], region: str | None = None) -> IAMClient: ...
 
 
 FactoryFor = Callable[[str | None], FactoryLike]
@@ -284,11 +295,11 @@ class IdentityService:
         found = self._factory(source_profile)
         with self._lock:
             if source_profile not in self._prompt_off:
-                _disable_botocore_mfa_prompt(getattr(found, "session", None))
+                disable_botocore_mfa_prompt(getattr(found, "session", None))
                 self._prompt_off.add(source_profile)
         return found
 
-    def _sts(self, source_profile: str | None) -> Any:
+    def _sts(self, source_profile: str | None) -> STSClient:
         return self._ready(source_profile).client("sts", self.region)
 
     def base_access_key_id(self, source_profile: str | None) -> str:
@@ -475,6 +486,13 @@ def code_source_for(
 # -- the role picker ---------------------------------------------------------------------------
 
 
+class HasRoles(Protocol):
+    """A Config, as far as the picker reads it."""
+
+    @property
+    def roles(self) -> Mapping[str, RoleSpec]: ...
+
+
 @dataclass(frozen=True)
 class RoleRow:
     name: str
@@ -488,7 +506,7 @@ class RoleRow:
 
 
 def roles_for_picker(
-    roles: Mapping[str, RoleSpec] | Any,
+    roles: Mapping[str, RoleSpec] | HasRoles,
     cache: CredentialCache,
     clock: Clock | None = None,
     known_max: Mapping[str, int | None] | None = None,
@@ -498,7 +516,7 @@ def roles_for_picker(
     `roles` is a Config or its `.roles`; `known_max` (arn -> seconds) adds maxima learnt from IAM.
     No AWS call: safe on the UI thread.
     """
-    specs: Mapping[str, RoleSpec] = getattr(roles, "roles", roles)
+    specs = roles if isinstance(roles, Mapping) else roles.roles
     if clock is not None and cache.clock is not clock:
         cache = CredentialCache(cache.directory, clock=clock, margin=cache.margin)
     ordered = [r for r in specs.values() if r.origin == "config"] + sorted(

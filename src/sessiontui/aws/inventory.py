@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
@@ -192,7 +192,7 @@ PROPERTIES_REFUSED = {"AccessDeniedException", "AccessDenied", "InvalidAction", 
 class SsmListing:
     """Which SSM call lists a region's nodes, with its page size and the answer's list."""
 
-    method: str
+    method: Literal["describe_instance_properties", "describe_instance_information"]
     operation: str
     page_size: int
     key: str

@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
 
 EC2_EVENT = "before-parse.ec2.DescribeInstances"
 SSM_EVENT = "before-parse.ssm.DescribeInstanceInformation"
@@ -102,7 +105,7 @@ def _handler(
     event_name: str,
     response_dict: dict[str, Any],
     customized_response_dict: dict[str, Any],
-    **_: Any,
+    **_: object,
 ) -> None:
     if response_dict.get("status_code") != 200:
         return
@@ -118,7 +121,7 @@ def _handler(
     response_dict["body"] = empty
 
 
-def attach(client: Any) -> None:
+def attach(client: BaseClient) -> None:
     """Lean answers for this client's listing calls (idempotent)."""
     events = client.meta.events
     for event in _LEAN:

@@ -30,16 +30,20 @@ import sys
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sessiontui.core.credentials import Credentials
+
+if TYPE_CHECKING:
+    from sessiontui.aws.clients import ClientFactory
+    from sessiontui.core.node import Node
 
 LISTING_NICENESS = 10
 
 
-def _factory(request: dict[str, Any]) -> Any:
+def _factory(request: dict[str, Any]) -> ClientFactory:
     from sessiontui.aws.clients import ClientFactory
-    from sessiontui.aws.identity import _disable_botocore_mfa_prompt
+    from sessiontui.aws.identity import disable_botocore_mfa_prompt
 
     creds = request.get("credentials")
     factory = ClientFactory(
@@ -54,7 +58,7 @@ def _factory(request: dict[str, Any]) -> Any:
         else None,
     )
     # a profile that assumes a role with MFA must fail here, not prompt on the TUI's terminal
-    _disable_botocore_mfa_prompt(factory.session)
+    disable_botocore_mfa_prompt(factory.session)
     return factory
 
 
@@ -135,10 +139,11 @@ def run(stdin: TextIO, stdout: TextIO) -> int:
     meter = CallMeter()
     results: list[dict[str, Any]] = [{} for _ in listings]
     crashed: list[int] = []
-    factories: list[Any] = [None for _ in listings]  # made in each listing's thread
+    # made in each listing's thread
+    factories: list[ClientFactory | None] = [None for _ in listings]
 
     def one(index: int) -> None:
-        def on_nodes(region: str, nodes: list[Any]) -> None:
+        def on_nodes(region: str, nodes: list[Node]) -> None:
             batches.add(index, region, [node_row(n) for n in nodes])
 
         def on_error(region: str, text: str) -> None:
@@ -146,9 +151,9 @@ def run(stdin: TextIO, stdout: TextIO) -> int:
             send({"listing": index, "error": region, "text": text})
 
         try:
-            factories[index] = _factory(listings[index])
+            factory = factories[index] = _factory(listings[index])
             result = list_fleet(
-                factories[index],
+                factory,
                 regions,
                 on_nodes=on_nodes,
                 on_error=on_error,
@@ -178,13 +183,14 @@ def run(stdin: TextIO, stdout: TextIO) -> int:
     done: dict[str, Any] = {"done": True, "results": results, "calls": meter.calls}
     asked = request.get("preferences")
     wanted = isinstance(asked, int) and 0 <= asked < len(factories) and not cancel.is_set()
-    if wanted and factories[asked] is not None:
-        done["preferences"] = _preferences(factories[asked], regions)
+    chosen = factories[asked] if wanted else None
+    if chosen is not None:
+        done["preferences"] = _preferences(chosen, regions)
     send(done)
     return 1 if crashed else 0
 
 
-def _preferences(factory: Any, regions: list[str]) -> dict[str, list[int | None]]:
+def _preferences(factory: ClientFactory, regions: list[str]) -> dict[str, list[int | None]]:
     from sessiontui.aws.sessions import session_preferences
 
     found: dict[str, list[int | None]] = {}

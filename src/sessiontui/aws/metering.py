@@ -5,7 +5,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+    from botocore.model import OperationModel
+
+C = TypeVar("C", bound="BaseClient")
 
 
 class CallMeter:
@@ -17,25 +23,25 @@ class CallMeter:
         self._lock = threading.Lock()
         self._local = threading.local()
 
-    def attach(self, client: Any) -> Any:
+    def attach(self, client: C) -> C:
         events = client.meta.events
         if getattr(client, "_sessiontui_meter", None) is self:
             return client
         events.register("before-call.*.*", self._before_call)
         events.register("before-send.*.*", self._before_send)
         events.register("response-received.*.*", self._response_received)
-        client._sessiontui_meter = self
+        setattr(client, "_sessiontui_meter", self)  # noqa: B010 (BaseClient declares no such field)
         return client
 
-    def _before_call(self, model: Any = None, **_: Any) -> None:
+    def _before_call(self, model: OperationModel | None = None, **_: object) -> None:
         if model is not None:
             with self._lock:
                 self.calls[model.name] += 1
 
-    def _before_send(self, **_: Any) -> None:
+    def _before_send(self, **_: object) -> None:
         self._local.sent = time.perf_counter()
 
-    def _response_received(self, **_: Any) -> None:
+    def _response_received(self, **_: object) -> None:
         sent = getattr(self._local, "sent", None)
         if sent is not None:
             with self._lock:

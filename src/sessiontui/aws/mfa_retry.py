@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -20,6 +20,8 @@ from sessiontui.aws.mfa import CodeSource, InteractiveSource, MfaState, obtain_c
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
 from sessiontui.core.errors import AuthError
 from sessiontui.core.mfa_window import current_window, seconds_until_window, whole_seconds
+
+R = TypeVar("R")  # what the call answers (AssumeRole's response)
 
 MFA_REFUSED_AGAIN = "MFA code refused again, with the next window's code too"
 ATTEMPTS = 2
@@ -44,7 +46,7 @@ def retry_notice(source: CodeSource, seconds: int) -> str:
 
 
 def assume_with_mfa(
-    call: Callable[[dict[str, Any]], Any],
+    call: Callable[[dict[str, Any]], R],
     kwargs: dict[str, Any],
     serial: str | None,
     source: CodeSource | None,
@@ -55,7 +57,7 @@ def assume_with_mfa(
     sleep: Callable[[float], None] = time.sleep,
     on_wait: Callable[[int], None] | None = None,
     on_retry: Callable[[str], None] | None = None,
-) -> Any:
+) -> R:
     """`call(kwargs)` (sts.assume_role) with an unused code of `serial` when there is one.
 
     Errors come out through `translate` (plain words); the code never stays in `kwargs`.

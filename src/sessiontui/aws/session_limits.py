@@ -9,16 +9,20 @@ and a session's own max duration comes from DescribeSessions anyway.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sessiontui.aws.sessions import SessionPreferences, describe_sessions, session_preferences
 from sessiontui.core.session_end import SessionLimits
+
+if TYPE_CHECKING:
+    from mypy_boto3_ssm import SSMClient
+    from mypy_boto3_ssm.type_defs import SessionTypeDef
 
 _lock = threading.Lock()
 _preferences: dict[tuple[str, str], SessionPreferences | None] = {}
 
 
-def preferences(ssm: Any) -> SessionPreferences | None:
+def preferences(ssm: SSMClient) -> SessionPreferences | None:
     key = (str(ssm.meta.endpoint_url), str(ssm.meta.region_name))
     with _lock:
         if key in _preferences:
@@ -32,7 +36,7 @@ def preferences(ssm: Any) -> SessionPreferences | None:
     return found
 
 
-def max_minutes_of(session: dict[str, Any]) -> int | None:
+def max_minutes_of(session: SessionTypeDef) -> int | None:
     try:
         n = int(str(session.get("MaxSessionDuration", "")).strip())
     except ValueError:
@@ -40,7 +44,7 @@ def max_minutes_of(session: dict[str, Any]) -> int | None:
     return n if n > 0 else None
 
 
-def session_limits(ssm: Any, session_id: str) -> SessionLimits:
+def session_limits(ssm: SSMClient, session_id: str) -> SessionLimits:
     """Never raises: what cannot be read is None, and the session's end falls back on the rest."""
     prefs = preferences(ssm)
     max_minutes = prefs.max_minutes if prefs else None

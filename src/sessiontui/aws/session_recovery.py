@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sessiontui.aws.sessions import describe_sessions, terminate_session
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
@@ -21,6 +21,8 @@ from sessiontui.core.errors import SessiontuiError
 from sessiontui.stores.journal import JournalEntry, SessionJournal
 
 if TYPE_CHECKING:
+    from mypy_boto3_ssm import SSMClient
+
     from sessiontui.aws.clients import ClientFactory
     from sessiontui.aws.credcache import CredentialCache
 
@@ -30,10 +32,10 @@ LONGEST_SESSION = timedelta(minutes=1440)
 # a role's cached credentials this close to expiry still sign one TerminateSession
 TERMINATE_MARGIN = 10
 
-SsmFor = Callable[[JournalEntry], Any]  # an ssm client able to end the entry, or None
+SsmFor = Callable[[JournalEntry], "SSMClient | None"]  # a client able to end the entry
 # other held credentials of the entry's account (another access, the base identity), by name,
 # tried when the entry's own access may not end it
-OthersFor = Callable[[JournalEntry], "list[tuple[str, Any]]"]
+OthersFor = Callable[[JournalEntry], "list[tuple[str, SSMClient]]"]
 
 
 @dataclass
@@ -148,8 +150,8 @@ def _recover_one(
         report.kept.append((entry, "TerminateSession was not accepted"))
 
 
-def _constant(ssm: Any) -> SsmFor:
-    def ssm_for(_entry: JournalEntry) -> Any:
+def _constant(ssm: SSMClient | None) -> SsmFor:
+    def ssm_for(_entry: JournalEntry) -> SSMClient | None:
         return ssm
 
     return ssm_for
@@ -195,7 +197,7 @@ class EntryClients:
         self._factory_for = factory_for
         self._cache = cache
 
-    def _client(self, factory: ClientFactory, entry: JournalEntry) -> Any:
+    def _client(self, factory: ClientFactory, entry: JournalEntry) -> SSMClient:
         from sessiontui.aws.clients import retry_config
 
         return factory.session.client(
@@ -205,13 +207,13 @@ class EntryClients:
             config=retry_config(),
         )
 
-    def base(self, entry: JournalEntry) -> Any:
+    def base(self, entry: JournalEntry) -> SSMClient | None:
         factory = self._factory_for(entry.profile)
         if not factory.has_credentials():
             return None
         return self._client(factory, entry)
 
-    def able(self, entry: JournalEntry) -> Any:
+    def able(self, entry: JournalEntry) -> SSMClient | None:
         """A client that may end the entry's session, or None when no credentials are left."""
         if not entry.role_arn:
             return self.base(entry)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
@@ -21,6 +21,16 @@ from sessiontui.core.errors import (
     SessionKindError,
     SessiontuiError,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_ssm import SSMClient
+    from mypy_boto3_ssm.literals import SessionStateType
+    from mypy_boto3_ssm.type_defs import (
+        DescribeSessionsRequestTypeDef,
+        SessionFilterTypeDef,
+        SessionTypeDef,
+        StartSessionRequestTypeDef,
+    )
 
 SHELL_PREFERENCES_DOCUMENT = "SSM-SessionManagerRunShell"
 # the command line's words: the TUI says its key instead (ui.opening.tui_words)
@@ -122,13 +132,13 @@ def _verb(action: str) -> str:
 
 
 def start_session(
-    ssm: Any,
+    ssm: SSMClient,
     target: str,
     document: str | None = None,
     parameters: dict[str, list[str]] | None = None,
     reason: str | None = None,
 ) -> StartedSession:
-    kwargs: dict[str, Any] = {"Target": target}
+    kwargs: StartSessionRequestTypeDef = {"Target": target}
     if document:
         kwargs["DocumentName"] = document
     if parameters:
@@ -152,7 +162,7 @@ def start_session(
     )
 
 
-def terminate_session(ssm: Any, session_id: str, retry_delay: float = 1.0) -> bool:
+def terminate_session(ssm: SSMClient, session_id: str, retry_delay: float = 1.0) -> bool:
     """End a session server-side. True when AWS took it (or it was already over).
 
     Safe to call twice: an already-terminated or unknown session is not an error. Throttling is
@@ -181,21 +191,21 @@ def terminate_session(ssm: Any, session_id: str, retry_delay: float = 1.0) -> bo
 
 
 def describe_sessions(
-    ssm: Any,
-    state: str = "Active",
+    ssm: SSMClient,
+    state: SessionStateType = "Active",
     target: str | None = None,
     owner: str | None = None,
     session_id: str | None = None,
-) -> list[dict[str, Any]]:
-    filters = []
+) -> list[SessionTypeDef]:
+    filters: list[SessionFilterTypeDef] = []
     if session_id:
         filters.append({"key": "SessionId", "value": session_id})
     if target:
         filters.append({"key": "Target", "value": target})
     if owner:
         filters.append({"key": "Owner", "value": owner})
-    out: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"State": state}
+    out: list[SessionTypeDef] = []
+    kwargs: DescribeSessionsRequestTypeDef = {"State": state}
     if filters:
         kwargs["Filters"] = filters
     try:
@@ -210,7 +220,7 @@ def describe_sessions(
         raise map_client_error(e, "DescribeSessions", target) from None
 
 
-def still_active(ssm: Any, session_id: str) -> bool | None:
+def still_active(ssm: SSMClient, session_id: str) -> bool | None:
     """Whether AWS still lists the session as Active; None when it cannot be asked.
 
     A refused TerminateSession is not a session left open: a shell whose user typed `exit` was
@@ -223,7 +233,7 @@ def still_active(ssm: Any, session_id: str) -> bool | None:
     return any(s.get("SessionId") == session_id for s in found)
 
 
-def connection_status(ssm: Any, target: str) -> str:
+def connection_status(ssm: SSMClient, target: str) -> str:
     """ "connected" or "notconnected", as GetConnectionStatus says."""
     try:
         return str(ssm.get_connection_status(Target=target).get("Status", ""))
@@ -231,7 +241,7 @@ def connection_status(ssm: Any, target: str) -> str:
         raise map_client_error(e, "GetConnectionStatus", target) from None
 
 
-def session_preferences(ssm: Any) -> SessionPreferences | None:
+def session_preferences(ssm: SSMClient) -> SessionPreferences | None:
     """The account's idle timeout and max duration; None when never saved or not readable."""
     try:
         doc = ssm.get_document(Name=SHELL_PREFERENCES_DOCUMENT, DocumentFormat="JSON")
@@ -251,7 +261,7 @@ def session_preferences(ssm: Any) -> SessionPreferences | None:
     )
 
 
-def _minutes(value: Any) -> int | None:
+def _minutes(value: object) -> int | None:
     try:
         n = int(str(value).strip())
     except (TypeError, ValueError):

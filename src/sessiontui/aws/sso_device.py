@@ -26,6 +26,8 @@ from sessiontui.core.errors import AuthError, UsageError
 from sessiontui.core.sso import DeviceCode, SsoSession, SsoToken
 
 if TYPE_CHECKING:
+    from mypy_boto3_sso_oidc import SSOOIDCClient
+
     from sessiontui.aws.clients import ClientFactory
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -78,7 +80,7 @@ class DeviceSignIn:
         self.clock = clock
         self.cancel = cancel if cancel is not None else threading.Event()
 
-    def oidc(self) -> Any:
+    def oidc(self) -> SSOOIDCClient:
         return self.factory.unsigned_client("sso-oidc", self.session.region)
 
     def run(self, on_code: OnCode) -> SsoToken:

@@ -10,14 +10,21 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from sessiontui.core.credentials import Credentials
 from sessiontui.core.errors import AuthError
 from sessiontui.stores import paths
+
+if TYPE_CHECKING:
+    from mypy_boto3_sso import SSOClient
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 VERSION = 1
 
@@ -40,11 +47,11 @@ def _code(exc: Exception) -> tuple[str, str]:
     return str(error.get("Code", "")), str(error.get("Message", "") or response.get("message", ""))
 
 
-def _call(method: Any, **kwargs: Any) -> Any:
+def _call(method: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     from botocore.exceptions import ClientError
 
     try:
-        return method(**kwargs)
+        return method(*args, **kwargs)
     except ClientError as exc:
         code, message = _code(exc)
         if code == "UnauthorizedException":
@@ -54,7 +61,7 @@ def _call(method: Any, **kwargs: Any) -> Any:
         raise AuthError(f"Identity Center portal: {code}: {message}") from None
 
 
-def list_accounts(sso: Any, access_token: str) -> list[PortalAccount]:
+def list_accounts(sso: SSOClient, access_token: str) -> list[PortalAccount]:
     """Every account and its permission sets, paged as the portal pages them."""
     accounts: list[PortalAccount] = []
     token: str | None = None
@@ -78,7 +85,7 @@ def list_accounts(sso: Any, access_token: str) -> list[PortalAccount]:
             return sorted(accounts, key=lambda a: a.name.casefold())
 
 
-def list_account_roles(sso: Any, access_token: str, account_id: str) -> list[str]:
+def list_account_roles(sso: SSOClient, access_token: str, account_id: str) -> list[str]:
     names: list[str] = []
     token: str | None = None
     while True:
@@ -97,7 +104,7 @@ def list_account_roles(sso: Any, access_token: str, account_id: str) -> list[str
 
 
 def role_credentials(
-    sso: Any, access_token: str, account_id: str, permission_set: str, name: str
+    sso: SSOClient, access_token: str, account_id: str, permission_set: str, name: str
 ) -> Credentials:
     """GetRoleCredentials; their expiration is the permission set's session duration."""
     reply = _call(

@@ -21,6 +21,9 @@ from sessiontui.core.sso import SsoSession, SsoToken, parse_time
 from sessiontui.stores import paths
 
 if TYPE_CHECKING:
+    from botocore.utils import JSONFileCache, SSOTokenLoader
+    from mypy_boto3_sso_oidc import SSOOIDCClient
+
     from sessiontui.aws.clients import ClientFactory
 
 # botocore's SSOTokenProvider refreshes in the last 15 minutes, at most once a minute; so do we.
@@ -90,13 +93,13 @@ def unreachable(session: SsoSession, exc: Exception) -> IdentityCenterUnreachabl
     )
 
 
-def _private_cache(folder: Path) -> Any:
+def _private_cache(folder: Path) -> JSONFileCache:
     """botocore's JSONFileCache, with the folder made 0700 before each write (files are 0600:
     JSONFileCache writes through mkstemp and os.replace)."""
     from botocore.utils import JSONFileCache
 
     class PrivateJSONFileCache(JSONFileCache):
-        def __setitem__(self, cache_key: str, value: Any) -> None:
+        def __setitem__(self, cache_key: str, value: object) -> None:
             paths.ensure_private_dir(folder)
             super().__setitem__(cache_key, value)
 
@@ -110,7 +113,7 @@ class TokenCache:
         self.folder = folder if folder is not None else paths.aws_sso_cache_dir()
 
     @functools.cached_property
-    def _cache(self) -> Any:
+    def _cache(self) -> JSONFileCache:
         # made on first use: botocore.utils costs ~80 ms to import, and a run that holds only an
         # IAM role (a cached role's --credentials, say) never reads the sign-in
         return _private_cache(self.folder)
@@ -118,7 +121,7 @@ class TokenCache:
     def path(self, session: SsoSession) -> Path:
         return self.folder / f"{session.cache_key}.json"
 
-    def _loader(self) -> Any:
+    def _loader(self) -> SSOTokenLoader:
         from botocore.utils import SSOTokenLoader
 
         return SSOTokenLoader(cache=self._cache)
@@ -155,7 +158,9 @@ class TokenCache:
 
     def save(self, session: SsoSession, token: SsoToken) -> Path:
         self._loader().save_token(
-            session.start_url, token.to_cache(), session_name=session.session_name
+            session.start_url,
+            token.to_cache(),  # type: ignore[arg-type]  # the stubs say str; botocore keeps a dict
+            session_name=session.session_name,
         )
         return self.path(session)
 
@@ -190,7 +195,7 @@ class TokenSource:
         self.clock = clock
         self._refreshed_at: datetime | None = None
 
-    def oidc(self) -> Any:
+    def oidc(self) -> SSOOIDCClient:
         return self.factory.unsigned_client("sso-oidc", self.session.region)
 
     def token(self, window: float = REFRESH_WINDOW) -> SsoToken:
@@ -226,14 +231,16 @@ class TokenSource:
         from botocore.exceptions import ClientError
 
         now = self.clock.now()
-        if not token.can_refresh(now):
+        client_id, secret, refresh = token.client_id, token.client_secret, token.refresh_token
+        # can_refresh checks these three too; naming them again lets the type checker see it
+        if not token.can_refresh(now) or not (client_id and secret and refresh):
             raise SignInRequired(self.session, "the token cannot be refreshed")
         try:
             reply = self.oidc().create_token(
                 grantType=REFRESH_GRANT,
-                clientId=token.client_id,
-                clientSecret=token.client_secret,
-                refreshToken=token.refresh_token,
+                clientId=client_id,
+                clientSecret=secret,
+                refreshToken=refresh,
             )
         except ClientError as exc:
             code, description = oidc_error(exc)

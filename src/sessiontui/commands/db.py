@@ -35,7 +35,7 @@ Say = Callable[[str], None]
 def run_db(rt: Runtime, args: argparse.Namespace, say: Say, emit: Say, ask: AskCode | None) -> int:
     from sessiontui.plugin.locate import locate_plugin
 
-    plugin = locate_plugin(getattr(rt.config, "plugin_path", None))
+    plugin = locate_plugin(rt.config.plugin_path)
     if plugin.warning:
         say(f"warning: {plugin.warning}")
     accesses = rt.accesses(ask=ask, on_retry=say) if rt.roles else []

@@ -27,6 +27,7 @@ from sessiontui.core.node import Node
 
 if TYPE_CHECKING:
     from sessiontui.access.node_access import NodeAccessSource
+    from sessiontui.aws.clients import ClientFactory
     from sessiontui.core.access import Access
     from sessiontui.runtime import Runtime
 
@@ -129,7 +130,9 @@ def request_access(rt: Runtime, args: argparse.Namespace, say: Say, emit: Say) -
     return int(ExitCode.AUTH)
 
 
-def _reusable(source: NodeAccessSource, nodes: list[Node], factory: Any) -> AccessRequest | None:
+def _reusable(
+    source: NodeAccessSource, nodes: list[Node], factory: ClientFactory
+) -> AccessRequest | None:
     """A kept approved request that covers every node, confirmed with GetAccessToken."""
     access = source.for_node(nodes[0], factory)
     if access is None or access.targets is None:
@@ -177,6 +180,6 @@ def _resolve_all(rt: Runtime, factory: Any, targets: list[str], say: Say) -> lis
         return list(pool.map(one, targets))
 
 
-def node_access_for(rt: Runtime, factory: Any, node: Node) -> Access | None:
+def node_access_for(rt: Runtime, factory: ClientFactory, node: Node) -> Access | None:
     """For `--connect`: access from a kept request that covers `node`, if one does."""
     return source_of(rt).for_node(node, factory)

@@ -122,8 +122,7 @@ def _fleet(rt: Runtime, accesses: list[Access], say: Say) -> list[Node]:
 
 
 def _config_role(rt: Runtime, host: str) -> str | None:
-    ssh = getattr(rt.config, "ssh", None)
-    return ssh.role_for(host) if ssh is not None else None
+    return rt.config.ssh.role_for(host)
 
 
 def _opener(node: Node, accesses: list[Access]) -> tuple[Access | None, str | None]:

@@ -12,11 +12,16 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
 from sessiontui.core.durations import format_remaining
 from sessiontui.core.sso import SsoSession, SsoToken
+
+if TYPE_CHECKING:
+    from sessiontui.access.base import SignInPrompt
+    from sessiontui.aws.clients import ClientFactory
+    from sessiontui.config import Config
 
 Say = Callable[[str], None]
 
@@ -61,7 +66,7 @@ def _shower(
         left = format_remaining((expires_at - clock.now()).total_seconds())
         say(f"open {uri} and enter the code {user_code}")
         say(f"  (or open {complete}); the code expires in {left}")
-        if getattr(args, "no_browser", False):
+        if args.no_browser:
             say("  not opening a browser (--no-browser)")
         elif not has_display():
             say("  no display here: open the address on any device")
@@ -72,10 +77,12 @@ def _shower(
     return show
 
 
-def sign_in_prompt(args: argparse.Namespace, say: Say, clock: Clock) -> Callable[[Any], None]:
+def sign_in_prompt(
+    args: argparse.Namespace, say: Say, clock: Clock
+) -> Callable[[SignInPrompt], None]:
     """`Prompts.on_sign_in` for --list/--connect at a terminal: the sign-in on stderr."""
 
-    def on_sign_in(prompt: Any) -> None:
+    def on_sign_in(prompt: SignInPrompt) -> None:
         say(f"Identity Center sign-in needed: {prompt.session}")
         page = prompt.url.split("?", 1)[0]  # the page without the code, to type it there
         _shower(args, say, clock)(page, prompt.url, prompt.user_code, prompt.expires_at)
@@ -90,7 +97,7 @@ def _signed_in(session: SsoSession, token: SsoToken, now: datetime) -> str:
 
 
 @contextlib.contextmanager
-def _environment(args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
+def _environment(args: argparse.Namespace) -> Iterator[tuple[Config, ClientFactory]]:
     """Config and a client factory; with --demo, the sandbox's (Runtime starts and stops it)."""
     if args.demo:
         from sessiontui.runtime import Runtime

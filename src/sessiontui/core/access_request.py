@@ -173,5 +173,5 @@ def _iso(when: datetime | None) -> str | None:
     return when.isoformat() if when else None
 
 
-def _parse(text: Any) -> datetime | None:
+def _parse(text: object) -> datetime | None:
     return datetime.fromisoformat(str(text)) if text else None

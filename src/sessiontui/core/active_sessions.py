@@ -9,6 +9,7 @@ Sessions started elsewhere (another terminal, the AWS CLI with the same identity
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -57,7 +58,7 @@ class ActiveSession:
     left_open: str = ""
 
     @classmethod
-    def from_aws(cls, item: dict[str, Any], region: str) -> ActiveSession:
+    def from_aws(cls, item: Mapping[str, object], region: str) -> ActiveSession:
         started = item.get("StartDate")
         if isinstance(started, (int, float)):
             started = datetime.fromtimestamp(started, UTC)

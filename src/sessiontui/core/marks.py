@@ -7,7 +7,7 @@ by id, which stays the same across renames and regions. Both the filter terms `i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -64,7 +64,7 @@ class Marks:
         except ValueError:
             return len(self.recent)
 
-    def first(self, items: Sequence[T], node_id_of: Any) -> list[T]:
+    def first(self, items: Sequence[T], node_id_of: Callable[[T], str]) -> list[T]:
         """`items` with marked nodes first; otherwise in their own order (a stable sort)."""
         return sorted(items, key=lambda item: self.rank(node_id_of(item)))
 
@@ -77,7 +77,7 @@ class Marks:
         return {"version": 1, "favourites": sorted(self.favourites), "recent": list(self.recent)}
 
     @classmethod
-    def from_json(cls, data: Any) -> Marks:
+    def from_json(cls, data: object) -> Marks:
         """What a file holds; anything unreadable counts as no marks (never an error)."""
         if not isinstance(data, dict) or data.get("version") != 1:
             return cls()
@@ -86,7 +86,7 @@ class Marks:
         return cls(set(favourites), recent)
 
 
-def _ids(value: Any) -> Iterable[str]:
+def _ids(value: object) -> Iterable[str]:
     if not isinstance(value, list):
         return []
     return [v for v in value if isinstance(v, str) and v]

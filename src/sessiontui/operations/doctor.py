@@ -26,6 +26,7 @@ from sessiontui.core.errors import SessiontuiError
 
 if TYPE_CHECKING:
     from sessiontui.aws.clients import ClientFactory
+    from sessiontui.config import Config
     from sessiontui.core.access import Access
     from sessiontui.runtime import Runtime
 
@@ -63,7 +64,7 @@ def check_config(report: Report) -> None:
         else "names no command, so its permissions do not matter"
     )
     report.add(Check(Status.OK, "config", f"{file} is read; it {trust}"))
-    for warning in getattr(config, "warnings", []) or []:
+    for warning in config.warnings:
         report.add(Check(Status.WARN, "config", str(warning)))
 
 
@@ -128,11 +129,11 @@ def check_sign_in(report: Report, now: datetime) -> None:
             report.add(Check(Status.OK, area, f"signed in until {_when(token.expires_at)}"))
 
 
-def check_plugin(report: Report, config: Any) -> None:
+def check_plugin(report: Report, config: Config) -> None:
     from sessiontui.plugin.locate import locate_plugin
 
     try:
-        info = locate_plugin(getattr(config, "plugin_path", None))
+        info = locate_plugin(config.plugin_path)
     except SessiontuiError as exc:
         report.add(Check(Status.FAIL, "plugin", exc.message, exc.hint or ""))
         return

@@ -19,6 +19,8 @@ from sessiontui.core.active_sessions import ActiveSession, owned_by
 from sessiontui.core.errors import SessiontuiError, UsageError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sessiontui.aws.clients import ClientFactory
     from sessiontui.core.credentials import Credentials
     from sessiontui.core.roles import RoleSpec
@@ -40,7 +42,7 @@ class OperatorSessions:
     # -- who the operator is, and what can act for them ------------------------------------
 
     def _roles_with_credentials(self) -> list[tuple[RoleSpec, Credentials]]:
-        roles = getattr(self.rt.config, "roles", {}) or {}
+        roles = self.rt.config.roles
         out = []
         for spec in roles.values():
             with contextlib.suppress(Exception):
@@ -153,7 +155,7 @@ class OperatorSessions:
         return [self.terminate(s) for s in sessions], warnings
 
 
-def session_rows(sessions: list[ActiveSession], now: Any) -> list[tuple[str, ...]]:
+def session_rows(sessions: list[ActiveSession], now: datetime) -> list[tuple[str, ...]]:
     """Target, document, reason, started, time left (and what ends it), region, id."""
     from sessiontui.core.session_end import describe_end
 

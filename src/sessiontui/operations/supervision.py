@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 from sessiontui.plugin.supervisor import SessionSupervisor
 
 if TYPE_CHECKING:
+    from mypy_boto3_ssm import SSMClient
+
     from sessiontui.core.access import Access
     from sessiontui.core.clock import Clock
     from sessiontui.core.credentials import Credentials
@@ -38,7 +40,7 @@ class Supervision:
 
     def supervisor(
         self,
-        ssm: object,
+        ssm: SSMClient,
         access: Access | None,
         base_credentials: Callable[[], Credentials],
     ) -> SessionSupervisor:

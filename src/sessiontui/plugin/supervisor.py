@@ -67,6 +67,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from mypy_boto3_ssm import SSMClient
+
     from sessiontui.plugin.stream import StreamResult
 
 PORT_FORWARD_DOCUMENT = "AWS-StartPortForwardingSession"
@@ -87,7 +89,7 @@ def forward_document(
 class SessionSupervisor:
     """Opens sessions with one role's credentials, in the ssm client's region."""
 
-    ssm: Any  # boto3 SSM client for the node's region, built with `credentials`
+    ssm: SSMClient  # for the node's region, built with `credentials`
     credentials: Credentials
     plugin: PluginInfo
     audit: AuditLog | None = None
@@ -103,7 +105,7 @@ class SessionSupervisor:
     @classmethod
     def for_access(
         cls,
-        ssm: Any,
+        ssm: SSMClient,
         access: Access,
         plugin: PluginInfo,
         *,

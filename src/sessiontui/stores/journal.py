@@ -98,7 +98,7 @@ class JournalEntry:
         return {"version": VERSION, **asdict(self)}
 
     @classmethod
-    def from_json(cls, data: Any) -> JournalEntry | None:
+    def from_json(cls, data: object) -> JournalEntry | None:
         if not isinstance(data, dict) or data.get("version") != VERSION:
             return None
         try:

@@ -26,6 +26,12 @@ if TYPE_CHECKING:
     from textual.app import App
 
     from sessiontui.access import AccessBook
+    from sessiontui.aws.clients import ClientFactory
+    from sessiontui.aws.identity import IdentityService
+    from sessiontui.config import Config
+    from sessiontui.core.node import Node
+    from sessiontui.plugin.locate import PluginInfo
+    from sessiontui.stores.audit import AuditLog
     from sessiontui.ui.forwarding import ForwardBook
     from sessiontui.ui.screens.roles import RoleChoice
     from sessiontui.ui.services import AppServices
@@ -42,7 +48,7 @@ class AccessView(Protocol):
 @dataclass
 class ActiveAccess:
     access: Access
-    factory: Any  # ClientFactory with the access's credentials
+    factory: ClientFactory | None  # with the access's credentials
     warned: set[int] = field(default_factory=set)
 
     @property
@@ -53,7 +59,7 @@ class ActiveAccess:
         return self.access.remaining(now)
 
 
-def _stamp(access: Access, nodes: list[Any]) -> list[Any]:
+def _stamp(access: Access, nodes: list[Node]) -> list[Node]:
     from sessiontui.operations.fleets import stamp
 
     return stamp(nodes, access)
@@ -76,10 +82,10 @@ class AccessController:
         # every access held, one per account (several accounts: one fleet); `active` is one of
         # them: the one shown in the header, and the one a session on its account's node uses
         self.held: dict[str, ActiveAccess] = {}
-        self._identity: Any = self.services.identity
-        self._audit: Any = self.services.audit
+        self._identity: IdentityService | None = self.services.identity
+        self._audit: AuditLog | None = self.services.audit
         self._book: AccessBook | None = None
-        self._plugin: Any = None
+        self._plugin: PluginInfo | None = None
         self._typed_code = self.services.mfa_code
         # a grant that expired is asked for anew, not renewed (set by NodeAccessController)
         self.request_again: Callable[[Access], None] | None = None
@@ -89,12 +95,12 @@ class AccessController:
     # ---- collaborators, built on first use --------------------------------------------------
 
     @property
-    def config(self) -> Any:
+    def config(self) -> Config | None:
         return self.services.config
 
     def has_offers(self) -> bool:
         """Whether any access can be asked for (without calling AWS)."""
-        if getattr(self.config, "roles", None):
+        if self.config is not None and self.config.roles:
             return True
         return any(s.kind == "identity-center" for s in self.book.sources)
 
@@ -120,7 +126,7 @@ class AccessController:
         return self._book
 
     @property
-    def identity(self) -> Any:
+    def identity(self) -> IdentityService:
         runtime = self.services.runtime
         if self._identity is None and runtime is not None:
             self._identity = runtime.identity
@@ -131,7 +137,7 @@ class AccessController:
 
             base = self.services.factory
 
-            def factory_for(profile: str | None) -> Any:
+            def factory_for(profile: str | None) -> ClientFactory:
                 if profile in (None, getattr(base, "profile", None)):
                     return base
                 return ClientFactory(profile=profile)
@@ -146,7 +152,7 @@ class AccessController:
         return self._identity
 
     @property
-    def audit(self) -> Any:
+    def audit(self) -> AuditLog:
         runtime = self.services.runtime
         if self._audit is None and runtime is not None:
             self._audit = runtime.audit
@@ -156,12 +162,12 @@ class AccessController:
             self._audit = AuditLog(clock=self.services.clock)
         return self._audit
 
-    def plugin(self) -> Any:
+    def plugin(self) -> PluginInfo:
         """PluginInfo; blocking (runs `--version` once): call from a worker or a suspend."""
         if self._plugin is None:
             from sessiontui.plugin.locate import locate_plugin
 
-            self._plugin = locate_plugin(getattr(self.config, "plugin_path", None))
+            self._plugin = locate_plugin(self.config.plugin_path if self.config else None)
         return self._plugin
 
     def prefetch_plugin(self) -> None:
@@ -173,7 +179,7 @@ class AccessController:
 
     # ---- the access held --------------------------------------------------------------------
 
-    def stamp_nodes(self, nodes: list[Any]) -> list[Any]:
+    def stamp_nodes(self, nodes: list[Node]) -> list[Node]:
         """The account the active access lists in, on each node (the ACCOUNT column, account:)."""
         if self.active is None:
             return nodes
@@ -191,7 +197,7 @@ class AccessController:
         """The accesses held with time left besides the active one (other accounts)."""
         return [h for h in self.alive() if h is not self.active]
 
-    def listings(self) -> list[tuple[Any, Callable[[list[Any]], list[Any]]]]:
+    def listings(self) -> list[tuple[ClientFactory, Callable[[list[Node]], list[Node]]]]:
         """(factory, stamp) per account to list: the union is the fleet. A grant (an approved
         access request) does not list: its token opens its nodes, which the accesses of their
         account list and stamp; listed under it too, they would arrive without an account."""
@@ -208,7 +214,7 @@ class AccessController:
             sorted(h.access.account_id for h in self.alive() if h.access.offer.account_name)
         )
 
-    def use_for(self, node: Any) -> None:
+    def use_for(self, node: Node) -> None:
         """Several accesses held: make the one that opens the node the active one (a grant
         naming it, else its own account's access), never the one taken last."""
         found = self.access_for(node)
@@ -220,7 +226,7 @@ class AccessController:
         self.active = held
         self.view.show_access(held.access)
 
-    def access_for(self, node: Any) -> ActiveAccess | None:
+    def access_for(self, node: Node) -> ActiveAccess | None:
         """The access held with time left that a session on `node` uses: a grant that names
         it, else the access of the node's account (None when the node's account is unknown or
         no access of it is held)."""
@@ -249,7 +255,7 @@ class AccessController:
                 return other
         return None
 
-    def listing_factory(self) -> Any:
+    def listing_factory(self) -> ClientFactory:
         if self.active is not None and self.active.factory is not None:
             left = self.active.remaining(self.services.clock.now())
             if left is None or left > 0:

@@ -4,7 +4,7 @@ AccessController, forwards in ForwardBook."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, on
 from textual.app import App
@@ -38,6 +38,9 @@ from sessiontui.ui.services import AppServices
 from sessiontui.ui.widgets.dialog_input import hold_early_key
 from sessiontui.ui.widgets.node_list import NodeList
 from sessiontui.ui.windows import WindowReport, WindowShells
+
+if TYPE_CHECKING:
+    from sessiontui.aws.clients import ClientFactory
 
 
 class SessiontuiApp(App[int]):
@@ -192,13 +195,13 @@ class SessiontuiApp(App[int]):
 
     # ---- what the screens ask for -----------------------------------------------------------
 
-    def listing_factory(self) -> Any:
+    def listing_factory(self) -> ClientFactory:
         return self.access.listing_factory()
 
     def stamp_nodes(self, nodes: list[Node]) -> list[Node]:
         return self.access.stamp_nodes(nodes)
 
-    def listings(self) -> list[tuple[Any, Callable[[list[Node]], list[Node]]]]:
+    def listings(self) -> list[tuple[ClientFactory, Callable[[list[Node]], list[Node]]]]:
         return self.access.listings()
 
     def on_tick(self) -> None:

@@ -16,9 +16,16 @@ from sessiontui.core.session_end import EndCause, SessionEnd, describe_end
 from sessiontui.ui.messages import ForwardChanged, ForwardFailed
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from textual.app import App
     from textual.notifications import SeverityLevel
 
+    from sessiontui.core.access import Access
+    from sessiontui.core.forwards import Forward
+    from sessiontui.plugin.healing import HealingForward
+    from sessiontui.plugin.output import Ending
+    from sessiontui.plugin.supervisor import SessionSupervisor
     from sessiontui.ui.access import ActiveAccess
     from sessiontui.ui.screens.forward import ForwardRequest
 
@@ -35,7 +42,7 @@ class ForwardEntry:
     # the access it was opened under: it lives until that access ends, whatever is taken since
     access: ActiveAccess | None = None
     forward: Any = None  # core.forwards.Forward snapshot, None until StartSession answered
-    session: Any = None  # plugin.supervisor.ForwardSession
+    session: HealingForward | None = None
     error: str = ""
     restarted: bool = False  # an expired forward already started again
     warned: set[tuple[str, int]] = field(default_factory=set)  # (end cause, WARN_AT threshold)
@@ -66,7 +73,7 @@ class ForwardBook:
     def __init__(
         self,
         host: App[Any],
-        supervisor_for: Callable[[str, ActiveAccess | None], Any],
+        supervisor_for: Callable[[str, ActiveAccess | None], SessionSupervisor],
         held_like: Callable[[ActiveAccess], ActiveAccess | None],
         ready_timeout: float = DEFAULT_READY_TIMEOUT,
     ) -> None:
@@ -113,7 +120,7 @@ class ForwardBook:
         ends = [end for _, end in self._live()]
         return min(ends, key=lambda e: e.at) if ends else None
 
-    def lines_for(self, node: Node | None, now: Any) -> list[tuple[str, str]]:
+    def lines_for(self, node: Node | None, now: datetime) -> list[tuple[str, str]]:
         """(label, "time left (what ends it)") of this node's running forwards, for the details."""
         if node is None:
             return []
@@ -158,7 +165,7 @@ class ForwardBook:
         self._entries[entry.key] = entry
 
         def work() -> None:
-            def changed(fw: Any) -> None:
+            def changed(fw: Forward) -> None:
                 self.app.post_message(ForwardChanged(entry.key, fw.copy()))
 
             try:
@@ -260,7 +267,7 @@ class ForwardBook:
 
         self.app.run_worker(work, thread=True, group="forwards", exit_on_error=False)
 
-    def stop_all_blocking(self, how: Any, why: str, *, under: Any = None) -> int:
+    def stop_all_blocking(self, how: Ending, why: str, *, under: Access | None = None) -> int:
         """From a worker thread: stop every running forward (or those opened under the access
         `under`, a core.access.Access); returns how many were asked."""
         count = 0

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sessiontui import demo
 from sessiontui.core.node import Node
 from sessiontui.ui.services import AppServices
 
+if TYPE_CHECKING:
+    from sessiontui.runtime import Runtime
+    from sessiontui.stores.inventory import InventoryCache
 
-def services_from_runtime(rt: Any) -> AppServices:
+
+def services_from_runtime(rt: Runtime) -> AppServices:
     args = rt.args
     cache = None
     cached: list[Node] | None = None
@@ -31,7 +35,7 @@ def services_from_runtime(rt: Any) -> AppServices:
                 cache.save(nodes)
 
     banner = demo_help = None
-    sandbox = getattr(rt, "sandbox", None)
+    sandbox = rt.sandbox
     if sandbox is not None:
         demo_help = demo.help_text(str(sandbox.endpoint_url))
         secret = getattr(sandbox, "totp_secret", None) or demo.totp_secret()
@@ -47,19 +51,19 @@ def services_from_runtime(rt: Any) -> AppServices:
         filter_text=args.filter or "",
         tags=list(args.tag or []),
         config=rt.config,
-        profile=getattr(rt.factory, "profile", None),
+        profile=rt.factory.profile,
         demo_banner=banner,
         demo_help=demo_help,
         cached_nodes=cached,
         cached_age_seconds=age,
         cached_rest=rest,
         on_inventory=save,
-        initial_role=_first(getattr(args, "role", None)),
+        initial_role=_first(args.role),
         initial_roles=list(rt.roles),
-        no_browser=bool(getattr(args, "no_browser", False)),
-        initial_duration=parse_duration(args.duration) if getattr(args, "duration", None) else None,
-        mfa_code=getattr(args, "mfa_code", None),
-        reason=getattr(args, "reason", None),
+        no_browser=bool(args.no_browser),
+        initial_duration=parse_duration(args.duration) if args.duration else None,
+        mfa_code=args.mfa_code,
+        reason=args.reason,
         # The identity service and audit log come from the runtime when first needed (shared with
         # the CLI's paths: one credential cache, one MFA window state, one audit log); building
         # them here would import boto3's side of the house before the first frame.
@@ -67,14 +71,14 @@ def services_from_runtime(rt: Any) -> AppServices:
     )
 
 
-def _first(roles: Any) -> str | None:
+def _first(roles: object) -> str | None:
     """The role the picker preselects: the first --role."""
     if isinstance(roles, list):
         return roles[0] if roles else None
     return roles if isinstance(roles, str) else None
 
 
-def _rest_loader(cache: Any) -> Callable[[], list[Node] | None]:
+def _rest_loader(cache: InventoryCache) -> Callable[[], list[Node] | None]:
     def load() -> list[Node] | None:
         found = cache.load()
         return found[0] if found else None
@@ -82,7 +86,7 @@ def _rest_loader(cache: Any) -> Callable[[], list[Node] | None]:
     return load
 
 
-def run_tui(rt: Any) -> int:
+def run_tui(rt: Runtime) -> int:
     from sessiontui.ui.app import SessiontuiApp
 
     app = SessiontuiApp(services_from_runtime(rt))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
@@ -14,6 +14,10 @@ from sessiontui.core.node import Node
 from sessiontui.operations.fleets import merged, union_of
 from sessiontui.ui.messages import ListingFinished, NodesArrived, RegionFailed
 from sessiontui.ui.services import AppServices
+
+if TYPE_CHECKING:
+    from sessiontui.aws.clients import ClientFactory
+    from sessiontui.aws.inventory import FleetResult
 
 Stamp = Callable[[list[Node]], list[Node]]
 
@@ -24,7 +28,7 @@ class ListingAbandoned(Exception):
 
 def list_accounts(
     svc: AppServices,
-    listings: list[tuple[Any, Stamp]],
+    listings: list[tuple[ClientFactory, Stamp]],
     generation: int,
     wanted: Callable[[], bool],
     post: Callable[[Message], object],
@@ -38,7 +42,7 @@ def list_accounts(
     result, read by the listing process. With `first_page` (nothing shown yet), each region's
     first page is that small, so rows are painted before the big pages are made."""
 
-    def one(factory: Any, stamp: Stamp) -> Any:
+    def one(factory: ClientFactory, stamp: Stamp) -> FleetResult:
         def on_nodes(region: str, nodes: list[Node]) -> None:
             if not wanted():
                 # nobody will read these pages: stop paging, so quitting does not wait on AWS
@@ -52,7 +56,7 @@ def list_accounts(
             factory, svc.regions, on_nodes=on_nodes, on_error=on_error, cancel=cancel
         )
 
-    def together() -> Any:
+    def together() -> FleetResult:
         # every account held (one fleet across accounts) side by side in one listing process:
         # one boto3 import, one cap on the calls in flight, and no botocore model parsed here
         assert svc.list_fleets is not None

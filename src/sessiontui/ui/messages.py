@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from sessiontui.core.node import Node
+
+if TYPE_CHECKING:
+    from sessiontui.aws.inventory import FleetResult
+    from sessiontui.core.forwards import Forward
 
 
 class NodesArrived(Message):
@@ -38,7 +43,9 @@ class RegionFailed(Message):
 class ListingFinished(Message):
     """The refresh worker is done; `result` is the FleetResult, or None when it crashed."""
 
-    def __init__(self, generation: int, result: Any, error: str | None = None) -> None:
+    def __init__(
+        self, generation: int, result: FleetResult | None, error: str | None = None
+    ) -> None:
         super().__init__()
         self.generation = generation
         self.result = result
@@ -48,7 +55,7 @@ class ListingFinished(Message):
 class ForwardChanged(Message):
     """A forward moved on (starting, ready, connected, ended); `forward` is a snapshot."""
 
-    def __init__(self, key: int, forward: Any) -> None:
+    def __init__(self, key: int, forward: Forward) -> None:
         super().__init__()
         self.key = key
         self.forward = forward
@@ -66,7 +73,7 @@ class ForwardFailed(Message):
 class SessionsStopped(Message):
     """A worker finished ending sessions (quit, expiry, log out); `then` runs afterwards."""
 
-    def __init__(self, count: int, why: str, then: Any = None) -> None:
+    def __init__(self, count: int, why: str, then: Callable[[], None] | None = None) -> None:
         super().__init__()
         self.count = count
         self.why = why

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from textual.app import App
 
     from sessiontui.access.node_access import NodeAccessSource
+    from sessiontui.aws.clients import ClientFactory
     from sessiontui.core.access import Access
     from sessiontui.core.node import Node
     from sessiontui.ui.access import AccessController
@@ -99,7 +100,7 @@ class NodeAccessController:
             marked=targets[:MAX_TARGETS],
         )
 
-    def _factory(self, account_id: str) -> Any:
+    def _factory(self, account_id: str) -> ClientFactory | None:
         """Whose credentials ask AWS about a request in `account_id`: the role or permission
         set held for that account (a request is the requester's, in its own account), else
         the base identity (None)."""
@@ -273,7 +274,8 @@ class NodeAccessController:
 
     def _pending_text(self, request: AccessRequest) -> str:
         text = f"{request.request_id} for {request.targets_text()}: Pending, waiting for approval"
-        sandbox = getattr(self.services.runtime, "sandbox", None)
+        runtime = self.services.runtime
+        sandbox = runtime.sandbox if runtime is not None else None
         if sandbox is not None:
             from sessiontui.demo import approve_command
 

@@ -23,7 +23,8 @@ from sessiontui.core.target import resolve_target
 if TYPE_CHECKING:
     from textual.app import App
 
-    from sessiontui.plugin.supervisor import OpenedShell
+    from sessiontui.plugin.shell import ShellResult
+    from sessiontui.plugin.supervisor import OpenedShell, SessionSupervisor
     from sessiontui.ui.access import AccessController, ActiveAccess
     from sessiontui.ui.forwarding import ForwardBook
     from sessiontui.ui.node_access_flow import NodeAccessController
@@ -80,13 +81,15 @@ class SessionOpener:
             return None
         # no JIT roles configured: the base identity opens sessions itself
         try:
-            found: Any = self.services.factory.session.get_credentials()
+            found = self.services.factory.session.get_credentials()
+            if found is None:
+                return None
             frozen = found.get_frozen_credentials()
         except Exception:
             return None
         return Credentials(str(frozen.access_key), str(frozen.secret_key), frozen.token)
 
-    def supervisor(self, region: str, held: ActiveAccess | None = None) -> Any:
+    def supervisor(self, region: str, held: ActiveAccess | None = None) -> SessionSupervisor:
         """Sessions under `held` (the active access when None). Blocking (client creation,
         plugin lookup): call from a worker."""
         from sessiontui.operations.supervision import Supervision
@@ -287,7 +290,7 @@ def tui_words(text: str) -> str:
     )
 
 
-def shell_summary(node: Node, result: Any, now: datetime | None = None) -> str:
+def shell_summary(node: Node, result: ShellResult, now: datetime | None = None) -> str:
     took = format_remaining(getattr(result, "seconds", 0.0))
     how = str(getattr(result, "how", ""))
     reason = getattr(result, "reason", "") or how

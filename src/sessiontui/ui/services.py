@@ -9,15 +9,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
 from sessiontui.core.node import Node
 
 if TYPE_CHECKING:
     from sessiontui.aws.clients import ClientFactory
+    from sessiontui.aws.identity import IdentityService
     from sessiontui.aws.inventory import FleetResult
+    from sessiontui.config import Config
     from sessiontui.core.access import Access
+    from sessiontui.runtime import Runtime
+    from sessiontui.stores.audit import AuditLog
+    from sessiontui.stores.marks import MarksStore
 
 
 class ListFleet(Protocol):
@@ -94,7 +99,7 @@ class AppServices:
     clock: Clock = SYSTEM_CLOCK
     filter_text: str = ""
     tags: list[str] = field(default_factory=list)
-    config: Any = None  # sessiontui.config.Config, when there is one
+    config: Config | None = None
     profile: str | None = None  # shown in the header; defaults to factory.profile
     demo_banner: str | None = None
     # --demo: where its sandbox listens, and the approver's and sign-in page's ways in (help)
@@ -118,10 +123,10 @@ class AppServices:
     mfa_code: str | None = None
     reason: str | None = None
     no_browser: bool = False  # --no-browser: a device sign-in shows its page, never opens it
-    runtime: Any = None  # sessiontui.runtime.Runtime when the CLI built us
-    identity: Any = None  # aws.identity.IdentityService; built from config when None
-    audit: Any = None  # audit.AuditLog; the default log when None
-    marks_store: Any = None  # marks_store.MarksStore; the private state folder's when None
+    runtime: Runtime | None = None  # when the CLI built us
+    identity: IdentityService | None = None  # built from config when None
+    audit: AuditLog | None = None  # the default log when None
+    marks_store: MarksStore | None = None  # the private state folder's when None
 
     def __post_init__(self) -> None:
         # (a list_fleet assigned after construction must set list_fleets to None itself)
@@ -142,5 +147,4 @@ class AppServices:
     def keymap_overrides(self) -> dict[str, str]:
         if self.keymap is not None:
             return dict(self.keymap)
-        found = getattr(self.config, "keymap", None)
-        return dict(found) if isinstance(found, Mapping) else {}
+        return dict(self.config.keymap) if self.config is not None else {}

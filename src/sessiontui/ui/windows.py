@@ -40,6 +40,7 @@ from sessiontui.core.windows import (
 )
 
 if TYPE_CHECKING:
+    from botocore.credentials import Credentials as BotocoreCredentials
     from textual.app import App
 
     from sessiontui.ui.access import AccessController
@@ -220,7 +221,7 @@ class WindowShells:
         only in this process's environment cannot be passed without a secret on a command line.
         """
         try:
-            found: Any = self.services.factory.session.get_credentials()
+            found: BotocoreCredentials | None = self.services.factory.session.get_credentials()
         except Exception:
             found = None
         if found is None or getattr(found, "method", "") != "env":

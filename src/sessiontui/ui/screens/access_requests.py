@@ -3,7 +3,7 @@ live: id, targets, reason, state, time left. Enter works under an approved one."
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,11 +17,14 @@ from sessiontui.ui.keys import ACCESS_REQUESTS_BINDINGS
 from sessiontui.ui.widgets.row_table import refill, selected
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sessiontui.core.access_request import AccessRequest
+    from sessiontui.core.clock import Clock
     from sessiontui.ui.node_access_flow import NodeAccessController
 
 
-def request_row(request: AccessRequest, now: Any) -> tuple[str, ...]:
+def request_row(request: AccessRequest, now: datetime) -> tuple[str, ...]:
     status = request.live_status(now)
     left = request.seconds_left(now) if status == APPROVED else None
     return (
@@ -47,7 +50,7 @@ class AccessRequestsScreen(ModalScreen[None]):
 
     COLUMNS = ("Request", "Targets", "Reason", "State", "Left")
 
-    def __init__(self, controller: NodeAccessController, clock: Any) -> None:
+    def __init__(self, controller: NodeAccessController, clock: Clock) -> None:
         super().__init__()
         self.controller = controller
         self.clock = clock

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -15,10 +15,13 @@ from sessiontui.ui.keys import FORWARDS_BINDINGS
 from sessiontui.ui.widgets.row_table import refill, selected
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sessiontui.core.clock import Clock
     from sessiontui.ui.forwarding import ForwardBook, ForwardEntry
 
 
-def entry_row(entry: ForwardEntry, now: Any) -> tuple[str, ...]:
+def entry_row(entry: ForwardEntry, now: datetime) -> tuple[str, ...]:
     fw = entry.forward
     local = f"127.0.0.1:{fw.local_port}" if fw and fw.local_port else "…"
     if entry.request.local_port and not (fw and fw.local_port):
@@ -66,7 +69,7 @@ class ForwardsScreen(ModalScreen[None]):
 
     COLUMNS = ("Local", "Target", "Remote", "State", "Used", "Left", "Client / why")
 
-    def __init__(self, book: ForwardBook, clock: Any) -> None:
+    def __init__(self, book: ForwardBook, clock: Clock) -> None:
         super().__init__()
         self.book = book
         self.clock = clock

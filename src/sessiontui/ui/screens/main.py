@@ -43,6 +43,7 @@ from sessiontui.ui.widgets.header import StatusHeader
 from sessiontui.ui.widgets.node_list import NodeList
 
 if TYPE_CHECKING:
+    from sessiontui.aws.clients import ClientFactory
     from sessiontui.core.access import Access
     from sessiontui.ui.app import SessiontuiApp
 
@@ -227,7 +228,7 @@ class MainScreen(Screen[None]):
     def _list_worker(
         self,
         generation: int,
-        listings: list[tuple[Any, Callable[[list[Node]], list[Node]]]],
+        listings: list[tuple[ClientFactory, Callable[[list[Node]], list[Node]]]],
         cancel: threading.Event,
         preferences_from: Any,
         first_page: int | None = None,
@@ -334,7 +335,7 @@ class MainScreen(Screen[None]):
             self._load_preferences(self.tui.listing_factory())
 
     @work(thread=True, group="preferences", exit_on_error=False)
-    def _load_preferences(self, factory: Any) -> None:
+    def _load_preferences(self, factory: ClientFactory) -> None:
         """Session Manager preferences per region, for the details pane; optional (may be denied)."""
         from sessiontui.aws.sessions import session_preferences
 

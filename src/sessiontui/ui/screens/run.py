@@ -49,6 +49,7 @@ from sessiontui.ui.screens.documents import DocumentPicker, DocumentSource
 from sessiontui.ui.widgets.dialog_input import DialogInput
 
 if TYPE_CHECKING:
+    from sessiontui.config import Config
     from sessiontui.operations.run_command import CommandRun, RunSpec
 
 SCRIPTS = "Document: AWS-RunShellScript (AWS-RunPowerShellScript on Windows nodes)"
@@ -586,10 +587,10 @@ def saved_rows(record: dict[str, Any]) -> list[NodeRun]:
     return [NodeRun.from_json(n) for n in record.get("nodes", []) if isinstance(n, dict)]
 
 
-def run_spec(request: RunRequest, config: Any) -> RunSpec:
+def run_spec(request: RunRequest, config: Config | None) -> RunSpec:
     from sessiontui.operations.run_command import RunSpec
 
-    run_config = getattr(config, "run", None)
+    run_config = config.run if config is not None else None
     return RunSpec(
         script=request.script,
         document=request.document,

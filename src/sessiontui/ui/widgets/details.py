@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -24,7 +23,7 @@ def _style(name: str) -> Style:
     return Style.parse(name) if name else Style()
 
 
-def _pref_lines(prefs: Any) -> list[tuple[str, str]]:
+def _pref_lines(prefs: object) -> list[tuple[str, str]]:
     """Session Manager preferences, whatever fields the sessions module gives us."""
     if prefs is None:
         return []
@@ -50,7 +49,7 @@ def describe_node(
     *,
     scope_reason: str = "",
     stale: bool = False,
-    preferences: Any = None,
+    preferences: object = None,
     notes: tuple[str, ...] = (),
     sessions: list[tuple[str, str]] | None = None,
     enter: str = "",
@@ -173,7 +172,7 @@ class NodeDetails(Widget):
         super().__init__(id=id)
         self.border_title = "Details"
         self.node: Node | None = None
-        self.preferences: Any = None
+        self.preferences: object = None
         self._scope_reason = ""
         self._stale = False
         self._notes: tuple[str, ...] = ()
@@ -229,7 +228,7 @@ class NodeDetails(Widget):
             self._rows_width = width
         return self._rows
 
-    def set_preferences(self, preferences: Any) -> None:
+    def set_preferences(self, preferences: object) -> None:
         """Per-region preferences {region: SessionPreferences}; shown for the node's region."""
         self.preferences = preferences
         self._again()
@@ -256,7 +255,7 @@ class NodeDetails(Widget):
         if self.node is not None and (self._had_sessions or self._sessions_for(self.node)):
             self._again()
 
-    def _prefs_for(self, node: Node | None) -> Any:
+    def _prefs_for(self, node: Node | None) -> object:
         if node is None or not isinstance(self.preferences, dict):
             return None
         return self.preferences.get(node.region)

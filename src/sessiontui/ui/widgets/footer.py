@@ -117,7 +117,7 @@ class SteadyFooter(Footer):
             tooltip=tooltip,
         ).data_bind(compact=Footer.compact)
 
-    def bindings_changed(self, screen: Screen) -> None:
+    def bindings_changed(self, screen: Screen[object]) -> None:
         self._bindings_ready = True
         if not screen.app.app_focus:
             return
