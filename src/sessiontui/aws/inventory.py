@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,6 +40,8 @@ from sessiontui.core.errors import AuthError, SessiontuiError
 from sessiontui.core.node import EC2, HYBRID, Node
 
 if TYPE_CHECKING:
+    from mypy_boto3_ssm.type_defs import PaginatorConfigTypeDef
+
     from sessiontui.aws.sessions import SessionPreferences
 
 SSM_PAGE = 1000  # DescribeInstanceProperties' maximum
@@ -124,7 +126,7 @@ class Ec2Info:
     platform: str
 
 
-def ec2_info(inst: dict[str, Any]) -> Ec2Info:
+def ec2_info(inst: Mapping[str, Any]) -> Ec2Info:
     """What one DescribeInstances instance adds to its SSM record."""
     return Ec2Info(
         tags=tag_dict(inst.get("Tags")),
@@ -349,7 +351,7 @@ class _RegionLister:
             self._list_ssm_pages(INFORMATION)
 
     def _list_ssm_pages(self, listing: SsmListing) -> None:
-        config: dict[str, Any] = {"PageSize": listing.page_size}
+        config: PaginatorConfigTypeDef = {"PageSize": listing.page_size}
         if not self.first_done.is_set():
             with CALL_SLOTS:
                 head = getattr(self.ssm, listing.method)(MaxResults=self.first_page)
@@ -364,7 +366,7 @@ class _RegionLister:
             check_page(listing.operation, page, listing.key)
             self._take_page(listing, page)
 
-    def _take_page(self, listing: SsmListing, page: dict[str, Any]) -> None:
+    def _take_page(self, listing: SsmListing, page: Mapping[str, Any]) -> None:
         if self.cancel.is_set():
             raise ListingCancelled(self.region)
         batch: list[Node] = []

@@ -93,8 +93,9 @@ class SteadyFooter(Footer):
         get_display = self.app.get_key_display
         left, pinned = self._layout()
         return tuple(
-            (b.key, get_display(b), b.description, b.action, enabled, tooltip, b in pinned)
-            for b, enabled, tooltip in (*left, *pinned)
+            (b.key, get_display(b), b.description, b.action, enabled, tooltip, pin)
+            for pin, group in ((False, left), (True, pinned))
+            for b, enabled, tooltip in group
         )
 
     def compose(self) -> ComposeResult:
