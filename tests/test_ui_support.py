@@ -8,7 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sessiontui.aws.clients import ClientFactory
 from sessiontui.aws.inventory import FleetResult, RegionError
+from sessiontui.core.errors import AuthError
 from sessiontui.core.clock import FakeClock
 from sessiontui.core.node import HYBRID, Node
 from sessiontui.stores.marks import MarksStore
@@ -100,11 +102,20 @@ class FakeFleet:
         raise KeyError(node_id)
 
 
+class NoAws(ClientFactory):
+    """The base identity of a fake fleet: it names no profile and reaches no AWS, failing at
+    once as a refused identity does, where a real factory would wait on the network."""
+
+    @property
+    def session(self) -> Any:  # type: ignore[override]
+        raise AuthError("a fake fleet has no AWS behind it")
+
+
 def fake_services(fleet: FakeFleet, **kw: Any) -> AppServices:
     kw.setdefault("clock", FakeClock())
     # favourites and recent targets in a folder of their own, never the real state folder
     kw.setdefault("marks_store", MarksStore(Path(tempfile.mkdtemp(prefix="sessiontui-marks-"))))
-    return AppServices(factory=None, regions=list(REGIONS), list_fleet=fleet, **kw)  # type: ignore[arg-type]
+    return AppServices(factory=NoAws(), regions=list(REGIONS), list_fleet=fleet, **kw)
 
 
 async def settle(app: Any, pilot: Any) -> None:
