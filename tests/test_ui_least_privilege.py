@@ -25,7 +25,7 @@ from sessiontui.plugin.shell import ShellResult, ShellRunner
 from sessiontui.ui.app import SessiontuiApp
 from sessiontui.ui.screens.forward import ForwardScreen
 from sessiontui.ui.services import AppServices
-from test_ui_access import messages, wait_for
+from test_ui_access import first_forward_ready, messages, wait_for
 from test_ui_identity_center import _signed_in
 from test_ui_support import settle
 
@@ -133,3 +133,45 @@ async def test_list_shell_forward_and_end_with_only_what_the_policy_grants(
             await pilot.press("enter")
             await wait_for(pilot, lambda: any("not authorized" in m for m in messages(app)))
             assert len(sandbox.state.sessions) == before
+
+
+async def test_the_administrators_set_opens_and_ends_every_kind(
+    sandbox: Any, app_services: AppServices
+) -> None:
+    """SessionManagerAdmin, the demo's administrator: the same paths end where they should, with
+    nothing left open: the shell is ended by its own TerminateSession, the forward serves and is
+    ended when stopped."""
+    if sandbox.plugin_path is None:
+        pytest.skip("the stand-in plugin is not available")
+    app_services.initial_roles = ["Production/SessionManagerAdmin"]
+    app = SessiontuiApp(app_services)
+    async with app.run_test(size=(180, 50)) as pilot:
+        nodes = app.main_screen.node_list
+        await wait_for(pilot, lambda: len(app.access.held) == 1, timeout=30)
+        await wait_for(
+            pilot, lambda: any(n.name == "prod-analytics-01" for n in nodes.nodes), timeout=30
+        )
+        await settle(app, pilot)
+        await _select(app, pilot, "prod-analytics-01")  # any project: its policy names none
+        app.clear_notifications()
+        with (
+            mock.patch.object(app, "suspend", contextlib.nullcontext),
+            mock.patch.object(ShellRunner, "spawn", lambda self: None),
+            mock.patch.object(ShellRunner, "run", _exited),
+        ):
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: any("shell ended" in m for m in messages(app)))
+        shell = [r for r in sandbox.state.sessions.values() if r.node_name == "prod-analytics-01"]
+        assert sandbox.state.session_status(shell[-1]) == "Terminated"
+        assert shell[-1].terminated_by.startswith(
+            "arn:aws:sts::210987654321:assumed-role/AWSReservedSSO_SessionManagerAdmin_"
+        )
+        assert not any("left open" in m for m in messages(app))
+        await pilot.press("f")
+        await wait_for(pilot, lambda: isinstance(app.screen, ForwardScreen))
+        await pilot.press(*"80", "enter")
+        entry = await first_forward_ready(app, pilot)
+        entry.session.stop()
+        await wait_for(pilot, lambda: entry.forward.ended, timeout=20)
+        assert entry.session.terminated is True
+        assert not any("left open" in m for m in messages(app))
