@@ -157,6 +157,15 @@ def refused(
     iam_action = f"{IAM_PREFIX.get(service, service)}:{action}"
     if iam_action in ALWAYS_ALLOWED:
         return None
+    if iam_action == "ssm:StartSession" and isinstance(params.get("Target"), str):
+        # a node governed by just-in-time node access refuses every session without an approved
+        # token before the caller's policies are read: the refusal names the way in
+        from sessiontui_sandbox.ssm_access import check_session_target
+
+        try:
+            check_session_target(state, caller, region, params["Target"])
+        except AwsError as governed:
+            return governed
     documents = [json.loads(p) for p in policies_of(caller)]
     session = caller.key.session_policy if caller.key is not None else ""
     for request in _requests(state, caller, iam_action, region, params):
