@@ -44,7 +44,8 @@ def _hybrids(sb: Sandbox) -> list[str]:
 def planted(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Four hybrid nodes renamed and retagged, one agentless instance; this module's sandbox."""
     pwned = tmp_path_factory.mktemp("pwned") / "pwned"
-    ssm = client(sandbox, "ssm")
+    admin = sandbox.role_credentials("FleetAdmin")  # tags are an administrator's to set
+    ssm = client(sandbox, "ssm", creds=admin)
     ids = _hybrids(sandbox)[:4]
     names = [CLEAR, TITLE, LINK, BIDI]
     for node, name in zip(ids, names, strict=True):
@@ -54,7 +55,7 @@ def planted(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Itera
             ResourceId=node,
             Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
         )
-    ec2 = client(sandbox, "ec2")
+    ec2 = client(sandbox, "ec2", creds=admin)
     images = ec2.describe_images()["Images"]
     started = ec2.run_instances(
         ImageId=images[0]["ImageId"] if images else "ami-12345678",

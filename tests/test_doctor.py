@@ -63,6 +63,9 @@ def test_the_seed_permission_set_is_told_what_it_lacks(sandbox: Sandbox, home: P
     assert "sessions stay open on AWS" in found["end"][1]
     for unknown in ("shell", "forward", "ssh"):
         assert found[unknown][0] == "warn" and "iam:SimulatePrincipalPolicy" in found[unknown][1]
+        # what to add should the first try be refused, as one statement
+        assert "if AWS refuses the first one, add the statement" in found[unknown][1]
+    assert '"Resource": "arn:aws:ssm:*::document/AWS-StartSSHSession"' in found["ssh"][1]
     # with the administrator's access held too, IAM's simulator answers for every ability
     code, report, _ = _doctor(sandbox, home, PPS, ADMIN)
     assert code == 1
@@ -78,6 +81,23 @@ def test_the_seed_permission_set_is_told_what_it_lacks(sandbox: Sandbox, home: P
     assert f"access {PPS} (simulated by access {ADMIN})" in how
 
 
+def test_alone_it_learns_a_refused_forward_from_its_own_try(sandbox: Sandbox, home: Path) -> None:
+    """Without IAM's simulator the doctor reasons from what the access tried (the audit log):
+    a forward AWS refused for its document is a forward this access may not open, and the report
+    says which statement to add."""
+    out = run(sandbox, home, "--connect", "prod-api-01", "--forward", "80", "--role", PPS)
+    assert out.returncode == 3, out.stderr
+    _, report, _ = _doctor(sandbox, home, PPS)
+    found = _abilities(report, PPS)
+    status, text = found["forward"]
+    assert status == "fail" and "AWS refused one at" in text, text
+    assert "add the statement" in text
+    assert '"Action": "ssm:StartSession"' in text
+    assert '"Resource": "arn:aws:ssm:*::document/AWS-StartPortForwardingSession"' in text
+    assert found["ssh"][0] == "warn"  # never tried: still not known, with what to add
+    assert "statement" in found["ssh"][1]
+
+
 def test_the_administrators_set_has_every_ability_and_a_current_plugin_is_all_well(
     sandbox: Sandbox, home: Path
 ) -> None:
@@ -89,9 +109,17 @@ def test_the_administrators_set_has_every_ability_and_a_current_plugin_is_all_we
     )
     plugin = next(c for c in report["checks"] if c["area"] == "plugin")
     assert plugin["status"] == "ok" and "1.2.779.0" in plugin["text"]
-    # the sandbox has no display: the browser line warns, so the report is not all well
+    # the sandbox has no display: the browser line warns, so the report is not all well; the
+    # demo user behind the sign-in may only look and assume roles (policies/Operator.json)
     others = [c for c in report["checks"] if c["status"] != "ok"]
-    assert [c["area"] for c in others] == ["browser"], others
+    assert {c["area"] for c in others} == {"browser", "base identity"}, others
+    assert {c["ability"] for c in others if c["area"] == "base identity"} <= {
+        "shell",
+        "forward",
+        "ssh",
+        "end",
+        "resume",
+    }
     assert code == 1
 
 

@@ -400,8 +400,10 @@ def test_every_demo_account_has_a_governed_group(sandbox: Sandbox) -> None:
     prod_keys = role_keys(sandbox, sso_token, PRODUCTION_ACCOUNT, "ProductionAccess")
     prod = client(sandbox, "ssm", creds=prod_keys)
     gateway = names(prod_keys)["prod-pay-gw-01"]
+    # a set whose policy reaches every node (ProductionAccess's reaches Production's alone)
+    admin = role_keys(sandbox, sso_token, PRODUCTION_ACCOUNT, "SessionManagerAdmin")
     with pytest.raises(ClientError) as exc:
-        prod.start_session(Target=gateway)
+        client(sandbox, "ssm", creds=admin).start_session(Target=gateway)
     assert "governed by just-in-time node access" in error_of(exc)[1]
     answer = token(prod, request(prod, gateway))
     assert answer["AccessRequestStatus"] == "Approved"  # jit=auto

@@ -66,7 +66,9 @@ def _psql(
 def test_an_iam_token_signs_in_over_tls(sandbox: Any) -> None:
     host, port = _writer(sandbox)
     address = sandbox.databases.address(host, port)
-    rds = _session(sandbox).client("rds", endpoint_url=sandbox.endpoint_url)
+    # a role that may connect: the demo user itself may only look (policies/Operator.json)
+    keys = sandbox.role_credentials("FleetAdmin")
+    rds = _session(sandbox, **keys).client("rds", endpoint_url=sandbox.endpoint_url)
     token = rds.generate_db_auth_token(host, port, "app")
     env = {"PATH": os.environ["PATH"], "PGPASSWORD": token, "PGSSLMODE": "require"}
     out = subprocess.run(
@@ -149,7 +151,8 @@ def test_a_bad_token_is_refused_as_rds_refuses_it(sandbox: Any, case: str, why: 
 
 
 def test_redis_answers_with_the_token_from_secrets_manager(sandbox: Any) -> None:
-    session = _session(sandbox)
+    # a role that may read the secret: the demo user itself may only look
+    session = _session(sandbox, **sandbox.role_credentials("FleetAdmin"))
     cache = session.client("elasticache", endpoint_url=sandbox.endpoint_url)
     group = cache.describe_replication_groups(ReplicationGroupId="sessions")["ReplicationGroups"][0]
     primary = group["NodeGroups"][0]["PrimaryEndpoint"]

@@ -267,7 +267,9 @@ def test_hybrid_nodes_carry_their_own_fields(ssm: Any) -> None:
         assert {"IPAddress", "PlatformName", "IsLatestVersion", "LastPingDateTime"} <= n.keys()
 
 
-def test_hybrid_tags_can_be_listed_added_and_removed(ssm: Any) -> None:
+def test_hybrid_tags_can_be_listed_added_and_removed(sandbox: Sandbox) -> None:
+    # tags are an administrator's to set: the demo user may only look
+    ssm = client(sandbox, "ssm", creds=sandbox.role_credentials("FleetAdmin"))
     mi = all_nodes(ssm, Filters=[{"Key": "ResourceType", "Values": ["ManagedInstance"]}])[0]
     rid = mi["InstanceId"]
     ssm.add_tags_to_resource(

@@ -58,7 +58,8 @@ def test_every_tagged_managed_instance_with_the_tags_ssm_has(sandbox: Sandbox) -
 
 def test_tags_added_through_ssm_show_and_tag_filters_select(sandbox: Sandbox) -> None:
     node = _hybrids(sandbox)[0]
-    ssm = client(sandbox, "ssm")
+    # tags are an administrator's to set: the demo user may only look
+    ssm = client(sandbox, "ssm", creds=sandbox.role_credentials("FleetAdmin"))
     ssm.add_tags_to_resource(
         ResourceType="ManagedInstance", ResourceId=node, Tags=[{"Key": "team", "Value": "neteng"}]
     )

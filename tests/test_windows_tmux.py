@@ -183,7 +183,8 @@ def test_a_name_holding_a_tmux_format_runs_nothing_on_w(
     Planted with EC2 CreateTags as anyone allowed to tag the instance could."""
     witness = Path(tempfile.mkdtemp(prefix="p", dir="/tmp"))  # short: the name fits 30 cells
     hostile = f"#(id>{witness}/w)#{{pane_pid}}"
-    ec2 = client(sandbox, "ec2")
+    # tags are an administrator's to set: the demo user may only look
+    ec2 = client(sandbox, "ec2", creds=sandbox.role_credentials("FleetAdmin"))
     found = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": [NODE]}])
     node_id = found["Reservations"][0]["Instances"][0]["InstanceId"]
     ec2.create_tags(Resources=[node_id], Tags=[{"Key": "Name", "Value": hostile}])

@@ -22,24 +22,23 @@ STAGING_ACCOUNT = "345678901234"
 SHARED_ACCOUNT = "456789012345"
 SEED = 20261201
 
-PRODUCTION_ACCESS = PermissionSet("ProductionAccess", 3600, {"project": "Production"})
-READ_ONLY = PermissionSet("ReadOnly", 3600, {}, can_start_sessions=False)
-DEVELOPER_ACCESS = PermissionSet("DeveloperAccess", 4 * 3600, {"project": "Staging"})
-ADMIN_ACCESS = PermissionSet("AdminAccess", 12 * 3600)
-# Permission sets that hold real IAM policies, authorised as IAM would (iam_authz): the SSO guide's
-# in ../shared/seeds verbatim, one after AWS's quickstart end-user policy, and an administrator's
-PRODUCTION_PERMISSION_SET = PermissionSet(
-    "ProductionPermissionSet", 3600, policies=(policy("ProductionPermissionSet"),)
-)
-DEVELOPMENT_PERMISSION_SET = PermissionSet(
-    "DevelopmentPermissionSet", 3600, policies=(policy("DevelopmentPermissionSet"),)
-)
-SESSION_MANAGER_END_USER = PermissionSet(
-    "SessionManagerEndUser", 3600, policies=(policy("SessionManagerEndUser"),)
-)
-SESSION_MANAGER_ADMIN = PermissionSet(
-    "SessionManagerAdmin", 4 * 3600, policies=(policy("SessionManagerAdmin"),)
-)
+
+# Every permission set holds IAM policies, authorised as IAM would (iam_authz): the older ones what
+# their names promise (ProductionAccess and DeveloperAccess reach one project's nodes, ReadOnly
+# AWS's AmazonSSMReadOnlyAccess, AdminAccess AWS's AdministratorAccess); the SSO guide's in
+# ../shared/seeds verbatim, one after AWS's quickstart end-user policy, and an administrator's
+def _set(name: str, seconds: int) -> PermissionSet:
+    return PermissionSet(name, seconds, (policy(name),))
+
+
+PRODUCTION_ACCESS = _set("ProductionAccess", 3600)
+READ_ONLY = _set("ReadOnly", 3600)
+DEVELOPER_ACCESS = _set("DeveloperAccess", 4 * 3600)
+ADMIN_ACCESS = _set("AdminAccess", 12 * 3600)
+PRODUCTION_PERMISSION_SET = _set("ProductionPermissionSet", 3600)
+DEVELOPMENT_PERMISSION_SET = _set("DevelopmentPermissionSet", 3600)
+SESSION_MANAGER_END_USER = _set("SessionManagerEndUser", 3600)
+SESSION_MANAGER_ADMIN = _set("SessionManagerAdmin", 4 * 3600)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""IAM's SimulatePrincipalPolicy for the identities that carry policies, answered with the same
+"""IAM's SimulatePrincipalPolicy for the identities the sandbox knows, answered with the same
 evaluator that authorises their calls (iam_policy), in AWS's query-protocol shapes.
 
 `sessiontui --doctor` asks it which Session Manager abilities an access has without trying them.
@@ -15,8 +15,10 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from sessiontui_sandbox.demo import DEMO_USER_ARN
+from sessiontui_sandbox.iam_authz import policies_of
 from sessiontui_sandbox.iam_policy import Decision, Request, evaluate
-from sessiontui_sandbox.state import AwsError, Caller, SandboxState
+from sessiontui_sandbox.state import BASE_CALLER, AwsError, Caller, SandboxState
+from sessiontui_sandbox.sts_api import role_policies
 
 IAM_NS = "https://iam.amazonaws.com/doc/2010-05-08/"
 _DECISIONS = {
@@ -51,19 +53,20 @@ def _context(form: dict[str, str]) -> dict[str, list[str]]:
     return {name: [x for _, x in sorted(values.get(i, []))] for i, name in names.items()}
 
 
-def _source_policies(state: SandboxState, caller: Caller, arn: str) -> tuple[str, ...] | None:
-    """The policies of the principal `arn` in the caller's account, None for one the sandbox's
-    older model lets do everything (the demo user, roles without policies); NoSuchEntity as AWS
-    says it for a principal the caller's account does not have."""
+def _source_policies(state: SandboxState, caller: Caller, arn: str) -> tuple[str, ...]:
+    """The policies of the principal `arn` in the caller's account; NoSuchEntity as AWS says it
+    for a principal the caller's account does not have."""
     account = arn.split(":")[4] if arn.count(":") >= 5 else ""
     if account == caller.account:
         if arn == DEMO_USER_ARN:
-            return None
+            return policies_of(BASE_CALLER)
+        if role_policies(arn):
+            return role_policies(arn)
         with state.lock:
             keys = list(state.keys.values())
         for key in keys:
             if key.role_arn == arn and key.account == account:
-                return key.policies or None
+                return key.policies
     name = arn.rsplit("/", 1)[-1]
     kind = "user" if ":user/" in arn else "role"
     raise AwsError("NoSuchEntity", f"The {kind} with name {name} cannot be found.", 404)
@@ -81,15 +84,11 @@ def simulate_principal_policy(state: SandboxState, caller: Caller, form: dict[st
     resources = _members(form, "ResourceArns") or ["*"]
     context = _context(form)
     policies = _source_policies(state, caller, source)
-    documents = None if policies is None else [json.loads(p) for p in policies]
+    documents = [json.loads(p) for p in policies]
     results: list[str] = []
     for action in actions:
         for resource in resources:
-            decision = (
-                Decision.ALLOW
-                if documents is None
-                else evaluate(documents, Request(action, resource, context))
-            )
+            decision = evaluate(documents, Request(action, resource, context))
             results.append(
                 "<member>"
                 f"<EvalActionName>{escape(action)}</EvalActionName>"

@@ -1,10 +1,13 @@
-"""Each call of an identity that carries IAM policies, authorised as IAM authorises it.
+"""Each call of every identity the sandbox knows, authorised against its IAM policies as IAM
+authorises it: the demo user's (policies/Operator.json), a role's or permission set's, an access
+token's (ssm_access.token_policy).
 
 The request's resources and condition keys are what AWS evaluates for the action: StartSession
 against the node (with its tags as `ssm:resourceTag/*`) and, when the call names one, the session
-document; SendCommand against its document and each node it targets; TerminateSession and ResumeSession against the session's ARN; the rest against `*`.
-Identities without policies (the demo's original roles and permission sets) keep the sandbox's
-older model, in `ssm_sessions`.
+document; SendCommand against its document and each node it targets; TerminateSession and
+ResumeSession against the session's ARN, with the tag AWS gives every session
+(`aws:ssmmessages:session-id`, its starter's aws:userid); sts:AssumeRole against the role; the
+rest against `*`.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sessiontui_sandbox.demo import DEMO_USER, DEMO_USER_ARN
 from sessiontui_sandbox.iam_policy import Decision, Request, evaluate, refusal
 from sessiontui_sandbox.state import AwsError, Caller, SandboxState
 
@@ -19,6 +23,17 @@ from sessiontui_sandbox.state import AwsError, Caller, SandboxState
 IAM_PREFIX = {"tagging": "tag"}
 # actions every identity may call, whatever its policies say (AWS documents these as needing none)
 ALWAYS_ALLOWED = {"sts:GetCallerIdentity"}
+# the tag AWS puts on every session: the starter's aws:userid
+SESSION_OWNER_TAG = "aws:ssmmessages:session-id"
+
+
+def policies_of(caller: Caller) -> tuple[str, ...]:
+    """The IAM policy documents behind a caller: its key's, or the demo user's own."""
+    from sessiontui_sandbox.policies import policy
+
+    if caller.key is None:
+        return (policy("Operator"),)
+    return caller.key.policies
 
 
 def node_arn(region: str, account: str, node_id: str) -> str:
@@ -34,20 +49,33 @@ def document_arn(region: str, account: str, name: str) -> str:
 
 
 def _context(state: SandboxState, caller: Caller, region: str) -> dict[str, Any]:
-    key = caller.key
-    assert key is not None
+    """The global condition keys IAM sets for this caller (aws:username only for IAM users)."""
     now = state.now()
-    return {
+    found: dict[str, Any] = {
         "aws:userid": caller.user_id,
-        "aws:PrincipalArn": key.role_arn,
-        "aws:PrincipalAccount": key.account,
-        "aws:PrincipalType": "AssumedRole",
+        "aws:PrincipalAccount": caller.account,
         "aws:RequestedRegion": region,
         "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "aws:EpochTime": str(int(now.timestamp())),
         # the sandbox stands in for AWS's TLS endpoints on loopback
         "aws:SecureTransport": "true",
     }
+    key = caller.key
+    if key is None:
+        # long-term keys: IAM sets aws:username, and no aws:MultiFactorAuthPresent at all
+        found.update(
+            {
+                "aws:username": DEMO_USER,
+                "aws:PrincipalArn": DEMO_USER_ARN,
+                "aws:PrincipalType": "User",
+            }
+        )
+        return found
+    found.update({"aws:PrincipalArn": key.role_arn, "aws:PrincipalType": "AssumedRole"})
+    found["aws:MultiFactorAuthPresent"] = "true" if key.mfa else "false"
+    for k, v in key.principal_tags.items():
+        found[f"aws:PrincipalTag/{k}"] = v
+    return found
 
 
 def _requests(
@@ -91,8 +119,23 @@ def _requests(
             targets = []  # a malformed target: SendCommand itself answers that
         return found + [on_node(node_id) for node_id, _ in targets]
     if iam_action in ("ssm:TerminateSession", "ssm:ResumeSession"):
-        arn = f"arn:aws:ssm:{region}:{account}:session/{params.get('SessionId', '')}"
-        return [Request(iam_action, arn, base)]
+        session_id = str(params.get("SessionId", ""))
+        arn = f"arn:aws:ssm:{region}:{account}:session/{session_id}"
+        record = state.sessions.get(session_id)
+        tagged = {**base}
+        # a session of another region or account is not this ARN's: it carries no tags here
+        if (
+            record is not None
+            and record.region == region
+            and record.owner.split(":")[4:5] == [account]
+        ):
+            tagged[f"ssm:resourceTag/{SESSION_OWNER_TAG}"] = record.owner_id
+            tagged[f"aws:ResourceTag/{SESSION_OWNER_TAG}"] = record.owner_id
+        return [Request(iam_action, arn, tagged)]
+    if iam_action == "sts:AssumeRole":
+        return [Request(iam_action, str(params.get("RoleArn", "")), base)]
+    if iam_action.startswith("iam:") and params.get("RoleName"):
+        return [Request(iam_action, f"arn:aws:iam::{account}:role/{params['RoleName']}", base)]
     if iam_action in ("ssm:GetDocument", "ssm:DescribeDocument"):
         return [
             Request(iam_action, document_arn(region, account, str(params.get("Name", ""))), base)
@@ -110,19 +153,36 @@ def refused(
     region: str,
     params: dict[str, Any],
 ) -> AwsError | None:
-    """None when IAM allows the call (or the caller predates policies), else AWS's refusal."""
-    key = caller.key
-    if key is None or not key.policies:
-        return None
+    """None when IAM allows the call, else AWS's refusal."""
     iam_action = f"{IAM_PREFIX.get(service, service)}:{action}"
     if iam_action in ALWAYS_ALLOWED:
         return None
-    documents = [json.loads(p) for p in key.policies]
+    if iam_action == "ssm:StartSession" and isinstance(params.get("Target"), str):
+        # a node governed by just-in-time node access refuses every session without an approved
+        # token before the caller's policies are read: the refusal names the way in
+        from sessiontui_sandbox.ssm_access import check_session_target
+
+        try:
+            check_session_target(state, caller, region, params["Target"])
+        except AwsError as governed:
+            return governed
+    documents = [json.loads(p) for p in policies_of(caller)]
+    session = caller.key.session_policy if caller.key is not None else ""
     for request in _requests(state, caller, iam_action, region, params):
         decision = evaluate(documents, request)
         if decision is not Decision.ALLOW:
             return _error(service, refusal(caller.arn, request, decision))
+        if session and evaluate([session], request) is not Decision.ALLOW:
+            return _error(service, session_refusal(caller.arn, request))
     return None
+
+
+def session_refusal(principal_arn: str, request: Request) -> str:
+    """AWS's words when the identity's policies allow a call its session policy does not."""
+    return (
+        f"User: {principal_arn} is not authorized to perform: {request.action} on resource: "
+        f"{request.resource} because no session policy allows the {request.action} action"
+    )
 
 
 def _error(service: str, message: str) -> AwsError:
@@ -136,11 +196,11 @@ def _error(service: str, message: str) -> AwsError:
 
 def allows(state: SandboxState, access_key: str, action: str, resource: str, region: str) -> bool:
     """Whether the identity behind a key may do `action` on `resource` outside an API call (RDS's
-    rds-db:connect at sign-in); identities without policies keep the older model: yes."""
+    rds-db:connect at sign-in)."""
     caller = state.caller_for(access_key)
-    key = caller.key
-    if key is None or not key.policies:
-        return True
-    documents = [json.loads(p) for p in key.policies]
+    documents = [json.loads(p) for p in policies_of(caller)]
     request = Request(action, resource, _context(state, caller, region))
+    session = caller.key.session_policy if caller.key is not None else ""
+    if session and evaluate([session], request) is not Decision.ALLOW:
+        return False
     return evaluate(documents, request) is Decision.ALLOW

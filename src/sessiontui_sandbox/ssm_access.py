@@ -5,6 +5,7 @@ access policies govern. The requests and policies themselves are in `node_access
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import time
@@ -28,6 +29,7 @@ from sessiontui_sandbox.jit_requests import (
     is_governed,
     policy_for,
 )
+from sessiontui_sandbox.policies import policy
 from sessiontui_sandbox.ssm_nodes import node_tags
 from sessiontui_sandbox.ssm_protocol import SsmRequest, epoch, modeled
 from sessiontui_sandbox.state import AwsError, Caller, SandboxState
@@ -279,7 +281,8 @@ def _approve(state: SandboxState, request: AccessRequest, hours: int) -> None:
         False,
         role_id="AROASANDBOXJITACCESS",
         account=request.account,
-        scope={},
+        policies=(policy(TOKEN_ROLE),),
+        session_policy=token_policy(request),
     )
     with state.access.lock:
         request.status = APPROVED
@@ -288,6 +291,48 @@ def _approve(state: SandboxState, request: AccessRequest, hours: int) -> None:
         request.expires = key.expiration
         request.key_id = key.access_key_id
         state.access.by_key[key.access_key_id] = request.request_id
+
+
+def token_policy(request: AccessRequest) -> str:
+    """The session policy of an access token's credentials: sessions on the request's nodes and
+    nothing else, ended and resumed by their starter (the token role's own policy,
+    policies/SSMJustInTimeNodeAccess.json, reaches every node); the rest of the caller's work
+    (listing, requests) stays with the identity that asked."""
+    nodes = [_arn(request.region, node_id, request.account) for node_id in request.node_ids]
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "TheApprovedNodes",
+                    "Effect": "Allow",
+                    "Action": "ssm:StartSession",
+                    "Resource": [
+                        *nodes,
+                        "arn:aws:ssm:*::document/*",
+                        "arn:aws:ssm:*:*:document/*",
+                    ],
+                },
+                {
+                    "Sid": "OwnSessions",
+                    "Effect": "Allow",
+                    "Action": ["ssm:TerminateSession", "ssm:ResumeSession"],
+                    "Resource": "arn:aws:ssm:*:*:session/*",
+                    "Condition": {
+                        "StringEquals": {
+                            "ssm:resourceTag/aws:ssmmessages:session-id": "${aws:userid}"
+                        }
+                    },
+                },
+                {
+                    "Sid": "SessionStatus",
+                    "Effect": "Allow",
+                    "Action": ["ssm:DescribeSessions", "ssm:GetConnectionStatus"],
+                    "Resource": "*",
+                },
+            ],
+        }
+    )
 
 
 def get_access_token(state: SandboxState, req: SsmRequest) -> dict[str, Any]:

@@ -42,7 +42,6 @@ from sessiontui_sandbox.ssm_protocol import (
     page_token,
     validation,
 )
-from sessiontui_sandbox.ssm_sessions import authorize_target
 from sessiontui_sandbox.state import ManagedNode, SandboxState
 
 STDOUT_CUT = 24_000  # GetCommandInvocation's StandardOutputContent
@@ -230,9 +229,6 @@ def send_command(state: SandboxState, req: SsmRequest) -> dict[str, Any]:
             "InvalidInstanceId",
             f"Instances [[{listed}]] not in a valid state for account {req.account}",
         )
-    for instance_id, _ in chosen:
-        # the older demo roles: their scope tags, as StartSession checks them
-        authorize_target(state, req, "SendCommand", instance_id)
     record = CommandRecord(
         command_id=str(uuid.uuid4()),
         region=req.region,

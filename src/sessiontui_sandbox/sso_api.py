@@ -145,8 +145,6 @@ def get_role_credentials(req: PortalRequest) -> dict[str, Any]:
         role_name=reserved,
         role_id=role_id,
         account=account_id,
-        scope=permission_set.scope,
-        can_start_sessions=permission_set.can_start_sessions,
         policies=permission_set.policies,
     )
     return {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # RFC 8628's user-code alphabet: no vowels or look-alikes, so a code never spells a word.
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
@@ -40,11 +40,8 @@ class RestError(Exception):
 class PermissionSet:
     name: str
     session_seconds: int
-    scope: dict[str, str] = field(default_factory=dict)  # the project-tag condition, {} = any node
-    can_start_sessions: bool = True  # ReadOnly sets may look but not open sessions
-    # IAM policy documents: when given, every call is authorised against them (iam_authz) and
-    # scope and can_start_sessions above play no part
-    policies: tuple[str, ...] = ()
+    # the IAM policy documents every call of its credentials is authorised against (iam_authz)
+    policies: tuple[str, ...]
 
 
 @dataclass(frozen=True)

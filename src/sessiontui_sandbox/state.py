@@ -81,12 +81,15 @@ class IssuedKey:
     role_name: str
     session_name: str
     role_id: str
-    scope: dict[str, str]
     expiration: datetime
     chained: bool
     account: str = DEMO_ACCOUNT  # Identity Center issues keys in other accounts
-    can_start_sessions: bool = True  # False for a look-only permission set (ReadOnly)
-    policies: tuple[str, ...] = ()  # IAM policy documents every call is authorised against
+    # the IAM policy documents every call with this key is authorised against (iam_authz)
+    policies: tuple[str, ...] = ()
+    # a session policy: what the credentials may do is what both it and `policies` allow
+    session_policy: str = ""
+    mfa: bool = False  # AssumeRole was given a good MFA code: aws:MultiFactorAuthPresent
+    principal_tags: dict[str, str] = field(default_factory=dict)  # the role's, aws:PrincipalTag/*
 
     @property
     def arn(self) -> str:
@@ -161,6 +164,9 @@ class SessionRecord:
     end_reason: str = ""
     max_minutes: int = MAX_SESSION_MINUTES
     terminated_by: str = ""  # the caller whose TerminateSession ended it
+    # the starter's aws:userid: AWS tags the session with it (aws:ssmmessages:session-id), so a
+    # policy can let each caller end and resume only its own sessions
+    owner_id: str = ""
 
 
 class SandboxState:

@@ -48,8 +48,8 @@ def _role_info(role_arn: str) -> tuple[str, int, str, bool] | None:
     )
 
 
-def _chained_role(role_arn: str, caller: Caller) -> tuple[str, int, str, dict[str, str]] | None:
-    """(name, max duration, role id, scope) of a role in an Identity Center account when its
+def _chained_role(role_arn: str, caller: Caller) -> tuple[str, int, str] | None:
+    """(name, max duration, role id) of a role in an Identity Center account when its
     trust policy (as moto keeps it) lets the caller in, else None: AWS says only "not
     authorized", whether the role is missing or does not trust the caller."""
     from moto.iam.models import iam_backends
@@ -67,7 +67,26 @@ def _chained_role(role_arn: str, caller: Caller) -> tuple[str, int, str, dict[st
     document = json.loads(policy) if isinstance(policy, str) else policy
     if not trusts(document, caller.arn, caller.key.role_arn, caller.account):
         return None
-    return str(role.name), int(role.max_session_duration or 3600), str(role.id), known.scope
+    return str(role.name), int(role.max_session_duration or 3600), str(role.id)
+
+
+def role_policies(role_arn: str) -> tuple[str, ...]:
+    """The IAM policies attached to a demo role (by ARN); () for a role the sandbox does not
+    know, whose credentials may then do nothing but ask who they are."""
+    from sessiontui_sandbox.chained_roles import CHAINED_ROLES_BY_ARN
+    from sessiontui_sandbox.policies import policy
+
+    if role_arn in DEMO_ROLES_BY_ARN or role_arn in CHAINED_ROLES_BY_ARN:
+        return (policy(role_arn.rsplit("/", 1)[-1]),)
+    return ()
+
+
+def role_tags(role_arn: str) -> dict[str, str]:
+    """The tags of a demo role, which its sessions carry as aws:PrincipalTag/*."""
+    from sessiontui_sandbox.chained_roles import CHAINED_ROLES_BY_ARN
+
+    role = DEMO_ROLES_BY_ARN.get(role_arn) or CHAINED_ROLES_BY_ARN.get(role_arn)
+    return dict(role.scope) if role is not None else {}
 
 
 def _new_key() -> str:
@@ -83,13 +102,12 @@ def issue_key(
     role_name: str | None = None,
     role_id: str = "AROASANDBOXROLE00001",
     account: str = DEMO_ACCOUNT,
-    scope: dict[str, str] | None = None,
-    can_start_sessions: bool = True,
     policies: tuple[str, ...] = (),
+    mfa: bool = False,
+    session_policy: str = "",
 ) -> IssuedKey:
-    demo = DEMO_ROLES_BY_ARN.get(role_arn)
-    if scope is None:
-        scope = dict(demo.scope) if demo else {}
+    """Credentials of a role session; `policies` default to the role's own (role_policies)."""
+    policies, tags = policies or role_policies(role_arn), role_tags(role_arn)
     key = IssuedKey(
         access_key_id=_new_key(),
         secret_access_key=secrets.token_urlsafe(30),
@@ -98,12 +116,13 @@ def issue_key(
         role_name=role_name or role_arn.rsplit("/", 1)[-1],
         session_name=session_name,
         role_id=role_id,
-        scope=dict(scope),
         expiration=(state.now() + timedelta(seconds=duration)).replace(microsecond=0),
         chained=chained,
         account=account,
-        can_start_sessions=can_start_sessions,
         policies=policies,
+        mfa=mfa,
+        principal_tags=tags,
+        session_policy=session_policy,
     )
     with state.lock:
         state.keys[key.access_key_id] = key
@@ -151,10 +170,10 @@ def assume_role(state: SandboxState, caller: Caller, params: dict[str, str]) -> 
     not_authorized = access_denied(
         f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
     )
-    account, scope = DEMO_ACCOUNT, None
+    account = DEMO_ACCOUNT
     from_identity_center = _chained_role(role_arn, caller)
     if from_identity_center is not None:
-        role_name, max_duration, role_id, scope = from_identity_center
+        role_name, max_duration, role_id = from_identity_center
         account, needs_mfa = role_arn.split(":")[4], False  # MFA was at the sign-in
     else:
         info = _role_info(role_arn)
@@ -189,7 +208,7 @@ def assume_role(state: SandboxState, caller: Caller, params: dict[str, str]) -> 
         role_name,
         role_id,
         account=account,
-        scope=scope,
+        mfa=needs_mfa,
     )
     expiration = key.expiration.strftime("%Y-%m-%dT%H:%M:%SZ")
     return (

@@ -249,7 +249,7 @@ def probe(client: ClientFor, caller: Caller, hybrid_id: str | None) -> list[Find
             "" if tags else "tag:GetResources and ssm:ListTagsForResource are refused",
         )
     )
-    unknown = "StartSession cannot be tried without opening a session"
+    unknown = "StartSession cannot be tried without opening a session, and none was tried yet"
     findings += [Finding(k, None, "probed", unknown) for k in ("shell", "forward", "ssh")]
     findings.append(
         Finding(
@@ -278,11 +278,13 @@ def find_abilities(
     nodes: Sequence[SampleNode],
     hybrid_id: str | None = None,
     simulators: Sequence[tuple[str, Any]] = (),
+    learnt: Mapping[str, Finding] | None = None,
 ) -> tuple[list[Finding], str]:
     """Findings for `caller`, and how they were found ("simulated by X" or "probed").
 
     `simulators`: other held credentials' IAM clients in the same account, by name, tried after
-    the caller's own."""
+    the caller's own. `learnt`: what this access's own sessions were answered (the audit log),
+    for the abilities no harmless call can tell (StartSession's)."""
     for name, iam in [("itself", client("iam")), *simulators]:
         try:
             return simulate(iam, caller, region, nodes), f"simulated by {name}"
@@ -291,4 +293,7 @@ def find_abilities(
                 raise
         except BotoCoreError:
             continue
-    return probe(client, caller, hybrid_id), "probed with harmless calls"
+    found = probe(client, caller, hybrid_id)
+    if learnt:
+        found = [learnt.get(f.ability, f) if f.allowed is None else f for f in found]
+    return found, "probed with harmless calls"

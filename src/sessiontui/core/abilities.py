@@ -7,7 +7,9 @@ advice and the README's minimal policies. No I/O here.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -150,8 +152,51 @@ ABILITIES: tuple[Ability, ...] = (
 BY_KEY = {a.key: a for a in ABILITIES}
 
 
+def statement(ability: Ability) -> str:
+    """The IAM policy statement that grants the ability, as one line of JSON to add."""
+    found: dict[str, object] = {"Effect": "Allow"}
+    found["Action"] = ability.actions[0] if len(ability.actions) == 1 else list(ability.actions)
+    if ability.resource == OWN_SESSIONS:
+        found["Resource"] = "arn:aws:ssm:*:*:session/*"
+        found["Condition"] = {
+            "StringEquals": {"ssm:resourceTag/aws:ssmmessages:session-id": "${aws:userid}"}
+        }
+    else:
+        found["Resource"] = ability.resource
+    return json.dumps(found)
+
+
 def grant_text(ability: Ability) -> str:
-    return f"grant {', '.join(ability.actions)} on {ability.resource}"
+    return (
+        f"grant {', '.join(ability.actions)} on {ability.resource}: add the statement "
+        f"{statement(ability)}"
+    )
+
+
+# what the operator called each kind of session StartSession opened or refused, by document
+_SHELL_DOCUMENTS = {"", "SSM-SessionManagerRunShell"}
+
+
+def learnt_findings(events: Iterable[Mapping[str, object]], role: str) -> dict[str, Finding]:
+    """What the audit log says this access was allowed or refused when it opened sessions:
+    the latest answer for each kind (shell, forward, ssh). No side effects, no AWS call."""
+    found: dict[str, Finding] = {}
+    for event in events:
+        if event.get("role") != role or event.get("event") not in (
+            "session_started",
+            "session_refused",
+        ):
+            continue
+        document = str(event.get("document") or "")
+        key = "shell" if document in _SHELL_DOCUMENTS else session_kind(document)[0]
+        if key not in ("shell", "forward", "ssh"):
+            continue
+        when = str(event.get("ts") or "")
+        if event["event"] == "session_started":
+            found[key] = Finding(key, True, "learnt", f"one opened at {when}")
+        else:
+            found[key] = Finding(key, False, "learnt", f"AWS refused one at {when}: {document}")
+    return found
 
 
 @dataclass(frozen=True)
@@ -216,12 +261,12 @@ def ability_check(area: str, finding: Finding) -> Check:
     if finding.allowed:
         return Check(Status.OK, area, f"{ability.title}: allowed{detail}", ability=ability.key)
     if finding.allowed is None:
+        fix = "grant iam:SimulatePrincipalPolicy on this role for --doctor to tell"
+        if ability.key in ("shell", "forward", "ssh"):
+            # nothing harmless tells: say what to add should the first try be refused
+            fix = f"if AWS refuses the first one, add the statement {statement(ability)}; or {fix}"
         return Check(
-            Status.WARN,
-            area,
-            f"{ability.title}: not known{detail}",
-            "grant iam:SimulatePrincipalPolicy on this role for --doctor to tell",
-            ability=ability.key,
+            Status.WARN, area, f"{ability.title}: not known{detail}", fix, ability=ability.key
         )
     return Check(
         Status.FAIL,

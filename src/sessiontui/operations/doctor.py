@@ -176,6 +176,7 @@ class Held:
     factory: ClientFactory
     ends_at: datetime | None
     temporary: bool = True  # False: long-term keys, which do not end by themselves
+    role: str = ""  # the name its sessions are audited under (an access's name)
 
 
 def _skew(date_header: str | None, now: datetime) -> float | None:
@@ -202,6 +203,20 @@ def _sample(factory: ClientFactory, region: str, account: str) -> tuple[list[Any
     return [
         SampleNode(node_arn(region, n.account_id or account, n.id), dict(n.tags)) for n in nodes
     ], hybrid
+
+
+def _learnt(role: str) -> dict[str, Any]:
+    """What the audit log says this access's sessions were allowed or refused (no AWS call)."""
+    from sessiontui.core.abilities import learnt_findings
+    from sessiontui.stores.audit import read_events
+
+    if not role:
+        return {}
+    try:
+        events = read_events()
+    except (OSError, ValueError):
+        return {}  # an unreadable log teaches nothing; the report goes on
+    return learnt_findings(events, role)
 
 
 def check_identity(
@@ -249,6 +264,7 @@ def check_identity(
             nodes,
             hybrid,
             others,
+            _learnt(held.role),
         )
     except Exception as exc:
         report.add(Check(Status.FAIL, area, f"abilities not found: {_error_text(exc)}"))
@@ -287,7 +303,14 @@ def held_identities(rt: Runtime, ask: Callable[[str], str | None] | None) -> lis
             if held is not None:
                 accesses.append(held)
     for access in accesses:
-        found.append(Held(f"access {access.name}", rt.factory_for(access), access.ends_at))
+        found.append(
+            Held(
+                f"access {access.name}",
+                rt.factory_for(access),
+                access.ends_at,
+                role=access.name,
+            )
+        )
     return found
 
 

@@ -22,7 +22,7 @@ from sessiontui.aws.sessions import StartedSession, start_session
 from sessiontui.core.access import Access, ended_text
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
 from sessiontui.core.credentials import Credentials
-from sessiontui.core.errors import PluginError, SessiontuiError
+from sessiontui.core.errors import PluginError, SessionKindError, SessiontuiError
 from sessiontui.core.forwards import Forward
 from sessiontui.core.node import Node
 from sessiontui.core.session_end import SessionLimits, session_end
@@ -356,7 +356,20 @@ class SessionSupervisor:
     def start_session(
         self, target: str, document: str | None, params: dict[str, list[str]], reason: str | None
     ) -> StartedSession:
-        return start_session(self.ssm, target, document, params or None, reason)
+        try:
+            return start_session(self.ssm, target, document, params or None, reason)
+        except SessionKindError as refused:
+            if self.audit is not None:
+                with contextlib.suppress(OSError):
+                    self.audit.session_refused(
+                        target,
+                        "",
+                        str(getattr(self.ssm.meta, "region_name", "") or ""),
+                        refused.document,
+                        self.access_name or self.credentials.role_name,
+                        refused.message,
+                    )
+            raise
 
     def journal_started(
         self, started: StartedSession, kind: str, node_name: str, sync: bool = True

@@ -108,6 +108,21 @@ class AuditLog:
             role=role,
         )
 
+    def session_refused(
+        self, target: str, node_name: str, region: str, document: str, role: str, why: str
+    ) -> dict[str, Any]:
+        """StartSession refused for its document (a kind of session this access may not open):
+        what --doctor learns an access lacks where IAM's simulator is not allowed."""
+        return self.write(
+            "session_refused",
+            target=target,
+            node_name=node_name,
+            region=region,
+            document=document,
+            role=role,
+            detail=why,
+        )
+
     def session_ended(
         self,
         session_id: str,

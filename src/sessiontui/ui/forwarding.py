@@ -12,7 +12,7 @@ from sessiontui.config import DEFAULT_READY_TIMEOUT
 from sessiontui.core.durations import WARN_AT, format_remaining
 from sessiontui.core.errors import SessionKindError, SessiontuiError
 from sessiontui.core.node import Node
-from sessiontui.core.session_end import EndCause, SessionEnd, describe_end
+from sessiontui.core.session_end import EndCause, SessionEnd, describe_end, left_open
 from sessiontui.ui.messages import ForwardChanged, ForwardFailed
 
 if TYPE_CHECKING:
@@ -243,6 +243,17 @@ class ForwardBook:
                 severity=severity,
                 timeout=10,
             )
+            session = entry.session
+            if session is not None and session.terminated is False:
+                # AWS refused to end it and still lists it as active: which, until when, why
+                why = session.terminate_error or "TerminateSession was refused"
+                now = self.app.services.clock.now()  # type: ignore[attr-defined]
+                self.app.notify(
+                    left_open(fw.session_id, why, fw.session_end(), now),
+                    title="session left open",
+                    severity="warning",
+                    timeout=30,
+                )
 
     def failed(self, message: ForwardFailed) -> None:
         entry = self._entries.get(message.key)

@@ -17,7 +17,7 @@ from sessiontui.core.durations import format_remaining
 from sessiontui.core.errors import SessiontuiError, TargetError
 from sessiontui.core.node import Node
 from sessiontui.core.query import parse_query
-from sessiontui.core.session_end import shell_time_left
+from sessiontui.core.session_end import left_open, shell_time_left
 from sessiontui.core.target import resolve_target
 
 if TYPE_CHECKING:
@@ -232,9 +232,17 @@ class SessionOpener:
         except KeyboardInterrupt:
             self.app.notify(f"shell on {node.display_name} interrupted", severity="warning")
             return
-        self.app.notify(
-            shell_summary(node, result, self.services.clock.now()), title="shell ended", timeout=10
-        )
+        now = self.services.clock.now()
+        self.app.notify(shell_summary(node, result, now), title="shell ended", timeout=10)
+        if result.terminated is False and result.session_id:
+            # AWS refused to end it and still lists it as active: say which, until when and why
+            why = result.terminate_error or "TerminateSession was refused"
+            self.app.notify(
+                left_open(result.session_id, why, result.session_end, now),
+                title="session left open",
+                severity="warning",
+                timeout=30,
+            )
 
     def forward(self, node: Node | None) -> None:
         from sessiontui.ui.screens.forward import ForwardScreen
@@ -297,8 +305,8 @@ def shell_summary(node: Node, result: ShellResult, now: datetime | None = None) 
     line = f"shell on {node.display_name} ended after {took}: {reason}"
     line += shell_time_left(getattr(result, "session_end", None), now)
     error = getattr(result, "terminate_error", "")
-    if error:
-        line += f" (TerminateSession: {error})"
+    if error and getattr(result, "terminated", None) is not False:
+        line += f" (TerminateSession: {error})"  # a session left open has its own message
     return line
 
 
