@@ -10,8 +10,8 @@ from typing import Any
 
 from sessiontui.aws.clients import ClientFactory
 from sessiontui.aws.inventory import FleetResult, RegionError
-from sessiontui.core.errors import AuthError
 from sessiontui.core.clock import FakeClock
+from sessiontui.core.errors import AuthError
 from sessiontui.core.node import HYBRID, Node
 from sessiontui.stores.marks import MarksStore
 from sessiontui.ui.services import AppServices

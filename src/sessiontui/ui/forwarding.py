@@ -244,7 +244,7 @@ class ForwardBook:
                 timeout=10,
             )
             session = entry.session
-            if session is not None and session.terminated is False:
+            if session is not None and session.terminated is False and fw.session_id:
                 # AWS refused to end it and still lists it as active: which, until when, why
                 why = session.terminate_error or "TerminateSession was refused"
                 now = self.app.services.clock.now()  # type: ignore[attr-defined]
