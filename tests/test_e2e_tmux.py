@@ -291,9 +291,12 @@ def test_a_refused_shell_leaves_a_tui_that_answers_and_quits(
     terminal.keys("Enter")
     terminal.wait_text("Nodes 1/")
     terminal.keys("Enter")
-    terminal.wait_text("governed by just-in-time node access", timeout=30)
+    # the dialog's own words (the details pane now says the node is governed too)
+    terminal.wait_text("governed by just-in-time node access: no", timeout=30)
     terminal.keys("Escape")
-    terminal.wait("the dialog closed", lambda s: "governed by just-in-time" not in s, timeout=5)
+    terminal.wait(
+        "the dialog closed", lambda s: "Request just-in-time node access" not in s, timeout=5
+    )
     terminal.type("?")  # the app reads its keys again
     terminal.wait_text("Change a key", timeout=5)
     # the help names this demo's own sandbox, for its approver and its sign-in page
