@@ -140,7 +140,13 @@ async def run(mode: str, steps: int) -> dict[str, Any]:
     # as `sessiontui` launches (cli._run): the collector paused until the first frame, then what
     # start-up made exempted from it (ui.collector.startup_done)
     gc.disable()
+    t0 = time.perf_counter()
+
+    def phase(name: str) -> None:  # on stderr: where a long run spends its time
+        print(f"bench.live {time.perf_counter() - t0:7.1f} s: {name}", file=sys.stderr, flush=True)
+
     app = SessiontuiApp(_services(mode))
+    phase("services")
     probe = LagProbe()
     live_trace, rest_trace = StepTrace(detailed=TRACE), StepTrace(detailed=TRACE)
     async with app.run_test(size=(160, 48)) as pilot:
@@ -155,6 +161,7 @@ async def run(mode: str, steps: int) -> dict[str, Any]:
 
         while not listing() and time.perf_counter() - began < 10:
             await asyncio.sleep(0.01)
+        phase("listing")
         live_cursor: Samples = ([], [])
         live_keys: Samples = ([], [])
         refreshes = 1
@@ -172,8 +179,10 @@ async def run(mode: str, steps: int) -> dict[str, Any]:
         live_worst = probe.stop()
         live_steal = steal.percent()
         listed_s = time.perf_counter() - began
+        phase("live samples taken")
         while listing():  # the last refresh ends before the rest is measured
             await asyncio.sleep(0.1)
+        phase("listed")
         await pilot.pause(0.5)
         steal = Steal()
         probe.start()
@@ -189,6 +198,8 @@ async def run(mode: str, steps: int) -> dict[str, Any]:
         rest_worst = probe.stop()
         rest_steal = steal.percent()
         total = nodes.total_count
+        phase("rest samples taken")
+    phase("app closed")
     return {
         "mode": mode,
         "nodes": total,
