@@ -87,3 +87,23 @@ def test_a_refresh_keeps_what_its_later_calls_bring_and_ping_only_changes_repain
     rows.upsert([replace(online, last_ping="2030-01-01T00:00:00+00:00")])
     assert rows.version[row] == before  # the rendered line stays good
     assert rows.node(online.id).last_ping == "2030-01-01T00:00:00+00:00"  # type: ignore[union-attr]
+
+
+def test_the_order_kept_in_place_across_pages_is_the_full_sort() -> None:
+    """Pages rename and add rows; the order is patched where few moved and must equal a sort."""
+    import random
+
+    rng = random.Random(28)
+    fleet = make_fleet(700)
+    rows = FleetRows()
+    rows.replace(fleet[:400])
+    for page in range(30):
+        known = rows.nodes
+        renamed = [
+            replace(known[i], name=f"n{rng.randrange(500)}")
+            for i in rng.sample(range(len(known)), 15)
+        ]
+        rows.upsert(renamed + fleet[400 + 10 * page : 410 + 10 * page])
+        keys = rows._keys
+        assert rows._order == sorted(range(len(rows.nodes)), key=keys.__getitem__)
+        assert rows.visible == rows._order

@@ -1,5 +1,6 @@
-"""The collector policy around a refresh: no full passes while rows stream in, the survivors
-exempted after it, and the garbage that froze with them given back once the operator is away."""
+"""The collector policy: young passes only while the TUI runs, the rest in the operator's
+pauses; what a refresh made exempted after it, and the garbage that froze with it given back
+once the operator is away."""
 
 from __future__ import annotations
 
@@ -23,16 +24,36 @@ def _restore() -> Iterator[None]:
     yield
     gc.set_threshold(*usual)
     gc.unfreeze()
+    gc.enable()
     collector.RECLAIM.owed = False
 
 
-def test_no_full_pass_while_listing_and_usual_thresholds_after() -> None:
+def test_young_passes_only_while_the_tui_runs_and_usual_once_closed() -> None:
     usual = gc.get_threshold()
-    collector.listing_started()
-    assert gc.get_threshold()[:2] == usual[:2]
-    assert gc.get_threshold()[2] > 10**6
-    collector.listing_done()
+    collector.startup_done()
+    young, middle, old = gc.get_threshold()
+    assert young == usual[0] and middle > 10**6 and old > 10**6
+    collector.screen_closed()
     assert gc.get_threshold() == usual
+
+
+def test_a_pause_collects_what_came_since_the_last_and_freezes_the_survivors() -> None:
+    now = [1000.0]
+    reclaim = collector._Reclaim(clock=lambda: now[0])
+    gc.collect()
+    gc.set_threshold(*collector._BROWSING)
+    cycle, kept = _Cycle(), _Cycle()
+    gone = weakref.ref(cycle)
+    del cycle
+    gc.collect(0)  # a young pass while it was alive elsewhere would promote it: force one
+    assert not reclaim.if_idle(busy=False)  # a key came just now
+    now[0] += reclaim.QUIET_SECONDS
+    frozen = gc.get_freeze_count()
+    assert reclaim.if_idle(busy=True)  # a listing may run: this pass is short
+    assert gone() is None
+    assert gc.get_freeze_count() > frozen  # the survivors (kept among them) are exempt now
+    assert not reclaim.if_idle(busy=False)  # nothing new since
+    del kept
 
 
 def test_frozen_garbage_is_given_back_only_when_idle_and_not_listing() -> None:
@@ -47,7 +68,8 @@ def test_frozen_garbage_is_given_back_only_when_idle_and_not_listing() -> None:
         collector.listing_done()
         assert reclaim.owed and gone() is not None  # frozen with the survivors
         now[0] += 5
-        assert not reclaim.if_idle(busy=False)  # a key came 5 s ago
+        reclaim.if_idle(busy=False)  # a pause's pass leaves the frozen alone
+        assert gone() is not None
         now[0] += reclaim.IDLE_SECONDS
         assert not reclaim.if_idle(busy=True)  # a listing runs
         assert reclaim.if_idle(busy=False)

@@ -6,9 +6,14 @@ import gc
 import time
 from collections.abc import Callable
 
-# Young collections only: a full pass is triggered after this many middle ones, i.e. never.
-_NO_FULL_PASSES = 1 << 30
+# A pass of an older generation is triggered after this many of the younger one, i.e. never.
+_NEVER = 1 << 30
 _usual = gc.get_threshold()
+# While the TUI runs, automatic passes over the youngest generation only: each costs a fraction
+# of a millisecond. A middle pass cost 3-6 ms of the UI thread's CPU and a full pass 50-75 ms at
+# 50,000 nodes, measured inside cursor steps and keys (docs/performance.md); they run when the
+# operator pauses instead (`_Reclaim.if_idle`).
+_BROWSING = (_usual[0], _NEVER, _NEVER)
 
 
 def settle_memory() -> None:
@@ -16,9 +21,7 @@ def settle_memory() -> None:
 
     Tens of thousands of long-lived objects (Textual's, the cached rows) made every full
     collection walk them all, a 40-60 ms pause in the middle of a keystroke. Nodes hold no
-    cycles, so reference counting still frees the ones a refresh replaces. Only at start-up:
-    frozen garbage is never collected, and Textual makes cyclic garbage with every frame (a
-    freeze after each page of a refresh kept about 100,000 dead objects per refresh).
+    cycles, so reference counting still frees the ones a refresh replaces.
     """
     gc.freeze()
 
@@ -26,36 +29,39 @@ def settle_memory() -> None:
 def startup_done() -> None:
     """After the first frame: if the launch paused the collector (cli._run), exempt everything
     start-up made from it (long-lived by nature; freezing costs nothing, while a first pass over
-    it would cost a pause of tens of milliseconds) and turn it back on."""
+    it would cost a pause of tens of milliseconds) and turn it back on, for young passes only."""
     if not gc.isenabled():
         gc.freeze()
         gc.enable()
-
-
-def listing_started() -> None:
-    """While a refresh streams rows in, only young collections run: they free the frames'
-    short-lived cycles in a millisecond or two, where a full pass over everything the refresh
-    promoted was a 35-60 ms stall in the middle of the operator's keys (docs/performance.md)."""
-    young, middle, _ = _usual
-    gc.set_threshold(young, middle, _NO_FULL_PASSES)
+    gc.set_threshold(*_BROWSING)
 
 
 def listing_done() -> None:
-    """The refresh is over (or abandoned): the young generations collected, what survived
-    (the new rows, mostly) exempted, and full passes as usual again. A first full pass over
-    everything the refresh made was itself a stall of 200-400 ms. What was already dead in the
-    old generation stays frozen (about 40,000 objects a refresh, measured) until `reclaim_if_idle`."""
-    gc.collect(1)
+    """The refresh is over (or abandoned): what it made is exempted as it stands, in no time
+    (a freeze moves lists; a pass over everything the refresh made was a stall of 200-400 ms
+    with full passes, 5 ms per middle pass with young ones). What was already dead among it
+    stays frozen until `if_idle` gives it back while the operator is away."""
     gc.freeze()
-    gc.set_threshold(*_usual)
     RECLAIM.owed = True
 
 
+def screen_closed() -> None:
+    """The fleet screen is gone (the TUI quits, or a test's app ends): the usual thresholds."""
+    gc.set_threshold(*_usual)
+
+
 class _Reclaim:
-    """Frozen garbage given back once the operator has left the keyboard: a full pass over
-    everything takes 150-300 ms at 10,000 nodes, unnoticed when no key is waiting."""
+    """The collector's passes beyond the youngest generation, run while the operator pauses.
+
+    After half a second without a key, everything not frozen is collected and what survives is
+    frozen: it lived through a pause, so it is long-lived (rows, caches, a botocore model loaded
+    by a worker), and each pause's pass looks only at what came since the last one, a few
+    milliseconds. Frozen garbage is given back once the operator has left the keyboard and no
+    refresh runs: a full pass over everything takes 150-300 ms at 10,000 nodes, unnoticed when
+    no key is waiting."""
 
     IDLE_SECONDS = 30.0
+    QUIET_SECONDS = 0.5
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
@@ -66,11 +72,17 @@ class _Reclaim:
         self.last_input = self.clock()
 
     def if_idle(self, busy: bool) -> bool:
-        """Reclaim now if owed, nothing runs and no input came for IDLE_SECONDS; whether it did."""
-        if not self.owed or busy or self.clock() - self.last_input < self.IDLE_SECONDS:
+        """Collect now if the operator paused: what came since the last pause after
+        QUIET_SECONDS; everything, the frozen too, after IDLE_SECONDS when a refresh left frozen
+        garbage owed and none runs (`busy`). Whether it collected."""
+        away = self.clock() - self.last_input
+        if away < self.QUIET_SECONDS:
             return False
-        self.owed = False
-        gc.unfreeze()
+        if self.owed and not busy and away >= self.IDLE_SECONDS:
+            self.owed = False
+            gc.unfreeze()
+        elif not gc.get_count()[1]:
+            return False  # no young pass since the last collection: next to nothing is new
         gc.collect()
         gc.freeze()  # what survived is long-lived: startup's objects and the fleet
         return True

@@ -10,11 +10,19 @@ Here a widget is rendered only where its visible part meets the crop, only the c
 it, and not at all where widgets in front of it cover that part (the first render of a cell
 wins, so a covered one is never written out). The frame written out is the same, which
 `tests/test_ui_compositor.py` checks against Textual's own, update by update.
+
+Nor does a frame leave cyclic garbage behind. Textual cuts every line it composes at the screen's
+cuts with `Strip.divide`, and a line that one cut spans whole is "divided" into itself, which the
+strip then caches in itself: a reference cycle that only the cyclic collector frees. Every line
+of every frame became such garbage once replaced, about 230 objects a cursor step (a strip, its
+seven caches, its segments), and the collector's passes over them were the slow tail of cursor
+steps (docs/performance.md). Here such a line goes into the frame as it is, and is freed by its
+reference count when it is replaced.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from textual._compositor import Compositor
 from textual.geometry import Region
@@ -22,6 +30,32 @@ from textual.strip import Strip
 
 
 class CroppedCompositor(Compositor):
+    def _render_chops(
+        self, crop: Region, is_rendered_line: Callable[[int], bool]
+    ) -> Sequence[Mapping[int, Strip]]:
+        # Textual 8.2.8's, but for the line that one cut spans whole (see the module's doc)
+        cuts = self.cuts
+        chops: list[dict[int, Strip | None]] = [dict.fromkeys(cut_set[:-1]) for cut_set in cuts]
+        for region, clip, strips in self._get_renders(crop):
+            render_region = region.intersection(clip)
+            render_x = render_region.x
+            first_cut, last_cut = render_region.column_span
+            for y, strip in zip(render_region.line_range, strips, strict=False):
+                if not is_rendered_line(y):
+                    continue
+                chops_line = chops[y]
+                final_cuts = [cut for cut in cuts[y] if last_cut >= cut >= first_cut]
+                relative = [cut - render_x for cut in final_cuts[1:]]
+                length = strip.cell_length
+                whole = [cut for cut in relative if cut <= length] == [length]
+                # front to back: the first strip for a cut wins
+                for cut, piece in zip(
+                    final_cuts, (strip,) if whole else strip.divide(relative), strict=False
+                ):
+                    if chops_line.get(cut) is None:
+                        chops_line[cut] = piece
+        return chops  # type: ignore[return-value]
+
     def _get_renders(
         self, crop: Region | None = None
     ) -> Iterable[tuple[Region, Region, list[Strip]]]:

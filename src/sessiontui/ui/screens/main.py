@@ -22,7 +22,7 @@ from sessiontui.core.node import Node
 from sessiontui.ui.collector import (
     RECLAIM,
     listing_done,
-    listing_started,
+    screen_closed,
     settle_memory,
     startup_done,
 )
@@ -190,6 +190,7 @@ class MainScreen(Screen[None]):
         self._closing = True
         self._cancel_listing.set()  # quitting must not wait for the rest of a large fleet
         listing_done()
+        screen_closed()
 
     def tick(self) -> None:
         """Once a second: the countdown and the cache age move on."""
@@ -217,7 +218,6 @@ class MainScreen(Screen[None]):
         self._listed_regions = list(self.services.regions)
         self.node_list.begin_listing()
         self._show_progress()
-        listing_started()
         asked = None if self._preferences_asked else self.tui.listing_factory()
         # nothing cached on screen: a small first page per region paints rows in a fraction of
         # the time a page of 1,000 takes (issue 25, item 4); one call more per region
