@@ -287,7 +287,9 @@ def test_a_name_is_asked_of_aws_and_never_taken_from_the_cache(
 
     renamed, stopped = [n for n in fleet if n["connectable"] and not n["id"].startswith("mi-")][:2]
     assert run(sandbox, home, "--list", "--role", "FleetAdmin").returncode == 0  # the cache
-    ec2 = {r: client(sandbox, "ec2", r) for r in (renamed["region"], stopped["region"])}
+    # the demo operator may only look: FleetAdmin renames and stops, as an administrator would
+    admin = sandbox.role_credentials("FleetAdmin")
+    ec2 = {r: client(sandbox, "ec2", r, admin) for r in (renamed["region"], stopped["region"])}
     sandbox.reset_calls()
     # resolved, then refused after the lookup: no reason given for a role that requires one
     out = run(sandbox, home, "--connect", renamed["name"], "--role", "ProdOps")
