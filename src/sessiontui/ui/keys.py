@@ -53,12 +53,12 @@ FOOTER_PRIORITY: tuple[str, ...] = (
     "access-requests",
     "mark",
     "run",
-    "databases",
     "facets",
     "favourite",
     "refresh",
     "toggle-out-of-scope",
     "palette",
+    "databases",
 )
 
 # the run grid (e)
