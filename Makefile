@@ -21,8 +21,9 @@ $(STAMP): pyproject.toml $(LOCK)
 demo: $(STAMP)
 	$(BIN)/sessiontui --demo
 
+# two workers (pytest-xdist); a module's tests stay together (tests/conftest.py's groups)
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-latest:
 	test -x $(LATEST)/bin/python || $(PYTHON) -m venv $(LATEST)

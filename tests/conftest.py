@@ -6,12 +6,18 @@ own, so the shared one lives per module: started on first use, stopped when the 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sessiontui_sandbox import Sandbox
+
+# pytest-xdist's workers set COLUMNS=80 and LINES=24, and Textual sizes an app by them, above the
+# size a test's terminal (tmux, a pty) gives it: no test may inherit a terminal size it did not set
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
 
 
 @pytest.fixture
@@ -38,6 +44,24 @@ def plugin(sandbox: Sandbox, request: pytest.FixtureRequest) -> Path:
     from test_plugin_support import plugin_for
 
     return plugin_for(request.param, sandbox)
+
+
+# Modules whose tests bind the demo config's fixed local ports (15432, 16379, 18080: its database
+# and forward presets, shown in frames and asserted): one worker runs them all, one at a time.
+FIXED_PORT_MODULES = frozenset(
+    {"test_cli_db", "test_ui_databases", "test_snapshots", "test_ui_names", "test_e2e_tmux"}
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the items
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test` runs two workers, `--dist loadgroup`): a module's tests stay
+    on one worker, so its sandbox (a module fixture) starts once, and the modules that bind the
+    demo's fixed ports share one group."""
+    for item in items:
+        module = item.path.stem
+        group = "fixed-local-ports" if module in FIXED_PORT_MODULES else module
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.hookimpl(hookwrapper=True)

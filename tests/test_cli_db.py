@@ -89,6 +89,18 @@ def _select_one(local_port: int, token: str) -> subprocess.CompletedProcess[str]
     )
 
 
+def _ready_line(proc: subprocess.Popen[str]) -> dict[str, Any]:
+    """The `--db --json` ready line, or the CLI's own words on why there is none."""
+    assert proc.stdout is not None and proc.stderr is not None
+    line = proc.stdout.readline()
+    if not line:
+        proc.wait(timeout=30)
+        raise AssertionError(
+            f"no ready line (exit {proc.returncode}): {proc.stderr.read()[-3000:]}"
+        )
+    return json.loads(line)  # type: ignore[no-any-return]
+
+
 def test_db_tunnel_keeps_its_port_across_the_services_data_channel_close(
     sandbox: Any, plugin: Path, tmp_path: Path
 ) -> None:
@@ -106,7 +118,7 @@ def test_db_tunnel_keeps_its_port_across_the_services_data_channel_close(
     )
     try:
         assert proc.stdout is not None
-        ready = json.loads(proc.stdout.readline())
+        ready = _ready_line(proc)
         port = ready["local_port"]
         first = _select_one(port, _token(sandbox, ready["host"], ready["remote_port"]))
         assert (first.returncode, first.stdout.strip()) == (0, "1"), first.stderr
@@ -144,7 +156,7 @@ def test_db_json_ready_line_keeps_the_tunnel_and_no_token_in_argv(
     )
     try:
         assert proc.stdout is not None
-        ready = json.loads(proc.stdout.readline())
+        ready = _ready_line(proc)
         assert ready["engine"] == "aurora-postgresql"
         assert ready["auth"] == "iam" and ready["password_source"] == "rds iam token"
         assert ready["user"] == "app" and ready["local_port"] == 15432
