@@ -41,8 +41,11 @@ def modeled(code: str, message: str) -> AwsError:
 
 
 def page_token(state: SandboxState, offset: int, digest: str) -> str:
+    # standard base64 with its padding, as AWS's tokens look ("AAEAA...=="): a client that
+    # takes one for botocore's own StartingToken encoding (base64 JSON) fails here every time,
+    # not only when the unpadded URL-safe form happened to decode
     raw = json.dumps({"o": offset, "q": digest, "n": state.nonce}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return base64.b64encode(raw).decode()
 
 
 def page_offset(state: SandboxState, token: Any, digest: str) -> int:
@@ -50,7 +53,7 @@ def page_offset(state: SandboxState, token: Any, digest: str) -> int:
     if not isinstance(token, str) or not token:
         raise invalid
     try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        data = json.loads(base64.b64decode(token, validate=True))
         offset = int(data["o"])
     except (ValueError, KeyError, TypeError, binascii.Error):
         raise invalid from None

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.paginate import TokenEncoder
 
 from sessiontui.aws import lean_answers
 from sessiontui.aws.bad_answers import (
@@ -360,7 +361,11 @@ class _RegionLister:
             self.first_done.set()
             if not head.get("NextToken"):
                 return
-            config["StartingToken"] = head["NextToken"]
+            # a paginator's StartingToken is botocore's own encoding of the service's token, not
+            # the token itself: a service token that decodes as botocore's (base64 JSON, as the
+            # sandbox's does) was read as request parameters, and the cold listing failed after
+            # its first page in every region
+            config["StartingToken"] = TokenEncoder().encode({"NextToken": head["NextToken"]})
         pages = self.ssm.get_paginator(listing.method).paginate(PaginationConfig=config)
         for page in pages_capped(pages, listing.operation):
             check_page(listing.operation, page, listing.key)
