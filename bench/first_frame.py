@@ -22,11 +22,12 @@ def main() -> None:
     args = build_parser().parse_args(json.loads(os.environ.get("BENCH_ARGS", "[]")))
     gc.disable()  # as sessiontui.cli._run does before a TUI launch
     with Runtime.open(args) as rt:
+        from sessiontui.ui.launch import services_for_launch
+
+        services = services_for_launch(rt)  # as ui.launch.run_tui: then Textual's import
         from sessiontui.ui.app import SessiontuiApp
-        from sessiontui.ui.launch import services_from_runtime
         from sessiontui.ui.widgets.node_list import NodeList
 
-        services = services_from_runtime(rt)
         app = SessiontuiApp(services)
         result: dict[str, float] = {}
 

@@ -51,7 +51,7 @@ def _services() -> Any:
         on_error: Any = None,
         cancel: Any = None,
     ) -> Any:
-        from sessiontui.aws.inventory import FleetResult
+        from sessiontui.aws.fleet_result import FleetResult
 
         for i in range(0, len(nodes), 50):
             if on_nodes:

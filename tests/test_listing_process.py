@@ -215,3 +215,19 @@ def test_a_large_page_goes_to_the_tui_in_messages_it_decodes_in_a_moment() -> No
     assert all(len(m["rows"]) <= RowBatches.MESSAGE_ROWS for m in sent)
     assert [r for m in sent for r in m["rows"]] == rows + rows[:30]
     assert {(m["listing"], m["nodes"]) for m in sent} == {(0, "us-east-1")}
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads the process tree in /proc")
+def test_a_child_started_ahead_is_the_one_the_listing_asks(env: Any) -> None:
+    """A TUI with nothing cached starts its listing child before Textual's import (ui.launch,
+    issue 25): that child, with boto3 imported while it waited, lists; no second one starts."""
+    from sessiontui.aws.listing_process import prespawn
+
+    prespawn()
+    (ahead,) = _listing_children()
+    seen: set[int] = set()
+    result = list_fleet_in_child(
+        ClientFactory(), [env.regions[0]], on_nodes=lambda r, ns: seen.update(_listing_children())
+    )
+    assert result.errors == [] and result.nodes
+    assert seen == {ahead}

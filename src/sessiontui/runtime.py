@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 
     from sessiontui.access import AccessBook
     from sessiontui.access.base import SignInPrompt
+    from sessiontui.aws.fleet_result import FleetResult
     from sessiontui.aws.identity import IdentityService
-    from sessiontui.aws.inventory import FleetResult
     from sessiontui.aws.session_recovery import OthersFor
     from sessiontui.config import Config
     from sessiontui.core.access import Access

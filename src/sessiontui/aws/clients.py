@@ -124,6 +124,20 @@ def _botocore_session() -> botocore.session.Session:
     return session
 
 
+def preload(service: str) -> None:
+    """Parse `service`'s model, endpoint rules and paginators into the shared loader now, with
+    no call and no credentials of anyone's: a listing child started ahead of its request
+    (listing_process.prespawn) has them ready when it is asked."""
+    import boto3  # noqa: F401  (the factories' sessions are boto3's: its import too)
+
+    _botocore_session().create_client(
+        service,
+        region_name="us-east-1",
+        aws_access_key_id="preload",
+        aws_secret_access_key="preload",
+    )
+
+
 class ClientFactory:
     """Clients per (service, region) for one identity: a profile, or a role's credentials."""
 

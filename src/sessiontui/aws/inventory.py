@@ -12,12 +12,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-from botocore.paginate import TokenEncoder
 
 from sessiontui.aws import lean_answers
 from sessiontui.aws.bad_answers import (
@@ -35,6 +34,7 @@ from sessiontui.aws.call_slots import (
     pages_capped,
 )
 from sessiontui.aws.clients import NO_CREDENTIALS_HINT, ClientFactory
+from sessiontui.aws.fleet_result import FleetResult, RegionError
 from sessiontui.aws.hybrid_tags import HybridTags, tag_dict
 from sessiontui.aws.metering import CallMeter
 from sessiontui.core.errors import AuthError, SessiontuiError
@@ -43,7 +43,6 @@ from sessiontui.core.node import EC2, HYBRID, Node
 if TYPE_CHECKING:
     from mypy_boto3_ssm.type_defs import PaginatorConfigTypeDef
 
-    from sessiontui.aws.sessions import SessionPreferences
 
 SSM_PAGE = 1000  # DescribeInstanceProperties' maximum
 INFORMATION_PAGE = 50  # DescribeInstanceInformation's
@@ -64,28 +63,6 @@ AUTH_CODES = {
 
 OnNodes = Callable[[str, list[Node]], None]
 OnError = Callable[[str, str], None]
-
-
-@dataclass
-class RegionError:
-    region: str
-    message: str
-    auth: bool = False
-
-
-@dataclass
-class FleetResult:
-    nodes: list[Node] = field(default_factory=list)
-    errors: list[RegionError] = field(default_factory=list)
-    seconds: float = 0.0
-    cancelled: bool = False
-    # the account's Session Manager preferences per region, when the listing was asked to read
-    # them (listing_process: preferences_of); None when it was not
-    preferences: dict[str, SessionPreferences] | None = None
-
-    @property
-    def complete(self) -> bool:
-        return not self.errors
 
 
 def describe_error(exc: BaseException) -> tuple[str, bool]:
@@ -365,6 +342,8 @@ class _RegionLister:
             # the token itself: a service token that decodes as botocore's (base64 JSON, as the
             # sandbox's does) was read as request parameters, and the cold listing failed after
             # its first page in every region
+            from botocore.paginate import TokenEncoder  # here: the TUI imports this module
+
             config["StartingToken"] = TokenEncoder().encode({"NextToken": head["NextToken"]})
         pages = self.ssm.get_paginator(listing.method).paginate(PaginationConfig=config)
         for page in pages_capped(pages, listing.operation):

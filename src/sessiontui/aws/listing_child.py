@@ -77,6 +77,7 @@ class RowBatches:
         self.send = send
         self.lock = threading.Lock()
         self.rows: dict[tuple[int, str], list[Any]] = {}
+        self.started: set[tuple[int, str]] = set()  # (listing, region) that have sent rows
 
     def add(self, index: int, region: str, rows: list[Any]) -> None:
         with self.lock:
@@ -86,7 +87,10 @@ class RowBatches:
                 again = {row[0] for row in rows}
                 found[:] = [row for row in found if row[0] not in again]
             found += rows
-            full = found if len(found) >= self.FLUSH_ROWS else None
+            # a region's first rows go at once: on a cold start they are the first on screen
+            first = (index, region) not in self.started
+            self.started.add((index, region))
+            full = found if first or len(found) >= self.FLUSH_ROWS else None
             if full is not None:
                 del self.rows[(index, region)]
         if full is not None:
@@ -110,11 +114,19 @@ class RowBatches:
 
 
 def run(stdin: TextIO, stdout: TextIO) -> int:
+    from sessiontui.aws.clients import preload
     from sessiontui.aws.inventory import list_fleet
     from sessiontui.aws.metering import CallMeter
     from sessiontui.stores.inventory import node_row
 
-    request = json.loads(stdin.readline())
+    # boto3 and the SSM client's model before the request: a child started ahead of its
+    # listing (listing_process.prespawn) has them ready by the time it is asked
+    preload("ssm")
+
+    line = stdin.readline()
+    if not line:
+        return 0  # started ahead and never asked: the TUI had no listing for it, or quit
+    request = json.loads(line)
     regions = list(request["regions"])
     listings = request["listings"]
     cancel = threading.Event()

@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from sessiontui.aws.clients import ClientFactory
-from sessiontui.aws.inventory import FleetResult, RegionError
+from sessiontui.aws.fleet_result import FleetResult, RegionError
 from sessiontui.aws.sessions import SessionPreferences
 from sessiontui.core.node import Node
 
@@ -61,6 +61,43 @@ def _request(
     if first_page:
         request["first_page"] = first_page
     return json.dumps(request)
+
+
+def _spawn() -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "sessiontui.aws.listing_child"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        encoding="utf-8",
+        env=os.environ.copy(),
+        # Ctrl-C in the TUI's terminal is the TUI's, not the child's: a process group of its own.
+        # Not a session of its own: Linux gives each session its own scheduling group
+        # (autogroup), inside which the child's nice 10 weighed nothing against the TUI
+        process_group=0,
+    )
+
+
+_spare: list[subprocess.Popen[str]] = []  # at most one child started ahead, not yet asked
+_spare_lock = threading.Lock()
+
+
+def prespawn() -> None:
+    """Start the next listing's child now, before it is asked: it imports boto3 while the TUI
+    imports Textual and draws its first frame (a TUI with nothing cached shows no row before
+    the child's first page). It waits for its request on stdin; unused, it ends with us."""
+    with _spare_lock:
+        if not _spare:
+            _spare.append(_spawn())
+
+
+def _take_spare() -> subprocess.Popen[str] | None:
+    with _spare_lock:
+        proc = _spare.pop() if _spare else None
+    if proc is not None and proc.poll() is not None:
+        return None  # it died waiting (killed from outside): a new one is made
+    return proc
 
 
 def list_fleet_in_child(
@@ -102,19 +139,7 @@ def list_fleets_in_child(
 
     began = time.monotonic()
     cancel = cancel if cancel is not None else threading.Event()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sessiontui.aws.listing_child"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        encoding="utf-8",
-        env=os.environ.copy(),
-        # Ctrl-C in the TUI's terminal is the TUI's, not the child's: a process group of its own.
-        # Not a session of its own: Linux gives each session its own scheduling group
-        # (autogroup), inside which the child's nice 10 weighed nothing against the TUI
-        process_group=0,
-    )
+    proc = _take_spare() or _spawn()
     assert proc.stdin is not None and proc.stdout is not None
     results = [FleetResult() for _ in factories]
     # pages carry a node again as more is learnt of it (EC2 names, hybrid tags): the last one wins

@@ -30,13 +30,12 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from sessiontui.aws.call_slots import AWS_ERRORS
+from sessiontui.aws.fleet_result import FleetResult, RegionError
 from sessiontui.aws.hybrid_tags import DENIED, tag_dict
 from sessiontui.aws.inventory import (
     LIVE_STATES,
     PROPERTIES_REFUSED,
     Ec2Info,
-    FleetResult,
-    RegionError,
     describe_error,
     ec2_info,
     merge_ec2,

@@ -14,7 +14,7 @@ from sessiontui.core.node import Node
 
 if TYPE_CHECKING:
     from sessiontui.aws.clients import ClientFactory
-    from sessiontui.aws.inventory import FleetResult
+    from sessiontui.aws.fleet_result import FleetResult
     from sessiontui.core.access import Access
 
 
@@ -41,7 +41,8 @@ def list_union(
     cancel: threading.Event | None = None,
 ) -> FleetResult:
     """The union of what every access sees; region errors name their access."""
-    from sessiontui.aws.inventory import FleetResult, RegionError, list_fleet
+    from sessiontui.aws.fleet_result import FleetResult, RegionError
+    from sessiontui.aws.inventory import list_fleet
 
     union = FleetResult()
     lock = threading.Lock()
@@ -107,7 +108,7 @@ def union_of(
 
 def merged(results: Sequence[FleetResult]) -> FleetResult:
     """Several listings' results as one: nodes and errors kept, the longest time, any cancel."""
-    from sessiontui.aws.inventory import FleetResult
+    from sessiontui.aws.fleet_result import FleetResult
 
     union = FleetResult()
     for result in results:

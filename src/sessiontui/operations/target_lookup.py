@@ -18,7 +18,7 @@ from sessiontui.core.target import resolve_target
 
 if TYPE_CHECKING:
     from sessiontui.aws.clients import ClientFactory
-    from sessiontui.aws.inventory import FleetResult
+    from sessiontui.aws.fleet_result import FleetResult
     from sessiontui.aws.node_lookup import Lookup
     from sessiontui.core.access import Access
     from sessiontui.core.marks import Marks
@@ -42,7 +42,8 @@ def looked_up(
 ) -> FleetResult:
     """Every source's answer in one result, each node stamped with its access's account. Where
     an access has a scope, the nodes the target names get EC2's tags to be checked against."""
-    from sessiontui.aws.inventory import RegionError, describe_error
+    from sessiontui.aws.fleet_result import RegionError
+    from sessiontui.aws.inventory import describe_error
     from sessiontui.aws.node_lookup import lookup_fleet, with_ec2
     from sessiontui.operations.fleets import merged, stamp
 

@@ -86,9 +86,22 @@ def _rest_loader(cache: InventoryCache) -> Callable[[], list[Node] | None]:
     return load
 
 
+def services_for_launch(rt: Runtime) -> AppServices:
+    """The services, and with nothing cached to show, the listing's child started already:
+    before Textual is imported, so its boto3 import runs beside ours instead of after the first
+    frame (issue 25: a cold start's first rows)."""
+    services = services_from_runtime(rt)
+    if not services.cached_nodes:
+        from sessiontui.aws.listing_process import prespawn
+
+        prespawn()
+    return services
+
+
 def run_tui(rt: Runtime) -> int:
+    services = services_for_launch(rt)
     from sessiontui.ui.app import SessiontuiApp
 
-    app = SessiontuiApp(services_from_runtime(rt))
+    app = SessiontuiApp(services)
     code = app.run()
     return int(code or 0)

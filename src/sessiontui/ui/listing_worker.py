@@ -17,7 +17,7 @@ from sessiontui.ui.services import AppServices
 
 if TYPE_CHECKING:
     from sessiontui.aws.clients import ClientFactory
-    from sessiontui.aws.inventory import FleetResult
+    from sessiontui.aws.fleet_result import FleetResult
 
 Stamp = Callable[[list[Node]], list[Node]]
 

@@ -10,7 +10,7 @@ from textual.message import Message
 from sessiontui.core.node import Node
 
 if TYPE_CHECKING:
-    from sessiontui.aws.inventory import FleetResult
+    from sessiontui.aws.fleet_result import FleetResult
     from sessiontui.core.forwards import Forward
 
 

@@ -16,8 +16,8 @@ from sessiontui.core.node import Node
 
 if TYPE_CHECKING:
     from sessiontui.aws.clients import ClientFactory
+    from sessiontui.aws.fleet_result import FleetResult
     from sessiontui.aws.identity import IdentityService
-    from sessiontui.aws.inventory import FleetResult
     from sessiontui.config import Config
     from sessiontui.core.access import Access
     from sessiontui.runtime import Runtime
