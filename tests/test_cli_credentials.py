@@ -188,7 +188,8 @@ try:
     main(sys.argv[1:])
 except SystemExit:
     pass
-heavy = sorted(m for m in ("boto3", "botocore.session", "botocore.utils") if m in sys.modules)
+heavy = ("boto3", "botocore", "sessiontui.runtime", "sessiontui.access")
+heavy = sorted(m for m in heavy if m in sys.modules)
 print("IMPORTED", ",".join(heavy), file=sys.stderr)
 """
 
@@ -199,7 +200,9 @@ def test_a_cached_role_is_handed_out_without_importing_boto3(
 ) -> None:
     """Issue 25: the SDKs run credential_process before every AWS call; with the role's
     credentials cached, the only question is whose base key they were cached for, which the
-    environment or the shared credentials file answer without botocore's session (~180 ms)."""
+    environment or the shared credentials file answer without botocore's session (~180 ms).
+    Nor is botocore imported at all, nor Runtime or the access book (commands.credentials'
+    cached_json reads the cache itself; test_credentials_cached holds it to the book's answer)."""
     env = cli_env(sandbox, tmp_path)
     if how == "a profile's static keys":
         creds = tmp_path / "credentials"

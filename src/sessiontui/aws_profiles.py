@@ -13,12 +13,16 @@ import configparser
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sessiontui.core.durations import DEFAULT_ROLE_MAX, parse_duration
 from sessiontui.core.errors import ConfigError, UsageError
 from sessiontui.core.roles import ROLE_ARN, RoleSpec
-from sessiontui.core.sso import DEFAULT_SCOPES, SsoProfile, SsoSession
 from sessiontui.stores import paths
+
+if TYPE_CHECKING:
+    # Identity Center's shapes on use: a role's cache lookup (--credentials) reads profiles only
+    from sessiontui.core.sso import SsoProfile, SsoSession
 
 
 def _shown(file: Path) -> str:
@@ -97,6 +101,8 @@ def read_aws_profiles(path: Path | None = None) -> dict[str, dict[str, str]]:
 
 def read_sso_sessions(path: Path | None = None) -> dict[str, SsoSession]:
     """The `[sso-session NAME]` sections that name a start URL and a region."""
+    from sessiontui.core.sso import DEFAULT_SCOPES, SsoSession
+
     out: dict[str, SsoSession] = {}
     for name, settings in read_aws_sections(path, "sso-session ").items():
         start_url, region = settings.get("sso_start_url"), settings.get("sso_region")
@@ -116,6 +122,8 @@ def profile_sso_session(
     if settings.get("sso_session"):
         return sessions.get(settings["sso_session"])
     if settings.get("sso_start_url") and settings.get("sso_region"):
+        from sessiontui.core.sso import SsoSession
+
         return SsoSession(
             f"profile {name}", settings["sso_start_url"], settings["sso_region"], (), legacy=True
         )
@@ -124,6 +132,8 @@ def profile_sso_session(
 
 def sso_profiles(path: Path | None = None) -> dict[str, SsoProfile]:
     """Profiles with an account and a role (permission set) through Identity Center."""
+    from sessiontui.core.sso import SsoProfile
+
     sessions = read_sso_sessions(path)
     out: dict[str, SsoProfile] = {}
     for name, settings in read_aws_profiles(path).items():

@@ -17,6 +17,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sessiontui.aws_profiles import (
     aws_profile_roles,
@@ -26,11 +27,14 @@ from sessiontui.aws_profiles import (
 )
 from sessiontui.config_check import Checker, KeyPath
 from sessiontui.config_trust import COMMAND_KEYS, check_trusted
-from sessiontui.core.databases import AUTHS, DatabasePreset
 from sessiontui.core.durations import ABSOLUTE_MAX, DEFAULT_ROLE_MAX, MIN_DURATION
 from sessiontui.core.errors import ConfigError
 from sessiontui.core.roles import ROLE_ARN, RoleSpec
 from sessiontui.stores import paths
+
+if TYPE_CHECKING:
+    # [[databases]] on use: most configs name none, and --credentials reads the config every call
+    from sessiontui.core.databases import DatabasePreset
 
 # AWS SerialNumber: an MFA device ARN or a hardware token's serial
 MFA_SERIAL = re.compile(
@@ -286,6 +290,8 @@ def _forwards(c: Checker, value: object) -> list[ForwardPreset]:
 
 
 def _databases(c: Checker, value: object) -> list[DatabasePreset]:
+    from sessiontui.core.databases import AUTHS, DatabasePreset
+
     if not isinstance(value, list):
         raise c.fail(("databases",), "databases must be an array of tables: [[databases]]")
     out: list[DatabasePreset] = []

@@ -3,7 +3,6 @@ messages) and the checks every section's reader uses. `config` reads the section
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -155,6 +154,8 @@ class Checker:
                     "(or use totp_command)",
                 )
             if key not in allowed:
+                import difflib  # for a mistake only: loading a good config skips it
+
                 close = difflib.get_close_matches(key, allowed, n=1)
                 hint = (
                     f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(allowed)})"

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC
 from typing import TYPE_CHECKING
 
+from sessiontui.core.clock import SYSTEM_CLOCK, Clock
 from sessiontui.core.errors import AuthError
 
 if TYPE_CHECKING:
@@ -24,6 +25,13 @@ if TYPE_CHECKING:
 # advisory window) and then call the command again on every use: cached credentials closer to
 # their end than this are renewed ahead, when a code can be had.
 REFRESH_AHEAD = 15 * 60
+
+
+def seconds_left(creds: Credentials, clock: Clock) -> float | None:
+    """How long these credentials last; None for long-lived keys (which are not handed out)."""
+    if creds.expiration is None:
+        return None
+    return (creds.expiration - clock.now()).total_seconds()
 
 
 def role_credentials(
@@ -51,10 +59,8 @@ def role_credentials(
     if held is None:
         return book.obtain(offer, duration, prompts).credentials
     creds = held.credentials
-    if not refresh_ahead or creds.expiration is None:
-        return creds
-    left = (creds.expiration - rt.clock.now()).total_seconds()
-    if left >= refresh_ahead:
+    left = seconds_left(creds, rt.clock)
+    if not refresh_ahead or left is None or left >= refresh_ahead:
         return creds
     try:
         return book.obtain(offer, held.duration, prompts).credentials
@@ -92,4 +98,49 @@ def credentials_json(
     creds = role_credentials(
         rt, name, ask=ask, on_wait=on_wait, refresh_ahead=REFRESH_AHEAD, warn=warn
     )
+    return json.dumps(document(creds))
+
+
+def cached_json(
+    name: str,
+    *,
+    profile: str | None = None,
+    region_given: bool = False,
+    clock: Clock = SYSTEM_CLOCK,
+) -> str | None:
+    """The document of IAM role NAME when its credentials are cached, read without `Runtime`.
+
+    The SDKs run credential_process before every AWS call, so a held role must answer in about
+    the time of Python's start: no boto3, no access book, no audit log; only the config, the
+    AWS files that name the base key, and the cache file. The decision is the access book's:
+    the same role (config and ~/.aws/config roles come first there), the same cache key (the
+    role's source profile, else --profile or the config's; the base key id), the same reuse
+    margin and refresh window. None whenever more than the cache is needed (a role of another
+    source, a base key only botocore can resolve, nothing usable cached, renewal due): the full
+    path then decides, and says why when it refuses. `profile` is --profile; `region_given`,
+    whether --region was. --duration and --demo always take the full path (the caller's part).
+    """
+    from sessiontui.aws.clients import env_region, profile_region
+    from sessiontui.aws.credcache import CredentialCache
+    from sessiontui.aws_profiles import static_access_key_id
+    from sessiontui.config import load_config
+
+    config = load_config()
+    spec = config.roles.get(name)
+    if spec is None:
+        return None
+    base = profile or config.profile or None
+    # Runtime.open refuses a run with no region; botocore's session may still find one
+    if not (region_given or config.regions or env_region() or profile_region(base)):
+        return None
+    source = spec.source_profile if spec.source_profile is not None else base
+    key_id = static_access_key_id(source)
+    if key_id is None:
+        return None
+    creds = CredentialCache(clock=clock).get(spec.arn, spec.source_profile, key_id)
+    if creds is None or not creds.session_token:
+        return None
+    left = seconds_left(creds, clock)
+    if left is None or left < REFRESH_AHEAD:
+        return None
     return json.dumps(document(creds))
