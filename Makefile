@@ -21,9 +21,11 @@ $(STAMP): pyproject.toml $(LOCK)
 demo: $(STAMP)
 	$(BIN)/sessiontui --demo
 
-# two workers (pytest-xdist); a module's tests stay together (tests/conftest.py's groups)
+# two workers (pytest-xdist); a module's tests stay together (tests/conftest.py's groups), and
+# the modules marked `alone` run after them with nothing beside
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not alone"
+	$(BIN)/python -m pytest -m alone
 
 test-latest:
 	test -x $(LATEST)/bin/python || $(PYTHON) -m venv $(LATEST)

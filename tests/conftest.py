@@ -53,6 +53,12 @@ FIXED_PORT_MODULES = frozenset(
 )
 
 
+# Modules `make test` runs after the two workers, on their own: their MFA codes were refused
+# now and then beside another worker's load (a typed code, one AssumeRole, its window spent; the
+# cause is not found yet), and never in a serial run
+ALONE_MODULES = frozenset({"test_cli_credentials"})
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the items
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist (`make test` runs two workers, `--dist loadgroup`): a module's tests stay
@@ -62,6 +68,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         module = item.path.stem
         group = "fixed-local-ports" if module in FIXED_PORT_MODULES else module
         item.add_marker(pytest.mark.xdist_group(group))
+        if module in ALONE_MODULES:
+            item.add_marker(pytest.mark.alone)
 
 
 @pytest.hookimpl(hookwrapper=True)
