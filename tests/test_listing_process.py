@@ -224,7 +224,10 @@ def test_a_child_started_ahead_is_the_one_the_listing_asks(env: Any) -> None:
     from sessiontui.aws.listing_process import prespawn
 
     prespawn()
-    (ahead,) = _listing_children()
+    deadline = time.monotonic() + 10
+    while not (found := _listing_children()) and time.monotonic() < deadline:
+        time.sleep(0.05)  # seen empty once right after the spawn, on a loaded machine
+    (ahead,) = found
     seen: set[int] = set()
     result = list_fleet_in_child(
         ClientFactory(), [env.regions[0]], on_nodes=lambda r, ns: seen.update(_listing_children())

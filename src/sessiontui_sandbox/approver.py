@@ -83,7 +83,9 @@ def sandbox_command(*words: str, endpoint_url: str | None = None) -> str:
     import shutil
 
     on_path = shutil.which("python")
-    same = on_path is not None and os.path.realpath(on_path) == os.path.realpath(sys.executable)
+    # the paths as written, not resolved: every venv's python is a link to one base interpreter,
+    # so another venv's (without this package) resolved to ours and the printed line failed
+    same = on_path is not None and os.path.abspath(on_path) == os.path.abspath(sys.executable)
     python = "python" if same else shlex.quote(sys.executable)
     line = " ".join([python, "-m", "sessiontui_sandbox", *words])
     if endpoint_url:
