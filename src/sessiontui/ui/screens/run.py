@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
@@ -37,6 +38,7 @@ from sessiontui.core.run import (
     parse_timeout,
     summary,
 )
+from sessiontui.ui.compositor import CroppedCompositor
 from sessiontui.ui.keys import (
     RUN_BINDINGS,
     RUN_CANCEL_BINDINGS,
@@ -47,6 +49,7 @@ from sessiontui.ui.keys import (
 from sessiontui.ui.plain import plain, plain_cell, plain_lines
 from sessiontui.ui.screens.documents import DocumentPicker, DocumentSource
 from sessiontui.ui.widgets.dialog_input import DialogInput
+from sessiontui.ui.widgets.run_grid import RunGrid
 
 if TYPE_CHECKING:
     from sessiontui.config import Config
@@ -266,7 +269,8 @@ class RunDialog(ModalScreen[RunRequest | None]):
 
 
 class RunProgress(Message):
-    """From the run's worker: the rows as they are now, and what happened."""
+    """From the run's worker: copies of the rows that changed since its last message (every row
+    the first time), and what happened."""
 
     def __init__(self, rows: list[NodeRun], note: str = "", finished: bool = False) -> None:
         super().__init__()
@@ -279,6 +283,12 @@ class RunScreen(Screen[None]):
     """The live grid: one row a node (status, exit code, duration, first line of output)."""
 
     BINDINGS: ClassVar[list[BindingType]] = RUN_BINDINGS
+    # docked, the title and the summary stay in view over a grid of any length: in the flow, a
+    # grid taller than the screen pushed the summary below it and the screen scrolled
+    DEFAULT_CSS = """
+    RunScreen #run-title { dock: top; }
+    RunScreen #run-summary { dock: bottom; height: auto; }
+    """
 
     def __init__(
         self,
@@ -288,8 +298,12 @@ class RunScreen(Screen[None]):
         keep: Callable[[CommandRun], None] | None = None,
     ) -> None:
         super().__init__()
+        # as the fleet screen's: a cursor step renders the grid's lines alone, and its frames
+        # leave no cyclic garbage behind (ui/compositor.py)
+        self._compositor = CroppedCompositor()
         self.run = run  # None: a recent run, opened again from the state folder
         self.rows = [copy.copy(r) for r in rows]
+        self.places = {r.node_id: i for i, r in enumerate(self.rows)}  # node id -> its row
         self.title_text = title
         self.keep = keep  # called in the worker once the run is over (the runs store)
         self.finished = run is None
@@ -298,8 +312,7 @@ class RunScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(plain(self.title_text), id="run-title")
-        table: DataTable[Any] = DataTable(id="run-grid", cursor_type="row", zebra_stripes=True)
-        yield table
+        yield RunGrid(id="run-grid", zebra_stripes=True)
         yield Static("", id="run-summary")
 
     def on_mount(self) -> None:
@@ -313,17 +326,17 @@ class RunScreen(Screen[None]):
         self._show_summary()
         table.focus()
         if self.run is not None:
-            self._follow(self.run)
+            self._follow(self.run, {r.node_id: r for r in self.rows})
 
     def on_unmount(self) -> None:
         self._stop.set()  # the run goes on in AWS; its worker stops polling
 
     @property
-    def grid(self) -> DataTable[Any]:
-        return self.query_one("#run-grid", DataTable)
+    def grid(self) -> RunGrid:
+        return self.query_one("#run-grid", RunGrid)
 
     @staticmethod
-    def _cells(r: NodeRun) -> tuple[Any, ...]:
+    def _cells(r: NodeRun) -> tuple[Text, ...]:
         took = f"{r.seconds:.1f}s" if r.seconds is not None else ""
         code = "" if r.exit_code is None else str(r.exit_code)
         return (
@@ -342,12 +355,23 @@ class RunScreen(Screen[None]):
             text += "  (running: x cancels this node or all, X all)"
         if self.notes:
             text += "\n" + "\n".join(self.notes[-3:])
-        self.query_one("#run-summary", Static).update(plain_lines(text))
+        shown = self.query_one("#run-summary", Static)
+        width = shown.content_size.width
+        shown.update(plain_lines(text), layout=not width)
+        # a new layout repaints the whole screen: only when the summary's height changes
+        height = shown.content_size.height
+        if width and shown.get_content_height(self.size, self.size, width) != height:
+            shown.refresh(layout=True)
 
     @work(thread=True, exclusive=True, group="run")
-    def _follow(self, run: CommandRun) -> None:
+    def _follow(self, run: CommandRun, posted: dict[str, NodeRun]) -> None:
+        """`posted`: each node as the grid last had it (its copy); kept up to date here."""
+
         def report(note: str = "", finished: bool = False) -> None:
-            rows = [copy.copy(r) for r in run.runs]
+            # what moved since: a poll changes tens of 1,000 rows, and copying (then comparing)
+            # all of them every poll was most of the grid's work while a run went on
+            rows = [copy.copy(r) for r in run.runs if posted.get(r.node_id) != r]
+            posted.update((r.node_id, r) for r in rows)
             self.post_message(RunProgress(rows, note, finished))
 
         try:
@@ -370,26 +394,17 @@ class RunScreen(Screen[None]):
     @on(RunProgress)
     def _progress(self, message: RunProgress) -> None:
         table = self.grid
-        by_id = {r.node_id: r for r in message.rows}
-        for i, old in enumerate(self.rows):
-            new = by_id.get(old.node_id)
-            if new is None or (new.status, new.exit_code, new.line, new.ended) == (
-                old.status,
-                old.exit_code,
-                old.line,
-                old.ended,
-            ):
-                continue
-            self.rows[i] = new
-            cells = zip(table.ordered_columns, self._cells(old), self._cells(new), strict=True)
-            for column, was, cell in cells:
-                if cell != was:  # a node's name and place do not change: only what did
-                    table.update_cell(new.node_id, column.key, cell)
-        known = {r.node_id for r in self.rows}
+        changed: list[tuple[str, tuple[Text, ...]]] = []
         for new in message.rows:
-            if new.node_id not in known:  # reached by the tag, not in the listing: a row more
+            i = self.places.get(new.node_id)
+            if i is None:  # reached by the tag, not in the listing: a row more
+                self.places[new.node_id] = len(self.rows)
                 self.rows.append(new)
                 table.add_row(*self._cells(new), key=new.node_id)
+                continue
+            self.rows[i] = new
+            changed.append((new.node_id, self._cells(new)))
+        table.update_rows(changed)
         if message.note:
             self.notes.append(message.note)
         if message.finished:

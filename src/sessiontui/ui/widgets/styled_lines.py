@@ -1,7 +1,9 @@
-"""Textual's per-widget styles cache, reused across a scroll instead of styled again."""
+"""Textual's per-widget styles cache, reused across a scroll or a change of some rows instead of
+styled again."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 
@@ -27,3 +29,20 @@ def move_styled_lines(styles_cache: Any, first: int, end: int, shift: int, dirty
     marked.clear()
     marked.update(y for y in dirty if not first <= y < end)
     marked.update(y for y in range(first, end) if y not in moved)
+
+
+def restyle_only(styles_cache: Any, change: Callable[[], None], lines: Iterable[int]) -> None:
+    """Make `change`, which repaints the whole widget (a DataTable's update_cell does), style
+    only the screen `lines` again: the other lines it styled before are kept as they were."""
+    styled = getattr(styles_cache, "_cache", None)
+    marked = getattr(styles_cache, "_dirty_lines", None)
+    if not isinstance(styled, dict) or not isinstance(marked, set):
+        change()  # another Textual: its full repaint
+        return
+    kept, dirty = dict(styled), set(marked)
+    change()
+    styled.clear()
+    styled.update(kept)
+    marked.clear()
+    marked.update(dirty)
+    marked.update(lines)
