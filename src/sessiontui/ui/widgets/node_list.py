@@ -26,7 +26,7 @@ from sessiontui.core.node import Node
 from sessiontui.core.query import Query
 from sessiontui.ui.widgets.columns import Column, content_widths, fit, layout
 from sessiontui.ui.widgets.node_paint import row_strip
-from sessiontui.ui.widgets.styled_lines import move_styled_lines
+from sessiontui.ui.widgets.styled_lines import scroll_keeping_styled_lines
 
 
 class NodeList(ScrollView, can_focus=True):
@@ -353,18 +353,8 @@ class NodeList(ScrollView, can_focus=True):
             self.scroll_to(y=self._cursor - rows_on_screen + 1, animate=False, immediate=True)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        shift = round(new_value) - round(old_value)
-        if not shift:
-            return
-        dirty_before = set(self._styles_cache._dirty_lines)
-        # ScrollView's watcher, less moving a bar 0 cells wide (app.tcss): never in the screen's
-        # map, its refresh rebuilt every widget's map on each scrolled row (0.5 ms of a 2 ms frame)
-        if self.show_vertical_scrollbar and self.styles.scrollbar_size_vertical:
-            self.vertical_scrollbar.position = new_value
-        self.refresh(self.size.region)  # marks every line dirty: a full repaint
-        first = self.content_offset.y + 1  # the header is content line 0 and never scrolls
-        end = self.content_offset.y + self.scrollable_content_region.height
-        move_styled_lines(self._styles_cache, first, end, shift, dirty_before)
+        # the header is content line 0 and never scrolls
+        scroll_keeping_styled_lines(self, old_value, new_value, fixed=1)
 
     def action_cursor(self, delta: int) -> None:
         self.move_cursor(self._cursor + delta)

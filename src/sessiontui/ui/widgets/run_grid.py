@@ -25,7 +25,7 @@ from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
-from sessiontui.ui.widgets.styled_lines import move_styled_lines, restyle_only
+from sessiontui.ui.widgets.styled_lines import restyle_only, scroll_keeping_styled_lines
 
 
 class RunGrid(DataTable[Text]):
@@ -59,21 +59,8 @@ class RunGrid(DataTable[Text]):
         )
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        shift = round(new_value) - round(old_value)
-        if not shift:
-            return
-        dirty_before = set(self._styles_cache._dirty_lines)
-        # ScrollView's watcher, less moving a bar 0 cells wide: never in the screen's map, its
-        # refresh makes the compositor rebuild every widget's map
-        if self.show_vertical_scrollbar and self.styles.scrollbar_size_vertical:
-            self.vertical_scrollbar.position = new_value
-        self.refresh(self.size.region)
-        # Textual's styles cache is keyed by screen line: without this a scroll styles every
-        # visible row again (borders, background, line filters), though they only moved
         header = self.header_height if self.show_header else 0
-        first = self.content_offset.y + header
-        end = self.content_offset.y + self.scrollable_content_region.height
-        move_styled_lines(self._styles_cache, first, end, shift, dirty_before)
+        scroll_keeping_styled_lines(self, old_value, new_value, fixed=header)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
