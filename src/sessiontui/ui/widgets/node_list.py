@@ -7,7 +7,7 @@ rendered (and cached per row version, width and cursor state).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -72,18 +72,6 @@ class NodeList(ScrollView, can_focus=True):
         Binding("end", "edge(1)", "Last", show=False, id="list.last"),
     ]
 
-    class Highlighted(Message):
-        """The node under the cursor changed (another node, or the same node updated)."""
-
-        def __init__(self, node_list: NodeList, node: Node | None) -> None:
-            super().__init__()
-            self.node_list = node_list
-            self.node = node
-
-        @property
-        def control(self) -> NodeList:
-            return self.node_list
-
     class Activated(Message):
         """Double-click on a row: the same as Enter."""
 
@@ -97,8 +85,14 @@ class NodeList(ScrollView, can_focus=True):
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
+        on_highlight: Callable[[Node | None], None] | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
+        # Called, not posted: whatever follows the cursor (the details pane) must change in the
+        # same turn as the cursor, so that both are in one frame. A message reached the screen
+        # after its frame had been drawn now and then, and its change waited for the next
+        # frame slot, up to 1/60 s later: the completed step's p95 (issue 28).
+        self._on_highlight = on_highlight
         self.rows = FleetRows()
         self._cursor = 0
         self._anchor_id: str | None = None  # the node the operator chose; sticks across filters
@@ -309,7 +303,8 @@ class NodeList(ScrollView, can_focus=True):
         key = None if node is None or row is None else (node.id, self.rows.version[row])
         if key != self._highlight_key:
             self._highlight_key = key
-            self.post_message(self.Highlighted(self, node))
+            if self._on_highlight is not None:
+                self._on_highlight(node)
 
     # ---- cursor -----------------------------------------------------------------------------
 
