@@ -9,7 +9,10 @@ with no inventory cache, alternating the two, median of ROUNDS:
 - `ssh_proxy_ratio`: `sessiontui --ssh-proxy ID 22 --role FleetAdmin` (what ssh_config's
   ProxyCommand runs, HostName the id) against `aws ssm start-session --document-name
   AWS-StartSSHSession --parameters portNumber=22`, each timed to the node's SSH banner on stdout.
-- `credentials_cached_s`: `sessiontui --credentials FleetAdmin` with the role's credentials cached.
+- `credentials_cached_s`: `sessiontui --credentials FleetAdmin` with the role's credentials cached
+  (and the memo of its inputs that every call after the first finds: stores.role_memo);
+  `credentials_config_s`, the same with the memo removed first, as after an edit of the config:
+  the config, the AWS files and the cache read as every command reads them (no target).
 - `first_rows_cold_s`: the TUI's launch with no inventory cache, to the first frame with rows
   (bench.first_frame, with an empty cache folder): the listing's first page, then its paint.
 
@@ -105,6 +108,12 @@ def to_banner(argv: list[str], env: dict[str, str]) -> float:
             proc.wait()
 
 
+def _forget_memos(env: dict[str, str]) -> None:
+    """What an edit of the config or the AWS files does to the memo: the next call reads them."""
+    for found in Path(env["XDG_CACHE_HOME"]).glob("sessiontui/credentials/*.memo"):
+        found.unlink(missing_ok=True)
+
+
 def _wall(argv: list[str], env: dict[str, str]) -> float:
     t0 = time.perf_counter()
     subprocess.run(argv, env=env, check=True, capture_output=True, timeout=60)
@@ -191,7 +200,9 @@ def run(env: dict[str, str], rounds: int = ROUNDS) -> dict[str, Any]:
         "--parameters",
         "portNumber=22",
     ]
-    runs: dict[str, list[float]] = {k: [] for k in ("jump", "aws", "proxy", "aws_ssh", "creds")}
+    runs: dict[str, list[float]] = {
+        k: [] for k in ("jump", "aws", "proxy", "aws_ssh", "creds", "creds_config")
+    }
     for i in range(rounds):
         print(f"the quick jump: round {i + 1} of {rounds}...", file=sys.stderr, flush=True)
         _no_cache(env)
@@ -202,6 +213,8 @@ def run(env: dict[str, str], rounds: int = ROUNDS) -> dict[str, Any]:
         runs["aws_ssh"].append(to_banner(aws_ssh_argv, aws_env))
         _terminate_left(creds, env, node["region"])
         runs["creds"].append(_wall(_sessiontui("--credentials", ROLE), env))
+        _forget_memos(env)  # this call leaves the memo again, for the next round's
+        runs["creds_config"].append(_wall(_sessiontui("--credentials", ROLE), env))
     cold: list[float] = []
     with tempfile.TemporaryDirectory(prefix="sessiontui-cold-") as empty:
         for _ in range(rounds):
@@ -231,6 +244,7 @@ def run(env: dict[str, str], rounds: int = ROUNDS) -> dict[str, Any]:
         "ssh_proxy_to_banner_s": med("proxy"),
         "aws_cli_ssh_to_banner_s": med("aws_ssh"),
         "credentials_cached_s": med("creds"),
+        "credentials_config_s": med("creds_config"),
         "first_rows_cold_s": round(statistics.median(cold), 3),
         "runs_s": {k: [round(v, 3) for v in vs] for k, vs in {**runs, "cold": cold}.items()},
     }

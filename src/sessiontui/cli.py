@@ -1,7 +1,8 @@
 """Command line: argument parsing (the flags are `cli_parser`'s) and the headless paths.
 
 Imports are lazy on purpose: `--help` and `--version` must not pay for textual or boto3, and a
-held role's `--credentials ROLE` (credential_process, before every AWS call) not even for argparse.
+held role's `--credentials ROLE` (credential_process, before every AWS call) not even for argparse,
+nor for the config while the memo of its inputs holds (commands.held_credentials).
 """
 
 from __future__ import annotations
@@ -9,14 +10,16 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, TextIO
 
 from sessiontui.core.errors import ExitCode, SessiontuiError, UsageError
-from sessiontui.core.untrusted import json_text, terminal_text
 
+# a held role's answer (commands.held_credentials) must not wait for typing's import (re,
+# functools, contextlib) nor for core.untrusted's regular expressions: both are imported on use
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Sequence
+    from typing import TextIO
 
     from sessiontui.core.node import Node
 
@@ -41,6 +44,21 @@ def _credentials_alone(words: Sequence[str]) -> str | None:
     return role if role and not role.startswith("-") else None
 
 
+def _recalled_credentials(role: str) -> bool:
+    """Print the document of a role the memo says is held, its inputs unchanged (no config
+    parse); False on any difference or doubt: `_held_credentials` then reads the config."""
+    from sessiontui.commands.held_credentials import recalled_json
+
+    try:
+        found = recalled_json(role)
+    except Exception:
+        return False
+    if found is None:
+        return False
+    _emit(found)
+    return True
+
+
 def _held_credentials(role: str, profile: str | None = None, region_given: bool = False) -> bool:
     """Print the document of a role held in the credential cache; False when the full path must
     decide (nothing usable cached, renewal due, a role of another source). Any failure is also
@@ -58,6 +76,8 @@ def _held_credentials(role: str, profile: str | None = None, region_given: bool 
 
 
 def _fail(err: SessiontuiError) -> int:
+    from sessiontui.core.untrusted import terminal_text
+
     # messages quote names and answers from AWS: each line stays one line, its controls visible
     lines = [terminal_text(line) for line in err.lines()]
     for i, line in enumerate(lines):
@@ -70,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # credential_process runs this before every AWS call: a held role answers before argparse,
     # Runtime, boto3 or the access book are imported
     alone = _credentials_alone(words)
-    if alone is not None and _held_credentials(alone):
+    if alone is not None and (_recalled_credentials(alone) or _held_credentials(alone)):
         return 0
     args = build_parser().parse_args(words)
     if args.completion or args.complete_names:
@@ -133,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: words, not a traceback
         if os.environ.get("SESSIONTUI_DEBUG"):
             raise
+        from sessiontui.core.untrusted import terminal_text
+
         what = terminal_text(f"{type(exc).__name__}: {exc}")
         print(f"sessiontui: unexpected error: {what}", file=sys.stderr)
         print("  run again with SESSIONTUI_DEBUG=1 to see the traceback", file=sys.stderr)
@@ -233,6 +255,8 @@ def _run(args: argparse.Namespace, cache_tried: bool = False) -> int:
                 rt, args.credentials, ask=ask, on_wait=_tty_countdown, warn=_say
             )
             _emit(found)
+            if cache_tried:  # a bare credential_process line: the next one answers from the memo
+                _leave_memo(args.credentials)
             return 0
         if args.sessions or args.terminate:
             from sessiontui.commands.sessions import run_sessions
@@ -260,6 +284,17 @@ def _run(args: argparse.Namespace, cache_tried: bool = False) -> int:
         from sessiontui.ui.launch import run_tui
 
         return run_tui(rt)
+
+
+def _leave_memo(role: str) -> None:
+    """Leave the memo of the credentials just handed out (cached_json decides, as for the next
+    call); the answer already went out, so nothing here may fail the command."""
+    from sessiontui.commands.credentials import cached_json
+
+    try:
+        cached_json(role)
+    except Exception:
+        return
 
 
 def _recover(rt: object) -> None:
@@ -301,6 +336,8 @@ def _list(rt: object, args: argparse.Namespace) -> int:
     for w in warnings:
         _say(f"warning: {w}")
     if args.json:
+        from sessiontui.core.untrusted import json_text
+
         sys.stdout.write(json_text([n.to_json() for n in nodes], indent=2) + "\n")
     else:
         sys.stdout.write(format_table(nodes))
@@ -312,6 +349,8 @@ def _list(rt: object, args: argparse.Namespace) -> int:
 
 def _say(line: str) -> None:
     """For the person: stderr, so stdout stays clean for scripts."""
+    from sessiontui.core.untrusted import terminal_text
+
     print(f"sessiontui: {terminal_text(line)}", file=sys.stderr, flush=True)
 
 
@@ -401,6 +440,8 @@ CELL_MAX = 64  # a tag value may be 256 characters: a longer cell is cut, the ro
 
 
 def format_table(nodes: Sequence[Node]) -> str:
+    from sessiontui.core.untrusted import terminal_text
+
     accounts = any(n.account_label for n in nodes)  # a fleet across accounts says whose node
     columns = (*COLUMNS, "ACCOUNT") if accounts else COLUMNS
     # every cell is text from AWS: one row a node, controls visible, no cell wider than CELL_MAX

@@ -8,23 +8,21 @@ The credentials come from the same access book (private cache, MFA rules) as the
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from datetime import UTC
 from typing import TYPE_CHECKING
 
+from sessiontui.commands.held_credentials import REFRESH_AHEAD
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
 from sessiontui.core.errors import AuthError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from sessiontui.core.credentials import Credentials
     from sessiontui.runtime import AskCode, OnWait, Runtime
-
-
-# The SDKs refresh credential_process credentials 15 minutes before they expire (botocore's
-# advisory window) and then call the command again on every use: cached credentials closer to
-# their end than this are renewed ahead, when a code can be had.
-REFRESH_AHEAD = 15 * 60
 
 
 def seconds_left(creds: Credentials, clock: Clock) -> float | None:
@@ -119,6 +117,9 @@ def cached_json(
     source, a base key only botocore can resolve, nothing usable cached, renewal due): the full
     path then decides, and says why when it refuses. `profile` is --profile; `region_given`,
     whether --region was. --duration and --demo always take the full path (the caller's part).
+
+    An answer to the bare `--credentials ROLE` leaves a memo (stores.role_memo) with which the
+    next call skips all of this while its inputs stay the same (commands.held_credentials).
     """
     from sessiontui.aws.clients import env_region, profile_region
     from sessiontui.aws.credcache import CredentialCache
@@ -137,10 +138,31 @@ def cached_json(
     key_id = static_access_key_id(source)
     if key_id is None:
         return None
-    creds = CredentialCache(clock=clock).get(spec.arn, spec.source_profile, key_id)
+    cache = CredentialCache(clock=clock)
+    creds = cache.get(spec.arn, spec.source_profile, key_id)
     if creds is None or not creds.session_token:
         return None
     left = seconds_left(creds, clock)
     if left is None or left < REFRESH_AHEAD:
         return None
+    if profile is None and not region_given:
+        _remember(name, spec.arn, cache.path_for(spec.arn, spec.source_profile, key_id))
     return json.dumps(document(creds))
+
+
+def _remember(name: str, role_arn: str, cache_file: Path) -> None:
+    """The memo for the next bare `--credentials NAME`; this answer stands without it."""
+    import time
+
+    from sessiontui.stores import paths, role_memo
+
+    files = [paths.config_file(), paths.aws_config_file(), paths.aws_credentials_file()]
+    with contextlib.suppress(OSError):
+        role_memo.remember(
+            name,
+            role_arn,
+            str(cache_file),
+            [str(f) for f in files],
+            now=time.time(),
+            expected=str(paths.credentials_dir()),
+        )
