@@ -3,6 +3,7 @@ AccessController, forwards in ForwardBook."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -41,6 +42,9 @@ from sessiontui.ui.windows import WindowReport, WindowShells
 
 if TYPE_CHECKING:
     from sessiontui.aws.clients import ClientFactory
+
+
+SWITCH_INTERVAL = 0.001  # seconds a thread may hold the GIL while another waits (Python: 0.005)
 
 
 class SessiontuiApp(App[int]):
@@ -119,6 +123,11 @@ class SessiontuiApp(App[int]):
         ]
 
     def on_mount(self) -> None:
+        # Worker threads run Python beside the UI (the listing's reader builds a Node per row,
+        # a hundred rows a message): the UI thread, waiting for the GIL, got it back only when
+        # the switch interval forced the worker to drop it, up to 5 ms each time, several times
+        # a step. 1 ms bounds that wait; the cost is more switches while both threads are busy.
+        sys.setswitchinterval(SWITCH_INTERVAL)
         if self.keymap:
             known = {getattr(b, "id", None) for _, group in self.binding_groups() for b in group}
             unknown = sorted(set(self.keymap) - known)
