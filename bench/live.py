@@ -21,12 +21,16 @@ import gc
 import json
 import os
 import sys
+import threading
 import time
 from typing import Any
 
 from bench.interact import PAUSE, QUERY, STEPS, TRACE, _settled, figures
 from bench.measure import Steal, p95
+from bench.stalls import StallSampler
 from bench.steps import StepTrace
+
+STALLS = os.environ.get("BENCH_STALLS") == "1"
 
 
 def _services(mode: str) -> Any:
@@ -61,10 +65,13 @@ class LagProbe:
         self.worst = 0.0
         self.samples: list[float] = []
         self._task: asyncio.Task[None] | None = None
+        self.stalls: StallSampler | None = None  # with BENCH_STALLS=1: what the stalls were
 
     async def _run(self) -> None:
         while True:
             start = time.perf_counter()
+            if self.stalls is not None:
+                self.stalls.beat = start
             await asyncio.sleep(0.005)
             late = (time.perf_counter() - start) * 1000 - 5
             self.samples.append(late)
@@ -73,11 +80,19 @@ class LagProbe:
     def start(self) -> None:
         self.worst, self.samples = 0.0, []
         self._task = asyncio.get_running_loop().create_task(self._run())
+        if STALLS:
+            self.stalls = StallSampler(threading.get_ident())
+            self.stalls.start()
 
     def stop(self) -> float:
         if self._task is not None:
             self._task.cancel()
+        if self.stalls is not None:
+            self.stalls.stop()
         return round(self.worst, 1)
+
+    def worst_stalls(self) -> list[dict[str, Any]]:
+        return self.stalls.worst() if self.stalls is not None else []
 
 
 Samples = tuple[list[float], list[float]]  # first painted frame, completed step (ms)
@@ -177,6 +192,7 @@ async def run(mode: str, steps: int) -> dict[str, Any]:
                 await _keys(app, pilot, nodes, live_trace, live_keys)
             await _cursor_steps(app, nodes, lambda: not listing(), 10, live_trace, live_cursor)
         live_worst = probe.stop()
+        live_stalls = probe.worst_stalls()
         live_steal = steal.percent()
         listed_s = time.perf_counter() - began
         phase("live samples taken")
@@ -196,6 +212,7 @@ async def run(mode: str, steps: int) -> dict[str, Any]:
             if len(rest_keys[0]) % 90 == 0:
                 await asyncio.sleep(PAUSE)
         rest_worst = probe.stop()
+        rest_stalls = probe.worst_stalls()
         rest_steal = steal.percent()
         total = nodes.total_count
         phase("rest samples taken")
@@ -224,6 +241,7 @@ async def run(mode: str, steps: int) -> dict[str, Any]:
         "live_slowest_keys": live_trace.slowest("key", 4),
         "rest_slowest_cursor_steps": rest_trace.slowest("cursor", 6),
         "rest_slowest_keys": rest_trace.slowest("key", 4),
+        **({"live_stalls": live_stalls, "rest_stalls": rest_stalls} if STALLS else {}),
     }
 
 
