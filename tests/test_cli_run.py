@@ -198,6 +198,29 @@ def test_timeout_with_a_document_without_an_execution_timeout_exits_2(
     assert "--timeout: Ops-CollectFacts has no executionTimeout parameter" in out.stderr
 
 
+def test_timeout_is_a_named_documents_execution_timeout_where_it_declares_one() -> None:
+    """No sandbox document but the script ones declares executionTimeout (AWS-RunRemoteScript
+    does on AWS): a stand-in DescribeDocument."""
+    from sessiontui.operations.run_command import RunSpec, with_document_timeout
+
+    class Ssm:
+        def describe_document(self, Name: str) -> dict[str, Any]:
+            return {
+                "Document": {"Parameters": [{"Name": "sourceInfo"}, {"Name": "executionTimeout"}]}
+            }
+
+    class Factory:
+        def client(self, service: str, region: str | None = None) -> Ssm:
+            return Ssm()
+
+    asked = RunSpec(document="AWS-RunRemoteScript", timeout=90, parameters={"sourceInfo": ["{}"]})
+    spec = with_document_timeout(Factory(), "us-east-1", asked)  # type: ignore[arg-type]
+    assert spec.parameters_for("AWS-RunRemoteScript") == {
+        "sourceInfo": ["{}"],
+        "executionTimeout": ["90"],
+    }
+
+
 def test_ctrl_c_cancels_the_command_on_aws(sandbox: Sandbox, home: Path) -> None:
     ssm = client(sandbox, "ssm", creds=sandbox.role_credentials("FleetAdmin"))
     before = {c["CommandId"] for c in ssm.list_commands()["Commands"]}
