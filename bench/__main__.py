@@ -114,7 +114,7 @@ def main() -> int:
         print("during a live refresh, listing in the UI's interpreter (before)...", file=sys.stderr)
         live_inline = _child("bench.live", before, "inline")
         print("Run Command on 1,000 nodes, watched in the grid...", file=sys.stderr, flush=True)
-        run_grid = _child("bench.run_grid", env)  # it picks its nodes from the inventory cache
+        run_grid = _child("bench.run_grid", env, "child")  # its nodes from the inventory cache
         from bench import jump
 
         # the quick jump, with no inventory cache (issue 25: it removes the cache before each

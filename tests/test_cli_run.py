@@ -163,6 +163,64 @@ def test_an_unknown_document_exits_2(sandbox: Sandbox, home: Path) -> None:
     assert "No-Such" in out.stderr
 
 
+def test_timeout_is_the_execution_timeout_and_a_timed_out_node_exits_7(
+    sandbox: Sandbox, home: Path
+) -> None:
+    """--timeout D reaches AWS as the script's executionTimeout: the sandbox kills the script at
+    it (TimedOut, ExecutionTimedOut), not at its delivery timeout or AWS's default hour."""
+    began = time.monotonic()
+    out = run(
+        sandbox, home, "--run", "sleep 30", "--target", "dev-web-01", "--timeout", "2s",
+        "--role", "FleetAdmin", "--json",
+    )  # fmt: skip
+    assert out.returncode == 7, out.stderr
+    assert time.monotonic() - began < 25, "killed at two seconds, not after the script's 30"
+    (line,) = lines(out.stdout)
+    assert line["status"] == "TimedOut" and line["name"] == "dev-web-01"
+    assert "1 TimedOut" in out.stderr
+    admin = client(sandbox, "ssm", line["region"], sandbox.role_credentials("FleetAdmin"))
+    (sent,) = admin.list_commands(CommandId=line["command_id"])["Commands"]
+    assert sent["Parameters"]["executionTimeout"] == ["2"]
+    assert sent.get("TimeoutSeconds") != 2, "the execution timeout, not the delivery timeout"
+    (inv,) = admin.list_command_invocations(CommandId=line["command_id"])["CommandInvocations"]
+    assert (inv["Status"], inv["StatusDetails"]) == ("TimedOut", "ExecutionTimedOut")
+
+
+def test_timeout_with_a_document_without_an_execution_timeout_exits_2(
+    sandbox: Sandbox, home: Path
+) -> None:
+    """Ops-CollectFacts declares no executionTimeout: --timeout is refused, not dropped."""
+    out = run(
+        sandbox, home, "--run", "x", "--target", "dev-web-01", "--document", "Ops-CollectFacts",
+        "--timeout", "5s", "--role", "FleetAdmin",
+    )  # fmt: skip
+    assert out.returncode == 2, out.stderr
+    assert "--timeout: Ops-CollectFacts has no executionTimeout parameter" in out.stderr
+
+
+def test_timeout_is_a_named_documents_execution_timeout_where_it_declares_one() -> None:
+    """No sandbox document but the script ones declares executionTimeout (AWS-RunRemoteScript
+    does on AWS): a stand-in DescribeDocument."""
+    from sessiontui.operations.run_command import RunSpec, with_document_timeout
+
+    class Ssm:
+        def describe_document(self, Name: str) -> dict[str, Any]:
+            return {
+                "Document": {"Parameters": [{"Name": "sourceInfo"}, {"Name": "executionTimeout"}]}
+            }
+
+    class Factory:
+        def client(self, service: str, region: str | None = None) -> Ssm:
+            return Ssm()
+
+    asked = RunSpec(document="AWS-RunRemoteScript", timeout=90, parameters={"sourceInfo": ["{}"]})
+    spec = with_document_timeout(Factory(), "us-east-1", asked)  # type: ignore[arg-type]
+    assert spec.parameters_for("AWS-RunRemoteScript") == {
+        "sourceInfo": ["{}"],
+        "executionTimeout": ["90"],
+    }
+
+
 def test_ctrl_c_cancels_the_command_on_aws(sandbox: Sandbox, home: Path) -> None:
     ssm = client(sandbox, "ssm", creds=sandbox.role_credentials("FleetAdmin"))
     before = {c["CommandId"] for c in ssm.list_commands()["Commands"]}

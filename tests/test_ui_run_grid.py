@@ -1,6 +1,7 @@
 """The Run Command grid keeps rows' lines between frames and moves styled lines on a scroll
 (ui/widgets/run_grid.py): whatever the cursor, the mouse, the focus and the updates did, it must
-paint what Textual's own DataTable paints. And the run screen around it, with 300 rows."""
+paint what Textual's own DataTable paints. And the run screen around it, with 300 rows: the title,
+the cursor's position (in place of a scrollbar) and the summary in view."""
 
 from __future__ import annotations
 
@@ -174,10 +175,13 @@ async def test_a_long_grid_keeps_the_title_and_the_summary_in_view_and_updates_i
         assert title.region.y == 0
         assert summary.region.bottom == SIZE[1] and summary.region.y > grid.region.y
         assert grid.region.bottom <= summary.region.y
+        position = screen.query_one("#run-position", Static)
+        assert str(position.render()) == "   1/300"  # no scrollbar: the cursor's row stands in
         for _ in range(35):
             await pilot.press("down")
         await pilot.pause()
         assert screen.scroll_offset.y == 0 and title.region.y == 0
+        assert str(position.render()) == "  36/300" and position.region.right == SIZE[0]
 
         now = datetime.now(UTC)
         done = NodeRun(
@@ -210,3 +214,4 @@ async def test_a_long_grid_keeps_the_title_and_the_summary_in_view_and_updates_i
         # the summary grew by two lines: the grid gave them up, the summary is whole
         assert summary.region.height == 3 and summary.region.bottom == SIZE[1]
         assert grid.region.bottom <= summary.region.y
+        assert str(position.render()) == "  36/301"

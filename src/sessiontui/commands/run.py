@@ -117,7 +117,12 @@ def run_command(
     ask: AskCode | None = None,
     ask_line: Callable[[str], str | None] | None = None,
 ) -> int:
-    from sessiontui.operations.run_command import CommandRun, document_platforms, plan
+    from sessiontui.operations.run_command import (
+        CommandRun,
+        document_platforms,
+        plan,
+        with_document_timeout,
+    )
     from sessiontui.stores.runs import RunStore
 
     default = _config_role(rt)
@@ -139,6 +144,7 @@ def run_command(
     )
     if spec.document and not platforms:
         raise UsageError(f"no document {spec.document} in {rt.regions[0]}")
+    spec = with_document_timeout(_factory(rt, accesses), rt.regions[0], spec)
     preview, planned = plan(nodes, accesses, spec, platforms)
     for line in preview.lines():
         say(line)

@@ -15,12 +15,12 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sessiontui.aws import commands as api
-from sessiontui.core.errors import SessiontuiError
+from sessiontui.core.errors import SessiontuiError, UsageError
 from sessiontui.core.run import (
     BATCH,
     PREVIEW_CUT,
@@ -482,6 +482,27 @@ def document_platforms(factory: ClientFactory, region: str, name: str) -> list[s
         if doc.get("Name") == name:
             return [str(p) for p in doc.get("PlatformTypes", [])]
     return []
+
+
+def with_document_timeout(factory: ClientFactory, region: str, spec: RunSpec) -> RunSpec:
+    """--timeout with a named document: its own executionTimeout parameter, as the script
+    documents take it. A document without one has no execution timeout to set: refused, rather
+    than sent with the operator's limit silently dropped."""
+    if spec.timeout is None or not spec.document or spec.document in SCRIPT_DOCUMENTS:
+        return spec
+    if "executionTimeout" in spec.parameters:
+        raise UsageError("--timeout and --parameter executionTimeout=... say the same: give one")
+    declared = {
+        str(p.get("Name", ""))
+        for p in api.document_parameters(factory.client("ssm", region), spec.document)
+    }
+    if "executionTimeout" not in declared:
+        raise UsageError(
+            f"--timeout: {spec.document} has no executionTimeout parameter",
+            "its own parameters (--parameter NAME=VALUE) say how long it may run",
+        )
+    parameters = {**spec.parameters, "executionTimeout": [str(spec.timeout)]}
+    return replace(spec, parameters=parameters)
 
 
 class Documents:

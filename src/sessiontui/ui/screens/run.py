@@ -284,9 +284,15 @@ class RunScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = RUN_BINDINGS
     # docked, the title and the summary stay in view over a grid of any length: in the flow, a
-    # grid taller than the screen pushed the summary below it and the screen scrolled
+    # grid taller than the screen pushed the summary below it and the screen scrolled.
+    # No scrollbar on the grid: the cursor's row/count at the title's right stands in for it
+    # (as in the fleet list); repainting the bar on every scrolled row was 40% of a step's frame
+    # and most of the garbage a step made
     DEFAULT_CSS = """
-    RunScreen #run-title { dock: top; }
+    RunScreen #run-head { dock: top; height: auto; }
+    RunScreen #run-title { width: 1fr; }
+    RunScreen #run-position { width: auto; }
+    RunScreen #run-grid { scrollbar-size-vertical: 0; }
     RunScreen #run-summary { dock: bottom; height: auto; }
     """
 
@@ -304,6 +310,7 @@ class RunScreen(Screen[None]):
         self.run = run  # None: a recent run, opened again from the state folder
         self.rows = [copy.copy(r) for r in rows]
         self.places = {r.node_id: i for i, r in enumerate(self.rows)}  # node id -> its row
+        self.counted = 0  # the rows the position figure counts
         self.title_text = title
         self.keep = keep  # called in the worker once the run is over (the runs store)
         self.finished = run is None
@@ -311,7 +318,9 @@ class RunScreen(Screen[None]):
         self._stop = threading.Event()
 
     def compose(self) -> ComposeResult:
-        yield Static(plain(self.title_text), id="run-title")
+        with Horizontal(id="run-head"):
+            yield Static(plain(self.title_text), id="run-title")
+            yield Static("", id="run-position")
         yield RunGrid(id="run-grid", zebra_stripes=True)
         yield Static("", id="run-summary")
 
@@ -324,6 +333,7 @@ class RunScreen(Screen[None]):
         for r in self.rows:
             table.add_row(*self._cells(r), key=r.node_id)
         self._show_summary()
+        self.call_after_refresh(self._show_position)
         table.focus()
         if self.run is not None:
             self._follow(self.run, {r.node_id: r for r in self.rows})
@@ -349,6 +359,22 @@ class RunScreen(Screen[None]):
             plain_cell(r.line[:LINE_MAX]),
         )
 
+    @on(DataTable.RowHighlighted, "#run-grid")
+    def _show_position(self) -> None:
+        """`cursor/count`, when the rows are more than the grid shows."""
+        grid = self.grid
+        header = grid.header_height if grid.show_header else 0
+        fits = grid.row_count <= grid.scrollable_content_region.height - header
+        count = f"{grid.row_count:,}"
+        text = "" if fits else f" {grid.cursor_row + 1:>{len(count)},}/{count}"
+        self.counted = grid.row_count
+        shown = self.query_one("#run-position", Static)
+        # as wide as the count, whatever the row: no new layout of the screen a step
+        shown.update(text, layout=len(text) != shown.content_size.width)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._show_position)  # once the grid has its new height
+
     def _show_summary(self) -> None:
         text = summary(self.rows)
         if self.run is not None and not self.finished:
@@ -362,6 +388,7 @@ class RunScreen(Screen[None]):
         height = shown.content_size.height
         if width and shown.get_content_height(self.size, self.size, width) != height:
             shown.refresh(layout=True)
+            self.call_after_refresh(self._show_position)  # the grid's height changed with it
 
     @work(thread=True, exclusive=True, group="run")
     def _follow(self, run: CommandRun, posted: dict[str, NodeRun]) -> None:
@@ -405,6 +432,8 @@ class RunScreen(Screen[None]):
             self.rows[i] = new
             changed.append((new.node_id, self._cells(new)))
         table.update_rows(changed)
+        if table.row_count != self.counted:  # rows added: the position's count
+            self.call_after_refresh(self._show_position)
         if message.note:
             self.notes.append(message.note)
         if message.finished:
