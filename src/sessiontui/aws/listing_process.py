@@ -119,20 +119,22 @@ def prespawn(
 
 def _take_spare(request: str) -> tuple[subprocess.Popen[str], bool] | None:
     """The child started ahead, and whether it was already sent `request`; None when there is
-    none, it died waiting (killed from outside), or it was asked something else."""
+    none, it died waiting to be asked (killed from outside), or it was asked something else."""
     with _spare_lock:
         found = _spare.pop() if _spare else None
     if found is None:
         return None
     proc, asked = found
+    if asked == request:
+        return proc, True  # even if it has ended: a small fleet's whole answer waits in the pipe
     if proc.poll() is not None:
         return None
-    if asked is not None and asked != request:
+    if asked is not None:
         with contextlib.suppress(OSError):
             proc.kill()
         proc.wait()
         return None
-    return proc, asked is not None
+    return proc, False
 
 
 def list_fleet_in_child(
