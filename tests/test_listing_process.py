@@ -234,3 +234,47 @@ def test_a_child_started_ahead_is_the_one_the_listing_asks(env: Any) -> None:
     )
     assert result.errors == [] and result.nodes
     assert seen == {ahead}
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads the process tree in /proc")
+def test_a_child_asked_ahead_gives_its_pages_to_the_same_listing(env: Any) -> None:
+    """With nothing cached and no --role, ui.launch sends the first refresh's request with the
+    spawn: the refresh that asks the same takes that child and its pages, and starts none."""
+    from sessiontui.aws.listing_process import list_fleets_in_child, prespawn
+
+    regions = [env.regions[0]]
+    prespawn([ClientFactory()], regions, 0, 50)
+    deadline = time.monotonic() + 10
+    while not (found := _listing_children()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (ahead,) = found
+    # at our priority until its first rows are out (the operator waits for them)
+    assert os.getpriority(os.PRIO_PROCESS, ahead) == os.getpriority(os.PRIO_PROCESS, 0)
+    seen: set[int] = set()
+    (result,) = list_fleets_in_child(
+        [ClientFactory()],
+        regions,
+        on_nodes=lambda i, r, ns: seen.update(_listing_children()),
+        preferences_of=0,
+        first_page=50,
+    )
+    assert result.errors == [] and result.nodes
+    assert seen == {ahead}
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads the process tree in /proc")
+def test_a_child_asked_something_else_ahead_is_not_used(env: Any) -> None:
+    from sessiontui.aws.listing_process import prespawn
+
+    prespawn([ClientFactory()], list(env.regions), 0, 50)
+    deadline = time.monotonic() + 10
+    while not (found := _listing_children()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (ahead,) = found
+    seen: set[int] = set()
+    result = list_fleet_in_child(
+        ClientFactory(), [env.regions[0]], on_nodes=lambda r, ns: seen.update(_listing_children())
+    )
+    assert result.errors == [] and result.nodes
+    assert seen and ahead not in seen
+    assert ahead not in _listing_children()  # killed and waited for, not left listing

@@ -113,7 +113,19 @@ class RowBatches:
             self.flush()
 
 
-def run(stdin: TextIO, stdout: TextIO) -> int:
+def lower_priority() -> None:
+    """Every thread of this process to LISTING_NICENESS (Linux's nice is per thread: os.nice
+    alone would lower only the caller's); raising it is always allowed, lowering it is not."""
+    try:
+        tasks = [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:
+        tasks = [0]  # no /proc: this thread, and those it starts from here on
+    for task in tasks:
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, task, LISTING_NICENESS)
+
+
+def run(stdin: TextIO, stdout: TextIO, first_rows_urgent: bool = False) -> int:
     from sessiontui.aws.clients import preload
     from sessiontui.aws.inventory import list_fleet
     from sessiontui.aws.metering import CallMeter
@@ -132,6 +144,8 @@ def run(stdin: TextIO, stdout: TextIO) -> int:
     cancel = threading.Event()
     lock = threading.Lock()
 
+    urgent = [first_rows_urgent]
+
     def send(message: dict[str, Any]) -> None:
         line = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
         with lock:
@@ -140,6 +154,11 @@ def run(stdin: TextIO, stdout: TextIO) -> int:
                 stdout.flush()
             except (BrokenPipeError, ValueError):
                 cancel.set()  # nobody reads any more
+            if urgent[0]:
+                # the TUI's empty list has its first rows (or their region's error): the rest
+                # of the listing is background work again
+                urgent[0] = False
+                lower_priority()
 
     def watch_parent() -> None:
         stdin.read()  # returns at EOF: the parent is gone or gave up
@@ -221,12 +240,16 @@ def main() -> int:
     # from here on inherit it). Two busy processes beside the TUI on this 2-core machine took
     # its cursor step p95 from 7.7 to 14.7 ms; at nice 19, 8.6 ms (docs/performance.md). It
     # counts because the child shares the TUI's session, so its scheduling group (autogroup).
-    with contextlib.suppress(OSError):
-        os.nice(LISTING_NICENESS)
+    # Except for a TUI with nothing on screen (--first-rows): until its first rows are sent,
+    # they are what the operator waits for, and at nice 10 on a busy machine the boto3 import
+    # and first page waited seconds behind every other process (docs/performance.md, session 10)
+    first_rows_urgent = "--first-rows" in sys.argv[1:]
+    if not first_rows_urgent:
+        lower_priority()
     # the parent reads stdout as protocol: nothing else may be written there
     sys.stdout = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-    return run(sys.stdin, sys.stdout)
+    return run(sys.stdin, sys.stdout, first_rows_urgent)
 
 
 if __name__ == "__main__":

@@ -63,9 +63,16 @@ def _request(
     return json.dumps(request)
 
 
-def _spawn() -> subprocess.Popen[str]:
+def _spawn(first_rows: bool = False) -> subprocess.Popen[str]:
+    """`first_rows`: nothing is on screen yet, so the child stays at our priority until its
+    first rows are sent (listing_child.main)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "sessiontui.aws.listing_child"],
+        [
+            sys.executable,
+            "-m",
+            "sessiontui.aws.listing_child",
+            *(["--first-rows"] if first_rows else []),
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -79,25 +86,55 @@ def _spawn() -> subprocess.Popen[str]:
     )
 
 
-_spare: list[subprocess.Popen[str]] = []  # at most one child started ahead, not yet asked
+# at most one child started ahead: with the request it was sent then, or None (not yet asked)
+_spare: list[tuple[subprocess.Popen[str], str | None]] = []
 _spare_lock = threading.Lock()
 
 
-def prespawn() -> None:
+def prespawn(
+    factories: list[ClientFactory] | None = None,
+    regions: list[str] | None = None,
+    preferences_of: int | None = None,
+    first_page: int | None = None,
+) -> None:
     """Start the next listing's child now, before it is asked: it imports boto3 while the TUI
     imports Textual and draws its first frame (a TUI with nothing cached shows no row before
-    the child's first page). It waits for its request on stdin; unused, it ends with us."""
+    the child's first page). Unused, it ends with us.
+
+    With `factories` and `regions` it is asked at once, with the listing the TUI's first
+    refresh will ask for: its first pages wait in the pipe instead of starting only once the
+    screen is mounted. A refresh that asks for anything else kills it and starts its own."""
     with _spare_lock:
-        if not _spare:
-            _spare.append(_spawn())
+        if _spare:
+            return
+        proc = _spawn(first_rows=True)  # started ahead only when nothing is cached to show
+        request = None
+        if factories is not None and regions is not None and proc.stdin is not None:
+            request = _request(factories, regions, preferences_of, first_page)
+            with contextlib.suppress(OSError):
+                proc.stdin.write(request + "\n")
+                proc.stdin.flush()
+        _spare.append((proc, request))
 
 
-def _take_spare() -> subprocess.Popen[str] | None:
+def _take_spare(request: str) -> tuple[subprocess.Popen[str], bool] | None:
+    """The child started ahead, and whether it was already sent `request`; None when there is
+    none, it died waiting to be asked (killed from outside), or it was asked something else."""
     with _spare_lock:
-        proc = _spare.pop() if _spare else None
-    if proc is not None and proc.poll() is not None:
-        return None  # it died waiting (killed from outside): a new one is made
-    return proc
+        found = _spare.pop() if _spare else None
+    if found is None:
+        return None
+    proc, asked = found
+    if asked == request:
+        return proc, True  # even if it has ended: a small fleet's whole answer waits in the pipe
+    if proc.poll() is not None:
+        return None
+    if asked is not None:
+        with contextlib.suppress(OSError):
+            proc.kill()
+        proc.wait()
+        return None
+    return proc, False
 
 
 def list_fleet_in_child(
@@ -139,7 +176,8 @@ def list_fleets_in_child(
 
     began = time.monotonic()
     cancel = cancel if cancel is not None else threading.Event()
-    proc = _take_spare() or _spawn()
+    request = _request(factories, regions, preferences_of, first_page)
+    proc, asked = _take_spare(request) or (_spawn(first_rows=bool(first_page)), False)
     assert proc.stdin is not None and proc.stdout is not None
     results = [FleetResult() for _ in factories]
     # pages carry a node again as more is learnt of it (EC2 names, hybrid tags): the last one wins
@@ -159,8 +197,9 @@ def list_fleets_in_child(
     done = False
     try:
         # stdin stays open while we want the answer: its EOF is the child's signal to stop
-        proc.stdin.write(_request(factories, regions, preferences_of, first_page) + "\n")
-        proc.stdin.flush()
+        if not asked:
+            proc.stdin.write(request + "\n")
+            proc.stdin.flush()
         for line in proc.stdout:
             message = json.loads(line)
             index = int(message.get("listing", 0))

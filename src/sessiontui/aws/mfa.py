@@ -38,9 +38,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
-
-import pyotp
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
 from sessiontui.core.errors import AuthError, UsageError
@@ -53,6 +51,9 @@ from sessiontui.core.mfa_window import (
     window_of,
 )
 from sessiontui.stores import paths
+
+if TYPE_CHECKING:
+    import pyotp
 
 STATE_FILE = "mfa-windows.json"
 LOCK_FILE = "mfa-windows.lock"
@@ -87,6 +88,10 @@ class CodeSource(Protocol):
 
 
 def _totp(secret: str) -> pyotp.TOTP:
+    # on use: every launch imports this module (withhold_secret_env, before any child starts)
+    # and pyotp brings hmac, secrets and calendar with it
+    import pyotp
+
     return pyotp.TOTP(secret, interval=STEP)
 
 
@@ -233,6 +238,8 @@ class CommandSource:
             return MfaCode(compact, current_window(clock))
         if line.startswith("otpauth://"):
             with contextlib.suppress(Exception):
+                import pyotp
+
                 uri_seed = _looks_base32(pyotp.parse_uri(line).secret)
                 if uri_seed:
                     self._seed = uri_seed

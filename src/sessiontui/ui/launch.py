@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from sessiontui import demo
 from sessiontui.core.node import Node
-from sessiontui.ui.services import AppServices
+from sessiontui.ui.services import FIRST_PAGE, AppServices
 
 if TYPE_CHECKING:
     from sessiontui.runtime import Runtime
@@ -89,12 +89,22 @@ def _rest_loader(cache: InventoryCache) -> Callable[[], list[Node] | None]:
 def services_for_launch(rt: Runtime) -> AppServices:
     """The services, and with nothing cached to show, the listing's child started already:
     before Textual is imported, so its boto3 import runs beside ours instead of after the first
-    frame (issue 25: a cold start's first rows)."""
+    frame (issue 25: a cold start's first rows).
+
+    With no --role the first refresh lists the base identity's fleet: the child is sent that
+    request now, and its first pages are listed while Textual is imported and the screen is
+    composed (the screen's refresh takes them from the pipe). With a role the accesses are
+    taken after the first frame, so the child only waits."""
     services = services_from_runtime(rt)
     if not services.cached_nodes:
         from sessiontui.aws.listing_process import prespawn
 
-        prespawn()
+        if rt.roles or services.access is not None:
+            prespawn()
+        else:
+            # what MainScreen.refresh_fleet asks first: the base factory over every region,
+            # its account's Session Manager preferences, a small first page
+            prespawn([services.factory], list(services.regions), 0, FIRST_PAGE)
     return services
 
 

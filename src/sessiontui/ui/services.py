@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from sessiontui.stores.audit import AuditLog
     from sessiontui.stores.marks import MarksStore
 
+# nodes in the first SSM page of a listing with nothing cached to show (issue 25: rows sooner)
+FIRST_PAGE = 50
+
 
 class ListFleet(Protocol):
     """The shape of `aws.inventory.list_fleet`, so tests and benchmarks can feed pages."""

@@ -36,7 +36,7 @@ from sessiontui.ui.messages import (
     RegionFailed,
 )
 from sessiontui.ui.screens.facets import FacetsScreen
-from sessiontui.ui.services import AppServices
+from sessiontui.ui.services import FIRST_PAGE, AppServices
 from sessiontui.ui.widgets.details import NodeDetails
 from sessiontui.ui.widgets.footer import SteadyFooter
 from sessiontui.ui.widgets.header import StatusHeader
@@ -57,7 +57,6 @@ class FilterInput(Input):
 
 APPLY_EVERY = 0.1  # seconds between two applications of arriving pages
 APPLY_AT_MOST = 400  # rows applied in one turn of the event loop
-FIRST_PAGE = 50  # nodes in the first SSM page of a listing with nothing cached to show
 
 
 class MainScreen(Screen[None]):
