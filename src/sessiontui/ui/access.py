@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,6 +36,14 @@ if TYPE_CHECKING:
     from sessiontui.ui.forwarding import ForwardBook
     from sessiontui.ui.screens.roles import RoleChoice
     from sessiontui.ui.services import AppServices
+
+# what building the access book imports (measured: 19 modules, botocore's exceptions among them)
+BOOK_MODULES = (
+    "sessiontui.aws.identity",
+    "sessiontui.access.iam_role",
+    "sessiontui.access.identity_center",
+    "sessiontui.access.node_access",
+)
 
 
 class AccessView(Protocol):
@@ -174,6 +183,12 @@ class AccessController:
         def work() -> None:
             with contextlib.suppress(SessiontuiError, OSError):
                 self.plugin()
+            # the access book's sources (and botocore's exceptions with them) are imported on
+            # their first use, the first refresh or access: imported here instead, off the UI
+            # thread, where their 20-110 ms were the event loop's stall at the first `R`
+            for module in BOOK_MODULES:
+                with contextlib.suppress(ImportError):
+                    importlib.import_module(module)
 
         self.host.run_worker(work, thread=True, group="plugin", exit_on_error=False)
 
