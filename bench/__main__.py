@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.listing import listing_ab, measure_listing, sandbox_process, stand_aside
+from bench.listing import bench_env, listing_ab, measure_listing, sandbox_process, stand_aside
 from bench.measure import launches_and_keys
 from bench.tail import steps_report
 
@@ -70,14 +70,7 @@ def main() -> int:
         tempfile.TemporaryDirectory(prefix="sessiontui-bench-") as tmp,
         sandbox_process(SIZE) as sb_env,
     ):
-        env = {
-            **os.environ,
-            **sb_env,
-            "XDG_CACHE_HOME": f"{tmp}/cache",
-            "XDG_STATE_HOME": f"{tmp}/state",
-        }
-        env["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
-        env.pop("AWS_PROFILE", None)
+        env = bench_env(sb_env, tmp, root)
         os.environ.update(
             {k: v for k, v in env.items() if k.startswith(("AWS_", "XDG_", "SESSIONTUI_"))}
         )

@@ -29,20 +29,9 @@ SHOW_SLOWEST = 10
 PAUSE = 1.2  # seconds, between runs of steps: longer than the UI's 1 s tick
 
 
-def _services() -> Any:
-    from sessiontui.cli import build_parser
-    from sessiontui.runtime import Runtime
-    from sessiontui.ui.launch import services_from_runtime
-
-    args = build_parser().parse_args(json.loads(os.environ.get("BENCH_ARGS", "[]")))
-    rt_cm = Runtime.open(args)
-    rt = rt_cm.__enter__()
-    services = services_from_runtime(rt)
-    # the organisation run's cache is keyed by its --roles; the UI is measured on it alone, so
-    # the roles are not taken again (their dialogs would take the keys)
-    services.initial_roles, services.initial_role = [], None
-    loaded = rt.inventory_cache().load()
-    nodes = list(loaded[0]) if loaded else []
+def replayed(services: Any, nodes: list[Any]) -> None:
+    """The app's refresh answered from `nodes` in pages of 50, for every account: the UI is
+    measured, not the listing."""
 
     def replay(
         factory: Any,
@@ -60,6 +49,23 @@ def _services() -> Any:
 
     services.list_fleet = replay
     services.list_fleets = None  # assigned after construction: the replay serves every account
+
+
+def _services() -> Any:
+    from sessiontui.cli import build_parser
+    from sessiontui.runtime import Runtime
+    from sessiontui.ui.launch import services_from_runtime
+
+    args = build_parser().parse_args(json.loads(os.environ.get("BENCH_ARGS", "[]")))
+    rt_cm = Runtime.open(args)
+    rt = rt_cm.__enter__()
+    services = services_from_runtime(rt)
+    # the organisation run's cache is keyed by its --roles; the UI is measured on it alone, so
+    # the roles are not taken again (their dialogs would take the keys)
+    services.initial_roles, services.initial_role = [], None
+    loaded = rt.inventory_cache().load()
+    nodes = list(loaded[0]) if loaded else []
+    replayed(services, nodes)
     return services, len(nodes)
 
 

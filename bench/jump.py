@@ -258,7 +258,7 @@ def run(env: dict[str, str], rounds: int = ROUNDS) -> dict[str, Any]:
 
 def main() -> int:
     """Alone: a sandbox of BENCH_NODES nodes of its own, niced as `make bench` nices it."""
-    from bench.listing import sandbox_process, stand_aside
+    from bench.listing import bench_env, sandbox_process, stand_aside
 
     size = int(os.environ.get("BENCH_NODES", "10000"))
     root = Path(__file__).resolve().parent.parent
@@ -270,14 +270,7 @@ def main() -> int:
         tempfile.TemporaryDirectory(prefix="sessiontui-jump-") as tmp,
         sandbox_process(size) as sb_env,
     ):
-        env = {
-            **os.environ,
-            **sb_env,
-            "XDG_CACHE_HOME": f"{tmp}/cache",
-            "XDG_STATE_HOME": f"{tmp}/state",
-            "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        }
-        env.pop("AWS_PROFILE", None)
+        env = bench_env(sb_env, tmp, root)
         stand_aside(int(sb_env["BENCH_SANDBOX_PID"]))
         print(json.dumps({"nodes": size, **run(env)}))
     return 0

@@ -52,6 +52,20 @@ def sandbox_process(
         proc.wait(timeout=30)
 
 
+def bench_env(sb_env: dict[str, str], tmp: str, root: Path) -> dict[str, str]:
+    """The environment of the measured children: the sandbox's, caches and state in `tmp` (no
+    operator's files), this checkout first on the path, no profile of the operator's."""
+    env = {
+        **os.environ,
+        **sb_env,
+        "XDG_CACHE_HOME": f"{tmp}/cache",
+        "XDG_STATE_HOME": f"{tmp}/state",
+        "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
+    env.pop("AWS_PROFILE", None)
+    return env
+
+
 def stand_aside(pid: int, niceness: int = 19) -> None:
     """Lower the sandbox's priority, every thread of it (Linux's nice is per thread; the ones
     it starts later inherit it). The sandbox stands in for AWS, whose CPU is not the operator's:

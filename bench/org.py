@@ -117,7 +117,7 @@ def measure_org_listing(accounts: int) -> tuple[list[Any], dict[str, Any]]:
 def run(size: int, accounts: int, child: Any, launches: int) -> dict[str, Any]:
     import tempfile
 
-    from bench.listing import sandbox_process, stand_aside
+    from bench.listing import bench_env, sandbox_process, stand_aside
     from bench.measure import launches_and_keys
     from bench.tail import steps_report
 
@@ -127,15 +127,10 @@ def run(size: int, accounts: int, child: Any, launches: int) -> dict[str, Any]:
         sandbox_process(size, accounts, ORG_REGIONS) as sb_env,
     ):
         env = {
-            **os.environ,
-            **sb_env,
+            **bench_env(sb_env, tmp, root),
             "HOME": f"{tmp}/home",  # the AWS CLI's token cache, ours alone
-            "XDG_CACHE_HOME": f"{tmp}/cache",
-            "XDG_STATE_HOME": f"{tmp}/state",
             "BENCH_ARGS": json.dumps(role_args(accounts)),
         }
-        env["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
-        env.pop("AWS_PROFILE", None)
         os.environ.update(
             {
                 k: v

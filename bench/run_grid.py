@@ -88,27 +88,13 @@ def _setup() -> tuple[Any, Any, list[Any], Any]:
 def _app_services(rt: Any, nodes: list[Any]) -> Any:
     """As bench.interact's: the cached fleet on the fleet screen, its start-up refresh replayed
     from the cache in pages; no role taken at start (the run holds FleetAdmin already)."""
-    from sessiontui.aws.fleet_result import FleetResult
+    from bench.interact import replayed
     from sessiontui.ui.launch import services_from_runtime
 
     services = services_from_runtime(rt)
     services.initial_roles, services.initial_role = [], None
     services.cached_nodes, services.cached_rest = list(nodes), None
-
-    def replay(
-        factory: Any,
-        regions: list[str],
-        on_nodes: Any = None,
-        on_error: Any = None,
-        cancel: Any = None,
-    ) -> Any:
-        for i in range(0, len(nodes), 50):
-            if on_nodes:
-                on_nodes(nodes[i].region, nodes[i : i + 50])
-        return FleetResult(nodes=nodes)
-
-    services.list_fleet = replay
-    services.list_fleets = None
+    replayed(services, nodes)
     return services
 
 
@@ -241,7 +227,7 @@ def child() -> None:
 def main() -> int:
     """Alone: a sandbox of BENCH_NODES nodes of its own, listed into the inventory cache this
     reads, niced as `make bench` nices it by the time it gets here; then the child."""
-    from bench.listing import sandbox_process, stand_aside
+    from bench.listing import bench_env, sandbox_process, stand_aside
     from bench.measure import compileall
 
     size = int(os.environ.get("BENCH_NODES", "10000"))
@@ -251,14 +237,7 @@ def main() -> int:
         tempfile.TemporaryDirectory(prefix="sessiontui-run-grid-") as tmp,
         sandbox_process(size) as sb_env,
     ):
-        env = {
-            **os.environ,
-            **sb_env,
-            "XDG_CACHE_HOME": f"{tmp}/cache",
-            "XDG_STATE_HOME": f"{tmp}/state",
-            "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        }
-        env.pop("AWS_PROFILE", None)
+        env = bench_env(sb_env, tmp, root)
         os.environ.update(
             {k: v for k, v in env.items() if k.startswith(("AWS_", "XDG_", "SESSIONTUI_"))}
         )

@@ -18,7 +18,7 @@ from sessiontui.core.errors import ExitCode, SessiontuiError, UsageError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import TextIO
 
     from sessiontui.core.node import Node
@@ -49,14 +49,7 @@ def _recalled_credentials(role: str) -> bool:
     parse); False on any difference or doubt: `_held_credentials` then reads the config."""
     from sessiontui.commands.held_credentials import recalled_json
 
-    try:
-        found = recalled_json(role)
-    except Exception:
-        return False
-    if found is None:
-        return False
-    _emit(found)
-    return True
+    return _answered(lambda: recalled_json(role))
 
 
 def _held_credentials(role: str, profile: str | None = None, region_given: bool = False) -> bool:
@@ -65,8 +58,13 @@ def _held_credentials(role: str, profile: str | None = None, region_given: bool 
     left to the full path, which meets it again and says it in words."""
     from sessiontui.commands.credentials import cached_json
 
+    return _answered(lambda: cached_json(role, profile=profile, region_given=region_given))
+
+
+def _answered(find: Callable[[], str | None]) -> bool:
+    """Print what `find` gives; False when it gives nothing or fails (the full path decides)."""
     try:
-        found = cached_json(role, profile=profile, region_given=region_given)
+        found = find()
     except Exception:
         return False
     if found is None:
