@@ -139,7 +139,9 @@ def test_shell_handshake_echo_acks_duplicates_and_exit(sandbox: Sandbox) -> None
     peer.send(frames.P_OUTPUT, b"stty size\r", seq=seq)  # a resend: acked, not typed twice
     acks = []
     out = b""
-    while out.count(b"$ ") < 1 or b"27 91" not in out:
+    # The resend's ack may come after the command's output: the pty answers while the channel
+    # is still reading the duplicate, so read until both are in (recv fails after 5 s of silence).
+    while acks.count(seq) < 2 or out.count(b"$ ") < 1 or b"27 91" not in out:
         msg = peer.recv()
         if msg.message_type == frames.ACK:
             acks.append(frames.acked_sequence(msg))
