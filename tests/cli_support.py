@@ -168,8 +168,13 @@ def lasting_code(sandbox: Any) -> str:
     from sessiontui_sandbox.demo import DEMO_MFA_SERIAL
 
     state = sandbox.state
+    interval = state.totp.interval
     window = state.mfa_window()
     for w in (window + 1, window):
         if (DEMO_MFA_SERIAL, w) not in state.used_mfa:
-            return str(state.totp.at(w * state.totp.interval))
-    return str(sandbox.fresh_totp())
+            return str(state.totp.at(w * interval))
+    # Both spent: the previous window is all that is left, and it lapses within 30 s, perhaps
+    # before a slow subprocess sends it. Move the sandbox's clock a window on instead, so that
+    # the new next window (never used) lasts a whole window and more.
+    sandbox.clock_offset = sandbox.clock_offset + interval
+    return str(state.totp.at((state.mfa_window() + 1) * interval))

@@ -254,3 +254,24 @@ def call(api: Any, service: str) -> Any:
     if service == "ssm":
         return api.describe_instance_information()
     return api.describe_instances()
+
+
+def test_the_tests_lasting_code_outlives_a_slow_start_when_two_windows_are_spent(
+    sandbox: Sandbox, sts: Any
+) -> None:
+    """cli_support.lasting_code fell back to the previous window when the current and next ones
+    were spent: a code with seconds to live, refused by the time a loaded machine's CLI sent it
+    (test_cli_credentials failed on it now and then)."""
+    from cli_support import lasting_code
+
+    state = sandbox.state
+    window = state.mfa_window()
+    state.used_mfa.update({(DEMO_MFA_SERIAL, window), (DEMO_MFA_SERIAL, window + 1)})
+    code = lasting_code(sandbox)
+    accepted = [
+        w
+        for w in range(window - 1, window + 4)
+        if code == str(state.totp.at(w * state.totp.interval))
+    ]
+    assert accepted and min(accepted) > state.mfa_window()  # the next window: 30 s at least
+    assert assume(sts, PROD, code)["Credentials"]["AccessKeyId"].startswith("ASIA")
