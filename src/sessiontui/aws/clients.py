@@ -1,11 +1,15 @@
-"""boto3 sessions and clients, made in one place and passed down.
+"""botocore sessions and clients, made in one place and passed down.
 
 The AWS CLI's rules apply because botocore applies them: AWS_PROFILE, ~/.aws/config, AWS_ENDPOINT_URL
 (and per-service AWS_ENDPOINT_URL_SSM and friends) are read by botocore itself. We add AWS_REGION,
 which the AWS CLI v2 honours and botocore does not.
 
-boto3 is imported on first use, not at construction: the TUI paints cached rows before anyone has
-paid for it.
+Clients are botocore's, made from a botocore session per identity (`ClientFactory.core`): boto3's
+`Session.client` adds nothing else for the services we call, and its import and session cost a
+listing child 0.1-0.2 s of CPU before a cold start's first rows (docs/performance.md). A boto3
+session on the same botocore session (`ClientFactory.session`) is there for the code that asks
+for one. Neither is imported at construction: the TUI paints cached rows before anyone has paid
+for it.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import contextlib
 import functools
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, overload
 
@@ -128,8 +132,6 @@ def preload(service: str) -> None:
     """Parse `service`'s model, endpoint rules and paginators into the shared loader now, with
     no call and no credentials of anyone's: a listing child started ahead of its request
     (listing_process.prespawn) has them ready when it is asked."""
-    import boto3  # noqa: F401  (the factories' sessions are boto3's: its import too)
-
     _botocore_session().create_client(
         service,
         region_name="us-east-1",
@@ -154,32 +156,45 @@ class ClientFactory:
         self._clients: dict[tuple[str, str], BaseClient] = {}
 
     @functools.cached_property
-    def session(self) -> boto3.Session:
-        import boto3
+    def core(self) -> botocore.session.Session:
+        """This identity's botocore session: the profile (checked now, as boto3 checks it), or
+        the role's credentials; AWS_REGION as its region."""
         from botocore.exceptions import ProfileNotFound
 
-        try:
-            with _config_files_readable():
-                core = _botocore_session()
-                if self.credentials is not None:
-                    return boto3.Session(
-                        region_name=env_region(),
-                        botocore_session=core,
-                        **self.credentials.boto_kwargs(),
-                    )
-                return boto3.Session(
-                    profile_name=self.profile, region_name=env_region(), botocore_session=core
+        with _config_files_readable():
+            core = _botocore_session()
+            if self.credentials is not None:
+                creds = self.credentials
+                core.set_credentials(
+                    creds.access_key_id, creds.secret_access_key, creds.session_token
                 )
-        except ProfileNotFound as exc:
-            raise UsageError(
-                f"AWS profile not found: {self.profile}", "see `aws configure list-profiles`"
-            ) from exc
+            elif self.profile is not None:
+                core.set_config_variable("profile", self.profile)
+                try:
+                    core.get_scoped_config()
+                except ProfileNotFound as exc:
+                    raise UsageError(
+                        f"AWS profile not found: {self.profile}",
+                        "see `aws configure list-profiles`",
+                    ) from exc
+            region = env_region()
+            if region is not None:
+                core.set_config_variable("region", region)
+        return core
+
+    @functools.cached_property
+    def session(self) -> boto3.Session:
+        """A boto3 session on `core` (the same credentials, the same clients' configuration)."""
+        import boto3
+
+        return boto3.Session(botocore_session=self.core)
 
     def default_region(self) -> str | None:
         if self.credentials is None and (found := env_region() or profile_region(self.profile)):
             return found
         with _config_files_readable():
-            return env_region() or self.session.region_name
+            region = env_region() or self.core.get_config_variable("region")
+            return str(region) if region else None
 
     def regions(
         self, requested: list[str] | None = None, configured: list[str] | None = None
@@ -194,11 +209,6 @@ class ClientFactory:
                 )
             regions = [default]
         return regions
-
-    @staticmethod
-    def _make(session: boto3.Session) -> Callable[..., BaseClient]:
-        """boto3's stubs type `client` for a literal service name only; ours comes at run time."""
-        return session.client
 
     # one overload per service sessiontui calls, so each call site gets that service's typed client
     @overload
@@ -236,7 +246,7 @@ class ClientFactory:
             if found is None:
                 try:
                     with _config_files_readable():
-                        found = self._make(self.session)(
+                        found = self.core.create_client(
                             service, region_name=region, config=self._config or retry_config()
                         )
                 except NoRegionError as exc:
@@ -259,13 +269,14 @@ class ClientFactory:
             found = self._clients.get(key)
             if found is None:
                 config = (self._config or retry_config()).merge(Config(signature_version=UNSIGNED))
-                found = self._make(self.session)(service, region_name=region, config=config)
+                with _config_files_readable():
+                    found = self.core.create_client(service, region_name=region, config=config)
                 self._clients[key] = found
             return found
 
     def has_credentials(self) -> bool:
         try:
-            return self.session.get_credentials() is not None
+            return self.core.get_credentials() is not None
         except ConfigError:
             raise
         except Exception as exc:
@@ -281,7 +292,7 @@ class ClientFactory:
     def frozen_credentials(self) -> Credentials:
         """The base identity's keys as they are now, for a plugin run without a JIT role."""
         with _config_files_readable():
-            found = self.session.get_credentials()
+            found = self.core.get_credentials()
         if found is None:
             raise AuthError(NO_CREDENTIALS_HINT)
         frozen = found.get_frozen_credentials()

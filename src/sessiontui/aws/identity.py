@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast, overload
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -46,6 +46,7 @@ from sessiontui.core.roles import RoleSpec
 
 if TYPE_CHECKING:
     import boto3
+    import botocore.session
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_sts import STSClient
 
@@ -67,15 +68,17 @@ def _refuse_prompt(prompt: str = "") -> str:
     )
 
 
-def disable_botocore_mfa_prompt(session: boto3.Session | None) -> None:
+def disable_botocore_mfa_prompt(session: boto3.Session | botocore.session.Session | None) -> None:
     """botocore would ask for a profile's MFA code with getpass on the terminal: never let it.
 
     Best effort through botocore internals; without it the prompt could land under the TUI.
+    A boto3 session is turned off in the botocore session it wraps.
     """
-    if session is None:  # a factory without a boto3 session has no prompt to turn off
+    if session is None:  # a factory without a session has no prompt to turn off
         return
     try:
-        resolver = session._session.get_component("credential_provider")
+        core = cast("botocore.session.Session", getattr(session, "_session", session))
+        resolver = core.get_component("credential_provider")
         provider = resolver.get_provider("assume-role")
         if provider is not None:
             provider._prompter = _refuse_prompt

@@ -57,8 +57,9 @@ def _factory(request: dict[str, Any]) -> ClientFactory:
         if creds
         else None,
     )
-    # a profile that assumes a role with MFA must fail here, not prompt on the TUI's terminal
-    disable_botocore_mfa_prompt(factory.session)
+    # a profile that assumes a role with MFA must fail here, not prompt on the TUI's terminal;
+    # on the botocore session: the listing makes clients only, and boto3 is not imported here
+    disable_botocore_mfa_prompt(factory.core)
     return factory
 
 

@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sessiontui.aws.sessions import describe_sessions, terminate_session
 from sessiontui.core.clock import SYSTEM_CLOCK, Clock
@@ -200,12 +200,13 @@ class EntryClients:
     def _client(self, factory: ClientFactory, entry: JournalEntry) -> SSMClient:
         from sessiontui.aws.clients import retry_config
 
-        return factory.session.client(
+        made = factory.core.create_client(
             "ssm",
             region_name=entry.region,
             endpoint_url=entry.endpoint_url or None,
             config=retry_config(),
         )
+        return cast("SSMClient", made)
 
     def base(self, entry: JournalEntry) -> SSMClient | None:
         factory = self._factory_for(entry.profile)
