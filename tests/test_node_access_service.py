@@ -130,3 +130,17 @@ def test_kept_requests_are_private_and_survive_damage(tmp_path: Path) -> None:
     assert approved.live_status(now + timedelta(hours=2)) == "Expired"
     store.path.write_text("{not json", encoding="utf-8")
     assert store.load() == []
+
+
+def test_kept_requests_are_read_again_when_another_process_changes_them(tmp_path: Path) -> None:
+    # the details pane asks on every cursor step, so a store keeps what it read; a write by
+    # another process (--request-access) must still show at the next question
+    path = tmp_path / "state" / "access-requests.json"
+    ours, theirs = AccessStore(path), AccessStore(path)
+    assert ours.load() == [] and ours.governed() == set()
+    theirs.put(AccessRequest("oi-0123456789ab", "us-east-1", "INC-1", ("i-0a",)))
+    assert [r.request_id for r in ours.load()] == ["oi-0123456789ab"]
+    theirs.note_governed("us-east-1", "i-0b")
+    assert ours.governed() == {("us-east-1", "i-0b")}
+    ours.load().clear()  # what a caller does with its list is not the store's
+    assert len(ours.load()) == 1

@@ -25,15 +25,40 @@ class AccessStore:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path if path is not None else paths.access_requests_file()
         self._lock = threading.Lock()
+        # The details pane asks on every cursor step (four times: pending, approved, governed),
+        # and the file changes only when a request does; it was read and parsed each time.
+        # Kept with the file's identity, so a write by another process (--request-access) or by
+        # this one (a new file, written and renamed) is read again.
+        self._read: tuple[tuple[int, int, int], list[AccessRequest], list[list[str]]] | None = None
+
+    def _parsed(self) -> tuple[list[AccessRequest], list[list[str]]]:
+        """The file's requests and governed rows; what cannot be read is empty."""
+        try:
+            st = self.path.stat()
+        except OSError:
+            return [], []
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        read = self._read
+        if read is not None and read[0] == key:
+            return read[1], read[2]
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return [], []
+        try:
+            rows = [AccessRequest.from_json(r) for r in data.get("requests", [])]
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+            rows = []
+        try:
+            governed = [[str(r), str(i)] for r, i in data.get("governed", [])]
+        except (ValueError, TypeError, AttributeError):
+            governed = []
+        self._read = (key, rows, governed)
+        return rows, governed
 
     def load(self) -> list[AccessRequest]:
         """Newest first; a missing or damaged file is an empty list (it is only a memory)."""
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            rows = [AccessRequest.from_json(r) for r in data.get("requests", [])]
-        except (OSError, ValueError, KeyError, TypeError, IndexError):
-            return []
-        return rows
+        return list(self._parsed()[0])
 
     def save(
         self, requests: Iterable[AccessRequest], governed: list[list[str]] | None = None
@@ -44,11 +69,7 @@ class AccessStore:
         paths.write_private(self.path, json.dumps(doc, indent=1) + "\n")
 
     def _governed_rows(self) -> list[list[str]]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            return [[str(r), str(i)] for r, i in data.get("governed", [])]
-        except (OSError, ValueError, TypeError, AttributeError):
-            return []
+        return [list(row) for row in self._parsed()[1]]
 
     def governed(self) -> set[tuple[str, str]]:
         """(region, node id) of every node StartSession refused as governed by just-in-time

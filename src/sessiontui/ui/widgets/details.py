@@ -8,6 +8,7 @@ from functools import lru_cache
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
+from textual.cache import LRUCache
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
@@ -182,6 +183,10 @@ class NodeDetails(Widget):
         self._rows: list[Line] = self._lines  # _lines wrapped to the pane's width
         self._rows_width = -1
         self._base: Style | None = None
+        # Rows by their text and styles: a step changes a dozen rows, but most of them show
+        # what a node seen before showed (a platform, an agent, a tag's value), only not on
+        # the same row; their segments need not be styled again
+        self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(512)
 
     @property
     def plain(self) -> str:
@@ -273,5 +278,10 @@ class NodeDetails(Widget):
         rows = self._wrapped(width)
         if y >= len(rows):
             return Strip.blank(width, base)
-        segs = [Segment(text, base + _style(style)) for text, style in rows[y] if text]
-        return Strip(segs).crop_extend(0, width, base)
+        row = rows[y]
+        key = (width, base, *row)
+        strip = self._strips.get(key)
+        if strip is None:
+            segs = [Segment(text, base + _style(style)) for text, style in row if text]
+            strip = self._strips[key] = Strip(segs).crop_extend(0, width, base)
+        return strip

@@ -101,6 +101,7 @@ class NodeList(ScrollView, can_focus=True):
         self._styles: dict[str, Style] | None = None
         self._columns_cache: tuple[int, list[tuple[Column, int]]] | None = None
         self._longest: dict[str, int] = {}  # widest cell per column over the fleet
+        self._title = ""  # the border's title as last set
 
     # ---- data: FleetRows holds it; every change ends in _show ---------------------------------
 
@@ -295,7 +296,11 @@ class NodeList(ScrollView, can_focus=True):
             title += f" · {hidden} out of scope hidden"
         if self.marked:
             title += f" · {len(self.marked)} marked"
-        self.border_title = title
+        # Textual repaints the whole widget whenever a title is set, the same title too: every
+        # page of a refresh that changed no count repainted every line of the list
+        if title != self._title:
+            self._title = title
+            self.border_title = title
 
     def _announce(self) -> None:
         node = self.selected_node
