@@ -67,8 +67,7 @@ async def _session(kept: bool) -> list[str]:
 
         async def update(row: int, status: str, output: str = "") -> None:
             if isinstance(grid, RunGrid):
-                name = grid.get_row(f"n{row}")[0]
-                grid.update_rows([(f"n{row}", [name, plain_cell(status), plain_cell(output)])])
+                grid.update_rows([(f"n{row}", {1: plain_cell(status), 2: plain_cell(output)})])
             else:
                 grid.update_cell(f"n{row}", "STATUS", plain_cell(status))
                 grid.update_cell(f"n{row}", "OUTPUT", plain_cell(output))
