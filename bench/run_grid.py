@@ -210,6 +210,8 @@ async def measure() -> dict[str, Any]:
         "rest_grid_cursor_first_ms": spread(rest),
         "grid_cursor_cpu_ms": trace.cpu("cursor"),  # the UI thread's, per step
         "rest_grid_cursor_cpu_ms": rest_trace.cpu("cursor"),
+        "grid_cursor_first_cpu_ms": trace.first_cpu("cursor"),  # to the first frame alone
+        "rest_grid_cursor_first_cpu_ms": rest_trace.first_cpu("cursor"),
         "collector_at_start": collector,
         "load_average_1m": round(os.getloadavg()[0], 1),
         "send_s": round(sent[0], 1) if sent else None,
