@@ -18,6 +18,7 @@ from textual.widgets import Button, DataTable, Static
 from sessiontui.core.run import NodeRun
 from sessiontui.ui.plain import plain_cell
 from sessiontui.ui.screens.run import RunProgress, RunScreen
+from sessiontui.ui.widgets import run_grid
 from sessiontui.ui.widgets.run_grid import RunGrid
 
 SIZE = (100, 16)
@@ -222,6 +223,7 @@ async def test_a_poll_that_changes_every_row_is_shown_a_few_rows_a_frame(
     """A poll can finish hundreds of nodes at once: the screen's rows take them at once, the grid
     shows them over the next frames (a few rows on screen each, never a screen of lines composed
     in one frame), and in the end shows every one."""
+    monkeypatch.setattr(run_grid, "SHOWN_PER_FRAME", 2)  # the 12 rows on screen: 6 frames
     rows = _rows(300)
     app = Runs(rows)
     async with app.run_test(size=SIZE) as pilot:

@@ -15,12 +15,13 @@ Textual's styles cache, keyed by screen line, is kept too: a scroll moves its st
 Results land a poll at a time, and a poll can change every row on screen at once: a changed
 row's line is composed again from its seven cells (1.7-1.9 ms: DataTable's cell renders are
 keyed on its count of changes, so none is kept), and ~45 of them were a frame of 80 ms that a
-keystroke waited behind. Updates are applied between frames instead: at most SHOWN_PER_FRAME
-rows on screen and ROWS_PER_FRAME in all (rows off screen cost no painting, only their cells'
-bookkeeping), so a screen of results shows within half a second and no frame carries
-more than a few milliseconds of them. And none goes into the frame that answers a key: spread
-over every frame, they were in nearly every cursor step while results came in (the steps' UI
-CPU p95 17 -> 22 ms); they wait for the frame after it, or KEYS_FIRST_FOR at most.
+keystroke waited behind. Updates are applied between frames instead, SHOWN_PER_FRAME rows on
+screen a frame (rows off screen cost no painting, only their cells' bookkeeping), and none in
+the frame that answers a key: they wait for the frame after it (KEYS_FIRST_FOR at most). The
+batches are few and large on purpose: each one invalidates DataTable's caches, and 2 rows a
+frame put a batch into nearly every cursor step while results came in (the steps' UI CPU p95
+17 -> 22-34 ms in bench.run_grid), where 15 a frame halved the worst steps and left the rest
+as they were.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ from textual.widgets.data_table import ColumnKey, RowKey
 
 from sessiontui.ui.widgets.styled_lines import restyle_only, scroll_keeping_styled_lines
 
-SHOWN_PER_FRAME = 2  # rows on screen updated between two frames: each composed again, ~1.8 ms
-ROWS_PER_FRAME = 100  # rows updated between two frames in all: ~10 us each off screen
+SHOWN_PER_FRAME = 15  # rows on screen updated between two frames: each composed again, ~1.8 ms
+ROWS_PER_FRAME = 1000  # rows updated between two frames in all: ~10 us each off screen
 KEYS_FIRST_FOR = 0.5  # seconds: a held key's frames come first, then results show regardless
 
 # a row's key and its changed cells (column index -> cell), or what to call once those before it
