@@ -101,6 +101,8 @@ async def _settled(
         await asyncio.sleep(0)
     await _next_frame(app)
     first = (time.perf_counter() - start) * 1000
+    if trace is not None:
+        trace.first_frame()
     await _next_frame(app)
     second = (time.perf_counter() - start) * 1000
     if trace is not None:

@@ -15,7 +15,9 @@ screen's first frame, which exempts what start-up made and turns it back on for 
 pushes it. Before, a bare App held the grid under Python's usual collector thresholds: a
 different program from the one shipped. Steps come in runs of SCROLL_RUN from the top with a
 pause between runs, as bench.interact's; BENCH_PROFILE=PATH (BENCH_PROFILE_REST=PATH) writes a
-cProfile of the steps alone while results stream in (at rest).
+cProfile of the steps alone while results stream in (at rest), BENCH_TRACE=1 counts each step's
+timers, messages, frames and lines, and BENCH_STALLS=1 samples the UI thread's stack in the event
+loop's stalls while results stream in (bench.stalls).
 
 Alone (`python -m bench.run_grid`): a sandbox of BENCH_NODES nodes of its own (10,000), listed
 into an inventory cache, niced as `make bench` nices it, then this in a child process.
@@ -36,12 +38,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.interact import PAUSE, SCROLL_RUN, _settled
+from bench.interact import PAUSE, SCROLL_RUN, TRACE, _settled
 from bench.measure import Steal, p95
+from bench.stalls import StallSampler
 from bench.steps import StepTrace, spread
 
 NODES = 1000
 REST_STEPS = 200
+STALLS = os.environ.get("BENCH_STALLS") == "1"  # sample the UI thread's stack in its stalls
 
 
 class _Metered:
@@ -146,8 +150,8 @@ async def measure() -> dict[str, Any]:
     run.send = timed_send  # type: ignore[method-assign]
     app = SessiontuiApp(services)
     # BENCH_PROFILE: a profile of the steps while results stream in; BENCH_PROFILE_REST: at rest
-    trace = StepTrace(profile=os.environ.get("BENCH_PROFILE", ""))
-    rest_trace = StepTrace(profile=os.environ.get("BENCH_PROFILE_REST", ""))
+    trace = StepTrace(detailed=TRACE, profile=os.environ.get("BENCH_PROFILE", ""))
+    rest_trace = StepTrace(detailed=TRACE, profile=os.environ.get("BENCH_PROFILE_REST", ""))
     cpu0 = time.process_time()
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause(0.5)
@@ -167,6 +171,7 @@ async def measure() -> dict[str, Any]:
         grid = screen.grid
         grid.focus()
         steal = Steal()
+        stalls = _Heartbeat() if STALLS else None
         first_result = all_results = None
         steps: list[float] = []
         while not screen.finished and time.perf_counter() - began < 600:
@@ -176,6 +181,7 @@ async def measure() -> dict[str, Any]:
             await asyncio.sleep(0.01)
         all_results = time.perf_counter() - (sending[0] if sending else began)
         streaming_steal = steal.percent()
+        streaming_stalls = stalls.stop() if stalls is not None else []
         await pilot.pause(0.2)
         steal = Steal()
         rest: list[float] = []  # the same steps with nothing streaming: the grid's own cost
@@ -204,6 +210,8 @@ async def measure() -> dict[str, Any]:
         "rest_grid_cursor_first_ms": spread(rest),
         "grid_cursor_cpu_ms": trace.cpu("cursor"),  # the UI thread's, per step
         "rest_grid_cursor_cpu_ms": rest_trace.cpu("cursor"),
+        "grid_cursor_first_cpu_ms": trace.first_cpu("cursor"),  # to the first frame alone
+        "rest_grid_cursor_first_cpu_ms": rest_trace.first_cpu("cursor"),
         "collector_at_start": collector,
         "load_average_1m": round(os.getloadavg()[0], 1),
         "send_s": round(sent[0], 1) if sent else None,
@@ -217,7 +225,30 @@ async def measure() -> dict[str, Any]:
         "rest_steal_pct": rest_steal,
         "slowest_cursor_steps": trace.slowest("cursor", 6),
         "rest_slowest_cursor_steps": rest_trace.slowest("cursor", 4),
+        **({"streaming_stalls": streaming_stalls} if STALLS else {}),
     }
+
+
+class _Heartbeat:
+    """BENCH_STALLS=1: the event loop's heartbeat for a StallSampler while results stream in,
+    so the slow steps' causes are sampled stacks, not guesses (as bench.live's LagProbe)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.sampler = StallSampler(threading.get_ident())
+        self.sampler.start()
+        self._task = asyncio.get_running_loop().create_task(self._beat())
+
+    async def _beat(self) -> None:
+        while True:
+            self.sampler.beat = time.perf_counter()
+            await asyncio.sleep(0.005)
+
+    def stop(self) -> list[dict[str, Any]]:
+        self._task.cancel()
+        self.sampler.stop()
+        return self.sampler.worst(6)
 
 
 def child() -> None:

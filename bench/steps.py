@@ -41,6 +41,7 @@ class Step:
     first_ms: float = 0.0  # to the first painted frame that shows the key's effect
     done_ms: float = 0.0  # to the frame after it: the details pane has caught up
     cpu_ms: float = 0.0  # the UI thread's CPU time over the whole step
+    first_cpu_ms: float = 0.0  # the same, to the first painted frame (what the key waited for)
     # (generation, ms, CPU ms) per pass: on a shared machine the wall time moves, the CPU does not
     gc: list[tuple[int, float, float]] = field(default_factory=list)
     timers: Counter[str] = field(default_factory=Counter)
@@ -55,6 +56,7 @@ class Step:
             "first_ms": round(self.first_ms, 2),
             "done_ms": round(self.done_ms, 2),
             "cpu_ms": round(self.cpu_ms, 2),
+            "first_cpu_ms": round(self.first_cpu_ms, 2),
         }
         if self.gc:
             out["gc"] = [(g, round(ms, 2), round(cpu, 2)) for g, ms, cpu in self.gc]
@@ -99,6 +101,11 @@ class StepTrace:
         if self._profiler is not None:
             self._profiler.enable()
 
+    def first_frame(self) -> None:
+        """The key's first frame is painted: the CPU so far is what the key waited behind."""
+        if self.step is not None:
+            self.step.first_cpu_ms = (time.thread_time() - self._cpu0) * 1000
+
     def end(self, first_ms: float, done_ms: float) -> Step:
         if self._profiler is not None:
             self._profiler.disable()
@@ -121,6 +128,11 @@ class StepTrace:
     def cpu(self, kind: str) -> dict[str, float]:
         """The spread of the UI thread's CPU time per step: what a busy machine moves least."""
         return spread([s.cpu_ms for s in self.steps if s.kind == kind])
+
+    def first_cpu(self, kind: str) -> dict[str, float]:
+        """The spread of the UI thread's CPU time per step up to its first painted frame: work
+        put off to the frame after it shows in `cpu`, not here."""
+        return spread([s.first_cpu_ms for s in self.steps if s.kind == kind])
 
     def collections(self, kind: str) -> dict[str, int]:
         """How many of these steps had a pass of each generation in them."""

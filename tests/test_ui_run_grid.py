@@ -18,6 +18,7 @@ from textual.widgets import Button, DataTable, Static
 from sessiontui.core.run import NodeRun
 from sessiontui.ui.plain import plain_cell
 from sessiontui.ui.screens.run import RunProgress, RunScreen
+from sessiontui.ui.widgets import run_grid
 from sessiontui.ui.widgets.run_grid import RunGrid
 
 SIZE = (100, 16)
@@ -67,8 +68,7 @@ async def _session(kept: bool) -> list[str]:
 
         async def update(row: int, status: str, output: str = "") -> None:
             if isinstance(grid, RunGrid):
-                name = grid.get_row(f"n{row}")[0]
-                grid.update_rows([(f"n{row}", [name, plain_cell(status), plain_cell(output)])])
+                grid.update_rows([(f"n{row}", {1: plain_cell(status), 2: plain_cell(output)})])
             else:
                 grid.update_cell(f"n{row}", "STATUS", plain_cell(status))
                 grid.update_cell(f"n{row}", "OUTPUT", plain_cell(output))
@@ -215,3 +215,51 @@ async def test_a_long_grid_keeps_the_title_and_the_summary_in_view_and_updates_i
         assert summary.region.height == 3 and summary.region.bottom == SIZE[1]
         assert grid.region.bottom <= summary.region.y
         assert str(position.render()) == "  36/301"
+
+
+async def test_a_poll_that_changes_every_row_is_shown_a_few_rows_a_frame(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A poll can finish hundreds of nodes at once: the screen's rows take them at once, the grid
+    shows them over the next frames (a few rows on screen each, never a screen of lines composed
+    in one frame), and in the end shows every one."""
+    monkeypatch.setattr(run_grid, "SHOWN_PER_FRAME", 2)  # the 12 rows on screen: 6 frames
+    rows = _rows(300)
+    app = Runs(rows)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, RunScreen)
+        grid = screen.grid
+        composed: list[int] = []  # rows composed again, per frame
+        real = DataTable.render_line
+
+        def counting(table: DataTable[Any], y: int) -> Strip:
+            composed[-1] += 1
+            return real(table, y)
+
+        real_lines = RunGrid.render_lines
+
+        def frame(table: RunGrid, crop: Any) -> list[Strip]:
+            composed.append(0)
+            return real_lines(table, crop)
+
+        monkeypatch.setattr(DataTable, "render_line", counting)
+        monkeypatch.setattr(RunGrid, "render_lines", frame)
+        done = [
+            NodeRun(r.node_id, r.name, r.account, r.region, status="Success", exit_code=0)
+            for r in rows
+        ]
+        screen.post_message(RunProgress(done))
+        await pilot.pause()
+        assert all(r.status == "Success" for r in screen.rows)  # the rows at once
+        for _ in range(200):
+            if not grid.updating:
+                break
+            await pilot.pause(0.01)
+        await pilot.pause()
+        assert not grid.updating
+        assert [str(c) for c in grid.get_row(rows[0].node_id)][3:5] == ["Success", "0"]
+        assert [str(c) for c in grid.get_row(rows[-1].node_id)][3:5] == ["Success", "0"]
+        assert len([n for n in composed if n]) > 3 and max(composed) <= 3, composed
+        assert "300 nodes: 300 Success" in str(screen.query_one("#run-summary", Static).render())
