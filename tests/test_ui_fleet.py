@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sessiontui.core.node import Node
 from sessiontui.ui.app import SessiontuiApp
 from sessiontui.ui.screens.facets import FacetsScreen
@@ -349,3 +351,45 @@ async def test_the_header_names_the_other_accesses_held_or_counts_them_when_narr
         await pilot.pause()
         line = header.render().plain
         assert line.rstrip().endswith("role ProdOps 0:50:00  +2 more 0:10:00"), line
+
+
+async def test_a_burst_of_rows_is_applied_a_turn_at_a_time_with_keys_between() -> None:
+    """A region's EC2 merge brings thousands of rows in one go: they are applied a few hundred a
+    turn, a frame apart, so a key that comes meanwhile waits for one turn, not for all of them;
+    and a key held down through the whole listing still sees every row arrive."""
+    import asyncio
+    import threading
+    import time
+    from itertools import pairwise
+
+    from sessiontui.ui.screens.main import APPLY_AT_MOST, APPLY_NEXT
+
+    fleet = FakeFleet(make_fleet(1200), page=600)
+    fleet.gate = threading.Event()
+    app = SessiontuiApp(fake_services(fleet))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        nodes = app.main_screen.query_one(NodeList)
+        turns: list[tuple[float, int]] = []
+        upsert = nodes.upsert
+
+        def counted(arrived: Any) -> int:
+            arrived = list(arrived)
+            turns.append((time.monotonic(), len(arrived)))
+            return upsert(arrived)
+
+        nodes.upsert = counted  # type: ignore[method-assign]
+        nodes.focus()
+        fleet.gate.set()
+        began = time.monotonic()
+        # a key every 20 ms, as auto-repeat sends them, until every row is in
+        while nodes.total_count < 1200 and time.monotonic() - began < 10:
+            await pilot.press("down", "up")
+            await asyncio.sleep(0.02)
+        assert nodes.total_count == 1200, "rows arrive while keys keep coming"
+        await settle(app, pilot)
+        sizes = [n for _, n in turns]
+        assert sum(sizes) == 1200 and max(sizes) <= APPLY_AT_MOST
+        gaps = [b - a for (a, _), (b, _) in pairwise(turns)]
+        # a frame between two turns: the event loop answers keys there
+        assert len(sizes) >= 1200 // APPLY_AT_MOST and min(gaps) >= APPLY_NEXT * 0.9

@@ -181,14 +181,16 @@ class AccessController:
 
     def prefetch_plugin(self) -> None:
         def work() -> None:
-            with contextlib.suppress(SessiontuiError, OSError):
-                self.plugin()
             # the access book's sources (and botocore's exceptions with them) are imported on
             # their first use, the first refresh or access: imported here instead, off the UI
-            # thread, where their 20-110 ms were the event loop's stall at the first `R`
+            # thread, where their 20-110 ms were the event loop's stall at the first `R`. Before
+            # the plugin's `--version`: behind that spawn, the start-up refresh imported them
+            # first, on the UI thread (a 200 ms stall, bench.live with BENCH_STALLS=1)
             for module in BOOK_MODULES:
                 with contextlib.suppress(ImportError):
                     importlib.import_module(module)
+            with contextlib.suppress(SessiontuiError, OSError):
+                self.plugin()
 
         self.host.run_worker(work, thread=True, group="plugin", exit_on_error=False)
 

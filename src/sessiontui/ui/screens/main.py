@@ -43,6 +43,8 @@ from sessiontui.ui.widgets.header import StatusHeader
 from sessiontui.ui.widgets.node_list import NodeList
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
     from sessiontui.aws.clients import ClientFactory
     from sessiontui.core.access import Access
     from sessiontui.ui.app import SessiontuiApp
@@ -56,7 +58,10 @@ class FilterInput(Input):
 
 
 APPLY_EVERY = 0.1  # seconds between two applications of arriving pages
-APPLY_AT_MOST = 400  # rows applied in one turn of the event loop
+# rows applied in one turn: 400 cost up to 13 ms of the UI thread at 10,000 nodes, and a key
+# that came meanwhile waited for all of it (bench.live); 150 are about 5 ms
+APPLY_AT_MOST = 150
+APPLY_NEXT = 1 / 60  # seconds from one turn to the next while more rows wait: a frame between
 
 
 class MainScreen(Screen[None]):
@@ -79,6 +84,7 @@ class MainScreen(Screen[None]):
         self._arriving: list[Node] = []  # pages not yet in the list
         self._finishing: ListingFinished | None = None  # the listing's end, after its last pages
         self._applied_at = 0.0  # time.monotonic() of the last pages applied
+        self._apply_timer: Timer | None = None  # the next turn of arriving rows
         self._failed: dict[str, str] = {}
         self._preferences_asked = False
         self._closing = False
@@ -267,27 +273,32 @@ class MainScreen(Screen[None]):
         # list) at most every APPLY_EVERY seconds, so a cursor step or a key rarely waits behind
         # one: pages come every few milliseconds while a large fleet streams in
         if not self._arriving:
-            wait = self._applied_at + APPLY_EVERY - time.monotonic()
-            if wait > 0:
-                self.set_timer(wait, self._apply_arrived)
-            else:
-                self.call_later(self._apply_arrived)
+            self._apply_in(max(0.0, self._applied_at + APPLY_EVERY - time.monotonic()))
         self._arriving += message.nodes
 
+    def _apply_in(self, seconds: float) -> None:
+        """The next turn of arriving rows: one timer at a time."""
+        if self._apply_timer is not None:
+            self._apply_timer.stop()
+        # (a timer of 0 s divides by zero in Textual 8.2.8)
+        self._apply_timer = self.set_timer(max(seconds, 0.001), self._apply_arrived)
+
     def _apply_arrived(self) -> None:
-        self._applied_at = time.monotonic()
+        now = time.monotonic()
+        self._apply_timer = None
+        self._applied_at = now
         # a region's EC2 merge brings thousands of rows at once: a few hundred a turn keep each
-        # turn short; the rest follow in the next one
+        # turn short; the rest follow a frame later, so keys and frames come between turns
         nodes, self._arriving = self._arriving[:APPLY_AT_MOST], self._arriving[APPLY_AT_MOST:]
-        if self._arriving:
-            self.call_later(self._apply_arrived)
         if nodes:
             self.node_list.upsert(nodes)
             self._arrived = self.node_list.seen_count
             self._show_progress()
-        if not self._arriving and self._finishing is not None:
+            if self._arriving or self._finishing is not None:
+                self._apply_in(APPLY_NEXT)  # the listing's end is a turn of its own
+        elif self._finishing is not None:
             finished, self._finishing = self._finishing, None
-            self.call_later(self._finish_listing, finished)
+            self._finish_listing(finished)
 
     @on(RegionFailed)
     def _region_failed(self, message: RegionFailed) -> None:
