@@ -187,9 +187,12 @@ async def run() -> dict[str, Any]:
     trace = StepTrace(detailed=TRACE, profile=os.environ.get("BENCH_PROFILE", ""))
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause(0.5)
-        for _ in range(200):  # the replayed refresh settles
+        # the replayed refresh settles: its worker ends, then the screen applies its last rows a
+        # turn at a time (150 a frame: at 50,000 nodes, seconds after the worker); "at rest"
+        # is after both, or the first steps were measured with those turns in them
+        for _ in range(600):
             await pilot.pause(0.05)
-            if not any(w.is_running for w in app.workers):
+            if not any(w.is_running for w in app.workers) and not app.main_screen.listing:
                 break
         nodes = app.screen.query_one(NodeList)
         nodes.focus()
