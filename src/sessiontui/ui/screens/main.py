@@ -284,9 +284,8 @@ class MainScreen(Screen[None]):
         self._apply_timer = self.set_timer(max(seconds, 0.001), self._apply_arrived)
 
     def _apply_arrived(self) -> None:
-        now = time.monotonic()
         self._apply_timer = None
-        self._applied_at = now
+        self._applied_at = time.monotonic()
         # a region's EC2 merge brings thousands of rows at once: a few hundred a turn keep each
         # turn short; the rest follow a frame later, so keys and frames come between turns
         nodes, self._arriving = self._arriving[:APPLY_AT_MOST], self._arriving[APPLY_AT_MOST:]
