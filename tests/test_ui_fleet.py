@@ -393,3 +393,14 @@ async def test_a_burst_of_rows_is_applied_a_turn_at_a_time_with_keys_between() -
         gaps = [b - a for (a, _), (b, _) in pairwise(turns)]
         # a frame between two turns: the event loop answers keys there
         assert len(sizes) >= 1200 // APPLY_AT_MOST and min(gaps) >= APPLY_NEXT * 0.9
+
+
+async def test_a_forwards_last_word_after_the_header_is_gone_is_ignored() -> None:
+    """A forward's worker can report its end while the app quits, after the fleet screen's
+    widgets are removed: the header's refresh is skipped, not an exception that fails the app."""
+    app = SessiontuiApp(fake_services(FakeFleet(make_fleet(3))))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(app, pilot)
+        await app.main_screen.query_one(StatusHeader).remove()
+        app.main_screen.show_forwards()
+        await pilot.pause()

@@ -212,7 +212,7 @@ class ForwardBook:
         fw = entry.forward = message.forward
         screen = getattr(self.app, "main_screen", None)
         if screen is not None:
-            screen.header.refresh()  # its forward countdown may have a new end
+            screen.show_forwards()
         was_ready = before is not None and before.is_ready
         was_ended = before is not None and before.ended
         if fw.healing and (before is None or before.healing != fw.healing):

@@ -141,6 +141,12 @@ class MainScreen(Screen[None]):
         with contextlib.suppress(NoMatches):
             self.header.set_expired(name)
 
+    def show_forwards(self) -> None:
+        """A forward changed: the header's countdown may have a new end. Its last word can come
+        while the app quits, after the header is gone."""
+        with contextlib.suppress(NoMatches):
+            self.header.refresh()
+
     @property
     def node_list(self) -> NodeList:
         return self.query_one(NodeList)
