@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -174,7 +175,13 @@ def lasting_code(sandbox: Any) -> str:
         if (DEMO_MFA_SERIAL, w) not in state.used_mfa:
             return str(state.totp.at(w * interval))
     # Both spent: the previous window is all that is left, and it lapses within 30 s, perhaps
-    # before a slow subprocess sends it. Move the sandbox's clock a window on instead, so that
-    # the new next window (never used) lasts a whole window and more.
-    sandbox.clock_offset = sandbox.clock_offset + interval
-    return str(state.totp.at((state.mfa_window() + 1) * interval))
+    # before a slow subprocess sends it. Wait for the next window to begin instead: its next one
+    # is unused and lasts a whole window and more. (Moving the sandbox's clock a window on made
+    # its credentials end 30 s later, by this machine's clock, than the duration asked, and a
+    # 900 s session was no longer inside botocore's renewal window at once.)
+    while True:
+        now = state.time()
+        time.sleep((now // interval + 1) * interval - now + 0.05)
+        window = state.mfa_window()
+        if (DEMO_MFA_SERIAL, window + 1) not in state.used_mfa:
+            return str(state.totp.at((window + 1) * interval))
