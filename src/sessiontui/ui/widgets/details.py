@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -15,6 +16,10 @@ from textual.widget import Widget
 
 from sessiontui.core.node import Node
 from sessiontui.core.untrusted import terminal_text
+from sessiontui.ui.widgets.framed_lines import FramedLines
+
+if TYPE_CHECKING:
+    from typing import Self
 
 Line = list[tuple[str, str]]  # (text, rich style name) runs
 
@@ -170,6 +175,8 @@ class NodeDetails(Widget):
     """
 
     def __init__(self, *, id: str | None = None) -> None:
+        # first: Textual styles and refreshes a widget before its __init__ ends
+        self._framed = FramedLines(self, super().render_lines, self._content_lines)
         super().__init__(id=id)
         self.border_title = "Details"
         self.node: Node | None = None
@@ -268,14 +275,36 @@ class NodeDetails(Widget):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._base = None
+        self._framed.forget()
+
+    def refresh(
+        self,
+        *regions: Region,
+        repaint: bool = True,
+        layout: bool = False,
+        recompose: bool = False,
+    ) -> Self:
+        if repaint and not regions:
+            self._framed.forget()  # as Textual's styles cache is cleared
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # a dozen rows change a cursor step, most of them drawn before (framed_lines)
+        return self._framed.render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
+        return self._content_lines(y, y + 1)[0]
+
+    def _content_lines(self, first: int, stop: int) -> list[Strip]:
         width = self.content_region.width
         # rich_style walks every ancestor; once per style change is enough
         base = self._base
         if base is None:
             base = self._base = self.rich_style
         rows = self._wrapped(width)
+        return [self._row_strip(rows, y, width, base) for y in range(first, stop)]
+
+    def _row_strip(self, rows: list[Line], y: int, width: int, base: Style) -> Strip:
         if y >= len(rows):
             return Strip.blank(width, base)
         row = rows[y]

@@ -8,14 +8,14 @@ rendered (and cached per row version, width and cursor state).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -25,8 +25,12 @@ from sessiontui.core.marks import Marks
 from sessiontui.core.node import Node
 from sessiontui.core.query import Query
 from sessiontui.ui.widgets.columns import Column, content_widths, fit, layout
+from sessiontui.ui.widgets.framed_lines import FramedLines
 from sessiontui.ui.widgets.node_paint import row_strip
-from sessiontui.ui.widgets.styled_lines import scroll_keeping_styled_lines
+from sessiontui.ui.widgets.styled_lines import scroll_repainting
+
+if TYPE_CHECKING:
+    from typing import Self
 
 
 class NodeList(ScrollView, can_focus=True):
@@ -87,6 +91,8 @@ class NodeList(ScrollView, can_focus=True):
         classes: str | None = None,
         on_highlight: Callable[[Node | None], None] | None = None,
     ) -> None:
+        # first: Textual styles and refreshes a widget before its __init__ ends
+        self._framed = FramedLines(self, super().render_lines, self._content_lines, rows=1024)
         super().__init__(name=name, id=id, classes=classes)
         # Called, not posted: whatever follows the cursor (the details pane) must change in the
         # same turn as the cursor, so that both are in one frame. A message reached the screen
@@ -353,8 +359,8 @@ class NodeList(ScrollView, can_focus=True):
             self.scroll_to(y=self._cursor - rows_on_screen + 1, animate=False, immediate=True)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        # the header is content line 0 and never scrolls
-        scroll_keeping_styled_lines(self, old_value, new_value, fixed=1)
+        # its rows are kept whole by their content, wherever they are on screen (framed_lines)
+        scroll_repainting(self, old_value, new_value)
 
     def action_cursor(self, delta: int) -> None:
         self.move_cursor(self._cursor + delta)
@@ -382,6 +388,22 @@ class NodeList(ScrollView, can_focus=True):
         super().notify_style_update()
         self._styles = None
         self._line_cache.clear()
+        self._framed.forget()
+
+    def refresh(
+        self,
+        *regions: Region,
+        repaint: bool = True,
+        layout: bool = False,
+        recompose: bool = False,
+    ) -> Self:
+        if repaint and not regions:
+            self._framed.forget()  # as Textual's styles cache is cleared
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # a step changes three rows, a scroll moves them all: drawn before (framed_lines)
+        return self._framed.render_lines(crop)
 
     def _on_focus(self, event: events.Focus) -> None:
         self._line_cache.clear()  # the cursor row is drawn differently with focus
@@ -430,10 +452,18 @@ class NodeList(ScrollView, can_focus=True):
         return self._columns_cache[1]
 
     def render_line(self, y: int) -> Strip:
+        return self._content_lines(y, y + 1)[0]
+
+    def _content_lines(self, first: int, stop: int) -> list[Strip]:
         width = self.scrollable_content_region.width
+        top = round(self.scroll_offset.y)
+        focus = self.has_focus
+        return [self._row_strip(y, width, top, focus) for y in range(first, stop)]
+
+    def _row_strip(self, y: int, width: int, top: int, focus: bool) -> Strip:
         if y == 0:
             return self._header_strip(width)
-        pos = round(self.scroll_offset.y) + y - 1
+        pos = top + y - 1
         rows = self.rows
         if pos >= len(rows.visible):
             if pos == 0:
@@ -444,7 +474,6 @@ class NodeList(ScrollView, can_focus=True):
         show_reason = rows.show_out_of_scope and bool(rows.scope_reason[row])
         favourite = rows.marks.is_favourite(rows.nodes[row].id)
         marked = bool(self.marked) and rows.nodes[row].id in self.marked
-        focus = self.has_focus
         key = (row, rows.version[row], width, selected, show_reason, focus, favourite, marked)
         strip = self._line_cache.get(key)
         if strip is None:

@@ -51,22 +51,27 @@ def restyle_only(styles_cache: Any, change: Callable[[], None], lines: Iterable[
     marked.update(lines)
 
 
-def scroll_keeping_styled_lines(view: ScrollView, old: float, new: float, fixed: int) -> None:
-    """A ScrollView's `watch_scroll_y` for a list whose rows keep their styled lines: the bar
-    moved without its refresh, the lines that only moved kept. `fixed`: content lines at the top
-    that never scroll (a header)."""
-    shift = round(new) - round(old)
-    if not shift:
-        return
-    cache = view._styles_cache
-    dirty_before = set(cache._dirty_lines)
-    # ScrollView's watcher, less moving a bar 0 cells wide (app.tcss): never in the screen's
-    # map, its refresh rebuilt every widget's map on each scrolled row (0.5 ms of a 2 ms frame)
+def scroll_repainting(view: ScrollView, old: float, new: float) -> bool:
+    """A ScrollView's `watch_scroll_y`, less refreshing a bar 0 cells wide (app.tcss): never in
+    the screen's map, its refresh rebuilt every widget's map on each scrolled row (0.5 ms of a
+    2 ms frame). The view is repainted whole; True when it moved a row or more."""
+    if round(new) == round(old):
+        return False
     if view.show_vertical_scrollbar and view.styles.scrollbar_size_vertical:
         view.vertical_scrollbar.position = new
     view.refresh(view.size.region)  # marks every line dirty: a full repaint
+    return True
+
+
+def scroll_keeping_styled_lines(view: ScrollView, old: float, new: float, fixed: int) -> None:
+    """`scroll_repainting` for a list whose rows keep their styled lines: the lines that only
+    moved are kept. `fixed`: content lines at the top that never scroll (a header)."""
+    cache = view._styles_cache
+    dirty_before = set(cache._dirty_lines)
+    if not scroll_repainting(view, old, new):
+        return
     # Textual's styles cache is keyed by screen line: without this a scroll styles every
     # visible row again (borders, background, line filters), though they only moved
     first = view.content_offset.y + fixed
     end = view.content_offset.y + view.scrollable_content_region.height
-    move_styled_lines(cache, first, end, shift, dirty_before)
+    move_styled_lines(cache, first, end, round(new) - round(old), dirty_before)
