@@ -94,6 +94,22 @@ def test_node_json_has_the_documented_fields_and_round_trips() -> None:
     assert Node.from_json(data) == node
 
 
+def test_a_node_with_updates_is_the_node_replace_would_make() -> None:
+    """Node.with_updates copies the slots itself (fast, a refresh merges every EC2 node): it
+    must make what dataclasses.replace makes, leave the original alone, and refuse a name Node
+    has no field for."""
+    from dataclasses import replace
+
+    old = Node(id="i-1", region="eu-west-1", name="web", tags={"Name": "web"}, state="running")
+    changes = {"name": "db", "tags": {"Name": "db"}, "state": "stopped", "last_ping": "x"}
+    new = old.with_updates(**changes)
+    assert new == replace(old, **changes)
+    assert (old.name, old.state, old.tags) == ("web", "running", {"Name": "web"})
+    assert old.with_updates() == old
+    with pytest.raises(AttributeError):
+        old.with_updates(nmae="typo")
+
+
 def test_scope() -> None:
     node = _node(tags={"project": "Production"})
     assert in_scope(node, {"project": "Production"})

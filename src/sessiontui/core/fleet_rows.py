@@ -58,6 +58,7 @@ class FleetRows:
         self.scope: Mapping[str, str] | None = None
         self.show_out_of_scope = False
         self._hay: list[str] = []
+        self.upserted: list[Node] = []  # what the last upsert added or changed (see upsert)
         self._keys: list[tuple[str, str, str]] = []
         self._pos: dict[str, int] = {}
         self._seen: set[str] | None = None
@@ -122,8 +123,11 @@ class FleetRows:
         self.scope_reason.append(out_of_scope_reason(node, self.scope))
 
     def upsert(self, nodes: Iterable[Node]) -> int:
-        """Add new rows and update known ones in place; how many rows changed (0: no refilter)."""
+        """Add new rows and update known ones in place; how many rows changed (0: no refilter).
+        `upserted` is then the nodes added or changed in what their rows show."""
         changed = 0
+        upserted: list[Node] = []
+        self.upserted = upserted
         seen = self._seen
         for node in nodes:
             first = seen is not None and node.id not in seen  # this listing's first word on it
@@ -133,6 +137,7 @@ class FleetRows:
             if i is None:
                 self._moved_row(len(self.nodes))
                 self._append(node, False)
+                upserted.append(node)
                 changed += 1
                 continue
             was_stale = self.stale[i]
@@ -160,6 +165,7 @@ class FleetRows:
             self._hay[i] = haystack(node)
             self.scope_reason[i] = out_of_scope_reason(node, self.scope)
             self.version[i] += 1
+            upserted.append(node)
             changed += 1
         if changed:
             self.refilter()

@@ -170,7 +170,8 @@ class NodeList(ScrollView, can_focus=True):
         shown = self._on_screen()
         changed = self.rows.upsert(nodes)
         if changed:
-            relaid = self._measure(nodes)
+            # the cells that could be wider: a refresh of a known fleet brings few
+            relaid = self._measure(self.rows.upserted)
             self._show(None if relaid else shown)
         return changed
 
