@@ -412,3 +412,42 @@ async def test_a_forwards_last_word_after_the_header_is_gone_is_ignored() -> Non
         await app.main_screen.query_one(StatusHeader).remove()
         app.main_screen.show_forwards()
         await pilot.pause()
+
+
+async def test_the_access_book_is_built_off_the_ui_thread_at_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The details pane asks the access book what Enter does on a node (enter_note). Built on
+    the UI thread at start, its modules' import was a 140-160 ms stall of the event loop (or a
+    wait on the prefetch worker's import lock): the worker builds it, and the pane asks again."""
+    import threading
+
+    import sessiontui.access as access_package
+
+    built: list[int] = []
+    real = access_package.build_book
+
+    def recording(*args: Any, **kw: Any) -> Any:
+        built.append(threading.get_ident())
+        return real(*args, **kw)
+
+    monkeypatch.setattr(access_package, "build_book", recording)
+    app = SessiontuiApp(fake_services(FakeFleet(make_fleet(20))))
+    asked: list[bool] = []
+    then = app.access.on_book
+    assert then is not None  # the details pane, asked again
+
+    def book_built() -> None:
+        asked.append(True)
+        then()
+
+    app.access.on_book = book_built
+    async with app.run_test() as pilot:
+        await settle(app, pilot)
+        for _ in range(100):
+            if app.access.book_settled and asked:
+                break
+            await pilot.pause(0.05)
+        assert app.access.book_settled and asked
+        assert app.main_screen.details.node is not None
+    assert len(built) == 1 and built[0] != threading.get_ident(), built

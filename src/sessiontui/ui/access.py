@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -94,6 +95,12 @@ class AccessController:
         self._identity: IdentityService | None = self.services.identity
         self._audit: AuditLog | None = self.services.audit
         self._book: AccessBook | None = None
+        # built by the prefetch worker at start; a UI-thread look that finds it not yet built
+        # waits for it (book_settled) rather than import its modules on the UI thread, or wait
+        # on the worker's import lock there (140-160 ms, bench.live with BENCH_STALLS=1)
+        self._book_lock = threading.RLock()
+        self._book_tried = False
+        self.on_book: Callable[[], None] | None = None  # the book is built (or could not be)
         self._plugin: PluginInfo | None = None
         self._typed_code = self.services.mfa_code
         # a grant that expired is asked for anew, not renewed (set by NodeAccessController)
@@ -114,7 +121,17 @@ class AccessController:
         return any(s.kind == "identity-center" for s in self.book.sources)
 
     @property
+    def book_settled(self) -> bool:
+        """Whether the access book is built, or the prefetch worker tried to build it: before,
+        what only shows (the details pane's Enter note) does without it."""
+        return self._book is not None or self._book_tried
+
+    @property
     def book(self) -> AccessBook:
+        with self._book_lock:  # one book, whichever thread asks first
+            return self._built_book()
+
+    def _built_book(self) -> AccessBook:
         runtime = self.services.runtime
         if self._book is None and runtime is not None:
             self._book = runtime.access_book
@@ -189,10 +206,21 @@ class AccessController:
             for module in BOOK_MODULES:
                 with contextlib.suppress(ImportError):
                     importlib.import_module(module)
+            try:
+                with contextlib.suppress(SessiontuiError, OSError):
+                    self.book  # noqa: B018  # built here, off the UI thread
+            finally:
+                self._book_tried = True
+                with contextlib.suppress(RuntimeError):  # the app is gone
+                    self.host.call_from_thread(self._book_built)
             with contextlib.suppress(SessiontuiError, OSError):
                 self.plugin()
 
         self.host.run_worker(work, thread=True, group="plugin", exit_on_error=False)
+
+    def _book_built(self) -> None:
+        if self.on_book is not None:
+            self.on_book()
 
     # ---- the access held --------------------------------------------------------------------
 

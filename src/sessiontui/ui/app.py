@@ -78,6 +78,7 @@ class SessiontuiApp(App[int]):
         )
         self.opener.node_access = self.node_access
         self.node_access.on_change = self.main_screen.refresh_details
+        self.access.on_book = self.main_screen.refresh_details
         self.marks = MarksKeeper(self, services.marks_store)
         self.opener.on_opened = self.marks.touch
         self.database_panel: Any = None  # ui.screens.databases.DatabasePanelState, once opened

@@ -301,6 +301,8 @@ class NodeAccessController:
         held = self.access.active
         if held is not None and held.access.targets is not None and node.id in held.access.targets:
             return f"access request {held.name} is held: Enter opens a shell under it", True
+        if not self.access.book_settled:
+            return "", False  # the pane asks again once the start-up worker has built the book
         approved = self.covering(node)
         if approved is not None:
             return (
