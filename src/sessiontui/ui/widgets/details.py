@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -12,14 +11,10 @@ from rich.style import Style
 from textual.cache import LRUCache
 from textual.geometry import Region
 from textual.strip import Strip
-from textual.widget import Widget
 
 from sessiontui.core.node import Node
 from sessiontui.core.untrusted import terminal_text
-from sessiontui.ui.widgets.framed_lines import FramedLines
-
-if TYPE_CHECKING:
-    from typing import Self
+from sessiontui.ui.widgets.framed_lines import FramedWidget
 
 Line = list[tuple[str, str]]  # (text, rich style name) runs
 
@@ -161,7 +156,7 @@ def wrap_line(line: Line, width: int) -> list[Line]:
     return rows
 
 
-class NodeDetails(Widget):
+class NodeDetails(FramedWidget):
     """Drawn line by line: the pane changes on every cursor step, and rich Text wrapping
     costs several milliseconds a frame where plain segments cost a fraction of one."""
 
@@ -175,8 +170,6 @@ class NodeDetails(Widget):
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        # first: Textual styles and refreshes a widget before its __init__ ends
-        self._framed = FramedLines(self, super().render_lines, self._content_lines)
         super().__init__(id=id)
         self.border_title = "Details"
         self.node: Node | None = None
@@ -275,27 +268,8 @@ class NodeDetails(Widget):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._base = None
-        self._framed.forget()
 
-    def refresh(
-        self,
-        *regions: Region,
-        repaint: bool = True,
-        layout: bool = False,
-        recompose: bool = False,
-    ) -> Self:
-        if repaint and not regions:
-            self._framed.forget()  # as Textual's styles cache is cleared
-        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        # a dozen rows change a cursor step, most of them drawn before (framed_lines)
-        return self._framed.render_lines(crop)
-
-    def render_line(self, y: int) -> Strip:
-        return self._content_lines(y, y + 1)[0]
-
-    def _content_lines(self, first: int, stop: int) -> list[Strip]:
+    def content_lines(self, first: int, stop: int) -> list[Strip]:
         width = self.content_region.width
         # rich_style walks every ancestor; once per style change is enough
         base = self._base

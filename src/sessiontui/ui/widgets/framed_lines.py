@@ -19,16 +19,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.cache import LRUCache
 from textual.geometry import Region
 from textual.strip import Strip
+from textual.widget import Widget
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from textual.color import Color
     from textual.filter import LineFilter
-    from textual.widget import Widget
 
 
 @dataclass(frozen=True)
@@ -160,3 +162,40 @@ class FramedLines:
             self._rows.clear()
             self._drawn_in = frame
         return frame
+
+
+class FramedWidget(Widget):
+    """A widget whose content rows are drawn by FramedLines: put before Textual's widget class
+    in the bases. It gives `content_lines`; `render_line` is one of them."""
+
+    FRAMED_ROWS: ClassVar[int] = 512
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # first: Textual styles and refreshes a widget before its __init__ ends
+        self._framed = FramedLines(self, super().render_lines, self.content_lines, self.FRAMED_ROWS)
+        super().__init__(*args, **kwargs)
+
+    def content_lines(self, first: int, stop: int) -> list[Strip]:
+        """Content rows first..stop-1, what they share (width, scroll, focus) looked up once."""
+        raise NotImplementedError
+
+    def render_line(self, y: int) -> Strip:
+        return self.content_lines(y, y + 1)[0]
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        return self._framed.render_lines(crop)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._framed.forget()
+
+    def refresh(
+        self,
+        *regions: Region,
+        repaint: bool = True,
+        layout: bool = False,
+        recompose: bool = False,
+    ) -> Self:
+        if repaint and not regions:
+            self._framed.forget()  # as Textual's styles cache is cleared
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)

@@ -8,14 +8,14 @@ rendered (and cached per row version, width and cursor state).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.geometry import Region, Size
+from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -25,16 +25,15 @@ from sessiontui.core.marks import Marks
 from sessiontui.core.node import Node
 from sessiontui.core.query import Query
 from sessiontui.ui.widgets.columns import Column, content_widths, fit, layout
-from sessiontui.ui.widgets.framed_lines import FramedLines
+from sessiontui.ui.widgets.framed_lines import FramedWidget
 from sessiontui.ui.widgets.node_paint import row_strip
 from sessiontui.ui.widgets.styled_lines import scroll_repainting
 
-if TYPE_CHECKING:
-    from typing import Self
 
-
-class NodeList(ScrollView, can_focus=True):
+class NodeList(FramedWidget, ScrollView, can_focus=True):
     """Rows of nodes. Selection follows a node id, not a row number."""
+
+    FRAMED_ROWS = 1024  # a step changes three rows, a scroll moves them all
 
     COMPONENT_CLASSES = {
         "node-list--header",
@@ -91,8 +90,6 @@ class NodeList(ScrollView, can_focus=True):
         classes: str | None = None,
         on_highlight: Callable[[Node | None], None] | None = None,
     ) -> None:
-        # first: Textual styles and refreshes a widget before its __init__ ends
-        self._framed = FramedLines(self, super().render_lines, self._content_lines, rows=1024)
         super().__init__(name=name, id=id, classes=classes)
         # Called, not posted: whatever follows the cursor (the details pane) must change in the
         # same turn as the cursor, so that both are in one frame. A message reached the screen
@@ -389,22 +386,6 @@ class NodeList(ScrollView, can_focus=True):
         super().notify_style_update()
         self._styles = None
         self._line_cache.clear()
-        self._framed.forget()
-
-    def refresh(
-        self,
-        *regions: Region,
-        repaint: bool = True,
-        layout: bool = False,
-        recompose: bool = False,
-    ) -> Self:
-        if repaint and not regions:
-            self._framed.forget()  # as Textual's styles cache is cleared
-        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        # a step changes three rows, a scroll moves them all: drawn before (framed_lines)
-        return self._framed.render_lines(crop)
 
     def _on_focus(self, event: events.Focus) -> None:
         self._line_cache.clear()  # the cursor row is drawn differently with focus
@@ -452,10 +433,7 @@ class NodeList(ScrollView, can_focus=True):
             self._columns_cache = (width, layout(width, self._longest))
         return self._columns_cache[1]
 
-    def render_line(self, y: int) -> Strip:
-        return self._content_lines(y, y + 1)[0]
-
-    def _content_lines(self, first: int, stop: int) -> list[Strip]:
+    def content_lines(self, first: int, stop: int) -> list[Strip]:
         width = self.scrollable_content_region.width
         top = round(self.scroll_offset.y)
         focus = self.has_focus
