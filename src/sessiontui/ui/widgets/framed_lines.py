@@ -5,8 +5,8 @@ opacity and line filters: about 0.15 ms a row in Python, however little the row'
 On the fleet screen a cursor step changes three rows of the list and a dozen of the details pane,
 and that building was a third of the step (docs/performance.md, session 13). Most of those rows
 show content drawn before (a row the cursor left, a platform or tag another node had), so here a
-row is kept whole by its content strip: the widget's `render_line` returns the same strip for the
-same content from its own cache, and that strip keys the row in its frame. A row drawn for the
+row is kept whole by its content strip: the widget's `content_lines` returns the same strip for
+the same content from its own cache, and that strip keys the row in its frame. A row drawn for the
 first time is its content put through the filters between the edges that Textual drew for the
 first content row: the same segments the styles cache makes (`tests/test_ui_framed_lines.py`
 compares them cell by cell).
@@ -72,8 +72,8 @@ class FramedLines:
         content_lines: Callable[[int, int], list[Strip]],
         rows: int = 512,
     ) -> None:
-        """`content_lines(first, stop)`: the widget's content rows first..stop-1, as its
-        `render_line` draws them, what they share (width, scroll, focus) looked up once."""
+        """`content_lines(first, stop)`: the widget's content rows first..stop-1, what they
+        share (width, scroll, focus) looked up once."""
         self._widget = widget
         self._textual_lines = textual_lines
         self._content_lines = content_lines
@@ -166,7 +166,7 @@ class FramedLines:
 
 class FramedWidget(Widget):
     """A widget whose content rows are drawn by FramedLines: put before Textual's widget class
-    in the bases. It gives `content_lines`; `render_line` is one of them."""
+    in the bases. The subclass gives `content_lines`; `render_line` is one of them."""
 
     FRAMED_ROWS: ClassVar[int] = 512
 
