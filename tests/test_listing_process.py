@@ -278,3 +278,39 @@ def test_a_child_asked_something_else_ahead_is_not_used(env: Any) -> None:
     assert result.errors == [] and result.nodes
     assert seen and ahead not in seen
     assert ahead not in _listing_children()  # killed and waited for, not left listing
+
+
+def test_a_flush_cut_off_mid_write_is_written_before_the_last_flush_returns() -> None:
+    """The child writes "done" after its last flush, and the TUI stops reading there: rows the
+    timer's flush had taken, but not yet written, were lost behind it (CI, a region's EC2 merge)."""
+    from sessiontui.aws.listing_child import RowBatches
+
+    written: list[str] = []
+    writing = threading.Event()
+    let_go = threading.Event()
+
+    def send(message: dict[str, Any]) -> None:
+        if message["nodes"] == "eu-west-1":
+            writing.set()
+            let_go.wait(10)  # the timer's flush, descheduled between taking and writing
+        written.extend(row[0] for row in message["rows"])
+
+    batches = RowBatches(send)
+    batches.add(0, "us-east-1", [["i-first"]])  # a region's first rows go at once
+    batches.started.add((0, "eu-west-1"))
+    batches.add(0, "eu-west-1", [["i-merged"], ["i-agentless"]])  # waits for a flush
+    timer = threading.Thread(target=batches.flush)
+    timer.start()
+    assert writing.wait(10)
+
+    def last_flush_then_done() -> None:
+        batches.flush()
+        written.append("done")
+
+    final = threading.Thread(target=last_flush_then_done)
+    final.start()
+    final.join(0.5)  # returning now, with the timer's rows unwritten, is the bug
+    let_go.set()
+    timer.join(10)
+    final.join(10)
+    assert written == ["i-first", "i-merged", "i-agentless", "done"]

@@ -249,6 +249,10 @@ class _RegionLister:
         return self.stop.is_set() or self.cancel.is_set()
 
     def _emit(self, nodes: list[Node]) -> None:
+        """Called with `_lock` held: the caller keeps the last version of a node it was sent,
+        so versions must leave in the order they were made. Emitted after the lock, an SSM page
+        built before the EC2 merge could be sent after it, and the node lost its name and
+        state until the next refresh."""
         if nodes and self.on_nodes:
             self.on_nodes(self.region, nodes)
 
@@ -289,7 +293,7 @@ class _RegionLister:
             ]
             for m in merged:
                 self.nodes[m.id] = m
-        self._emit(merged)
+            self._emit(merged)
 
     def _apply_tags(self, tags: dict[str, dict[str, str]]) -> None:
         with self._lock:
@@ -301,7 +305,7 @@ class _RegionLister:
                 node = node.with_updates(tags=node_tags, name=node_tags.get("Name", node.name))
                 self.nodes[node_id] = node
                 updated.append(node)
-        self._emit(updated)  # tagless nodes too: their rows learn there is nothing to wait for
+            self._emit(updated)  # tagless nodes too: their rows learn there is nothing to wait for
 
     def _tags_unreadable(self, node_ids: list[str], why: str) -> None:
         with self._lock:
@@ -312,7 +316,7 @@ class _RegionLister:
                     node = node.with_updates(tags_unreadable=why)
                     self.nodes[node_id] = node
                     updated.append(node)
-        self._emit(updated)
+            self._emit(updated)
 
     def _list_ssm(self) -> None:
         key = (self.credentials_key, self.region)
@@ -361,7 +365,7 @@ class _RegionLister:
                     node = merge_ec2(node, self.ec2_info.get(node.id))
                 self.nodes[node.id] = node
                 batch.append(node)
-        self._emit(batch)
+            self._emit(batch)
         self.tags.add([n.id for n in batch if n.is_hybrid])
 
     def run(self) -> list[Node]:
@@ -389,7 +393,7 @@ class _RegionLister:
             for n in extra:
                 self.nodes[n.id] = n
             result = list(self.nodes.values())
-        self._emit(extra)
+            self._emit(extra)
         return result
 
 

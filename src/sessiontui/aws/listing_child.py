@@ -68,7 +68,13 @@ class RowBatches:
     messages of at most MESSAGE_ROWS rows. A hybrid node's tags come one call, and one page, per
     node: unbatched, 1,000 one-row messages at 10,000 nodes, each a refilter of the whole list
     in the TUI. And the TUI reads a message with one json.loads, which holds its GIL throughout:
-    a region's EC2 merge of 4,500 rows was one 1.4 MB line, 49 ms in which no frame was drawn."""
+    a region's EC2 merge of 4,500 rows was one 1.4 MB line, 49 ms in which no frame was drawn.
+
+    Rows are written with `lock` held. Taken under it and written after it, a node's older
+    version could follow its newer one (the TUI keeps the last it reads), and the timer's flush,
+    cut off between taking rows and writing them, lost them: the final flush found nothing,
+    "done" went first, and the TUI stopped reading (a region's EC2 merge and its agentless
+    instances were missing from a listing in CI)."""
 
     FLUSH_ROWS = 200
     FLUSH_SECONDS = 0.1
@@ -91,17 +97,17 @@ class RowBatches:
             # a region's first rows go at once: on a cold start they are the first on screen
             first = (index, region) not in self.started
             self.started.add((index, region))
-            full = found if first or len(found) >= self.FLUSH_ROWS else None
-            if full is not None:
+            if first or len(found) >= self.FLUSH_ROWS:
                 del self.rows[(index, region)]
-        if full is not None:
-            self._send(index, region, full)
+                self._send(index, region, found)
 
     def flush(self) -> None:
+        """Everything waiting, written before this returns, including what another thread's
+        flush had taken."""
         with self.lock:
             taken, self.rows = self.rows, {}
-        for (index, region), rows in taken.items():
-            self._send(index, region, rows)
+            for (index, region), rows in taken.items():
+                self._send(index, region, rows)
 
     def _send(self, index: int, region: str, rows: list[Any]) -> None:
         for start in range(0, len(rows), self.MESSAGE_ROWS):
