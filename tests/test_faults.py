@@ -27,6 +27,7 @@ could otherwise have spent already.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -152,6 +153,8 @@ def test_plugin_killed_mid_shell_exits_5_and_terminates(
         timeout=40,
         dimensions=(30, 120),
     )
+    seen = io.StringIO()
+    child.logfile_read = seen
     try:
         child.expect(r"Starting session with SessionId: (\S+)")
         sid = child.match.group(1).strip()
@@ -163,6 +166,9 @@ def test_plugin_killed_mid_shell_exits_5_and_terminates(
         child.close(force=True)
     said = [line for line in child.before.splitlines() if line.startswith("sessiontui: ")]
     assert len(said) == 1, child.before
+    # the remote prompt was the last thing on the terminal: our line is not glued to it
+    transcript = seen.getvalue()
+    assert transcript[transcript.index("sessiontui: ") - 1] == "\n", transcript[-300:]
     assert said[0].startswith(f"sessiontui: {NODE}: plugin killed by signal 9 after "), said
     assert "Traceback" not in child.before
     assert child.exitstatus == 5, "a plugin that dies is a plugin failure (design.md: exit 5)"

@@ -153,6 +153,12 @@ class ShellRunner:
             if in_main and old_winch is not None:
                 signal.signal(signal.SIGWINCH, old_winch)
             self.close()
+        partial = self._splitter.partial
+        if partial and not partial.endswith("\r"):
+            # the plugin ended with the cursor mid-line (a prompt, when it was killed): what we
+            # say next starts a line of its own, not after the remote prompt
+            with contextlib.suppress(OSError):
+                os.write(1, b"\r\n")
         self._flush_partial()
         seconds = time.monotonic() - started
         if self._stopped is not None:
