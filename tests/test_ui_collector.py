@@ -49,7 +49,9 @@ def test_a_pause_collects_what_came_since_the_last_and_freezes_the_survivors() -
     assert not reclaim.if_idle(busy=False)  # a key came just now
     now[0] += reclaim.QUIET_SECONDS
     frozen = gc.get_freeze_count()
-    assert reclaim.if_idle(busy=True)  # a listing may run: this pass is short
+    assert not reclaim.if_idle(busy=True)  # a refresh runs: its rows wait for its end
+    assert gc.get_freeze_count() == frozen
+    assert reclaim.if_idle(busy=False)
     assert gone() is None
     assert gc.get_freeze_count() > frozen  # the survivors (kept among them) are exempt now
     assert not reclaim.if_idle(busy=False)  # nothing new since

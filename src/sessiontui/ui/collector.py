@@ -72,13 +72,17 @@ class _Reclaim:
         self.last_input = self.clock()
 
     def if_idle(self, busy: bool) -> bool:
-        """Collect now if the operator paused: what came since the last pause after
-        QUIET_SECONDS; everything, the frozen too, after IDLE_SECONDS when a refresh left frozen
-        garbage owed and none runs (`busy`). Whether it collected."""
+        """Collect now if the operator paused and no refresh runs (`busy`): what came since
+        the last pause after QUIET_SECONDS; everything, the frozen too, after IDLE_SECONDS when a
+        refresh left frozen garbage owed. Whether it collected."""
         away = self.clock() - self.last_input
-        if away < self.QUIET_SECONDS:
+        if away < self.QUIET_SECONDS or busy:
+            # during a refresh, what came since the last pause is mostly its rows: a pass over
+            # them took 40-130 ms, the longest stalls of a live refresh (bench.live, sampled),
+            # and the operator's next key waited behind it. listing_done freezes them when the
+            # refresh ends, and what was garbage among them is given back once idle
             return False
-        if self.owed and not busy and away >= self.IDLE_SECONDS:
+        if self.owed and away >= self.IDLE_SECONDS:
             self.owed = False
             gc.unfreeze()
         elif not gc.get_count()[1]:
