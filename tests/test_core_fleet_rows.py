@@ -107,3 +107,80 @@ def test_the_order_kept_in_place_across_pages_is_the_full_sort() -> None:
         keys = rows._keys
         assert rows._order == sorted(range(len(rows.nodes)), key=keys.__getitem__)
         assert rows.visible == rows._order
+
+
+def test_rows_changed_in_place_are_filed_as_a_whole_refilter_files_them() -> None:
+    """A refresh's pages change rows in place (a tag moves a row into or out of the query and the
+    role's scope, its name and so its place kept): each such row alone goes in or out of
+    `visible`. What is shown, and the count hidden out of scope, must be what a whole refilter
+    of the same rows gives."""
+    import random
+
+    rng = random.Random(15)
+    fleet = make_fleet(600)
+    projects = ["Production", "Staging", "Development"]
+    for query, scope, show_out in [
+        ("staging", None, False),
+        ("", {"project": "Production"}, False),
+        ("web project=Staging", {"project": "Staging"}, False),
+        ("staging", {"project": "Production"}, True),
+    ]:
+        rows = FleetRows()
+        rows.replace(fleet, stale=True)
+        rows.set_scope(scope)
+        rows.set_query(query)
+        rows.set_show_out_of_scope(show_out)
+        rows.begin_listing()
+        for _ in range(25):
+            known = rows.nodes
+            page = [
+                replace(n, tags={**n.tags, "project": rng.choice(projects)})
+                for n in (known[i] for i in rng.sample(range(len(known)), 40))
+            ]
+            assert rows.upsert(page)
+            whole = FleetRows()
+            whole.replace(rows.nodes)
+            whole.set_scope(scope)
+            whole.set_query(query)
+            whole.set_show_out_of_scope(show_out)
+            assert rows.visible == whole.visible
+            assert rows.hidden_out_of_scope == whole.hidden_out_of_scope
+        rows.set_show_out_of_scope(False)
+        expected = sum(1 for r in rows.scope_reason if r)
+        assert rows.hidden_out_of_scope == expected
+        assert rows.end_listing([]) == 0
+        assert rows.hidden_out_of_scope == expected
+
+
+def test_a_filter_typed_longer_shows_what_a_whole_refilter_shows() -> None:
+    """Typing onto the filter narrows from the rows shown; a key that widens it (a backspace),
+    a term that is not a free word, or a word the old ones are not part of filters them all."""
+    fleet = make_fleet(300)
+    rows = FleetRows()
+    rows.replace(fleet)
+    rows.set_scope({"project": "Production"})
+    typed = [
+        "p",
+        "pr",
+        "prod",
+        "prod w",
+        "prod we",
+        "prod web",
+        "prod we",
+        "prod",
+        "prod region:eu",
+        "prod region:eu web",
+        "web",
+        "web-0",
+        "web-01",
+        "eb-01",
+        "",
+        "staging",
+    ]
+    for text in typed:
+        rows.set_query(text)
+        whole = FleetRows()
+        whole.replace(rows.nodes)
+        whole.set_scope({"project": "Production"})
+        whole.set_query(text)
+        assert rows.visible == whole.visible, text

@@ -2,12 +2,14 @@
 scope, updated in place while listings stream in. Pure: the widget only draws it.
 
 Built for 10,000+ rows: a row is a `Node` plus a precomputed lowercase haystack and sort key, the
-filter is a list of row indexes, and the display order is sorted only when a key changed.
+filter is a list of row indexes, and the display order is sorted only when a key changed. A
+refresh's page that changes rows in place (their sort keys kept, as most of a known fleet's are)
+is filed row by row, not with a pass over the whole fleet.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields
 from operator import attrgetter
@@ -58,6 +60,7 @@ class FleetRows:
         self.scope: Mapping[str, str] | None = None
         self.show_out_of_scope = False
         self._hay: list[str] = []
+        self._outside = 0  # how many scope reasons are non-empty: the title reads it every page
         self.upserted: list[Node] = []  # what the last upsert added or changed (see upsert)
         self._keys: list[tuple[str, str, str]] = []
         self._pos: dict[str, int] = {}
@@ -93,9 +96,7 @@ class FleetRows:
 
     @property
     def hidden_out_of_scope(self) -> int:
-        if self.show_out_of_scope:
-            return 0
-        return sum(1 for r in self.scope_reason if r)
+        return 0 if self.show_out_of_scope else self._outside
 
     @property
     def seen_count(self) -> int:
@@ -107,7 +108,7 @@ class FleetRows:
         """Every row anew (the cached inventory at start, or a test's fleet)."""
         self.nodes, self._hay, self._keys = [], [], []
         self.version, self.stale, self.scope_reason = [], [], []
-        self._pos = {}
+        self._pos, self._outside = {}, 0
         for node in nodes:
             self._append(node, stale)
         self._order_dirty, self._moved = True, None
@@ -120,7 +121,9 @@ class FleetRows:
         self._keys.append(sort_key(node))
         self.version.append(0)
         self.stale.append(stale)
-        self.scope_reason.append(out_of_scope_reason(node, self.scope))
+        reason = out_of_scope_reason(node, self.scope)
+        self.scope_reason.append(reason)
+        self._outside += bool(reason)
 
     def upsert(self, nodes: Iterable[Node]) -> int:
         """Add new rows and update known ones in place; how many rows changed (0: no refilter).
@@ -128,6 +131,7 @@ class FleetRows:
         changed = 0
         upserted: list[Node] = []
         self.upserted = upserted
+        in_place: list[int] = []  # rows changed without a new sort key: filed one by one
         seen = self._seen
         for node in nodes:
             first = seen is not None and node.id not in seen  # this listing's first word on it
@@ -161,14 +165,21 @@ class FleetRows:
             if key != self._keys[i]:
                 self._keys[i] = key
                 self._moved_row(i)
+            else:
+                in_place.append(i)
             self.nodes[i] = node
             self._hay[i] = haystack(node)
-            self.scope_reason[i] = out_of_scope_reason(node, self.scope)
+            reason = out_of_scope_reason(node, self.scope)
+            self._outside += bool(reason) - bool(self.scope_reason[i])
+            self.scope_reason[i] = reason
             self.version[i] += 1
             upserted.append(node)
             changed += 1
-        if changed:
-            self.refilter()
+        if self._order_dirty:
+            self.refilter()  # new rows or new sort keys: the order is made again
+        elif in_place:
+            self._refile(in_place)
+        # (rows only no longer stale keep their place in the order and in the filter)
         return changed
 
     def begin_listing(self) -> None:
@@ -190,18 +201,26 @@ class FleetRows:
             self.version = [self.version[i] for i in keep]
             self.stale = [self.stale[i] for i in keep]
             self.scope_reason = [self.scope_reason[i] for i in keep]
+            self._outside = sum(1 for r in self.scope_reason if r)
             self._pos = {n.id: i for i, n in enumerate(self.nodes)}
             self._order_dirty, self._moved = True, None  # the rows' indexes moved
             self.refilter()
         return dropped
 
     def set_query(self, query: Query | str) -> None:
+        old = self.query
         self.query = parse_query(query, marks=self.marks) if isinstance(query, str) else query
-        self.refilter()
+        if _narrows(old, self.query) and not self._order_dirty:
+            # a key typed onto the filter's words: only the rows shown can still match. At
+            # 50,000 rows the whole pass was 5 ms of each key; the shown rows shrink fast
+            self.visible = _with_words(self.visible, self.query.words, self._hay)
+        else:
+            self.refilter()
 
     def set_scope(self, scope: Mapping[str, str] | None) -> None:
         self.scope = dict(scope) if scope else None
         self.scope_reason = [out_of_scope_reason(n, self.scope) for n in self.nodes]
+        self._outside = sum(1 for r in self.scope_reason if r)
         self.refilter()
 
     def set_show_out_of_scope(self, value: bool) -> bool:
@@ -230,24 +249,59 @@ class FleetRows:
                 self._order = _merged(rest, sorted(moved, key=key), key)
             self._order_dirty, self._moved = False, set()
         order = self._order
-        if not self.show_out_of_scope and any(self.scope_reason):
+        if not self.show_out_of_scope and self._outside:
             reasons = self.scope_reason
             order = [i for i in order if not reasons[i]]
         q = self.query
         if q.empty:
             visible = list(order)
         elif not q.predicates:
-            hay = self._hay
-            if len(q.words) == 1:
-                w = q.words[0]
-                visible = [i for i in order if w in hay[i]]
-            else:
-                words = q.words
-                visible = [i for i in order if all(w in hay[i] for w in words)]
+            visible = _with_words(order, q.words, self._hay)
         else:
             nodes, hay = self.nodes, self._hay
             visible = [i for i in order if q.matches(nodes[i], hay[i])]
         self.visible = visible
+
+    def _shows(self, i: int) -> bool:
+        """Whether row `i` passes the scope and the query: `refilter`'s test for one row."""
+        if self.scope_reason[i] and not self.show_out_of_scope:
+            return False
+        q = self.query
+        return q.empty or q.matches(self.nodes[i], self._hay[i])
+
+    def _refile(self, rows: list[int]) -> None:
+        """Rows changed in place, their sort keys kept: each one in or out of `visible` at its
+        place by its key. At 50,000 rows a whole refilter per page of a refresh cost half a
+        millisecond with no filter and five with one, most of a page's turn on the UI thread,
+        for the 150 rows that could have changed."""
+        visible, key = self.visible, self._keys.__getitem__
+        for i in rows:
+            at = bisect_left(visible, key(i), key=key)
+            there = at < len(visible) and visible[at] == i
+            if self._shows(i) != there:
+                if there:
+                    del visible[at]
+                else:
+                    visible.insert(at, i)
+
+
+def _with_words(rows: list[int], words: tuple[str, ...], hay: list[str]) -> list[int]:
+    """The rows whose haystack holds every word; one word, the common case, without a generator
+    a row (which tripled a pass over 50,000 rows)."""
+    if not words:
+        return list(rows)
+    if len(words) == 1:
+        w = words[0]
+        return [i for i in rows if w in hay[i]]
+    return [i for i in rows if all(w in hay[i] for w in words)]
+
+
+def _narrows(old: Query, new: Query) -> bool:
+    """Every row `new` matches, `old` matched too: both are free words only, and each of the
+    old words is within one of the new (a word typed longer, or one more word)."""
+    if old.predicates or new.predicates:
+        return False
+    return all(any(w in n for n in new.words) for w in old.words)
 
 
 def _merged(
