@@ -210,7 +210,7 @@ class FleetRows:
     def set_query(self, query: Query | str) -> None:
         old = self.query
         self.query = parse_query(query, marks=self.marks) if isinstance(query, str) else query
-        if _narrows(old, self.query) and not self._order_dirty:
+        if _narrows(old, self.query):
             # a key typed onto the filter's words: only the rows shown can still match. At
             # 50,000 rows the whole pass was 5 ms of each key; the shown rows shrink fast
             self.visible = _with_words(self.visible, self.query.words, self._hay)
